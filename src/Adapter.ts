@@ -1,0 +1,181 @@
+/**
+ * Adapters turn a provider's stream chunks into `L0Event`s. L0 picks one by
+ * `L0Options.adapter` or detects it from the first chunk, asking every
+ * adapter of the `Registry` in order.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as L0Event from "./L0Event.js"
+import type { Usage } from "./L0Event.js"
+
+/**
+ * What a decoder reports when its stream ends.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Completion {
+  readonly usage?: Usage | undefined
+  readonly finishReason?: string | undefined
+}
+
+/**
+ * The per-attempt state of an adapter. Both functions run in L0's hot loop
+ * and may throw: anything thrown fails the attempt, categorized by
+ * `L0Error.fromUnknown` (throw an `L0Error` to choose the category).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Decoder {
+  /**
+   * Appends the events of one chunk to `out` and returns whether the chunk
+   * carried model output (even if no event is complete yet, such as a tool
+   * call's argument delta): that is what resets the token timeouts.
+   */
+  readonly push: (chunk: unknown, out: Array<L0Event.L0Event>) => boolean
+  /** Called once when the source ends normally; may append final events. */
+  readonly end: (out: Array<L0Event.L0Event>) => Completion | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Adapter {
+  readonly name: string
+  /** Whether this adapter understands a stream whose first chunk is `chunk`. */
+  readonly detect: (chunk: unknown) => boolean
+  /** A fresh decoder, once per attempt. */
+  readonly make: () => Decoder
+}
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (adapter: Adapter): Adapter => adapter
+
+/**
+ * A decoder that keeps no state between chunks.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const stateless = (push: Decoder["push"]): Decoder => ({ push, end: () => undefined })
+
+/**
+ * Plain strings: each chunk is a `Token`.
+ *
+ * @category adapters
+ * @since 0.1.0
+ */
+export const text: Adapter = {
+  name: "text",
+  detect: (chunk) => typeof chunk === "string",
+  make: () =>
+    stateless((chunk, out) => {
+      if (typeof chunk !== "string") throw unexpected("text", chunk)
+      if (chunk.length === 0) return false
+      out.push(L0Event.token(chunk))
+      return true
+    })
+}
+
+/**
+ * `L0Event`s pass through, so a source can be another L0 stream. Its
+ * `Complete` is dropped: the outer run reports its own.
+ *
+ * @category adapters
+ * @since 0.1.0
+ */
+export const events: Adapter = {
+  name: "events",
+  detect: L0Event.isL0Event,
+  make: () =>
+    stateless((chunk, out) => {
+      if (!L0Event.isL0Event(chunk)) throw unexpected("events", chunk)
+      if (chunk._tag === "Complete") return false
+      out.push(chunk)
+      return chunk._tag !== "Reset"
+    })
+}
+
+/**
+ * A short description of a chunk for error messages: its type and keys,
+ * never its content.
+ *
+ * @category diagnostics
+ * @since 0.1.0
+ */
+export const describe = (chunk: unknown): string => {
+  if (chunk === null) return "null"
+  if (Array.isArray(chunk)) return `an array of ${chunk.length}`
+  if (typeof chunk !== "object") return `a ${typeof chunk}`
+  const keys = Object.keys(chunk)
+  const shown = keys.slice(0, 8).join(", ")
+  const type = (chunk as { type?: unknown }).type
+  return `an object with keys {${shown}${keys.length > 8 ? ", …" : ""}}${
+    typeof type === "string" ? ` and type "${type.slice(0, 64)}"` : ""
+  }`
+}
+
+/** The error an adapter throws for a chunk it cannot read. */
+const unexpected = (adapter: string, chunk: unknown): Error =>
+  new Error(`The "${adapter}" adapter cannot read ${describe(chunk)}`)
+
+/**
+ * The adapters L0 detects from, in order. Provide a different list with
+ * `Adapter.register` or `Layer.succeed(Adapter.Registry, [...])`.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const Registry: Context.Reference<ReadonlyArray<Adapter>> = Context.Reference<ReadonlyArray<Adapter>>(
+  "effect-l0/Adapter/Registry",
+  { defaultValue: () => [events, text] }
+)
+
+/**
+ * A layer that puts `adapter` first in the registry, so it is tried before
+ * the built-in ones.
+ *
+ * **Example** (Registering a custom protocol)
+ * ```ts
+ * const Ndjson = Adapter.make({
+ *   name: "my-ndjson",
+ *   detect: (chunk) => typeof chunk === "object" && chunk !== null && "piece" in chunk,
+ *   make: () => Adapter.stateless((chunk, out) => {
+ *     out.push(L0Event.token((chunk as { piece: string }).piece))
+ *     return true
+ *   })
+ * })
+ * yield* L0.text(options).pipe(Effect.provide(Adapter.register(Ndjson)))
+ * ```
+ * @category layers
+ * @since 0.1.0
+ */
+export const register = (adapter: Adapter): Layer.Layer<never> =>
+  Layer.effect(
+    Registry,
+    Effect.gen(function*() {
+      const adapters = yield* Registry
+      return [adapter, ...adapters]
+    })
+  )
+
+/**
+ * The first adapter of `adapters` that recognizes `chunk`.
+ *
+ * @category detection
+ * @since 0.1.0
+ */
+export const detect = (adapters: ReadonlyArray<Adapter>, chunk: unknown): Adapter | undefined => {
+  for (const adapter of adapters) {
+    if (adapter.detect(chunk)) return adapter
+  }
+  return undefined
+}

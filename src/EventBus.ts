@@ -1,0 +1,174 @@
+/**
+ * Observability for L0 runs. `EventBus` is a `Context.Reference` with a
+ * no-op default, so `L0.stream` needs no service unless you provide a layer.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type EventType =
+  | "session_start"
+  | "session_end"
+  | "stream_start"
+  | "stream_token"
+  | "stream_complete"
+  | "retry_attempt"
+  | "retry_exhausted"
+  | "fallback_start"
+  | "fallback_success"
+  | "guardrail_check"
+  | "guardrail_violation"
+  | "timeout"
+  | "reset"
+  | "error_network"
+  | "error_transient"
+  | "error_model"
+  | "error_content"
+  | "error_fatal"
+
+/**
+ * One observation. `sessionId` is shared by every event of one run,
+ * `streamId` by every event of one attempt; `timestamp` comes from `Clock`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BusEvent {
+  readonly type: EventType
+  readonly sessionId: string
+  readonly streamId: string
+  readonly timestamp: number
+  readonly data: Readonly<Record<string, unknown>>
+}
+
+/**
+ * The service: `emit` is synchronous so that L0 can report from its hot
+ * loop; `tokens` says whether `stream_token` events are wanted at all.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Service {
+  readonly emit: (event: BusEvent) => void
+  readonly tokens: boolean
+}
+
+/**
+ * The default bus: it drops every event, and L0 skips building them.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const noop: Service = { emit: () => {}, tokens: false }
+
+/**
+ * @category services
+ * @since 0.1.0
+ */
+export const EventBus: Context.Reference<Service> = Context.Reference<Service>("effect-l0/EventBus", {
+  defaultValue: () => noop
+})
+
+/**
+ * Options of the bus layers.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LayerOptions {
+  /** Deliver `stream_token` events, one per token. Default `true`. */
+  readonly tokens?: boolean | undefined
+}
+
+/** Wraps a handler so that a throw is reported once through the Effect logger and never reaches the stream. */
+const guarded = (
+  handler: (event: BusEvent) => void,
+  options: LayerOptions | undefined,
+  defaultTokens: boolean
+): Effect.Effect<Service> =>
+  Effect.map(Effect.context<never>(), (context) => {
+    let reported = false
+    return {
+      tokens: options?.tokens ?? defaultTokens,
+      emit: (event) => {
+        try {
+          handler(event)
+        } catch (error) {
+          if (reported) return
+          reported = true
+          Effect.runForkWith(context)(
+            Effect.logWarning(`effect-l0 EventBus handler threw on "${event.type}"; later failures are not reported`, error)
+          )
+        }
+      }
+    }
+  })
+
+/**
+ * A bus that calls `handler` for every event.
+ *
+ * **Example** (Printing retries)
+ * ```ts
+ * const Observed = EventBus.layer((event) => {
+ *   if (event.type === "retry_attempt") console.log("retrying", event.data)
+ * })
+ * yield* L0.text(options).pipe(Effect.provide(Observed))
+ * ```
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (handler: (event: BusEvent) => void, options?: LayerOptions): Layer.Layer<never> =>
+  Layer.effect(EventBus, guarded(handler, options, true))
+
+/**
+ * The events collected by `layerCollect`.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Collected extends Context.Service<Collected, {
+  readonly events: Effect.Effect<ReadonlyArray<BusEvent>>
+}>()("effect-l0/EventBus/Collected") {}
+
+/**
+ * A bus that keeps every event in memory, for tests: read them with
+ * `yield* EventBus.Collected` then `yield* collected.events`.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerCollect: Layer.Layer<Collected> = Layer.effectContext(Effect.sync(() => {
+  const events: Array<BusEvent> = []
+  return Context.make(EventBus, { tokens: true, emit: (event: BusEvent) => void events.push(event) }).pipe(
+    Context.add(Collected, { events: Effect.sync(() => events.slice()) })
+  )
+}))
+
+/**
+ * A bus that writes every event but `stream_token` to the Effect logger:
+ * errors at warning level, the rest at info level, annotated with
+ * `sessionId` and `streamId`.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerLogger: Layer.Layer<never> = Layer.effect(
+    EventBus,
+    Effect.flatMap(Effect.context<never>(), (context) => {
+      const run = Effect.runSyncWith(context)
+      return guarded((event) => {
+        const log = event.type.startsWith("error_") || event.type === "retry_exhausted"
+          ? Effect.logWarning
+          : Effect.logInfo
+        run(log(`effect-l0 ${event.type}`, event.data).pipe(
+          Effect.annotateLogs({ sessionId: event.sessionId, streamId: event.streamId })
+        ))
+      }, undefined, false)
+    })
+  )

@@ -1,0 +1,131 @@
+/**
+ * Guardrail rules: checks that run inside `L0.stream` while tokens arrive.
+ * A rule value only describes the check; its state is created fresh for
+ * every attempt, so retries and concurrent runs never share it.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * `warning` is only reported; `error` fails the attempt with a
+ * `ContentError` (which retries); `fatal` ends the run with a `FatalError`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Severity = "warning" | "error" | "fatal"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Violation {
+  readonly rule: string
+  readonly message: string
+  readonly severity: Severity
+}
+
+/**
+ * What a rule sees at each check.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CheckInput {
+  /** Text that arrived since the previous check. */
+  readonly delta: string
+  /** All text of the attempt so far. Built on first read: incremental rules should use `delta`. */
+  readonly content: string
+  readonly tokenCount: number
+  /** True for the final check, when the stream has ended. */
+  readonly completed: boolean
+}
+
+/**
+ * What a check returns: nothing, one violation message, a violation, or
+ * several. Messages and partial violations take the rule's name and
+ * severity.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type CheckResult =
+  | undefined
+  | void
+  | string
+  | Partial<Violation> & { readonly message: string }
+  | ReadonlyArray<string | Partial<Violation> & { readonly message: string }>
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface GuardrailRule {
+  readonly name: string
+  readonly severity: Severity
+  /** Creates the check of one attempt, with its own state. */
+  readonly start: () => (input: CheckInput) => CheckResult
+}
+
+/**
+ * Builds a rule. `initial` creates per-attempt state that `check` may
+ * mutate, so a rule can look at each `delta` once.
+ *
+ * **Example** (A rule that rejects a forbidden word, incrementally)
+ * ```ts
+ * const noSecrets = Guardrail.make({
+ *   name: "no-secrets",
+ *   severity: "fatal",
+ *   check: ({ delta }) => delta.includes("BEGIN PRIVATE KEY") ? "private key in output" : undefined
+ * })
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = <S = undefined>(options: {
+  readonly name: string
+  readonly severity?: Severity | undefined
+  readonly initial?: (() => S) | undefined
+  readonly check: (input: CheckInput, state: S) => CheckResult
+}): GuardrailRule => ({
+  name: options.name,
+  severity: options.severity ?? "error",
+  start: () => {
+    const state = options.initial === undefined ? undefined as S : options.initial()
+    return (input) => options.check(input, state)
+  }
+})
+
+/**
+ * Returns `rule` with a different severity.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const withSeverity = (rule: GuardrailRule, severity: Severity): GuardrailRule => ({ ...rule, severity })
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isGuardrailRule = (u: unknown): u is GuardrailRule =>
+  typeof u === "object" && u !== null && typeof (u as GuardrailRule).name === "string" &&
+  typeof (u as GuardrailRule).start === "function"
+
+/**
+ * Turns a check's result into violations carrying the rule's name and
+ * severity where the check gave none.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const normalize = (rule: GuardrailRule, result: CheckResult): ReadonlyArray<Violation> => {
+  if (result === undefined || result === null) return []
+  const one = (item: string | Partial<Violation> & { readonly message: string }): Violation =>
+    typeof item === "string"
+      ? { rule: rule.name, message: item, severity: rule.severity }
+      : { rule: item.rule ?? rule.name, message: item.message, severity: item.severity ?? rule.severity }
+  return typeof result === "string" || !Array.isArray(result)
+    ? [one(result as string | Violation)]
+    : result.map(one)
+}

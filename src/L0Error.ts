@@ -1,0 +1,235 @@
+/**
+ * The errors of effect-l0: one tagged error per category, `ExhaustedError`
+ * for runs whose sources all failed, and `categorize` / `fromUnknown`, which
+ * map anything a provider, SDK or socket throws onto those categories.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import { hasProperty } from "effect/Predicate"
+import type { Violation } from "./Guardrail.js"
+import * as internal from "./internal/classify.js"
+
+/**
+ * @category type ids
+ * @since 0.1.0
+ */
+export const TypeId: "~effect-l0/L0Error" = "~effect-l0/L0Error"
+
+/**
+ * How an error is handled by the retry policy:
+ * - `network`, `transient`: retried without consuming `maxAttempts`
+ * - `model`, `content`: retried, consuming `maxAttempts`
+ * - `fatal`: never retried on the same source
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ErrorCategory = "network" | "transient" | "model" | "content" | "fatal"
+
+/**
+ * Fields shared by every category.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ErrorFields {
+  readonly message: string
+  readonly status?: number | undefined
+  /** The provider's `Retry-After`, which overrides the computed backoff delay. */
+  readonly retryAfter?: Duration.Duration | undefined
+  readonly cause?: unknown
+}
+
+/**
+ * Connection reset or refused, DNS, socket, TLS, EOF and timeouts.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class NetworkError extends Data.TaggedError("NetworkError")<
+  ErrorFields & { readonly reason?: "timeout" | "reset" | "refused" | "dns" | "tls" | "eof" | "socket" | undefined }
+> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly category = "network" as const
+}
+
+/**
+ * Rate limits (429), server errors (5xx), overload (529, `overloaded_error`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class TransientError extends Data.TaggedError("TransientError")<ErrorFields> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly category = "transient" as const
+}
+
+/**
+ * Bad model output and failures that fit no other category.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ModelError extends Data.TaggedError("ModelError")<ErrorFields> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly category = "model" as const
+}
+
+/**
+ * Output that violates a guardrail or a schema.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ContentError extends Data.TaggedError("ContentError")<
+  ErrorFields & {
+    /** The guardrail rule, or `"schema"` for structured output. */
+    readonly rule?: string | undefined
+    readonly violations?: ReadonlyArray<Violation> | undefined
+  }
+> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly category = "content" as const
+}
+
+/**
+ * Why a `FatalError` happened. `options` and `guardrail` end the whole run;
+ * the others only end the current source, so the next fallback is tried.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type FatalReason = "options" | "guardrail" | "status" | "protocol" | "aborted"
+
+/**
+ * Authentication (401, 403), invalid requests (400, 404, 422), invalid
+ * options and fatal guardrail violations.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class FatalError extends Data.TaggedError("FatalError")<
+  ErrorFields & {
+    readonly reason?: FatalReason | undefined
+    /** The fatal guardrail violations, for `reason: "guardrail"`. */
+    readonly violations?: ReadonlyArray<Violation> | undefined
+  }
+> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  readonly category = "fatal" as const
+}
+
+/**
+ * One failed attempt, as listed by `ExhaustedError`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AttemptFailure {
+  /** Index of the source: 0 for `stream`, 1 for the first fallback. */
+  readonly source: number
+  /** 1-based attempt number within that source. */
+  readonly attempt: number
+  readonly error: CategoryError
+  /** The delay waited after this attempt, zero when L0 moved on at once. */
+  readonly delay: Duration.Duration
+}
+
+/**
+ * Ends a run whose sources all failed; `attempts` lists every attempt.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ExhaustedError extends Data.TaggedError("ExhaustedError")<{
+  readonly message: string
+  readonly attempts: ReadonlyArray<AttemptFailure>
+}> {
+  readonly [TypeId]: typeof TypeId = TypeId
+  /** The category of the last attempt's error. */
+  get category(): ErrorCategory {
+    return this.attempts.at(-1)?.error.category ?? "fatal"
+  }
+  /** The last attempt's error. */
+  get lastError(): CategoryError | undefined {
+    return this.attempts.at(-1)?.error
+  }
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type CategoryError = NetworkError | TransientError | ModelError | ContentError | FatalError
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type L0Error = CategoryError | ExhaustedError
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isL0Error = (u: unknown): u is L0Error => hasProperty(u, TypeId)
+
+/**
+ * Maps any thrown value to its category: L0 errors keep theirs; HTTP status,
+ * Node and undici error codes, provider error types (in SDK errors and
+ * in-band error events) and well-known message patterns decide the rest;
+ * anything unknown is a `model` error.
+ *
+ * **Example** (Classifying SDK and socket errors)
+ * ```ts
+ * L0Error.categorize({ status: 529 }) // "transient"
+ * L0Error.categorize(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })) // "network"
+ * L0Error.categorize({ status: 401 }) // "fatal"
+ * ```
+ * @category classification
+ * @since 0.1.0
+ */
+export const categorize = (u: unknown): ErrorCategory => isL0Error(u) ? u.category : internal.classify(u).category
+
+/**
+ * Converts any thrown value to the tagged error of its category, keeping
+ * status and `Retry-After` and the original value as `cause`. `now` (epoch
+ * millis) resolves a `Retry-After` given as an HTTP date.
+ *
+ * @category classification
+ * @since 0.1.0
+ */
+export const fromUnknown = (u: unknown, now?: number): L0Error => {
+  if (isL0Error(u)) return u
+  const found = internal.classify(u, now)
+  const fields = {
+    message: found.message,
+    status: found.status,
+    retryAfter: found.retryAfter,
+    cause: u
+  }
+  switch (found.category) {
+    case "network":
+      return new NetworkError({ ...fields, reason: found.networkReason })
+    case "transient":
+      return new TransientError(fields)
+    case "content":
+      return new ContentError(fields)
+    case "fatal":
+      return new FatalError({ ...fields, reason: found.aborted ? "aborted" : "status" })
+    case "model":
+      return new ModelError(fields)
+  }
+}
+
+/**
+ * Reads `Retry-After` (or `retry-after-ms`) from a `Headers` object or a
+ * plain record: seconds or an HTTP date, relative to `now` (epoch millis).
+ *
+ * @category classification
+ * @since 0.1.0
+ */
+export const parseRetryAfter: (headers: unknown, now?: number) => Duration.Duration | undefined =
+  internal.retryAfterFromHeaders

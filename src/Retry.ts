@@ -1,0 +1,197 @@
+/**
+ * Backoff schedules and the category-aware retry policy.
+ *
+ * The policy is an ordinary `Schedule` whose input is the failed attempt's
+ * error: network and transient errors retry without consuming `maxAttempts`,
+ * model and content errors consume it, fatal errors end the source, and every
+ * retry counts toward `maxRetries`. `Retry-After` replaces the computed delay.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Pull from "effect/Pull"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
+import type { CategoryError } from "./L0Error.js"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type BackoffName = "exponential" | "linear" | "fixed" | "fixed-jitter" | "full-jitter"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface RetryOptions {
+  /** Attempts of one source for model and content errors, the first included. Default 3. */
+  readonly maxAttempts?: number | undefined
+  /** Retries of one source for any reason (so `maxRetries + 1` requests at most). Default 10. */
+  readonly maxRetries?: number | undefined
+  /** Default `"1 second"`. */
+  readonly baseDelay?: Duration.Input | undefined
+  /** Caps every computed delay and `Retry-After`. Default `"10 seconds"`. */
+  readonly maxDelay?: Duration.Input | undefined
+  /** A strategy name, or any `Schedule` (its input is the error); default `"fixed-jitter"`. */
+  readonly backoff?: BackoffName | Schedule.Schedule<unknown, CategoryError> | undefined
+}
+
+/**
+ * What `L0Options.retry` accepts: options, or a `Schedule` used as the
+ * backoff with the default budgets.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RetryInput = RetryOptions | Schedule.Schedule<unknown, CategoryError>
+
+/**
+ * @category defaults
+ * @since 0.1.0
+ */
+export const defaults = {
+  maxAttempts: 3,
+  maxRetries: 10,
+  baseDelay: "1 second",
+  maxDelay: "10 seconds",
+  backoff: "fixed-jitter"
+} as const
+
+const backoff = (delay: (retry: number, base: number, cap: number, random: number) => number, random: boolean) =>
+(base: Duration.Input, cap: Duration.Input): Schedule.Schedule<Duration.Duration> => {
+  const baseMillis = Duration.toMillis(Duration.fromInputUnsafe(base))
+  const capMillis = Duration.toMillis(Duration.fromInputUnsafe(cap))
+  const compute = (attempt: number, r: number): [Duration.Duration, Duration.Duration] => {
+    const duration = Duration.millis(delay(attempt - 1, baseMillis, capMillis, r))
+    return [duration, duration]
+  }
+  return Schedule.fromStepWithMetadata(Effect.succeed((meta) =>
+    random ? Effect.map(Random.next, (r) => compute(meta.attempt, r)) : Effect.succeed(compute(meta.attempt, 0))
+  ))
+}
+
+const grown = (retry: number, base: number, cap: number): number => Math.min(base * 2 ** retry, cap)
+
+/**
+ * `min(base * 2^n, cap)` for the n-th retry (n from 0).
+ *
+ * @category backoff
+ * @since 0.1.0
+ */
+export const exponential: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
+  backoff(grown, false)
+
+/**
+ * `min(base * (n + 1), cap)`.
+ *
+ * @category backoff
+ * @since 0.1.0
+ */
+export const linear: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
+  (retry, base, cap) => Math.min(base * (retry + 1), cap),
+  false
+)
+
+/**
+ * `min(base, cap)` every time.
+ *
+ * @category backoff
+ * @since 0.1.0
+ */
+export const fixed: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
+  (_, base, cap) => Math.min(base, cap),
+  false
+)
+
+/**
+ * Half of the exponential delay plus a random share of the other half:
+ * `t / 2 + random * t / 2` with `t = min(base * 2^n, cap)`. The default.
+ *
+ * @category backoff
+ * @since 0.1.0
+ */
+export const fixedJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
+  backoff((retry, base, cap, random) => {
+    const t = grown(retry, base, cap)
+    return t / 2 + random * t / 2
+  }, true)
+
+/**
+ * `random * min(base * 2^n, cap)`.
+ *
+ * @category backoff
+ * @since 0.1.0
+ */
+export const fullJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
+  backoff((retry, base, cap, random) => random * grown(retry, base, cap), true)
+
+/**
+ * The backoff schedules by name.
+ *
+ * @category backoff
+ * @since 0.1.0
+ */
+export const strategies: Readonly<
+  Record<BackoffName, (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration>>
+> = {
+  "exponential": exponential,
+  "linear": linear,
+  "fixed": fixed,
+  "fixed-jitter": fixedJitter,
+  "full-jitter": fullJitter
+}
+
+/**
+ * @category guards
+ * @since 0.1.0
+ */
+export const isBackoffName = (u: unknown): u is BackoffName =>
+  typeof u === "string" && Object.prototype.hasOwnProperty.call(strategies, u)
+
+/**
+ * Builds the category-aware policy. Step it once per failed attempt of one
+ * source (a fresh step per source gives each fallback a fresh budget); it
+ * ends (`Cause.Done`) when the source should not be retried again, else its
+ * output is the delay to wait.
+ *
+ * **Example** (Exponential backoff, two model attempts, honouring Retry-After)
+ * ```ts
+ * const policy = Retry.policy({ maxAttempts: 2, backoff: "exponential", baseDelay: "500 millis" })
+ * // or use any Schedule as the backoff:
+ * const custom = Retry.policy({ backoff: Schedule.spaced("2 seconds") })
+ * ```
+ * @category policy
+ * @since 0.1.0
+ */
+export const policy = (input: RetryInput = {}): Schedule.Schedule<Duration.Duration, CategoryError> => {
+  const options: RetryOptions = Schedule.isSchedule(input) ? { backoff: input } : input
+  const maxAttempts = options.maxAttempts ?? defaults.maxAttempts
+  const maxRetries = options.maxRetries ?? defaults.maxRetries
+  const maxDelay = Duration.fromInputUnsafe(options.maxDelay ?? defaults.maxDelay)
+  const chosen = options.backoff ?? defaults.backoff
+  const schedule: Schedule.Schedule<unknown, CategoryError> = Schedule.isSchedule(chosen)
+    ? chosen
+    : strategies[chosen](options.baseDelay ?? defaults.baseDelay, maxDelay)
+  return Schedule.fromStep(Effect.map(Schedule.toStep(schedule), (step) => {
+    let attempts = 1
+    let retries = 0
+    return (now: number, error: CategoryError) => {
+      const consumesAttempt = error.category === "model" || error.category === "content"
+      if (error.category === "fatal" || retries >= maxRetries || (consumesAttempt && attempts >= maxAttempts)) {
+        return Cause.done(Duration.zero)
+      }
+      return step(now, error).pipe(
+        Pull.catchDone(() => Cause.done(Duration.zero)),
+        Effect.map(([, delay]): [Duration.Duration, Duration.Duration] => {
+          retries++
+          if (consumesAttempt) attempts++
+          const wait = error.retryAfter === undefined ? delay : Duration.min(error.retryAfter, maxDelay)
+          return [wait, wait]
+        })
+      )
+    }
+  }))
+}

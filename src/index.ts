@@ -1,0 +1,24 @@
+/**
+ * effect-l0: reliable LLM token streams on Effect.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Adapter from "./Adapter.js"
+/** @since 0.1.0 */
+export * as EventBus from "./EventBus.js"
+/** @since 0.1.0 */
+export * as Guardrail from "./Guardrail.js"
+/** @since 0.1.0 */
+export * as L0 from "./L0.js"
+/** @since 0.1.0 */
+export * as L0Error from "./L0Error.js"
+/** @since 0.1.0 */
+export * as L0Event from "./L0Event.js"
+/** @since 0.1.0 */
+export * as L0State from "./L0State.js"
+/** @since 0.1.0 */
+export * as Retry from "./Retry.js"
+/** @since 0.1.0 */
+export * as Timeout from "./Timeout.js"

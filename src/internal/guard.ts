@@ -1,0 +1,79 @@
+import type { CheckInput, CheckResult, GuardrailRule, Violation } from "../Guardrail.js"
+import { normalize } from "../Guardrail.js"
+import type { CategoryError } from "../L0Error.js"
+import { ContentError, FatalError } from "../L0Error.js"
+
+/** Receives what a check found, for the EventBus and the attempt's state. */
+export interface GuardReport {
+  readonly check: (completed: boolean, tokenCount: number, violations: ReadonlyArray<Violation>) => void
+}
+
+/**
+ * The guardrail stage of one attempt: fresh rule state, checks every
+ * `interval` tokens and at completion, each fed only the text that arrived
+ * since the previous check.
+ */
+export class Guard {
+  private readonly checks: ReadonlyArray<readonly [GuardrailRule, (input: CheckInput) => CheckResult]>
+  private checkedParts = 0
+  private checkedTokens = 0
+  private prefix: string
+
+  /** `base` is text the consumer already holds (a continuation's checkpoint): the rules see it first. */
+  constructor(
+    rules: ReadonlyArray<GuardrailRule>,
+    private readonly interval: number,
+    private readonly base: string,
+    private readonly report: GuardReport
+  ) {
+    this.checks = rules.map((rule) => [rule, rule.start()] as const)
+    this.prefix = base
+  }
+
+  /** Whether enough tokens arrived for the next periodic check. */
+  due(tokenCount: number): boolean {
+    return tokenCount - this.checkedTokens >= this.interval
+  }
+
+  /** Runs every rule on the text since the last check; returns the error that ends the attempt, if any. */
+  run(parts: ReadonlyArray<string>, tokenCount: number, completed: boolean): CategoryError | undefined {
+    const delta = this.prefix + (parts.length - this.checkedParts === 1
+      ? parts[this.checkedParts]!
+      : parts.slice(this.checkedParts).join(""))
+    const base = this.base
+    this.prefix = ""
+    this.checkedParts = parts.length
+    this.checkedTokens = tokenCount
+    let content: string | undefined
+    const input: CheckInput = {
+      delta,
+      tokenCount,
+      completed,
+      get content() {
+        return content ??= base + parts.join("")
+      }
+    }
+    const violations: Array<Violation> = []
+    for (const [rule, check] of this.checks) {
+      const found = normalize(rule, check(input))
+      for (const violation of found) violations.push(violation)
+    }
+    this.report.check(completed, tokenCount, violations)
+    return failure(violations)
+  }
+}
+
+const failure = (violations: ReadonlyArray<Violation>): CategoryError | undefined => {
+  const fatal = violations.filter((v) => v.severity === "fatal")
+  if (fatal.length > 0) {
+    return new FatalError({ reason: "guardrail", message: describe(fatal), violations: fatal })
+  }
+  const errors = violations.filter((v) => v.severity === "error")
+  if (errors.length > 0) {
+    return new ContentError({ rule: errors[0]!.rule, message: describe(errors), violations: errors })
+  }
+  return undefined
+}
+
+const describe = (violations: ReadonlyArray<Violation>): string =>
+  `Guardrail ${violations.map((v) => `${v.rule}: ${v.message}`).join("; ")}`

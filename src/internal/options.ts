@@ -1,0 +1,145 @@
+import * as Duration from "effect/Duration"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import type * as Adapter from "../Adapter.js"
+import type { GuardrailRule } from "../Guardrail.js"
+import { isGuardrailRule } from "../Guardrail.js"
+import type { CategoryError } from "../L0Error.js"
+import { FatalError } from "../L0Error.js"
+import * as Retry from "../Retry.js"
+import * as Timeout from "../Timeout.js"
+
+/** Options after validation, with defaults applied. */
+export interface Resolved<Factory> {
+  readonly sources: ReadonlyArray<Factory>
+  readonly guardrails: ReadonlyArray<GuardrailRule>
+  readonly checkInterval: number
+  readonly policy: Schedule.Schedule<Duration.Duration, CategoryError>
+  readonly limits: Timeout.Limits
+  readonly adapter: Adapter.Adapter | string | undefined
+  readonly continuation: boolean
+}
+
+class Invalid {
+  constructor(readonly option: string, readonly expected: string, readonly got: unknown) {}
+}
+
+const shown = (u: unknown): string =>
+  typeof u === "string"
+    ? JSON.stringify(u.length > 40 ? `${u.slice(0, 40)}…` : u)
+    : typeof u === "number" || typeof u === "boolean" || u === undefined || u === null
+    ? String(u)
+    : typeof u === "function"
+    ? "a function"
+    : Array.isArray(u)
+    ? "an array"
+    : `a ${typeof u}`
+
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const check = (ok: boolean, option: string, expected: string, got: unknown): void => {
+  if (!ok) throw new Invalid(option, expected, got)
+}
+
+const integer = (u: unknown, option: string, min: number, fallback: number): number => {
+  if (u === undefined) return fallback
+  check(typeof u === "number" && Number.isInteger(u) && u >= min, option, `an integer ≥ ${min}`, u)
+  return u as number
+}
+
+const duration = (u: unknown, option: string, positive: boolean): void => {
+  if (u === undefined) return
+  const decoded = Duration.fromInput(u as Duration.Input)
+  const millis = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : NaN
+  check(
+    positive ? millis > 0 : millis >= 0,
+    option,
+    positive ? "a positive duration" : "a duration ≥ 0",
+    u
+  )
+}
+
+const isAdapter = (u: unknown): u is Adapter.Adapter =>
+  isRecord(u) && typeof u.name === "string" && typeof u.detect === "function" && typeof u.make === "function"
+
+const retryOptions = (u: unknown): Retry.RetryInput => {
+  if (u === undefined || Schedule.isSchedule(u)) return (u ?? {}) as Retry.RetryInput
+  check(isRecord(u), "retry", "retry options or a Schedule", u)
+  const options = u as Record<string, unknown>
+  integer(options.maxAttempts, "retry.maxAttempts", 1, 0)
+  integer(options.maxRetries, "retry.maxRetries", 0, 0)
+  duration(options.baseDelay, "retry.baseDelay", false)
+  duration(options.maxDelay, "retry.maxDelay", false)
+  check(
+    options.backoff === undefined || Retry.isBackoffName(options.backoff) || Schedule.isSchedule(options.backoff),
+    "retry.backoff",
+    `one of ${Object.keys(Retry.strategies).map((name) => `"${name}"`).join(", ")} or a Schedule`,
+    options.backoff
+  )
+  return options as Retry.RetryOptions
+}
+
+const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
+  check(isRecord(options), "options", "an options object", options)
+  const o = options as Record<string, unknown>
+  check(typeof o.stream === "function", "stream", "a function returning the provider stream", o.stream)
+  const fallbacks = o.fallbacks ?? []
+  check(Array.isArray(fallbacks), "fallbacks", "an array of functions", fallbacks)
+  ;(fallbacks as Array<unknown>).forEach((fallback, i) =>
+    check(typeof fallback === "function", `fallbacks[${i}]`, "a function returning the provider stream", fallback)
+  )
+  const guardrails = o.guardrails ?? []
+  check(Array.isArray(guardrails), "guardrails", "an array of guardrail rules", guardrails)
+  ;(guardrails as Array<unknown>).forEach((rule, i) =>
+    check(isGuardrailRule(rule), `guardrails[${i}]`, "a guardrail rule (Guardrail.make)", rule)
+  )
+  const checkInterval = integer(o.checkInterval, "checkInterval", 1, 10)
+  const retry = retryOptions(o.retry)
+  check(o.timeout === undefined || isRecord(o.timeout), "timeout", "{ initialToken?, interToken? }", o.timeout)
+  const timeout = o.timeout as Timeout.TimeoutOptions | undefined
+  duration(timeout?.initialToken, "timeout.initialToken", true)
+  duration(timeout?.interToken, "timeout.interToken", true)
+  check(
+    o.adapter === undefined || typeof o.adapter === "string" || isAdapter(o.adapter),
+    "adapter",
+    "an adapter or an adapter name",
+    o.adapter
+  )
+  check(
+    o.continuation === undefined || typeof o.continuation === "boolean",
+    "continuation",
+    "a boolean",
+    o.continuation
+  )
+  return {
+    sources: [o.stream as Factory, ...(fallbacks as Array<Factory>)],
+    guardrails: guardrails as Array<GuardrailRule>,
+    checkInterval,
+    policy: Retry.policy(retry),
+    limits: Timeout.limits(timeout),
+    adapter: o.adapter as Adapter.Adapter | string | undefined,
+    continuation: o.continuation === true
+  }
+}
+
+/**
+ * Validates user options. Nothing throws: a bad option becomes a
+ * `FatalError` that names it.
+ *
+ * @internal
+ */
+export const resolve = <Factory>(options: unknown): Result.Result<Resolved<Factory>, FatalError> => {
+  try {
+    return Result.succeed(resolveUnsafe<Factory>(options))
+  } catch (error) {
+    if (!(error instanceof Invalid)) throw error
+    return Result.fail(
+      new FatalError({
+        reason: "options",
+        message: `Invalid option "${error.option}": expected ${error.expected}, got ${shown(error.got)}`
+      })
+    )
+  }
+}

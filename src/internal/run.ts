@@ -1,0 +1,328 @@
+import type * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Pull from "effect/Pull"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import type * as Adapter from "../Adapter.js"
+import * as EventBus from "../EventBus.js"
+import type { Violation } from "../Guardrail.js"
+import type { AttemptContext } from "../L0.js"
+import type { AttemptFailure, CategoryError, L0Error } from "../L0Error.js"
+import { ExhaustedError } from "../L0Error.js"
+import * as L0Event from "../L0Event.js"
+import type { L0State } from "../L0State.js"
+import { Guard } from "./guard.js"
+import type { Resolved } from "./options.js"
+import { Overlap } from "./overlap.js"
+import * as Source from "./source.js"
+
+type Factory = (ctx: AttemptContext) => Source.Produced
+type Events = Arr.NonEmptyReadonlyArray<L0Event.L0Event>
+type Step = (now: number, error: CategoryError) => Pull.Pull<[Duration.Duration, Duration.Duration], never, unknown>
+
+/** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
+export class Session {
+  readonly id = globalThis.crypto.randomUUID()
+  readonly failures: Array<AttemptFailure> = []
+  modelRetries = 0
+  networkRetries = 0
+  /** Text the consumer keeps across attempts (continuation only). */
+  checkpoint = ""
+  /** The consumer holds text that the next emission must reset first. */
+  resetPending = false
+  private attempts = 0
+
+  constructor(
+    readonly config: Resolved<Factory>,
+    readonly bus: EventBus.Service,
+    readonly clock: Clock.Clock,
+    readonly adapter: Adapter.Adapter | undefined,
+    readonly registry: ReadonlyArray<Adapter.Adapter>
+  ) {}
+
+  now(): number {
+    return this.clock.currentTimeMillisUnsafe()
+  }
+
+  emit(type: EventBus.EventType, streamId: string, data: Readonly<Record<string, unknown>>): void {
+    if (this.bus === EventBus.noop) return
+    this.bus.emit({ type, sessionId: this.id, streamId, timestamp: this.now(), data })
+  }
+
+  nextStreamId(): string {
+    return `${this.id}/${++this.attempts}`
+  }
+
+  stream(): Stream.Stream<L0Event.L0Event, L0Error> {
+    this.emit("session_start", this.id, { sources: this.config.sources.length })
+    return this.source(0, undefined).pipe(
+      Stream.onExit((exit) =>
+        Effect.sync(() =>
+          this.emit("session_end", this.id, {
+            outcome: exit._tag === "Success" ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure",
+            attempts: this.attempts
+          })
+        )
+      ),
+      Stream.withSpan("effect-l0.stream", { attributes: { "l0.session": this.id } })
+    )
+  }
+
+  /** A fresh retry budget for source `index`. */
+  source(index: number, previousError: CategoryError | undefined): Stream.Stream<L0Event.L0Event, L0Error> {
+    return Stream.unwrap(
+      Effect.map(Schedule.toStep(this.config.policy), (step) => this.attempt(index, 1, step, previousError))
+    )
+  }
+
+  attempt(
+    index: number,
+    number: number,
+    step: Step,
+    previousError: CategoryError | undefined
+  ): Stream.Stream<L0Event.L0Event, L0Error> {
+    return Stream.suspend(() => {
+      const attempt = new Attempt(this, index, number)
+      this.emit("stream_start", attempt.streamId, { source: index, attempt: number })
+      const factory = this.config.sources[index]!
+      const checkpoint = this.checkpoint
+      const source = Source.make({
+        call: (signal) =>
+          factory(
+            previousError === undefined
+              ? { attempt: number, fallbackIndex: index, checkpoint, signal }
+              : { attempt: number, fallbackIndex: index, checkpoint, signal, previousError }
+          ),
+        adapter: this.adapter,
+        registry: this.registry,
+        limits: this.config.limits,
+        clock: this.clock,
+        onTimeout: (phase, limit) => this.emit("timeout", attempt.streamId, { phase, limitMs: limit })
+      }, attempt.handle)
+      return Stream.transformPull(source, (upstream) => Effect.succeed(attempt.pull(upstream))).pipe(
+        Stream.catch((error: CategoryError) => this.recover(attempt, error, step))
+      )
+    })
+  }
+
+  /** Decides what follows a failed attempt: a retry after its delay, the next source, or the end. */
+  recover(attempt: Attempt, error: CategoryError, step: Step): Stream.Stream<L0Event.L0Event, L0Error> {
+    return Stream.unwrap(Effect.gen({ self: this }, function*() {
+      const { index, number, streamId } = attempt
+      this.emit(`error_${error.category}`, streamId, {
+        source: index,
+        attempt: number,
+        tag: error._tag,
+        message: error.message,
+        status: error.status
+      })
+      if (error._tag === "FatalError" && (error.reason === "options" || error.reason === "guardrail")) {
+        return Stream.fail(error)
+      }
+      attempt.settle(error)
+      const delay = yield* step(this.now(), error).pipe(
+        Effect.map(([delay]): Duration.Duration | undefined => delay),
+        Pull.catchDone(() => Effect.succeed(undefined))
+      )
+      if (delay !== undefined) {
+        this.failures.push({ source: index, attempt: number, error, delay })
+        if (error.category === "model" || error.category === "content") this.modelRetries++
+        else this.networkRetries++
+        this.emit("retry_attempt", streamId, {
+          source: index,
+          attempt: number + 1,
+          category: error.category,
+          delayMs: Duration.toMillis(delay)
+        })
+        yield* Effect.sleep(delay)
+        return this.attempt(index, number + 1, step, error)
+      }
+      this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
+      this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
+      if (index + 1 < this.config.sources.length) {
+        this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
+        return this.source(index + 1, error)
+      }
+      return Stream.fail(
+        new ExhaustedError({
+          attempts: this.failures.slice(),
+          message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
+            error._tag
+          }: ${error.message}`
+        })
+      )
+    }))
+  }
+}
+
+/** The stage of one attempt: bookkeeping, resets, continuation overlap and guardrails, one chunk array at a time. */
+class Attempt {
+  readonly streamId: string
+  readonly handle: Source.AttemptHandle = { completion: undefined, adapter: undefined }
+  private readonly parts: Array<string> = []
+  private readonly toolCalls: Array<L0Event.ToolCall> = []
+  private readonly violations: Array<Violation> = []
+  private readonly overlap: Overlap | undefined
+  private readonly guard: Guard | undefined
+  private tokenCount = 0
+  private firstTokenAt: number | undefined = undefined
+  private lastTokenAt: number | undefined = undefined
+  private emitted = false
+  private finished = false
+
+  constructor(readonly session: Session, readonly index: number, readonly number: number) {
+    this.streamId = session.nextStreamId()
+    const { config, checkpoint } = session
+    this.overlap = config.continuation && checkpoint.length > 0 ? new Overlap(checkpoint) : undefined
+    this.guard = config.guardrails.length === 0 ? undefined : new Guard(config.guardrails, config.checkInterval, checkpoint, {
+      check: (completed, tokenCount, violations) => {
+        session.emit("guardrail_check", this.streamId, { completed, tokenCount, violations: violations.length })
+        for (const violation of violations) {
+          session.emit("guardrail_violation", this.streamId, { ...violation })
+          if (violation.severity === "warning") this.violations.push(violation)
+        }
+      }
+    })
+  }
+
+  pull(upstream: Pull.Pull<Events, CategoryError, void>): Pull.Pull<Events, CategoryError, void> {
+    const next: Pull.Pull<Events, CategoryError, void> = Effect.suspend(() =>
+      this.finished ? Cause.done() : upstream.pipe(
+        Effect.flatMap((events) => {
+          const result = this.receive(events)
+          return Array.isArray(result) ? Effect.succeed(result) : Effect.fail(result as CategoryError)
+        }),
+        Pull.catchDone(() => this.complete()),
+        Effect.flatMap((out): Pull.Pull<Events, CategoryError, void> =>
+          out.length === 0 ? next : Effect.succeed(out as unknown as Events)
+        )
+      )
+    )
+    return next
+  }
+
+  private addToken(event: L0Event.Token): void {
+    this.parts.push(event.value)
+    this.tokenCount++
+    if (this.session.bus.tokens) {
+      this.session.emit("stream_token", this.streamId, { value: event.value, index: this.tokenCount - 1 })
+    }
+  }
+
+  /** Handles one array of decoded events; copies it only when an event changes. */
+  private receive(events: Events): ReadonlyArray<L0Event.L0Event> | CategoryError {
+    const tokensBefore = this.tokenCount
+    let out: Array<L0Event.L0Event> | undefined
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!
+      let emitted: L0Event.L0Event | undefined = event
+      switch (event._tag) {
+        case "Token": {
+          if (this.overlap !== undefined) {
+            const value = this.overlap.feed(event.value)
+            emitted = value.length === 0 ? undefined : value === event.value ? event : L0Event.token(value)
+          }
+          if (emitted !== undefined) this.addToken(emitted as L0Event.Token)
+          break
+        }
+        case "ToolCall": {
+          this.toolCalls.push(event)
+          break
+        }
+        case "Reset": {
+          emitted = this.nestedReset(event)
+          break
+        }
+        case "Complete": {
+          emitted = undefined
+          break
+        }
+      }
+      if (emitted !== event && out === undefined) out = events.slice(0, i)
+      if (out !== undefined && emitted !== undefined) out.push(emitted)
+    }
+    if (this.tokenCount > tokensBefore) {
+      const now = this.session.now()
+      this.firstTokenAt ??= now
+      this.lastTokenAt = now
+    }
+    if (this.guard !== undefined && this.guard.due(this.tokenCount)) {
+      const error = this.guard.run(this.parts, this.tokenCount, false)
+      if (error !== undefined) return error
+    }
+    return this.deliver(out ?? events)
+  }
+
+  /** A source that is itself an L0 stream reset its text: apply it to ours. */
+  private nestedReset(event: L0Event.Reset): L0Event.Reset {
+    const kept = this.parts.join("").slice(0, event.kept)
+    this.parts.length = 0
+    if (kept.length > 0) this.parts.push(kept)
+    return L0Event.reset(this.session.checkpoint.length + kept.length)
+  }
+
+  /** Puts a pending reset in front of the first events of this attempt. */
+  private deliver(out: ReadonlyArray<L0Event.L0Event>): ReadonlyArray<L0Event.L0Event> {
+    if (out.length === 0) return out
+    this.emitted = true
+    const session = this.session
+    if (!session.resetPending) return out
+    session.resetPending = false
+    const kept = session.checkpoint.length
+    session.emit("reset", this.streamId, { kept })
+    return [L0Event.reset(kept), ...out]
+  }
+
+  private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
+    this.finished = true
+    const out: Array<L0Event.L0Event> = []
+    const rest = this.overlap?.flush()
+    if (rest !== undefined && rest.length > 0) {
+      const event = L0Event.token(rest)
+      this.addToken(event)
+      out.push(event)
+    }
+    if (this.guard !== undefined) {
+      const error = this.guard.run(this.parts, this.tokenCount, true)
+      if (error !== undefined) return Effect.fail(error)
+    }
+    const session = this.session
+    const completion = this.handle.completion
+    const state: L0State = {
+      content: session.checkpoint + this.parts.join(""),
+      tokenCount: this.tokenCount,
+      firstTokenAt: this.firstTokenAt,
+      lastTokenAt: this.lastTokenAt,
+      attempt: this.number,
+      modelRetryCount: session.modelRetries,
+      networkRetryCount: session.networkRetries,
+      fallbackIndex: this.index,
+      checkpoint: session.checkpoint,
+      finishReason: completion?.finishReason,
+      toolCalls: this.toolCalls,
+      violations: this.violations
+    }
+    out.push({ _tag: "Complete", usage: completion?.usage, state })
+    session.emit("stream_complete", this.streamId, {
+      source: this.index,
+      attempt: this.number,
+      tokenCount: this.tokenCount,
+      adapter: this.handle.adapter
+    })
+    if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
+    return Effect.succeed(this.deliver(out))
+  }
+
+  /** Records what the consumer holds after this attempt failed. */
+  settle(error: CategoryError): void {
+    const session = this.session
+    const before = session.checkpoint
+    session.checkpoint = session.config.continuation && error.category !== "content"
+      ? before + this.parts.join("")
+      : ""
+    if (this.emitted || session.checkpoint !== before) session.resetPending = true
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * A scripted in-process source for tests: emit these chunks with these
+ * delays, then fail, stall or end. Delays use the Effect `Clock` of the
+ * program that runs `L0.stream`, so `TestClock` drives them.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type { AttemptContext, SourceFactory } from "../L0.js"
+
+const StepTypeId = "~effect-l0/TestSource/Step"
+
+/**
+ * A script instruction. Any other value in a script is a chunk to emit.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Step =
+  | { readonly [StepTypeId]: "Sleep"; readonly duration: Duration.Duration }
+  | { readonly [StepTypeId]: "Fail"; readonly error: unknown }
+  | { readonly [StepTypeId]: "Stall" }
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Script = ReadonlyArray<unknown>
+
+/**
+ * Waits `duration` on the Effect clock before the next chunk.
+ *
+ * @category steps
+ * @since 0.1.0
+ */
+export const sleep = (duration: Duration.Input): Step => ({
+  [StepTypeId]: "Sleep",
+  duration: Duration.fromInputUnsafe(duration)
+})
+
+/**
+ * Makes the source throw `error` (as a real SDK stream would).
+ *
+ * @category steps
+ * @since 0.1.0
+ */
+export const fail = (error: unknown): Step => ({ [StepTypeId]: "Fail", error })
+
+/**
+ * Never produces another chunk; ends only when the attempt is aborted.
+ *
+ * @category steps
+ * @since 0.1.0
+ */
+export const stall: Step = { [StepTypeId]: "Stall" }
+
+/**
+ * `chunks` with `delay` before each.
+ *
+ * @category steps
+ * @since 0.1.0
+ */
+export const paced = (chunks: Iterable<unknown>, delay: Duration.Input): Script => {
+  const step = sleep(delay)
+  const script: Array<unknown> = []
+  for (const chunk of chunks) script.push(step, chunk)
+  return script
+}
+
+const isStep = (u: unknown): u is Step => typeof u === "object" && u !== null && StepTypeId in u
+
+/**
+ * What happened to one call of the factory.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Call {
+  readonly context: AttemptContext
+  /** Chunks handed to L0 so far. */
+  readonly emitted: number
+  /** The script ran to its end. */
+  readonly finished: boolean
+  /** L0 called the iterator's `return()`. */
+  readonly returned: boolean
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface TestSource {
+  /** The factory to pass as `stream` or as a fallback. */
+  readonly stream: SourceFactory
+  /** Every call so far, in order. */
+  readonly calls: ReadonlyArray<Call>
+}
+
+const abortError = (): Error => Object.assign(new Error("The operation was aborted"), { name: "AbortError" })
+
+/**
+ * A source whose n-th call plays the n-th script (the last one repeats).
+ *
+ * **Example** (A reset after three tokens, then a clean answer)
+ * ```ts
+ * const source = TestSource.make(
+ *   ["a", "b", "c", TestSource.fail(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))],
+ *   ["x", "y"]
+ * )
+ * const text = yield* L0.text({ stream: source.stream })  // "xy"
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (...scripts: ReadonlyArray<Script>): TestSource => {
+  const calls: Array<Call> = []
+  const stream: SourceFactory = (context) =>
+    Effect.map(Effect.context<never>(), (services) => {
+      const script = scripts[Math.min(calls.length, scripts.length - 1)] ?? []
+      const call = { context, emitted: 0, finished: false, returned: false }
+      calls.push(call)
+      const { signal } = context
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = () => reject(abortError())
+        if (signal.aborted) onAbort()
+        else signal.addEventListener("abort", onAbort, { once: true })
+      })
+      aborted.catch(() => {})
+      let index = 0
+      const iterator: AsyncIterator<unknown> = {
+        next: async () => {
+          while (index < script.length && !call.returned) {
+            const item = script[index++]
+            if (!isStep(item)) {
+              call.emitted++
+              return { value: item, done: false }
+            }
+            switch (item[StepTypeId]) {
+              case "Sleep": {
+                await Promise.race([
+                  Effect.runPromiseWith(services)(Effect.sleep(item.duration), { signal }),
+                  aborted
+                ])
+                break
+              }
+              case "Fail":
+                throw item.error
+              case "Stall":
+                await aborted
+            }
+          }
+          call.finished = !call.returned
+          return { value: undefined, done: true }
+        },
+        return: async () => {
+          call.returned = true
+          return { value: undefined, done: true }
+        }
+      }
+      return { [Symbol.asyncIterator]: () => iterator }
+    })
+  return { stream, calls }
+}
