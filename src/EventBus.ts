@@ -6,6 +6,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 
 /**
@@ -86,13 +87,20 @@ export interface LayerOptions {
   readonly tokens?: boolean | undefined
 }
 
+/**
+ * The services of the fiber that emits (so the user's logger is used), or
+ * those the layer was built with when no fiber is running.
+ */
+const currentContext = (fallback: Context.Context<never>): Context.Context<never> =>
+  Fiber.getCurrent()?.context ?? fallback
+
 /** Wraps a handler so that a throw is reported once through the Effect logger and never reaches the stream. */
 const guarded = (
   handler: (event: BusEvent) => void,
   options: LayerOptions | undefined,
   defaultTokens: boolean
 ): Effect.Effect<Service> =>
-  Effect.map(Effect.context<never>(), (context) => {
+  Effect.map(Effect.context<never>(), (built) => {
     let reported = false
     return {
       tokens: options?.tokens ?? defaultTokens,
@@ -102,7 +110,7 @@ const guarded = (
         } catch (error) {
           if (reported) return
           reported = true
-          Effect.runForkWith(context)(
+          Effect.runSyncWith(currentContext(built))(
             Effect.logWarning(`effect-l0 EventBus handler threw on "${event.type}"; later failures are not reported`, error)
           )
         }
@@ -159,16 +167,14 @@ export const layerCollect: Layer.Layer<Collected> = Layer.effectContext(Effect.s
  * @since 0.1.0
  */
 export const layerLogger: Layer.Layer<never> = Layer.effect(
-    EventBus,
-    Effect.flatMap(Effect.context<never>(), (context) => {
-      const run = Effect.runSyncWith(context)
-      return guarded((event) => {
-        const log = event.type.startsWith("error_") || event.type === "retry_exhausted"
-          ? Effect.logWarning
-          : Effect.logInfo
-        run(log(`effect-l0 ${event.type}`, event.data).pipe(
-          Effect.annotateLogs({ sessionId: event.sessionId, streamId: event.streamId })
-        ))
-      }, undefined, false)
-    })
-  )
+  EventBus,
+  Effect.flatMap(Effect.context<never>(), (built) =>
+    guarded((event) => {
+      const log = event.type.startsWith("error_") || event.type === "retry_exhausted"
+        ? Effect.logWarning
+        : Effect.logInfo
+      Effect.runSyncWith(currentContext(built))(log(`effect-l0 ${event.type}`, event.data).pipe(
+        Effect.annotateLogs({ sessionId: event.sessionId, streamId: event.streamId })
+      ))
+    }, undefined, false))
+)

@@ -172,6 +172,7 @@ class Attempt {
   private lastTokenAt: number | undefined = undefined
   private emitted = false
   private finished = false
+  private tokensReported = 0
 
   constructor(readonly session: Session, readonly index: number, readonly number: number) {
     this.streamId = session.nextStreamId()
@@ -207,9 +208,6 @@ class Attempt {
   private addToken(event: L0Event.Token): void {
     this.parts.push(event.value)
     this.tokenCount++
-    if (this.session.bus.tokens) {
-      this.session.emit("stream_token", this.streamId, { value: event.value, index: this.tokenCount - 1 })
-    }
   }
 
   /** Handles one array of decoded events; copies it only when an event changes. */
@@ -264,16 +262,26 @@ class Attempt {
     return L0Event.reset(this.session.checkpoint.length + kept.length)
   }
 
-  /** Puts a pending reset in front of the first events of this attempt. */
+  /** Puts a pending reset in front of the first events of this attempt, and reports the tokens. */
   private deliver(out: ReadonlyArray<L0Event.L0Event>): ReadonlyArray<L0Event.L0Event> {
     if (out.length === 0) return out
     this.emitted = true
     const session = this.session
-    if (!session.resetPending) return out
-    session.resetPending = false
-    const kept = session.checkpoint.length
-    session.emit("reset", this.streamId, { kept })
-    return [L0Event.reset(kept), ...out]
+    let delivered = out
+    if (session.resetPending) {
+      session.resetPending = false
+      const kept = session.checkpoint.length
+      session.emit("reset", this.streamId, { kept })
+      delivered = [L0Event.reset(kept), ...out]
+    }
+    if (session.bus.tokens) {
+      for (const event of out) {
+        if (event._tag === "Token") {
+          session.emit("stream_token", this.streamId, { value: event.value, index: this.tokensReported++ })
+        }
+      }
+    }
+    return delivered
   }
 
   private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
