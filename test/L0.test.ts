@@ -387,3 +387,21 @@ describe("invalid options", () => {
       expect(yield* L0.text({ stream: TestSource.make(["x"]).stream, adapter: "text" })).toBe("x")
     }))
 })
+
+describe("README", () => {
+  it.effect("the TestSource example works as documented", () =>
+    Effect.gen(function*() {
+      const source = TestSource.make(
+        ["Hel", "lo", TestSource.stall],
+        ["Hello", TestSource.sleep("1 second"), "!"]
+      )
+      const fiber = yield* Effect.forkChild(
+        L0.text({ stream: source.stream, timeout: { interToken: "2 seconds" }, retry: { backoff: "fixed" } })
+      )
+      yield* TestSource.advance("2 seconds")
+      yield* TestSource.advance("1 second")
+      yield* TestSource.advance("1 second")
+      expect(yield* Fiber.join(fiber)).toBe("Hello!")
+      expect(source.calls[0]!.context.signal.aborted).toBe(true)
+    }))
+})

@@ -1,15 +1,7 @@
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import { TestClock } from "effect/testing"
+import { TestSource } from "effect-l0/testing"
 
-/** Lets promise-based sources and forked fibers run until they wait on the clock again. */
-export const settle: Effect.Effect<void> = Effect.promise(async () => {
-  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve))
-})
-
-/** Moves the TestClock forward by `duration`, with real work settled before and after. */
-export const advance = (duration: Duration.Input): Effect.Effect<void> =>
-  settle.pipe(Effect.andThen(TestClock.adjust(duration)), Effect.andThen(settle))
+/** Re-exported so tests read `advance("1 second")`. */
+export const { advance, settle } = TestSource
 
 /** An error shaped like Node's socket reset. */
 export const connectionReset = (): Error => Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" })
