@@ -8,7 +8,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/testing/TestClock"
-import type { AttemptContext, SourceFactory } from "../L0.js"
+import type { L0 } from "effect-l0"
+
+type AttemptContext = L0.AttemptContext
+type SourceFactory = L0.SourceFactory
 
 const StepTypeId = "~effect-l0/TestSource/Step"
 
