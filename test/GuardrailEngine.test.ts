@@ -1,13 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { EventBus, Guardrail, L0, L0Error, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset } from "./support.js"
+import { advance, connectionReset, failureOf, noDelay } from "./support.js"
 
-const noDelay = { backoff: "fixed", baseDelay: 0 } as const
 
 /** A custom rule through the public constructor: flags a word, seen across deltas. */
 const forbid = (word: string, severity: Guardrail.Severity) =>
@@ -22,12 +20,6 @@ const forbid = (word: string, severity: Guardrail.Severity) =>
     }
   })
 
-const failureOf = <A>(exit: Exit.Exit<A, L0Error.L0Error>): L0Error.L0Error => {
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
-  const reason = exit.cause.reasons[0]
-  if (reason?._tag !== "Fail") throw new Error("expected a typed failure")
-  return reason.error
-}
 
 describe("guardrail stage", () => {
   it.effect("an error violation fails the attempt as ContentError and the retry's output is final, after a Reset", () =>

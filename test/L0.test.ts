@@ -1,13 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import { Adapter, L0, L0Error, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset, httpError } from "./support.js"
+import { advance, connectionReset, failureOf, httpError, noDelay } from "./support.js"
 
 const tokens = (events: ReadonlyArray<L0Event.L0Event>) =>
   events.filter(L0Event.isToken).map((event) => event.value)
@@ -18,7 +17,6 @@ const completeOf = (events: ReadonlyArray<L0Event.L0Event>) => {
   return last
 }
 
-const noDelay = { backoff: "fixed", baseDelay: 0 } as const
 
 describe("L0.stream happy path", () => {
   it.effect("emits tokens in order and a Complete carrying the state", () =>
@@ -241,10 +239,7 @@ describe("fallbacks", () => {
       })))
       yield* advance("1 second")
       yield* advance("1 second")
-      const exit = yield* Fiber.join(fiber)
-      expect(Exit.isFailure(exit)).toBe(true)
-      const error = Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
-      const exhausted = error?._tag === "Fail" ? error.error : undefined
+      const exhausted = failureOf(yield* Fiber.join(fiber))
       expect(exhausted).toBeInstanceOf(L0Error.ExhaustedError)
       const attempts = (exhausted as L0Error.ExhaustedError).attempts
       expect(attempts.map((a) => [a.source, a.attempt, a.error._tag, a.error.status, Duration.toMillis(a.delay)])).toEqual([
@@ -298,14 +293,7 @@ describe("interruption", () => {
 })
 
 describe("invalid options", () => {
-  const invalid = (options: unknown) =>
-    Effect.gen(function*() {
-      const exit = yield* Effect.exit(L0.text(options as L0.L0Options))
-      if (Exit.isSuccess(exit)) throw new Error("expected a failure")
-      const reason = exit.cause.reasons[0]
-      if (reason?._tag !== "Fail") throw new Error("expected a typed failure")
-      return reason.error
-    })
+  const invalid = (options: unknown) => Effect.map(Effect.exit(L0.text(options as L0.L0Options)), failureOf)
 
   it.effect("fail with a FatalError naming the option, before any source is called", () =>
     Effect.gen(function*() {

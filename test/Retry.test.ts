@@ -8,17 +8,10 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import { EventBus, L0, L0Error, Retry } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset, httpError, settle } from "./support.js"
+import { advance, connectionReset, failureOf, httpError, noDelay, settle } from "./support.js"
 
 const modelError = () => new Error("the model returned nonsense")
-const noDelay = { backoff: "fixed", baseDelay: 0 } as const
 
-const failureOf = <A>(exit: Exit.Exit<A, L0Error.L0Error>): L0Error.L0Error => {
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
-  const reason = exit.cause.reasons[0]
-  if (reason?._tag !== "Fail") throw new Error("expected a typed failure")
-  return reason.error
-}
 
 describe("budgets", () => {
   it.effect("network and transient errors retry past maxAttempts, bounded by maxRetries", () =>

@@ -1,20 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { Adapter, L0, L0Error, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset, httpError, settle } from "./support.js"
+import { advance, connectionReset, failureOf, httpError, noDelay, settle } from "./support.js"
 
-const noDelay = { backoff: "fixed", baseDelay: 0 } as const
 
-const failureOf = <A>(exit: Exit.Exit<A, L0Error.L0Error>): L0Error.L0Error => {
-  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
-  const reason = exit.cause.reasons[0]
-  if (reason?._tag !== "Fail") throw new Error("expected a typed failure")
-  return reason.error
-}
 
 /** Each chunk `{ words: [...] }` becomes one token per word; the end reports usage and a finish reason. */
 const words = Adapter.make({

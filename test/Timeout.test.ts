@@ -5,9 +5,8 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { EventBus, L0, L0Error, L0Event, Timeout } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, settle } from "./support.js"
+import { advance, noDelay, settle } from "./support.js"
 
-const noDelay = { backoff: "fixed", baseDelay: 0 } as const
 
 const collectBus = () => {
   const events: Array<EventBus.BusEvent> = []

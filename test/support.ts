@@ -1,3 +1,5 @@
+import * as Exit from "effect/Exit"
+import type { L0Error } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 
 /** Re-exported so tests read `advance("1 second")`. */
@@ -9,3 +11,14 @@ export const connectionReset = (): Error => Object.assign(new Error("read ECONNR
 /** An error shaped like an SDK's HTTP error. */
 export const httpError = (status: number, headers: Record<string, string> = {}): Error =>
   Object.assign(new Error(`${status} status code`), { status, headers })
+
+/** Retries at once, so tests without a clock can retry. */
+export const noDelay = { backoff: "fixed", baseDelay: 0 } as const
+
+/** The typed error an L0 run failed with; throws if it succeeded or died. */
+export const failureOf = <A>(exit: Exit.Exit<A, L0Error.L0Error>): L0Error.L0Error => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const reason = exit.cause.reasons[0]
+  if (reason?._tag !== "Fail") throw new Error("expected a typed failure")
+  return reason.error
+}
