@@ -27,6 +27,8 @@ interface Exchange {
   readonly protocol: Protocol | undefined
   /** Aborted when the response closes, for whatever reason. */
   readonly signal: AbortSignal
+  /** Settles when the response closes. */
+  readonly ended: Promise<Outcome>
   /** Marks the coming socket close as the server's own doing. */
   readonly markReset: () => void
   readonly requestId: string
@@ -60,11 +62,11 @@ const redact = (value: string): string => {
   return scheme === undefined ? "<redacted>" : `${scheme} <redacted>`
 }
 
-const recordHeaders = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
+const recordHeaders = (req: Http.IncomingMessage): Record<string, string> => {
   const recorded: Record<string, string> = {}
-  for (const [name, raw] of Object.entries(headers)) {
-    if (raw === undefined) continue
-    const value = Array.isArray(raw) ? raw.join(", ") : raw
+  // headersDistinct has lower-cased names and no undefined values
+  for (const [name, values] of Object.entries(req.headersDistinct as Record<string, ReadonlyArray<string>>)) {
+    const value = values.join(", ")
     recorded[name] = SECRET_HEADERS.has(name) ? redact(value) : value
   }
   return recorded
@@ -87,12 +89,6 @@ const readBody = async (req: Http.IncomingMessage): Promise<string> => {
   }
   return Buffer.concat(parts).toString("utf8")
 }
-
-const whenAborted = (signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) resolve()
-    else signal.addEventListener("abort", () => resolve(), { once: true })
-  })
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -227,10 +223,12 @@ const strike = async (exchange: Exchange, plan: Plan, fault: Fault): Promise<boo
       destroy(exchange)
       return true
     case "Stall":
-      await whenAborted(exchange.signal)
+      await exchange.ended
       return true
     case "InBandError":
-      if (await write(exchange, plan.wire.error(fault.error))) exchange.res.end()
+      // ending a response whose client has gone is a no-op
+      await write(exchange, plan.wire.error(fault.error))
+      exchange.res.end()
       return true
     case "Malformed":
       return !(await write(exchange, fault.raw ?? plan.wire.malformed()))
@@ -253,7 +251,8 @@ const stream = async (exchange: Exchange, plan: Plan): Promise<void> => {
   }
   // a fault past the last chunk strikes before the closing events
   if (pending !== undefined && (await strike(exchange, plan, pending))) return
-  if (await write(exchange, plan.tail())) exchange.res.end()
+  await write(exchange, plan.tail())
+  exchange.res.end()
 }
 
 interface State {
@@ -344,14 +343,15 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
 }
 
 const handle = async (state: State, req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
-  const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname
+  // url and method are always set on a server's requests
+  const path = new URL(String(req.url), "http://127.0.0.1").pathname
   const controller = new AbortController()
   let reset = false
   const record: Mutable<RecordedRequest> = {
-    method: req.method ?? "GET",
+    method: String(req.method),
     path,
     protocol: protocolOf(path),
-    headers: recordHeaders(req.headers),
+    headers: recordHeaders(req),
     body: undefined,
     rawBody: "",
     outcome: undefined,
@@ -376,6 +376,7 @@ const handle = async (state: State, req: Http.IncomingMessage, res: Http.ServerR
     record,
     protocol: record.protocol,
     signal: controller.signal,
+    ended,
     markReset: () => {
       reset = true
     },
