@@ -675,7 +675,24 @@ describe("ProviderServer: scripts", () => {
       expect(await messageOf(server)).toContain("the script failed: plain rejection")
     })
     await withServer([], async (server) => {
-      expect(await messageOf(server)).toContain("the script has no answers")
+      expect(await messageOf(server)).toContain("the script gave no answer for request 0 (an empty array")
+    })
+    // what a script in plain JavaScript could return
+    const untyped = [
+      { _tag: "Nope" },
+      5,
+      { _tag: "Reply", text: 42 },
+      { _tag: "Reply", text: "x", toolCalls: [{ name: "f", arguments: { city: "Paris" } }] },
+      { _tag: "Replay", body: [1, 2] }
+    ] as unknown as ProviderServer.Script
+    await withServer(untyped, async (server) => {
+      expect(await messageOf(server)).toContain(
+        'invalid answer for request 0: expected a string or a ProviderServer answer (reply, httpError, replay, hangup), got {"_tag":"Nope"}'
+      )
+      expect(await messageOf(server)).toContain("got 5")
+      expect(await messageOf(server)).toContain("text must be a string or an array of strings")
+      expect(await messageOf(server)).toContain("each tool call needs a string name")
+      expect(await messageOf(server)).toContain("body must be a string or a Uint8Array")
     })
     await withServer(
       [

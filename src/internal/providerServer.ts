@@ -8,6 +8,7 @@ import type {
   Outcome,
   Protocol,
   RecordedRequest,
+  Replay,
   Reply,
   Script
 } from "../testing/ProviderServer.js"
@@ -140,6 +141,26 @@ const isCount = (n: number): boolean => Number.isInteger(n) && n >= 0
 const isSize = (n: number | undefined): boolean => n === undefined || (Number.isInteger(n) && n > 0)
 const isDelay = (n: number | undefined): boolean => n === undefined || (Number.isFinite(n) && n >= 0)
 
+const ANSWER_TAGS: ReadonlySet<unknown> = new Set(["Reply", "HttpError", "Replay", "Hangup"])
+
+// scripts written in plain JavaScript get a clear 500 rather than a crash
+const isAnswer = (u: unknown): u is Answer =>
+  typeof u === "string" || (hasProperty(u, "_tag") && ANSWER_TAGS.has(u._tag))
+
+const isText = (u: unknown): boolean =>
+  typeof u === "string" || (Array.isArray(u) && u.every((piece) => typeof piece === "string"))
+
+const invalidStream = (answer: Reply | Replay, sizes: ReadonlyArray<number | undefined>): string | undefined => {
+  // undefined is a valid size, so finding one means a bad one
+  const badSize = sizes.find((n) => !isSize(n))
+  if (badSize !== undefined) return `chunkSize must be a positive integer, got ${badSize}`
+  if (!isDelay(answer.delay)) return `delay must be a finite number of milliseconds >= 0, got ${answer.delay}`
+  if (answer.fault !== undefined && !isCount(answer.fault.after)) {
+    return `fault.after must be an integer >= 0, got ${answer.fault.after}`
+  }
+  return undefined
+}
+
 /** Why `answer` cannot be played, if it cannot. */
 const invalid = (answer: Exclude<Answer, string>): string | undefined => {
   switch (answer._tag) {
@@ -149,19 +170,18 @@ const invalid = (answer: Exclude<Answer, string>): string | undefined => {
       return Number.isInteger(answer.status) && answer.status >= 400 && answer.status <= 599
         ? undefined
         : `status must be an integer from 400 to 599, got ${answer.status}`
-    case "Reply":
-    case "Replay": {
-      const sizes = [answer.chunkSize]
-      if (answer._tag === "Reply") {
-        for (const call of answer.toolCalls ?? []) sizes.push(call.chunkSize)
+    case "Reply": {
+      const calls = answer.toolCalls ?? []
+      if (!isText(answer.text)) return "text must be a string or an array of strings"
+      if (!calls.every((call) => typeof call.name === "string" && isText(call.arguments))) {
+        return "each tool call needs a string name, and arguments as a string or an array of strings"
       }
-      if (!sizes.every(isSize)) return `chunkSize must be a positive integer, got ${sizes.find((n) => !isSize(n))}`
-      if (!isDelay(answer.delay)) return `delay must be a finite number of milliseconds >= 0, got ${answer.delay}`
-      if (answer.fault !== undefined && !isCount(answer.fault.after)) {
-        return `fault.after must be an integer >= 0, got ${answer.fault.after}`
-      }
-      return undefined
+      return invalidStream(answer, [answer.chunkSize, ...calls.map((call) => call.chunkSize)])
     }
+    case "Replay":
+      return typeof answer.body === "string" || answer.body instanceof Uint8Array
+        ? invalidStream(answer, [answer.chunkSize])
+        : "body must be a string or a Uint8Array"
   }
 }
 
@@ -309,8 +329,16 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
     return undefined
   }
   const [picked, index] = await pick(state, record)
-  if (picked === undefined) {
-    sendProblem(exchange, 500, "the script has no answers")
+  if (!isAnswer(picked)) {
+    sendProblem(
+      exchange,
+      500,
+      picked === undefined
+        ? `the script gave no answer for request ${index} (an empty array, or a function that returned nothing)`
+        : `invalid answer for request ${index}: expected a string or a ProviderServer answer (reply, httpError, replay, hangup), got ${
+          JSON.stringify(picked)
+        }`
+    )
     return undefined
   }
   const answer = typeof picked === "string" ? { _tag: "Reply" as const, text: picked } : picked
