@@ -334,7 +334,7 @@ describe("ProviderServer: HTTP errors", () => {
   it("errors are in Anthropic's shape for Anthropic requests", () =>
     withServer(
       [
-        ProviderServer.httpError(529),
+        ProviderServer.httpError(529, { retryAfter: 5 }),
         ProviderServer.httpError(401, { error: { message: "invalid x-api-key" } }),
         ProviderServer.httpError(500),
         ProviderServer.httpError(418)
@@ -346,6 +346,7 @@ describe("ProviderServer: HTTP errors", () => {
         expect(overloaded.type).toBe("overloaded_error")
         expect(overloaded.error).toEqual({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })
         expect(overloaded.requestID).toBe("req_ps0")
+        expect(overloaded.headers?.get("retry-after")).toBe("5")
         const unauthorized = await failure(client.messages.create(messagesRequest))
         expect(unauthorized).toBeInstanceOf(Anthropic.AuthenticationError)
         expect((unauthorized as InstanceType<typeof Anthropic.APIError>).apiMessage).toBe("invalid x-api-key")
