@@ -1,7 +1,10 @@
+import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
+import type * as Pull from "effect/Pull"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Adapter from "../Adapter.js"
 import type { Completion, Decoder } from "../Adapter.js"
@@ -33,7 +36,7 @@ export interface AttemptHandle {
   adapter: string | undefined
 }
 
-/** Enough buffer for a whole network read of tokens; a full queue pauses the source. */
+/** Enough buffer for a whole network read of tokens; a full buffer pauses the source. */
 const BUFFER_SIZE = 1024
 
 /** An `ExhaustedError` from a nested run counts as its last error. */
@@ -51,25 +54,34 @@ const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
   typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
 
 /**
- * Moves chunks from the provider into the attempt's queue: decoding,
- * timing the output for the watchdog, and closing the request when the
- * attempt's scope closes. Plain JavaScript, so no Effect step per token.
+ * Moves chunks from the provider to the attempt: decoding, timing the output
+ * for the watchdog, and closing the request when the attempt's scope closes.
+ * Plain JavaScript, so no Effect step per token: decoders append straight to
+ * `buffer`, which the consumer takes whole, one array per pull.
  */
 class Pump {
   closed = false
+  /** The source ended or failed: nothing more goes into `buffer`. */
+  ended = false
+  failure: CategoryError | undefined = undefined
   started = false
   blocked = false
   lastActivity: number
   iterator: AsyncIterator<unknown> | undefined = undefined
   decoder: Decoder | undefined = undefined
-  private readonly out: Array<L0Event> = []
+  buffer: Array<L0Event> = []
   readonly controller = new AbortController()
+  /** Resumes the consumer parked on an empty buffer. */
+  private waiter: (() => void) | undefined = undefined
+  /** Resumes the producer parked on a full buffer. */
+  private space: (() => void) | undefined = undefined
+  /** `lastActivity` holds the time of an output of the current event-loop turn. */
+  private stamped = false
+  /** Outputs since `lastActivity` was taken, in the same turn. */
+  private unstamped = 0
+  private tickScheduled = false
 
-  constructor(
-    readonly queue: Queue.Queue<L0Event, CategoryError | Cause.Done>,
-    readonly config: SourceConfig,
-    readonly handle: AttemptHandle
-  ) {
+  constructor(readonly config: SourceConfig, readonly handle: AttemptHandle) {
     this.lastActivity = config.clock.currentTimeMillisUnsafe()
   }
 
@@ -77,7 +89,42 @@ class Pump {
     return this.config.clock.currentTimeMillisUnsafe()
   }
 
-  decode(chunk: unknown, out: Array<L0Event>): void {
+  /**
+   * Runs once per event-loop turn that saw output or left events for a
+   * parked consumer. Outputs of one turn share the clock reading of the
+   * first; if more followed, the time is read again here, so the watchdog
+   * never sees an output as older than it is.
+   */
+  private readonly tick = (): void => {
+    this.tickScheduled = false
+    if (this.unstamped > 0) this.lastActivity = this.now()
+    this.unstamped = 0
+    this.stamped = false
+    const waiter = this.waiter
+    if (waiter !== undefined && (this.buffer.length > 0 || this.ended)) {
+      this.waiter = undefined
+      waiter()
+    }
+  }
+
+  private scheduleTick(): void {
+    if (this.tickScheduled) return
+    this.tickScheduled = true
+    setImmediate(this.tick)
+  }
+
+  private output(): void {
+    this.started = true
+    if (this.stamped) {
+      this.unstamped++
+      return
+    }
+    this.lastActivity = this.now()
+    this.stamped = true
+    this.scheduleTick()
+  }
+
+  private decodeInto(chunk: unknown, buffer: Array<L0Event>): void {
     let decoder = this.decoder
     if (decoder === undefined) {
       const adapter = this.config.adapter ?? Adapter.detect(this.config.registry, chunk)
@@ -92,49 +139,110 @@ class Pump {
       this.handle.adapter = adapter.name
       decoder = this.decoder = adapter.make()
     }
-    if (decoder.push(chunk, out)) {
-      this.started = true
-      this.lastActivity = this.now()
+    if (decoder.push(chunk, buffer)) this.output()
+  }
+
+  /** Decodes one chunk into the buffer; returns whether the buffer is full. */
+  push(chunk: unknown): boolean {
+    if (this.ended) return false
+    const buffer = this.buffer
+    const before = buffer.length
+    try {
+      this.decodeInto(chunk, buffer)
+    } catch (error) {
+      // a chunk that fails to decode leaves no event behind
+      buffer.length = before
+      throw error
     }
+    return this.pushed(before)
   }
 
-  /** Decodes and offers one chunk; returns the events a full queue did not take. */
-  push(chunk: unknown): Array<L0Event> | undefined {
-    const out = this.out
-    out.length = 0
-    this.decode(chunk, out)
-    if (out.length === 0) return undefined
-    if (out.length === 1) return Queue.offerUnsafe(this.queue, out[0]!) ? undefined : [out[0]!]
-    const rest = Queue.offerAllUnsafe(this.queue, out)
-    return rest.length === 0 ? undefined : rest
+  /** Decodes an array of chunks; one that fails to decode drops the events of the whole array. */
+  pushAll(chunks: ReadonlyArray<unknown>): boolean {
+    if (this.ended) return false
+    const buffer = this.buffer
+    const before = buffer.length
+    try {
+      for (let i = 0; i < chunks.length; i++) this.decodeInto(chunks[i], buffer)
+    } catch (error) {
+      buffer.length = before
+      throw error
+    }
+    return this.pushed(before)
   }
 
-  /** Waits for room in the queue; the watchdog does not count this time. */
-  offer(events: ReadonlyArray<L0Event>): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.blocked = true
-      return Queue.offerAll(this.queue, events)
-    }).pipe(Effect.ensuring(Effect.sync(() => {
+  /** Wakes a consumer parked on the empty buffer; returns whether the buffer is full. */
+  private pushed(before: number): boolean {
+    const length = this.buffer.length
+    if (before === 0 && length > 0 && this.waiter !== undefined) this.scheduleTick()
+    return length >= BUFFER_SIZE
+  }
+
+  /** Parks the producer until the consumer takes the buffer; the watchdog does not count this time. */
+  waitForSpace(): Promise<void> {
+    this.blocked = true
+    return new Promise<void>((resolve) => {
+      this.space = resolve
+    }).then(() => {
       this.blocked = false
       this.lastActivity = this.now()
-    })))
+      this.unstamped = 0
+    })
+  }
+
+  private releaseSpace(): void {
+    const space = this.space
+    if (space === undefined) return
+    this.space = undefined
+    space()
+  }
+
+  /** The next events for the consumer, its failure, or its end. */
+  readonly pull: Pull.Pull<Arr.NonEmptyReadonlyArray<L0Event>, CategoryError> = Effect.suspend(() => {
+    const events = this.buffer
+    if (events.length > 0) {
+      this.buffer = []
+      this.releaseSpace()
+      return Effect.succeed(events as unknown as Arr.NonEmptyReadonlyArray<L0Event>)
+    }
+    if (this.ended) return this.failure === undefined ? Cause.done() : Effect.fail(this.failure)
+    return Effect.flatMap(this.parked, () => this.pull)
+  })
+
+  private readonly parked: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    this.waiter = () => resume(Effect.void)
+    return Effect.sync(() => {
+      this.waiter = undefined
+    })
+  })
+
+  private end(failure: CategoryError | undefined): void {
+    this.ended = true
+    this.failure = failure
+    this.releaseSpace()
+    if (this.waiter !== undefined) this.scheduleTick()
   }
 
   finish(): void {
-    if (this.closed) return
-    const out: Array<L0Event> = []
-    this.handle.completion = this.decoder?.end(out)
-    if (out.length > 0) Queue.offerAllUnsafe(this.queue, out)
-    Queue.endUnsafe(this.queue)
+    if (this.closed || this.ended) return
+    const buffer = this.buffer
+    const before = buffer.length
+    try {
+      this.handle.completion = this.decoder?.end(buffer)
+    } catch (error) {
+      buffer.length = before
+      return this.fail(error)
+    }
+    this.end(undefined)
   }
 
   fail(error: unknown): void {
-    if (this.closed) return
-    Queue.failCauseUnsafe(this.queue, Cause.fail(toCategoryError(error, this.now())))
+    if (this.closed || this.ended) return
+    this.end(toCategoryError(error, this.now()))
   }
 
   timeout(phase: "initial" | "inter", limit: number): void {
-    if (this.closed) return
+    if (this.closed || this.ended) return
     this.config.onTimeout(phase, limit)
     this.fail(
       new NetworkError({
@@ -146,6 +254,7 @@ class Pump {
 
   close(): void {
     this.closed = true
+    this.releaseSpace()
     this.controller.abort()
     const iterator = this.iterator
     if (iterator?.return === undefined) return
@@ -164,12 +273,11 @@ const drive = async (pump: Pump, iterable: AsyncIterable<unknown>): Promise<void
     pump.iterator = iterator
     // the attempt may have ended while the request was starting
     if (pump.closed) return pump.close()
-    while (!pump.closed) {
+    while (!pump.closed && !pump.ended) {
       const result = await iterator.next()
       if (pump.closed) return
       if (result.done) return pump.finish()
-      const pending = pump.push(result.value)
-      if (pending !== undefined) await Effect.runPromise(pump.offer(pending))
+      if (pump.push(result.value)) await pump.waitForSpace()
     }
   } catch (error) {
     pump.fail(error)
@@ -178,39 +286,38 @@ const drive = async (pump: Pump, iterable: AsyncIterable<unknown>): Promise<void
 
 const runStream = (pump: Pump, stream: Stream.Stream<unknown, unknown>): Effect.Effect<void> =>
   Stream.runForEachArray(stream, (chunks) =>
-    Effect.suspend(() => {
-      const out: Array<L0Event> = []
-      for (const chunk of chunks) pump.decode(chunk, out)
-      return out.length === 0 ? Effect.void : pump.offer(out)
-    })).pipe(
+    Effect.suspend(() => pump.pushAll(chunks) ? Effect.promise(() => pump.waitForSpace()) : Effect.void)).pipe(
       Effect.matchCause({
         onSuccess: () => pump.finish(),
         onFailure: (cause) => pump.fail(Cause.squash(cause))
       })
     )
 
-const consume = (pump: Pump, produced: unknown): Effect.Effect<void> => {
-  if (Stream.isStream(produced)) return runStream(pump, produced as Stream.Stream<unknown, unknown>)
-  if (Effect.isEffect(produced)) {
-    return Effect.matchCauseEffect(produced as Effect.Effect<unknown, unknown>, {
+/** Drives an `AsyncIterable` or a `Promise` of one with plain promises: no fiber. */
+const start = (pump: Pump, produced: unknown): void => {
+  if (isAsyncIterable(produced)) {
+    void drive(pump, produced)
+  } else if (isPromiseLike(produced)) {
+    Promise.resolve(produced).then(
+      (iterable) => isAsyncIterable(iterable) ? drive(pump, iterable) : pump.fail(invalid(iterable)),
+      (error) => pump.fail(error)
+    )
+  } else {
+    pump.fail(invalid(produced))
+  }
+}
+
+/** Runs a `Stream` source, or an `Effect` that produces the source. */
+const consume = (pump: Pump, produced: unknown): Effect.Effect<void> =>
+  Stream.isStream(produced)
+    ? runStream(pump, produced as Stream.Stream<unknown, unknown>)
+    : Effect.matchCauseEffect(produced as Effect.Effect<unknown, unknown>, {
       onSuccess: (inner) =>
-        Stream.isStream(inner) || isAsyncIterable(inner) ? consume(pump, inner) : consume(pump, invalid(inner)),
+        Stream.isStream(inner)
+          ? runStream(pump, inner as Stream.Stream<unknown, unknown>)
+          : Effect.sync(() => isAsyncIterable(inner) ? start(pump, inner) : pump.fail(invalid(inner))),
       onFailure: (cause) => Effect.sync(() => pump.fail(Cause.squash(cause)))
     })
-  }
-  return Effect.sync(() => {
-    if (isAsyncIterable(produced)) {
-      void drive(pump, produced)
-    } else if (isPromiseLike(produced)) {
-      Promise.resolve(produced).then(
-        (iterable) => isAsyncIterable(iterable) ? drive(pump, iterable) : pump.fail(invalid(iterable)),
-        (error) => pump.fail(error)
-      )
-    } else {
-      pump.fail(invalid(produced))
-    }
-  })
-}
 
 const invalid = (u: unknown): FatalError =>
   new FatalError({
@@ -247,18 +354,25 @@ const watchdog = (pump: Pump, limits: Limits): Effect.Effect<void> =>
  * @internal
  */
 export const make = (config: SourceConfig, handle: AttemptHandle): Stream.Stream<L0Event, CategoryError> =>
-  Stream.callback<L0Event, CategoryError>((queue) =>
+  Stream.fromChannel(Channel.fromTransform((_, scope) =>
     Effect.gen(function*() {
-      const pump = new Pump(queue, config, handle)
-      yield* Effect.addFinalizer(() => Effect.sync(() => pump.close()))
+      const pump = new Pump(config, handle)
+      yield* Scope.addFinalizer(scope, Effect.sync(() => pump.close()))
       if (config.limits.initialToken !== Infinity || config.limits.interToken !== Infinity) {
-        yield* Effect.forkScoped(watchdog(pump, config.limits))
+        yield* Effect.forkIn(watchdog(pump, config.limits), scope)
       }
       let produced: unknown
       try {
         produced = config.call(pump.controller.signal)
       } catch (error) {
-        return pump.fail(error)
+        pump.fail(error)
+        return pump.pull
       }
-      yield* consume(pump, produced)
-    }), { bufferSize: BUFFER_SIZE })
+      if (Stream.isStream(produced) || Effect.isEffect(produced)) {
+        yield* Effect.forkIn(consume(pump, produced), scope, { startImmediately: true })
+      } else {
+        start(pump, produced)
+      }
+      return pump.pull
+    })
+  ))
