@@ -68,4 +68,17 @@ describe("source buffer", () => {
       // a source that never waits is delivered in large arrays, not one token per pull
       expect(arrays).toBeLessThan(50)
     }))
+
+  it.effect("a Stream chunk array with an unreadable chunk delivers none of its events", () =>
+    Effect.gen(function*() {
+      const seen: Array<L0Event.L0Event> = []
+      const exit = yield* Effect.exit(
+        Stream.runForEach(
+          L0.stream({ stream: () => Stream.make("a", 42, "c"), adapter: "text", retry: { maxAttempts: 1, maxRetries: 0 } }),
+          (event) => Effect.sync(() => seen.push(event))
+        )
+      )
+      expect(seen).toEqual([])
+      expect(failureOf(exit).message).toContain("cannot read a number")
+    }))
 })

@@ -166,7 +166,10 @@ export class Session {
 class Attempt {
   readonly streamId: string
   readonly handle: Source.AttemptHandle = { completion: undefined, adapter: undefined }
+  /** The attempt's text: one string per received array, joined once at the end. */
   private readonly parts: Array<string> = []
+  /** Token values of the array being received, not yet joined into `parts`. */
+  private readonly pending: Array<string> = []
   private readonly toolCalls: Array<L0Event.ToolCall> = []
   private readonly violations: Array<Violation> = []
   private readonly overlap: Overlap | undefined
@@ -213,8 +216,16 @@ class Attempt {
   }
 
   private addToken(event: L0Event.Token): void {
-    this.parts.push(event.value)
+    this.pending.push(event.value)
     this.tokenCount++
+  }
+
+  /** Joins the pending token values into one part: one join per array rather than one huge join per attempt. */
+  private flush(): void {
+    const pending = this.pending
+    if (pending.length === 0) return
+    this.parts.push(pending.length === 1 ? pending[0]! : pending.join(""))
+    pending.length = 0
   }
 
   /** Handles one array of decoded events; copies it only when an event changes. */
@@ -249,6 +260,7 @@ class Attempt {
       if (emitted !== event && out === undefined) out = events.slice(0, i)
       if (out !== undefined && emitted !== undefined) out.push(emitted)
     }
+    this.flush()
     if (this.tokenCount > tokensBefore) {
       const now = this.session.now()
       this.firstTokenAt ??= now
@@ -263,6 +275,7 @@ class Attempt {
 
   /** A source that is itself an L0 stream reset its text: apply it to ours. */
   private nestedReset(event: L0Event.Reset): L0Event.Reset {
+    this.flush()
     const kept = this.parts.join("").slice(0, event.kept)
     this.parts.length = 0
     if (kept.length > 0) this.parts.push(kept)
@@ -300,6 +313,7 @@ class Attempt {
       this.addToken(event)
       out.push(event)
     }
+    this.flush()
     if (this.guard !== undefined) {
       const error = this.guard.run(this.parts, this.tokenCount, true)
       if (error !== undefined) return Effect.fail(error)
