@@ -387,7 +387,7 @@ export function consensus<A>(
 ): Effect.Effect<ConsensusResult<A>, ConsensusError>
 export function consensus(
   options: ReadonlyArray<L0Options>,
-  config: ConsensusOptions<string> & { readonly decode?: undefined }
+  config: ConsensusOptions<string>
 ): Effect.Effect<ConsensusResult<string>, ConsensusError>
 export function consensus<A>(
   options: ReadonlyArray<L0Options>,
