@@ -127,8 +127,8 @@ export type ConsensusError = L0Error | AllFailedError
 
 const STRATEGIES: ReadonlySet<unknown> = new Set(["unanimous", "majority", "weighted", "best"])
 
-const normalizeText = (value: unknown): unknown =>
-  typeof value === "string" ? value.trim().replace(/\s+/g, " ").toLowerCase() : value
+/** Applies to text only: without `decode` the values are the runs' texts. */
+const normalizeText = (value: unknown): string => String(value).trim().replace(/\s+/g, " ").toLowerCase()
 
 const isWeight = (u: unknown): boolean => typeof u === "number" && Number.isFinite(u) && u > 0
 
@@ -402,8 +402,9 @@ export function consensus<A>(
       try {
         return tally.add(index, outcome)
       } catch (error) {
-        if (error instanceof CallbackFailed) return Exit.fail(callbackError(error.option, error.cause))
-        throw error
+        // only user callbacks throw in the tally, wrapped by userCall
+        const { cause, option } = error as CallbackFailed
+        return Exit.fail(callbackError(option, cause))
       }
     })
   })

@@ -82,6 +82,19 @@ describe("L0.consensus unanimous", () => {
       expect(result.failures.map(({ error, index }) => [index, error._tag])).toEqual([[1, "ExhaustedError"]])
     }))
 
+  it.effect("the ContentError also lists the failed runs", () =>
+    Effect.gen(function*() {
+      const sources = [answer("a"), failed(), answer("b")]
+      const error = failedWith(yield* decide(L0.consensus(optionsOf(sources), { strategy: "unanimous" })))
+      expect(error._tag).toBe("ContentError")
+      if (error._tag !== "ContentError") return
+      expect(error.violations?.map((violation) => violation.message.replace(/: .*$/, ""))).toEqual([
+        "#0",
+        "#2",
+        "#1 failed"
+      ])
+    }))
+
   it.effect("every run failing gives an AllFailedError", () =>
     Effect.gen(function*() {
       const error = failedWith(yield* decide(L0.consensus(optionsOf([failed(401), failed(403)]), { strategy: "unanimous" })))
@@ -237,6 +250,18 @@ describe("L0.consensus structured outputs", () => {
       expect(error.message).toContain(`#2: {"city":"Paris","tags":["capital","fr"]}`)
     }))
 
+  it.effect("values that are not JSON are shown as strings", () =>
+    Effect.gen(function*() {
+      const values: ReadonlyArray<unknown> = [10n, undefined]
+      const error = failedWith(
+        yield* decide(L0.consensus(optionsOf([answer("a"), answer("b")]), {
+          strategy: "unanimous",
+          decode: (result) => Effect.succeed(values[result.text === "a" ? 0 : 1])
+        }))
+      )
+      expect(error.message).toBe("The outputs are not unanimous: #0: 10; #1: undefined")
+    }))
+
   it.effect("normalize decides what must agree; an output that does not decode counts as failed", () =>
     Effect.gen(function*() {
       const sources = [
@@ -258,6 +283,7 @@ describe("L0.consensus options", () => {
       const options = optionsOf([answer("a"), answer("b")])
       const cases: ReadonlyArray<readonly [unknown, unknown, string]> = [
         [[], { strategy: "majority" }, `"options": expected a non-empty array`],
+        ["nope", { strategy: "majority" }, `"options": expected a non-empty array of L0 options, got "nope"`],
         [options, "majority", `"config"`],
         [options, { strategy: "vote" }, `"strategy": expected "unanimous", "majority", "weighted" or "best", got "vote"`],
         [options, { strategy: "weighted", weights: [1] }, `"weights": expected an array of 2 positive numbers`],
@@ -312,6 +338,17 @@ describe("L0.consensus options", () => {
         }))
       )
       expect(plain.message).toContain(`"decode": expected a function returning an Effect, got "a"`)
+    }))
+
+  it.effect("a defect ends the consensus and interrupts the rest", () =>
+    Effect.gen(function*() {
+      const rest = stalled()
+      const exit = yield* Effect.exit(decide(L0.consensus(optionsOf([answer("a"), rest]), {
+        strategy: "majority",
+        decode: () => Effect.die("bug")
+      })))
+      expect(String(exit)).toContain("bug")
+      expect(isInterrupted(rest)).toBe(true)
     }))
 
   it.effect("interrupting a consensus aborts every run", () =>

@@ -255,6 +255,28 @@ describe("L0.batched", () => {
       expect(events[1]!.data).toMatchObject({ outcome: "failure", succeeded: 0, failed: 1, completed: 1 })
     }).pipe(Effect.provide(EventBus.layerCollect)))
 
+  it.effect("without a bus layer, batches run the same", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(L0.batched([{ stream: slow("a", "1 second").stream }], { size: 4 }))
+      yield* advance("1 second")
+      expect((yield* Fiber.join(fiber)).map((result) => result.text)).toEqual(["a"])
+    }))
+
+  it.effect("interrupting a batched run reports the batch as interrupted", () =>
+    Effect.gen(function*() {
+      const stalled = TestSource.make([TestSource.stall])
+      const fiber = yield* Effect.forkChild(
+        L0.batched([{ stream: stalled.stream, timeout: { initialToken: "1 minute" } }], { size: 1 })
+      )
+      yield* settle
+      yield* Fiber.interrupt(fiber)
+      expect(stalled.calls[0]!.context.signal.aborted).toBe(true)
+      const events = (yield* (yield* EventBus.Collected).events).filter((event) => event.type === "batch_complete")
+      expect(events.map((event) => [event.data.outcome, event.data.succeeded, event.data.failed])).toEqual([
+        ["interrupted", 0, 0]
+      ])
+    }).pipe(Effect.provide(EventBus.layerCollect)))
+
   it.effect("invalid sizes fail with a FatalError naming the option", () =>
     Effect.gen(function*() {
       const options = [{ stream: slow("a", "1 second").stream }]

@@ -10,8 +10,8 @@ import { invalidOption } from "./options.js"
  * Runs every effect at once. `decide` sees each typed outcome as it arrives
  * and may end the contest with an exit; the effects still running are then
  * interrupted and awaited, so their requests are aborted before the contest
- * returns. A defect ends the contest as it is. `decide` must return an exit
- * by the last outcome at the latest.
+ * returns. A defect ends the contest as it is. `decide` must not throw, and
+ * must return an exit by the last outcome at the latest.
  *
  * @internal
  */
@@ -30,12 +30,8 @@ export const contest = <A, E, R, B, E2>(
         if (error._tag === "Failure") return Deferred.failCause(decided, error.failure)
         outcome = Result.fail(error.success)
       }
-      try {
-        const decision = decide(index, outcome)
-        return decision === undefined ? Effect.void : Deferred.done(decided, decision)
-      } catch (defect) {
-        return Deferred.failCause(decided, Cause.die(defect))
-      }
+      const decision = decide(index, outcome)
+      return decision === undefined ? Effect.void : Deferred.done(decided, decision)
     }
     for (let index = 0; index < effects.length; index++) {
       yield* Effect.forkScoped(Effect.flatMap(Effect.exit(effects[index]!), (exit) => settle(index, exit)))
