@@ -397,6 +397,91 @@ describe("vercelAi", () => {
     }))
 })
 
+describe("odd but valid shapes", () => {
+  it.effect("chat: tool call pieces without index, function or id; non-record entries", () =>
+    Effect.gen(function*() {
+      const result = yield* L0.run({
+        stream: TestSource.make([
+          chatChunk({ tool_calls: ["junk", { id: "a" }, { function: { name: "f" } }, { function: { arguments: "{}" } }] }),
+          { object: "chat.completion.chunk", choices: ["junk", { delta: "junk", finish_reason: "stop" }] }
+        ]).stream
+      })
+      expect(result.state.toolCalls).toEqual([L0Event.toolCall("a", "f", "{}")])
+    }))
+
+  it.effect("responses: events with missing fields are skipped; a bare response.completed completes", () =>
+    Effect.gen(function*() {
+      const result = yield* L0.run({
+        stream: TestSource.make([
+          responseEvent("response.created"),
+          responseEvent("response.output_item.added", { item: { type: "message", id: "m" } }),
+          responseEvent("response.output_item.added", { item: { type: "function_call", call_id: "c", name: "f", arguments: "{" } }),
+          responseEvent("response.function_call_arguments.delta", {}),
+          responseEvent("response.function_call_arguments.delta", { delta: "}" }),
+          responseEvent("response.output_item.done", { item: { type: "message", id: "m" } }),
+          responseEvent("response.function_call_arguments.done", {}),
+          responseEvent("response.output_text.delta", { delta: 42 }),
+          responseEvent("response.completed")
+        ]).stream
+      })
+      expect(result.state.toolCalls).toEqual([L0Event.toolCall("c", "f", "{}")])
+      expect(result.state.finishReason).toBe("completed")
+      const error = yield* failureOf([responseEvent("response.failed")])
+      expect(error._tag).toBe("ModelError")
+    }))
+
+  it.effect("anthropic: events with missing fields; null usage values keep earlier ones", () =>
+    Effect.gen(function*() {
+      const result = yield* L0.run({
+        stream: TestSource.make([
+          { type: "message_start", message: "junk" },
+          { type: "message_start", message: { usage: { input_tokens: 5, output_tokens: 1 } } },
+          { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: "t", name: "f" } },
+          { type: "content_block_delta", index: 0, delta: { type: "input_json_delta" } },
+          { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: "{}" } },
+          { type: "content_block_stop", index: 0 },
+          { type: "message_delta", usage: { input_tokens: null, output_tokens: 9 } },
+          { type: "message_delta", delta: { stop_reason: "tool_use" } }
+        ]).stream
+      })
+      expect(result.state.toolCalls).toEqual([L0Event.toolCall("t", "f", "{}")])
+      expect(result.usage).toEqual({
+        inputTokens: 5,
+        outputTokens: 9,
+        totalTokens: 14,
+        raw: { input_tokens: 5, output_tokens: 9 }
+      })
+    }))
+
+  it.effect("vercel: tool calls without ids or input, empty reasoning, error parts without an error", () =>
+    Effect.gen(function*() {
+      const result = yield* L0.run({
+        stream: TestSource.make([
+          { type: "reasoning-delta", text: "" },
+          { type: "text-delta" },
+          { type: "tool-call" },
+          { type: "finish-step", usage: "junk" },
+          { type: "finish", finishReason: "stop", totalUsage: null }
+        ]).stream
+      })
+      expect(result.state.toolCalls).toEqual([L0Event.toolCall("", "", "{}")])
+      expect(result.usage).toBeUndefined()
+      const error = yield* failureOf([{ type: "error", message: "rate limit exceeded" }])
+      expect(error._tag).toBe("TransientError")
+    }))
+
+  it("Adapter.describe names the shape, never the content", () => {
+    expect(Adapter.describe(null)).toBe("null")
+    expect(Adapter.describe([1, 2])).toBe("an array of 2")
+    expect(Adapter.describe(7)).toBe("a number")
+    expect(Adapter.describe({ a: 1, type: 2 })).toBe("an object with keys {a, type}")
+    const wide = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`k${i}`, i]))
+    expect(Adapter.describe({ ...wide, type: "x".repeat(100) })).toBe(
+      `an object with keys {k0, k1, k2, k3, k4, k5, k6, k7, …} and type "${"x".repeat(64)}"`
+    )
+  })
+})
+
 describe("detection and the registry", () => {
   it.effect("an unknown chunk shape fails with a FatalError that describes it, not its content", () =>
     Effect.gen(function*() {

@@ -17,10 +17,10 @@ export interface Client {
 const messages = [{ role: "user" as const, content: "Hello" }]
 
 const openai = (server: ProviderServer.Addresses) =>
-  new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: API_KEY, maxRetries: 0 })
+  new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: API_KEY, maxRetries: 0, logLevel: "off" })
 
 const anthropic = (server: ProviderServer.Addresses) =>
-  new Anthropic({ baseURL: server.anthropicBaseUrl, apiKey: API_KEY, maxRetries: 0 })
+  new Anthropic({ baseURL: server.anthropicBaseUrl, apiKey: API_KEY, maxRetries: 0, logLevel: "off" })
 
 export const sdkClients: ReadonlyArray<Client> = [
   {

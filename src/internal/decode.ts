@@ -14,9 +14,6 @@ export const stringOf = (u: unknown): string | undefined => typeof u === "string
 export const numberOf = (u: unknown): number | undefined => typeof u === "number" ? u : undefined
 
 /** @internal */
-export const typeOf = (chunk: unknown): string | undefined => isRecord(chunk) ? stringOf(chunk.type) : undefined
-
-/** @internal */
 export const unexpectedChunk = (adapter: string, chunk: unknown): FatalError =>
   new FatalError({ reason: "protocol", message: `The "${adapter}" adapter cannot read ${describe(chunk)}` })
 
@@ -84,10 +81,6 @@ export class PendingCalls<K> {
     if (call === undefined) return false
     if (delta !== "") call.parts.push(delta)
     return true
-  }
-
-  has(key: K): boolean {
-    return this.calls.has(key)
   }
 
   /** Emits one call; `args`, when given, replaces the collected pieces. */
