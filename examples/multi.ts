@@ -42,12 +42,12 @@ const program = Effect.gen(function*() {
     concurrency: 2,
     mode: "settle"
   })
-  yield* Console.log(
-    `parallel: ${outcomes.map((outcome) => Result.isSuccess(outcome) ? outcome.success.text : outcome.failure._tag).join(", ")}`
-  )
+  const shown = outcomes.map((outcome) => Result.isSuccess(outcome) ? outcome.success.text : outcome.failure._tag)
+  yield* Console.log(`parallel: ${shown.join(", ")}`)
 
   // Batches of two, with progress on the EventBus.
-  const batched = yield* L0.batched(["a", "b", "c", "d", "e"].map((id) => model(id, id.toUpperCase(), 10)), { size: 2 }).pipe(
+  const letters = ["a", "b", "c", "d", "e"].map((id) => model(id, id.toUpperCase(), 10))
+  const batched = yield* L0.batched(letters, { size: 2 }).pipe(
     Effect.provide(EventBus.layer((event) => {
       if (event.type === "batch_complete") console.log(`  batch ${event.data.completed}/${event.data.total} done`)
     }))
@@ -57,7 +57,10 @@ const program = Effect.gen(function*() {
   // A second identical request if the first shows nothing after 50 ms; the first to stream wins.
   let calls = 0
   const hedged = yield* L0.hedge({
-    stream: (context) => model(`call ${++calls}`, `Call ${calls} streamed first.`, calls === 1 ? 500 : 10).stream(context)
+    stream: (context) => {
+      const call = ++calls
+      return model(`call ${call}`, `Call ${call} streamed first.`, call === 1 ? 500 : 10).stream(context)
+    }
   }, { after: "50 millis" }).pipe(Stream.runFold(() => "", L0Event.applyTo))
   yield* Console.log(`hedge: ${hedged}`)
 

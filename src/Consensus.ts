@@ -16,15 +16,15 @@ import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import type * as Result from "effect/Result"
 import type { Violation } from "./Guardrail.js"
-import { checkList, contest, firstInvalid, isOptionalFunction } from "./internal/contest.js"
+import { checkList, contest, describeFailures, firstInvalid, isOptionalFunction } from "./internal/contest.js"
 import { invalidOption, isRecord } from "./internal/options.js"
 // L0 re-exports this module: use its functions only inside function bodies
 import { run } from "./L0.js"
 import type { L0Options, L0Result } from "./L0.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
-import type { AllFailedError, Failure } from "./Multi.js"
-import { allFailed } from "./Multi.js"
+import type { Failure } from "./Multi.js"
+import { AllFailedError } from "./Multi.js"
 
 /**
  * - `unanimous`: every output is equal; otherwise a `ContentError`.
@@ -173,6 +173,9 @@ const byIndex = (a: { readonly index: number }, b: { readonly index: number }): 
 
 const firstOf = <A>(group: Group<A>): Output<A> => group.outputs.reduce((a, b) => (b.index < a.index ? b : a))
 
+/** The end of a consensus, or `undefined` while the answer is not certain. */
+type Decision<A> = Exit.Exit<ConsensusResult<A>, ConsensusError> | undefined
+
 /** The outcomes so far and the strategy's decision after each. */
 class Tally<A> {
   readonly outputs: Array<Output<A>> = []
@@ -193,7 +196,7 @@ class Tally<A> {
     return this.config.strategy === "weighted" ? this.config.weights?.[index] ?? 1 : 1
   }
 
-  add(index: number, outcome: Result.Result<Output<A>, L0Error>): Exit.Exit<ConsensusResult<A>, ConsensusError> | undefined {
+  add(index: number, outcome: Result.Result<Output<A>, L0Error>): Decision<A> {
     this.pending--
     this.pendingWeight -= this.weight(index)
     if (outcome._tag === "Failure") {
@@ -210,12 +213,14 @@ class Tally<A> {
         group.votes += votes
       }
     }
-    if (this.pending === 0 && this.outputs.length === 0) return Exit.fail(allFailed(this.failures))
+    if (this.pending === 0 && this.outputs.length === 0) {
+      return Exit.fail(new AllFailedError(describeFailures(this.failures)))
+    }
     return this.decide(outcome._tag === "Success" ? outcome.success : undefined)
   }
 
   /** The strategy's decision: an exit once the answer is certain, else `undefined`. */
-  decide(latest: Output<A> | undefined): Exit.Exit<ConsensusResult<A>, ConsensusError> | undefined {
+  decide(latest: Output<A> | undefined): Decision<A> {
     const done = this.pending === 0
     const ranked = this.ranked()
     const top = ranked[0]
@@ -267,7 +272,7 @@ class Tally<A> {
     return this.groups.find((group) => group.outputs.includes(output))!
   }
 
-  breakTie(ranked: ReadonlyArray<Group<A>>): Exit.Exit<ConsensusResult<A>, ConsensusError> {
+  breakTie(ranked: ReadonlyArray<Group<A>>): Decision<A> {
     const tieBreak = this.config.tieBreak
     const tied = ranked.filter((group) => group.votes === ranked[0]!.votes)
     if (tieBreak === "first" || tieBreak === undefined) return this.choose(tied[0]!)
@@ -305,7 +310,8 @@ class Tally<A> {
       violations.push({ rule: "consensus", severity: "error", message: `#${output.index}: ${show(output.value)}` })
     }
     for (const { error, index } of this.failures.slice().sort(byIndex)) {
-      violations.push({ rule: "consensus", severity: "error", message: `#${index} failed: ${error._tag}: ${error.message}` })
+      const message = `#${index} failed: ${error._tag}: ${error.message}`
+      violations.push({ rule: "consensus", severity: "error", message })
     }
     return Exit.fail(
       new ContentError({
@@ -350,7 +356,12 @@ const validate = (options: unknown, config: unknown): FatalError | undefined => 
     ],
     [isOptionalFunction(c.score), "score", "a function", c.score],
     [isOptionalFunction(c.normalize), "normalize", "a function", c.normalize],
-    [c.tieBreak === undefined || c.tieBreak === "first" || typeof c.tieBreak === "function", "tieBreak", `"first" or a function`, c.tieBreak],
+    [
+      c.tieBreak === undefined || c.tieBreak === "first" || typeof c.tieBreak === "function",
+      "tieBreak",
+      `"first" or a function`,
+      c.tieBreak
+    ],
     [isOptionalFunction(c.decode), "decode", "a function returning an Effect", c.decode]
   )
 }

@@ -18,7 +18,7 @@ import * as Queue from "effect/Queue"
 import type * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as EventBus from "./EventBus.js"
-import { checkList, contest, firstInvalid, isPositiveInteger } from "./internal/contest.js"
+import { checkList, contest, describeFailures, firstInvalid, isPositiveInteger } from "./internal/contest.js"
 import { invalidOption, isRecord } from "./internal/options.js"
 // L0 re-exports this module: use its functions only inside function bodies
 import { run, stream } from "./L0.js"
@@ -108,17 +108,6 @@ export class AllFailedError extends Data.TaggedError("AllFailedError")<{
   readonly failures: ReadonlyArray<Failure>
 }> {}
 
-/** @internal */
-export const allFailed = (failures: ReadonlyArray<Failure>): AllFailedError => {
-  const sorted = failures.slice().sort((a, b) => a.index - b.index)
-  return new AllFailedError({
-    failures: sorted,
-    message: `All ${sorted.length} runs failed: ${
-      sorted.map(({ error, index }) => `#${index} ${error._tag}: ${error.message}`).join("; ")
-    }`
-  })
-}
-
 const checkMode = (mode: unknown) =>
   [mode === undefined || mode === "fail-fast" || mode === "settle", "mode", `"fail-fast" or "settle"`, mode] as const
 
@@ -165,7 +154,12 @@ export function parallel(
     const invalid = firstInvalid(
       checkList(options, false),
       [config === undefined || isRecord(config), "config", "{ concurrency?, mode? }", config],
-      [concurrency === "unbounded" || isPositiveInteger(concurrency), "concurrency", `a positive integer or "unbounded"`, concurrency],
+      [
+        concurrency === "unbounded" || isPositiveInteger(concurrency),
+        "concurrency",
+        `a positive integer or "unbounded"`,
+        concurrency
+      ],
       checkMode(config?.mode)
     )
     return invalid === undefined ? runAll(options, concurrency, config?.mode) : Effect.fail(invalid)
@@ -182,8 +176,8 @@ export function parallel(
  * **Example** (Two providers, the faster answer wins)
  * ```ts
  * const { index, result } = yield* L0.race([
- *   { stream: ({ signal }) => openai.chat.completions.create({ model: "gpt-4o-mini", messages, stream: true }, { signal }) },
- *   { stream: ({ signal }) => anthropic.messages.create({ model: "claude-haiku-4-5", max_tokens: 1024, messages, stream: true }, { signal }) }
+ *   { stream: ({ signal }) => openai.chat.completions.create(chatRequest, { signal }) },
+ *   { stream: ({ signal }) => anthropic.messages.create(messagesRequest, { signal }) }
  * ])
  * ```
  * @category running
@@ -197,7 +191,7 @@ export const race = (options: ReadonlyArray<L0Options>): Effect.Effect<RaceResul
     return contest(options.map(run), (index, outcome) => {
       if (outcome._tag === "Success") return Exit.succeed({ index, result: outcome.success })
       failures.push({ index, error: outcome.failure })
-      return failures.length === options.length ? Exit.fail(allFailed(failures)) : undefined
+      return failures.length === options.length ? Exit.fail(new AllFailedError(describeFailures(failures))) : undefined
     })
   })
 
@@ -286,6 +280,9 @@ export function batched(
   })
 }
 
+/** Room for a few network reads of the winner's events; a full buffer pauses the winner. */
+const HEDGE_BUFFER = 1024
+
 /**
  * Streams `options`, and if no output has arrived after `after`, starts an
  * identical second run (a hedged request). Whichever run emits first wins:
@@ -299,7 +296,10 @@ export function batched(
  *
  * **Example** (A second request when the first is slow to start)
  * ```ts
- * const events = L0.hedge({ stream: ({ signal }) => client.chat.completions.create(request, { signal }) }, { after: "2 seconds" })
+ * const events = L0.hedge(
+ *   { stream: ({ signal }) => client.chat.completions.create(request, { signal }) },
+ *   { after: "2 seconds" }
+ * )
  * ```
  * @category running
  * @since 0.1.0
@@ -332,4 +332,4 @@ export const hedge = (options: L0Options, config: HedgeOptions): Stream.Stream<L
       fibers.push(yield* Effect.forkScoped(contender(0)))
       yield* Effect.sleep(after.value)
       if (winner === undefined && failed === 0) fibers.push(yield* Effect.forkScoped(contender(1)))
-    }), { bufferSize: 1024 })
+    }), { bufferSize: HEDGE_BUFFER })

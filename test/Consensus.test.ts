@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { Consensus } from "effect-l0"
 import { L0, L0Error } from "effect-l0"
@@ -32,13 +33,13 @@ const decide = <A>(effect: Effect.Effect<A, Consensus.ConsensusError>, seconds =
     return yield* Fiber.join(fiber)
   })
 
-const succeeded = <A, E>(result: { readonly _tag: "Success"; readonly success: A } | { readonly _tag: "Failure"; readonly failure: E }): A => {
-  if (result._tag === "Failure") throw new Error(`expected a success, got ${String(result.failure)}`)
+const succeeded = <A, E>(result: Result.Result<A, E>): A => {
+  if (Result.isFailure(result)) throw new Error(`expected a success, got ${String(result.failure)}`)
   return result.success
 }
 
-const failedWith = <A, E>(result: { readonly _tag: "Success"; readonly success: A } | { readonly _tag: "Failure"; readonly failure: E }): E => {
-  if (result._tag === "Success") throw new Error("expected a failure")
+const failedWith = <A, E>(result: Result.Result<A, E>): E => {
+  if (Result.isSuccess(result)) throw new Error("expected a failure")
   return result.failure
 }
 

@@ -29,6 +29,9 @@ const slow = (text: string, delay: Duration.Input) => TestSource.make([TestSourc
 
 const noRetry = { retry: { maxAttempts: 1, maxRetries: 0 } } as const
 
+/** Every event of a hedge. */
+const hedged = (options: L0Options, after: Duration.Input) => Stream.runCollect(L0.hedge(options, { after }))
+
 const textOf = (events: ReadonlyArray<L0Event.L0Event>): string => events.reduce(L0Event.applyTo, "")
 
 describe("L0.parallel", () => {
@@ -294,7 +297,7 @@ describe("L0.hedge", () => {
     Effect.gen(function*() {
       const source = TestSource.make([TestSource.stall], ["fast ", TestSource.sleep("1 second"), "answer"])
       const fiber = yield* Effect.forkChild(
-        Stream.runCollect(L0.hedge({ stream: source.stream, timeout: { initialToken: "1 minute" } }, { after: "2 seconds" }))
+        hedged({ stream: source.stream, timeout: { initialToken: "1 minute" } }, "2 seconds")
       )
       yield* advance("1999 millis")
       expect(source.calls.length).toBe(1)
@@ -311,7 +314,7 @@ describe("L0.hedge", () => {
   it.effect("no second run when the first emits before `after`", () =>
     Effect.gen(function*() {
       const source = TestSource.make(["a", TestSource.sleep("5 seconds"), "b"])
-      const fiber = yield* Effect.forkChild(Stream.runCollect(L0.hedge({ stream: source.stream }, { after: "1 second" })))
+      const fiber = yield* Effect.forkChild(hedged({ stream: source.stream }, "1 second"))
       yield* advance("1 second")
       yield* advance("4 seconds")
       expect(textOf(yield* Fiber.join(fiber))).toBe("ab")
@@ -325,7 +328,7 @@ describe("L0.hedge", () => {
         [TestSource.stall]
       )
       const fiber = yield* Effect.forkChild(
-        Stream.runCollect(L0.hedge({ stream: source.stream, timeout: { initialToken: "1 minute" } }, { after: "1 second" }))
+        hedged({ stream: source.stream, timeout: { initialToken: "1 minute" } }, "1 second")
       )
       yield* advance("1 second")
       expect(source.calls.length).toBe(2)
@@ -338,7 +341,7 @@ describe("L0.hedge", () => {
   it.effect("a first run failing before `after` ends the stream with its error and starts no hedge", () =>
     Effect.gen(function*() {
       const source = TestSource.make([TestSource.fail(httpError(401))], ["unused"])
-      const fiber = yield* Effect.forkChild(Effect.flip(Stream.runCollect(L0.hedge({ stream: source.stream }, { after: "1 second" }))))
+      const fiber = yield* Effect.forkChild(Effect.flip(hedged({ stream: source.stream }, "1 second")))
       yield* advance("1 second")
       const error = yield* Fiber.join(fiber)
       expect(error._tag).toBe("ExhaustedError")
@@ -351,7 +354,7 @@ describe("L0.hedge", () => {
         [TestSource.sleep("2 seconds"), TestSource.fail(httpError(401))],
         [TestSource.sleep("2 seconds"), "hedged"]
       )
-      const won = yield* Effect.forkChild(Stream.runCollect(L0.hedge({ stream: recovered.stream }, { after: "1 second" })))
+      const won = yield* Effect.forkChild(hedged({ stream: recovered.stream }, "1 second"))
       yield* advance("1 second")
       yield* advance("1 second")
       yield* advance("1 second")
@@ -361,7 +364,7 @@ describe("L0.hedge", () => {
         [TestSource.sleep("2 seconds"), TestSource.fail(httpError(401))],
         [TestSource.sleep("2 seconds"), TestSource.fail(httpError(403))]
       )
-      const lost = yield* Effect.forkChild(Effect.flip(Stream.runCollect(L0.hedge({ stream: failing.stream }, { after: "1 second" }))))
+      const lost = yield* Effect.forkChild(Effect.flip(hedged({ stream: failing.stream }, "1 second")))
       yield* advance("1 second")
       yield* advance("1 second")
       expect(lost.pollUnsafe()).toBeUndefined()
@@ -373,7 +376,7 @@ describe("L0.hedge", () => {
   it.effect("the winner's later failure fails the stream", () =>
     Effect.gen(function*() {
       const source = TestSource.make(["a", TestSource.fail(httpError(401))])
-      const error = yield* Effect.flip(Stream.runCollect(L0.hedge({ stream: source.stream }, { after: "1 second" })))
+      const error = yield* Effect.flip(hedged({ stream: source.stream }, "1 second"))
       expect(error.message).toContain("401")
     }))
 
@@ -381,7 +384,7 @@ describe("L0.hedge", () => {
     Effect.gen(function*() {
       const source = TestSource.make([TestSource.stall])
       const fiber = yield* Effect.forkChild(
-        Stream.runCollect(L0.hedge({ stream: source.stream, timeout: { initialToken: "1 minute" } }, { after: "1 second" }))
+        hedged({ stream: source.stream, timeout: { initialToken: "1 minute" } }, "1 second")
       )
       yield* advance("1 second")
       yield* Fiber.interrupt(fiber)

@@ -3,7 +3,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
-import type { FatalError } from "../L0Error.js"
+import type { FatalError, L0Error } from "../L0Error.js"
 import { invalidOption } from "./options.js"
 
 /**
@@ -70,3 +70,21 @@ export const checkList = (options: unknown, nonEmpty: boolean): Check => [
   nonEmpty ? "a non-empty array of L0 options" : "an array of L0 options",
   options
 ]
+
+/**
+ * The fields of an `AllFailedError`: the failures in input order and a
+ * message naming each.
+ *
+ * @internal
+ */
+export const describeFailures = <F extends { readonly index: number; readonly error: L0Error }>(
+  failures: ReadonlyArray<F>
+): { readonly failures: ReadonlyArray<F>; readonly message: string } => {
+  const sorted = failures.slice().sort((a, b) => a.index - b.index)
+  return {
+    failures: sorted,
+    message: `All ${sorted.length} runs failed: ${
+      sorted.map(({ error, index }) => `#${index} ${error._tag}: ${error.message}`).join("; ")
+    }`
+  }
+}
