@@ -14,20 +14,27 @@ export interface GuardReport {
  * since the previous check.
  */
 export class Guard {
-  private readonly checks: ReadonlyArray<readonly [GuardrailRule, (input: CheckInput) => CheckResult]>
+  private checks: ReadonlyArray<readonly [GuardrailRule, (input: CheckInput) => CheckResult]>
   private checkedParts = 0
   private checkedTokens = 0
   private prefix: string
 
   /** `base` is text the consumer already holds (a continuation's checkpoint): the rules see it first. */
   constructor(
-    rules: ReadonlyArray<GuardrailRule>,
+    private readonly rules: ReadonlyArray<GuardrailRule>,
     private readonly interval: number,
     private readonly base: string,
     private readonly report: GuardReport
   ) {
     this.checks = rules.map((rule) => [rule, rule.start()] as const)
     this.prefix = base
+  }
+
+  /** The attempt's text was replaced (a nested L0 source reset it): the rules start over on the new parts. */
+  restart(): void {
+    this.checks = this.rules.map((rule) => [rule, rule.start()] as const)
+    this.checkedParts = 0
+    this.prefix = this.base
   }
 
   /** Whether enough tokens arrived for the next periodic check. */

@@ -261,6 +261,7 @@ class Attempt {
     const kept = this.parts.join("").slice(0, event.kept)
     this.parts.length = 0
     if (kept.length > 0) this.parts.push(kept)
+    this.guard?.restart()
     return L0Event.reset(this.session.checkpoint.length + kept.length)
   }
 
