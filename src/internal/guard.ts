@@ -62,11 +62,27 @@ export class Guard {
     }
     const violations: Array<Violation> = []
     for (const [rule, check] of this.checks) {
-      const found = normalize(rule, check(input))
-      for (const violation of found) violations.push(violation)
+      for (const violation of checked(rule, check, input)) violations.push(violation)
     }
     this.report.check(completed, tokenCount, violations)
     return failure(violations)
+  }
+}
+
+/** A rule that throws is a bug no retry fixes: it ends the run as a fatal violation instead of a defect. */
+const checked = (
+  rule: GuardrailRule,
+  check: (input: CheckInput) => CheckResult,
+  input: CheckInput
+): ReadonlyArray<Violation> => {
+  try {
+    return normalize(rule, check(input))
+  } catch (error) {
+    return [{
+      rule: rule.name,
+      severity: "fatal",
+      message: `the check threw: ${error instanceof Error ? error.message : String(error)}`
+    }]
   }
 }
 
