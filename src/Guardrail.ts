@@ -38,6 +38,8 @@ export interface CheckInput {
   /** All text of the attempt so far. Built on first read: incremental rules should use `delta`. */
   readonly content: string
   readonly tokenCount: number
+  /** Tool calls received so far: a reply can be tool calls and no text. */
+  readonly toolCallCount: number
   /** True for the final check, when the stream has ended. */
   readonly completed: boolean
 }

@@ -43,7 +43,12 @@ export class Guard {
   }
 
   /** Runs every rule on the text since the last check; returns the error that ends the attempt, if any. */
-  run(parts: ReadonlyArray<string>, tokenCount: number, completed: boolean): CategoryError | undefined {
+  run(
+    parts: ReadonlyArray<string>,
+    tokenCount: number,
+    toolCallCount: number,
+    completed: boolean
+  ): CategoryError | undefined {
     const delta = this.prefix + (parts.length - this.checkedParts === 1
       ? parts[this.checkedParts]!
       : parts.slice(this.checkedParts).join(""))
@@ -55,6 +60,7 @@ export class Guard {
     const input: CheckInput = {
       delta,
       tokenCount,
+      toolCallCount,
       completed,
       get content() {
         return content ??= base + parts.join("")

@@ -250,7 +250,7 @@ class Attempt {
       this.lastTokenAt = now
     }
     if (this.guard !== undefined && this.guard.due(this.tokenCount)) {
-      const error = this.guard.run(this.parts, this.tokenCount, false)
+      const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, false)
       if (error !== undefined) return error
     }
     return this.deliver(out ?? events)
@@ -287,7 +287,7 @@ class Attempt {
       out.push(event)
     }
     if (this.guard !== undefined) {
-      const error = this.guard.run(this.parts, this.tokenCount, true)
+      const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, true)
       if (error !== undefined) return Effect.fail(error)
     }
     const session = this.session
