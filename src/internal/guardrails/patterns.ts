@@ -153,6 +153,7 @@ export class PatternScan {
       const { bound, regex } = this.matchers[m]!
       const text = this.tails[m]! + piece
       const base = end - text.length
+      // past the output's start, the window's first character is only context for `\b` and lookbehinds
       regex.lastIndex = base > 0 ? 1 : 0
       let match: RegExpExecArray | null
       while ((match = regex.exec(text)) !== null) {

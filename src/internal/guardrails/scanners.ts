@@ -388,7 +388,6 @@ export class MarkdownScan {
     if (this.runLength > 0) {
       if (c === this.runChar) {
         this.runLength++
-        this.prevClass = cls
         return
       }
       this.endRun(cls)
