@@ -156,7 +156,8 @@ export const markdown: GuardrailRule = make({
 /**
  * Reports, at completion, output without a letter, digit or emoji: empty,
  * whitespace only, or only punctuation and symbols. A reply made of tool
- * calls passes.
+ * calls passes, and so does JSON such as `[]` or `{}` (an empty result is
+ * an answer).
  *
  * @category rules
  * @since 0.1.0
@@ -165,9 +166,9 @@ export const zeroOutput: GuardrailRule = make({
   name: "zeroOutput",
   severity: "error",
   initial: () => new ZeroOutputScan(),
-  check: ({ completed, delta, toolCallCount }, scan) => {
-    scan.feed(delta)
-    return completed ? scan.end(toolCallCount) : undefined
+  check: (input, scan) => {
+    scan.feed(input.delta)
+    return input.completed ? scan.end(input.toolCallCount, () => input.content) : undefined
   }
 })
 

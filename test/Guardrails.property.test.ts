@@ -163,7 +163,14 @@ const referencePattern = (text: string): ReadonlyArray<string> =>
     .map((match) => `${match.index}:${match[0]}`)
     .sort()
 
-const referenceZeroOutput = (text: string): boolean => !/[\p{L}\p{N}\p{Extended_Pictographic}]/u.test(text)
+const referenceZeroOutput = (text: string): boolean => {
+  if (/[\p{L}\p{N}\p{Extended_Pictographic}]/u.test(text)) return false
+  try {
+    return typeof JSON.parse(text) !== "object"
+  } catch {
+    return true
+  }
+}
 
 const referenceRepetition = (text: string, maxRepeats: number, minLength: number): boolean => {
   const fold = (s: string) =>
@@ -212,7 +219,10 @@ const patternText = textOf([
   " bar", "b12c", "b", "1", "2", "c", "x", "y", "Y", "\n", ".", "a"
 ])
 
-const zeroText = textOf([" ", "\n", "\t", ".", "!", "-", "—", "*", "{", "}", "a", "Ж", "7", "👍", "\u00a0", "$", "€"], 12)
+const zeroText = textOf(
+  [" ", "\n", "\t", ".", "!", "-", "—", "*", "{", "}", "[", "]", "[]", "{}", ",", "a", "Ж", "7", "👍", "\u00a0", "$", "€"],
+  12
+)
 
 const repetitionText = textOf([
   "Hello there friend. ", "hello  THERE friend.\n", "Another sentence here! ", "Short. ", "Yes.\n", "}\n", "\n",

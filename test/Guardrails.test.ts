@@ -150,7 +150,7 @@ describe("Guardrails.markdown", () => {
       "~~~",
       "```still code",
       "~~~",
-      "**粗体**文字, price 5*, a*b*c"
+      "**粗体**文字, price 5*, a*b*c, **nbsp**\u00a0after, \u3000*ideographic space*「*quoted*」"
     ].join("\n")
     expect(verdict(rule, text)).toEqual([])
   })
@@ -168,6 +168,7 @@ describe("Guardrails.markdown", () => {
     expect(verdict(rule, "``` a ` b\ntext")).toEqual([])
     expect(verdict(rule, "``inline`` code")).toEqual([])
     expect(verdict(rule, "   ```\ncode\n   ```")).toEqual([])
+    expect(verdict(rule, "text\n``` a ` b\n**open")).toEqual([`"**" is never closed in the paragraph at line 1`])
   })
 
   it("reports emphasis left open at the end of its paragraph", () => {
@@ -259,12 +260,14 @@ describe("Guardrails.pattern", () => {
   })
 
   it("adds user strings and RegExps to the defaults, or replaces them", () => {
-    const rule = Guardrails.pattern(["lorem ipsum", /order #\d{4,}/, "", "c++"])
-    expect(verdict(rule, "Lorem  ipsum, lorem\nipsum; order #12345; unfortunately; C++")).toEqual([
+    const rule = Guardrails.pattern(["lorem ipsum", /order #\d{4,}/, "", "c++", "#fail", /[\]x]{3}/])
+    expect(verdict(rule, "Lorem  ipsum, lorem\nipsum; order #12345; unfortunately; C++ a#FAIL ]x]")).toEqual([
       `found "lorem\\nipsum" at offset 14`,
       `found "unfortunately" at offset 41`,
       `found "C++" at offset 56`,
-      `found "order #12345" at offset 27`
+      `found "#FAIL" at offset 61`,
+      `found "order #12345" at offset 27`,
+      `found "]x]" at offset 67`
     ])
     const only = Guardrails.pattern([/secret/], { defaults: false })
     expect(verdict(only, "unfortunately SECRET secret")).toEqual([`found "secret" at offset 21`])
@@ -343,8 +346,12 @@ describe("Guardrails.zeroOutput", () => {
     expect(verdict(rule, "!👍!")).toEqual([])
   })
 
-  it("passes a reply made of tool calls", () => {
+  it("passes a reply made of tool calls, and empty JSON structures", () => {
     expect(messages(rule, [""], 1)).toEqual([])
+    expect(verdict(rule, " [] ")).toEqual([])
+    expect(verdict(rule, "{}")).toEqual([])
+    expect(verdict(rule, "[{}, []]")).toEqual([])
+    expect(verdict(rule, "[}")).toEqual(["the output has no letters, digits or emoji, only punctuation"])
   })
 
   it("is an error by default", () => {

@@ -71,7 +71,7 @@ export const nestsRepetition = (source: string): boolean => {
       repeats = false
     } else if (c === ")") {
       const inner: boolean = repeats
-      repeats = (outer.pop() ?? false) || inner
+      repeats = outer.pop()! || inner
       groupRepeats = inner
       continue
     }

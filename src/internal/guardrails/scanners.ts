@@ -658,6 +658,15 @@ export class RepetitionScan {
 
 const meaningful = /[\p{L}\p{N}\p{Extended_Pictographic}]/u
 
+const isJsonStructure = (text: string): boolean => {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === "object" && value !== null
+  } catch {
+    return false
+  }
+}
+
 const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 
 /** Looks at each delta until a letter, digit or emoji shows up, then stops looking. */
@@ -678,9 +687,10 @@ export class ZeroOutputScan {
     }
   }
 
-  /** The verdict at completion; tool calls count as output. */
-  end(toolCallCount: number): string | undefined {
+  /** The verdict at completion; tool calls count as output, and so does an empty JSON object or array. */
+  end(toolCallCount: number, content: () => string): string | undefined {
     if (this.found || toolCallCount > 0) return undefined
-    return this.printable ? "the output has no letters, digits or emoji, only punctuation" : "the output is empty"
+    if (!this.printable) return "the output is empty"
+    return isJsonStructure(content()) ? undefined : "the output has no letters, digits or emoji, only punctuation"
   }
 }
