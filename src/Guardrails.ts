@@ -212,13 +212,15 @@ export interface PatternOptions {
  *
  * Patterns are compiled once, here. A RegExp that repeats a repeated
  * group (`/(a+)+b/`) can backtrack exponentially and is refused: the rule
- * then ends the run with a `FatalError` at its first check. Other patterns
- * see at most about 640 characters at a time, which bounds polynomial
- * backtracking. Anchors refer to the whole output (`^` its start, `$` its
- * end); lookaheads see at least one following character; empty matches and
- * matches longer than `maxMatchLength` may be missed.
+ * then ends the run with a `FatalError` at its first check. Every other
+ * RegExp sees at most `maxMatchLength` + 513 characters at a time, which
+ * bounds polynomial backtracking; overlapping alternatives inside a
+ * repetition (`/(a|aa)+$/`) are not detected and stay your responsibility.
+ * Anchors refer to the whole output (`^` its start, `$` its end);
+ * lookaheads see at least one following character; empty matches are not
+ * reported, and matches longer than `maxMatchLength` may be missed.
  *
- * **Example** (Failing the attempt on a leaked key, reporting refusals)
+ * **Example** (Ending the run on a leaked key, reporting refusals)
  * ```ts
  * const guardrails = [
  *   Guardrails.pattern(),

@@ -190,8 +190,7 @@ export class JsonScan {
   }
 }
 
-/** @internal */
-export interface StrictJsonOptions {
+export interface StrictJsonSettings {
   readonly scalars: boolean
   readonly fences: boolean
 }
@@ -219,7 +218,7 @@ export class StrictJson {
   private decided = false
   private failed = false
 
-  constructor(private readonly options: StrictJsonOptions) {
+  constructor(private readonly options: StrictJsonSettings) {
     this.lead = new Lead(options.fences)
   }
 
@@ -248,7 +247,6 @@ export class StrictJson {
 }
 
 // markdown
-
 
 /** What the current line turned out to be. */
 const PENDING = 0 // still in the indentation or a leading run of fence characters
@@ -523,6 +521,7 @@ export class MarkdownScan {
 /** The longest block of segments whose repetition is detected. */
 const MAX_PERIOD = 16
 
+/** How much of a looping segment a message quotes. */
 const PREVIEW = 60
 
 /** Lower case for the scripts that have case (Latin, Greek, Cyrillic), one code unit at a time. */
@@ -535,7 +534,6 @@ const FOLDED = (() => {
   return table
 })()
 
-/** @internal */
 export interface RepetitionLimits {
   readonly maxRepeats: number
   readonly minLength: number
