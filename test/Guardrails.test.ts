@@ -451,7 +451,7 @@ describe("adversarial inputs", () => {
 
   it("long lines of one repeated character", () => {
     for (const c of ["a", "*", "`", "|", "-", " ", ".", "_", "~", "\\"]) {
-      const line = c.repeat(100_000)
+      const line = c.repeat(30_000)
       const [whole, pieces] = run([[line], line.match(/[\s\S]{1,7}/g)!])
       expect(whole).toEqual(pieces)
     }
