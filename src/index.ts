@@ -15,6 +15,8 @@ export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as Guardrail from "./Guardrail.js"
 /** @since 0.1.0 */
+export * as Guardrails from "./Guardrails.js"
+/** @since 0.1.0 */
 export * as L0 from "./L0.js"
 /** @since 0.1.0 */
 export * as L0Error from "./L0Error.js"
