@@ -11,6 +11,12 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 
 /**
+ * The kinds of bus events. `batch_start` and `batch_complete` come from
+ * `L0.batched`: their `sessionId` and `streamId` identify the batched run,
+ * and their `data` holds `batch` (0-based), `batches`, `size` and, on
+ * completion, `outcome`, `succeeded`, `failed`, `completed` (items finished
+ * over all batches so far) and `total`.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -33,6 +39,8 @@ export type EventType =
   | "error_model"
   | "error_content"
   | "error_fatal"
+  | "batch_start"
+  | "batch_complete"
 
 /**
  * One observation. `sessionId` is shared by every event of one run,

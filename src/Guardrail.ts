@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { dual } from "effect/Function"
 
 /**
  * `warning` is only reported; `error` fails the attempt with a
@@ -37,6 +38,8 @@ export interface CheckInput {
   /** All text of the attempt so far. Built on first read: incremental rules should use `delta`. */
   readonly content: string
   readonly tokenCount: number
+  /** Tool calls received so far: a reply can be tool calls and no text. */
+  readonly toolCallCount: number
   /** True for the final check, when the stream has ended. */
   readonly completed: boolean
 }
@@ -97,12 +100,21 @@ export const make = <S = undefined>(options: {
 })
 
 /**
- * Returns `rule` with a different severity.
+ * Returns `rule` with a different severity. Violations that name their own
+ * severity keep it.
  *
+ * **Example** (Retrying on refusal phrases instead of only reporting them)
+ * ```ts
+ * const refusals = pipe(Guardrails.pattern(), Guardrail.withSeverity("error"))
+ * const same = Guardrail.withSeverity(Guardrails.pattern(), "error")
+ * ```
  * @category combinators
  * @since 0.1.0
  */
-export const withSeverity = (rule: GuardrailRule, severity: Severity): GuardrailRule => ({ ...rule, severity })
+export const withSeverity: {
+  (severity: Severity): (rule: GuardrailRule) => GuardrailRule
+  (rule: GuardrailRule, severity: Severity): GuardrailRule
+} = dual(2, (rule: GuardrailRule, severity: Severity): GuardrailRule => ({ ...rule, severity }))
 
 /**
  * @category guards

@@ -154,3 +154,7 @@ export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> =>
  */
 export const text = (options: L0Options): Effect.Effect<string, L0Error> =>
   Effect.map(run(options), (result) => result.text)
+
+// The multi-stream functions are documented in their own modules.
+export { consensus } from "./Consensus.js"
+export { batched, hedge, parallel, race } from "./Multi.js"

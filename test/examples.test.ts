@@ -22,6 +22,17 @@ describe("examples run", () => {
     ])
   })
 
+  it("multi", async () => {
+    const out = await example("multi")
+    expect(out).toContain(`race: #1 won with "A fast answer."`)
+    expect(out).toContain("parallel: one, ExhaustedError, three")
+    expect(out).toContain("batch 5/5 done")
+    expect(out).toContain("batched: ABCDE")
+    expect(out).toContain("hedge: Call 2 streamed first.")
+    expect(out).toContain(`majority: "Paris" with agreement 0.67`)
+    expect(out).toContain("unanimous: Paris, FR")
+  })
+
   it("retry-fallback", async () => {
     const out = await example("retry-fallback")
     expect(out).toContain("fallback_start")

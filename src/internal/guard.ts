@@ -14,14 +14,14 @@ export interface GuardReport {
  * since the previous check.
  */
 export class Guard {
-  private readonly checks: ReadonlyArray<readonly [GuardrailRule, (input: CheckInput) => CheckResult]>
+  private checks: ReadonlyArray<readonly [GuardrailRule, (input: CheckInput) => CheckResult]>
   private checkedParts = 0
   private checkedTokens = 0
   private prefix: string
 
   /** `base` is text the consumer already holds (a continuation's checkpoint): the rules see it first. */
   constructor(
-    rules: ReadonlyArray<GuardrailRule>,
+    private readonly rules: ReadonlyArray<GuardrailRule>,
     private readonly interval: number,
     private readonly base: string,
     private readonly report: GuardReport
@@ -30,13 +30,25 @@ export class Guard {
     this.prefix = base
   }
 
+  /** The attempt's text was replaced (a nested L0 source reset it): the rules start over on the new parts. */
+  restart(): void {
+    this.checks = this.rules.map((rule) => [rule, rule.start()] as const)
+    this.checkedParts = 0
+    this.prefix = this.base
+  }
+
   /** Whether enough tokens arrived for the next periodic check. */
   due(tokenCount: number): boolean {
     return tokenCount - this.checkedTokens >= this.interval
   }
 
   /** Runs every rule on the text since the last check; returns the error that ends the attempt, if any. */
-  run(parts: ReadonlyArray<string>, tokenCount: number, completed: boolean): CategoryError | undefined {
+  run(
+    parts: ReadonlyArray<string>,
+    tokenCount: number,
+    toolCallCount: number,
+    completed: boolean
+  ): CategoryError | undefined {
     const delta = this.prefix + (parts.length - this.checkedParts === 1
       ? parts[this.checkedParts]!
       : parts.slice(this.checkedParts).join(""))
@@ -48,6 +60,7 @@ export class Guard {
     const input: CheckInput = {
       delta,
       tokenCount,
+      toolCallCount,
       completed,
       get content() {
         return content ??= base + parts.join("")
@@ -55,11 +68,27 @@ export class Guard {
     }
     const violations: Array<Violation> = []
     for (const [rule, check] of this.checks) {
-      const found = normalize(rule, check(input))
-      for (const violation of found) violations.push(violation)
+      for (const violation of checked(rule, check, input)) violations.push(violation)
     }
     this.report.check(completed, tokenCount, violations)
     return failure(violations)
+  }
+}
+
+/** A rule that throws is a bug no retry fixes: it ends the run as a fatal violation instead of a defect. */
+const checked = (
+  rule: GuardrailRule,
+  check: (input: CheckInput) => CheckResult,
+  input: CheckInput
+): ReadonlyArray<Violation> => {
+  try {
+    return normalize(rule, check(input))
+  } catch (error) {
+    return [{
+      rule: rule.name,
+      severity: "fatal",
+      message: `the check threw: ${error instanceof Error ? error.message : String(error)}`
+    }]
   }
 }
 

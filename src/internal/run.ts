@@ -267,7 +267,7 @@ class Attempt {
       this.lastTokenAt = now
     }
     if (this.guard !== undefined && this.guard.due(this.tokenCount)) {
-      const error = this.guard.run(this.parts, this.tokenCount, false)
+      const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, false)
       if (error !== undefined) return error
     }
     return this.deliver(out ?? events)
@@ -279,6 +279,7 @@ class Attempt {
     const kept = this.parts.join("").slice(0, event.kept)
     this.parts.length = 0
     if (kept.length > 0) this.parts.push(kept)
+    this.guard?.restart()
     return L0Event.reset(this.session.checkpoint.length + kept.length)
   }
 
@@ -315,7 +316,7 @@ class Attempt {
     }
     this.flush()
     if (this.guard !== undefined) {
-      const error = this.guard.run(this.parts, this.tokenCount, true)
+      const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, true)
       if (error !== undefined) return Effect.fail(error)
     }
     const session = this.session

@@ -142,32 +142,31 @@ class Pump {
     if (decoder.push(chunk, buffer)) this.output()
   }
 
-  /** Decodes one chunk into the buffer; returns whether the buffer is full. */
-  push(chunk: unknown): boolean {
-    if (this.ended) return false
-    const buffer = this.buffer
+  /** Decodes one chunk into the buffer; a chunk that fails to decode leaves no event behind. */
+  private decodeChunk(chunk: unknown, buffer: Array<L0Event>): void {
     const before = buffer.length
     try {
       this.decodeInto(chunk, buffer)
     } catch (error) {
-      // a chunk that fails to decode leaves no event behind
       buffer.length = before
       throw error
     }
+  }
+
+  /** Decodes one chunk; returns whether the buffer is full. */
+  push(chunk: unknown): boolean {
+    if (this.ended) return false
+    const before = this.buffer.length
+    this.decodeChunk(chunk, this.buffer)
     return this.pushed(before)
   }
 
-  /** Decodes an array of chunks; one that fails to decode drops the events of the whole array. */
+  /** Decodes an array of chunks; if one fails, the events of the chunks before it are still delivered. */
   pushAll(chunks: ReadonlyArray<unknown>): boolean {
     if (this.ended) return false
     const buffer = this.buffer
     const before = buffer.length
-    try {
-      for (let i = 0; i < chunks.length; i++) this.decodeInto(chunks[i], buffer)
-    } catch (error) {
-      buffer.length = before
-      throw error
-    }
+    for (let i = 0; i < chunks.length; i++) this.decodeChunk(chunks[i], buffer)
     return this.pushed(before)
   }
 
