@@ -82,6 +82,10 @@ const retryOptions = (u: unknown): Retry.RetryInput => {
   return options as Retry.RetryOptions
 }
 
+/** Schedules and limits are immutable descriptions: the defaults are built once, not per run. */
+const defaultPolicy = Retry.policy({})
+const defaultLimits = Timeout.limits(undefined)
+
 const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
   check(isRecord(options), "options", "an options object", options)
   const o = options as Record<string, unknown>
@@ -118,8 +122,8 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     sources: [o.stream as Factory, ...(fallbacks as Array<Factory>)],
     guardrails: guardrails as Array<GuardrailRule>,
     checkInterval,
-    policy: Retry.policy(retry),
-    limits: Timeout.limits(timeout),
+    policy: o.retry === undefined ? defaultPolicy : Retry.policy(retry),
+    limits: timeout === undefined ? defaultLimits : Timeout.limits(timeout),
     adapter: o.adapter as Adapter.Adapter | string | undefined,
     continuation: o.continuation === true
   }

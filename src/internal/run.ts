@@ -24,6 +24,8 @@ type Factory = (ctx: AttemptContext) => Source.Produced
 type Events = Arr.NonEmptyReadonlyArray<L0Event.L0Event>
 type Step = (now: number, error: CategoryError) => Pull.Pull<[Duration.Duration, Duration.Duration], never, unknown>
 
+const attemptsSucceeded = Metric.withAttributes(EventBus.metrics.attempts, { outcome: "success" })
+
 /** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
 export class Session {
   readonly id = globalThis.crypto.randomUUID()
@@ -68,7 +70,8 @@ export class Session {
           })
         )
       ),
-      Stream.withSpan("effect-l0.stream", { attributes: { "l0.session": this.id } })
+      // the call site captured for the span would be this line, not the user's: skip the stack trace
+      Stream.withSpan("effect-l0.stream", { attributes: { "l0.session": this.id }, captureStackTrace: false })
     )
   }
 
@@ -349,7 +352,7 @@ class Attempt {
   private record(): Effect.Effect<void> {
     const { firstTokenAt, startedAt, tokenCount } = this
     return Effect.all([
-      Metric.update(Metric.withAttributes(EventBus.metrics.attempts, { outcome: "success" }), 1),
+      Metric.update(attemptsSucceeded, 1),
       Metric.update(EventBus.metrics.tokens, tokenCount),
       firstTokenAt === undefined ? Effect.void : Metric.update(EventBus.metrics.timeToFirstToken, firstTokenAt - startedAt)
     ], { discard: true })

@@ -39,6 +39,12 @@ export interface AttemptHandle {
 /** Enough buffer for a whole network read of tokens; a full buffer pauses the source. */
 const BUFFER_SIZE = 1024
 
+/**
+ * The reason every attempt's signal is aborted with: what `abort()` would
+ * create, built once (a DOMException per request costs several microseconds).
+ */
+const aborted = new DOMException("This operation was aborted", "AbortError")
+
 /** An `ExhaustedError` from a nested run counts as its last error. */
 export const toCategoryError = (u: unknown, now: number): CategoryError => {
   const error = fromUnknown(u, now)
@@ -254,7 +260,7 @@ class Pump {
   close(): void {
     this.closed = true
     this.releaseSpace()
-    this.controller.abort()
+    this.controller.abort(aborted)
     const iterator = this.iterator
     if (iterator?.return === undefined) return
     // fire and forget: a generator parked in an await settles its return() only later
