@@ -124,46 +124,24 @@ describe("faults, per protocol and client", () => {
     describe(client.name, () => {
       for (const [where, after] of positions) {
         const reset = after > 0
-        it.live(`a socket reset ${where} is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.resetAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.some((e) => e.type === "error_network")).toBe(true)
-          }))
-
-        it.live(`a stall ${where} times out, aborts the request and is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.stallAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.find((e) => e.type === "timeout")?.data.phase).toBe(after === 0 ? "initial" : "inter")
-            expect(yield* outcome.server.awaitEnd(0)).toBe("disconnected")
-          }))
-
-        it.live(`a transient in-band error ${where} is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.errorAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.some((e) => e.type === "error_transient")).toBe(true)
-          }))
-
-        it.live(`malformed SSE ${where} is a ModelError and is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.malformedAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.some((e) => e.type === "error_model")).toBe(true)
-          }))
+        const recoverable = [
+          ["a socket reset", ProviderServer.resetAfter(after), "error_network"],
+          ["a stall (timeout)", ProviderServer.stallAfter(after), "timeout"],
+          ["a transient in-band error", ProviderServer.errorAfter(after), "error_transient"],
+          ["malformed SSE (a ModelError)", ProviderServer.malformedAfter(after), "error_model"]
+        ] as const
+        for (const [fault, script, observed] of recoverable) {
+          it.live(`${fault} ${where} is retried to the exact text`, () =>
+            Effect.gen(function*() {
+              const outcome = yield* scenario(client, [ProviderServer.reply(TEXT, { fault: script }), clean])
+              expectRecovered(outcome, { reset })
+              expect(outcome.bus.some((e) => e.type === observed)).toBe(true)
+              if (script._tag !== "Stall") return
+              // the timeout aborted the stalled request
+              expect(outcome.bus.find((e) => e.type === "timeout")?.data.phase).toBe(after === 0 ? "initial" : "inter")
+              expect(yield* outcome.server.awaitEnd(0)).toBe("disconnected")
+            }))
+        }
 
         it.live(`a fatal in-band error ${where} fails with a FatalError and no retry`, () =>
           Effect.gen(function*() {
