@@ -4,7 +4,6 @@
  * and an Anthropic fallback; the real `openai` and `@anthropic-ai/sdk`
  * clients talk to them over HTTP.
  */
-import Anthropic from "@anthropic-ai/sdk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { EventBus, L0 } from "effect-l0"
@@ -37,6 +36,9 @@ export interface ScenarioResult {
 }
 
 const SOURCES = ["openai", "anthropic"] as const
+
+// the fallback's SDK loads in the background (under tsx that takes seconds) while the primary streams
+const anthropicSdk = import("@anthropic-ai/sdk")
 
 /** Prints tokens live, with a line for each failure, retry, fallback and reset. */
 export const printer = (write: (text: string) => void) => {
@@ -76,29 +78,23 @@ export const printer = (write: (text: string) => void) => {
  */
 export const scenario = (options: ScenarioOptions = {}): Effect.Effect<ScenarioResult, L0Error.L0Error> =>
   Effect.scoped(Effect.gen(function*() {
-    const delay = options.chunkDelay ?? 20
+    const delay = options.chunkDelay ?? 15
     const primary = yield* ProviderServer.start([
       ProviderServer.httpError(429, {
         retryAfter: options.retryAfter ?? 1,
         error: { message: "Rate limit reached for requests" }
       }),
-      ProviderServer.reply(ANSWER, { chunkSize: 6, delay, fault: ProviderServer.resetAfter(8) }),
+      ProviderServer.reply(ANSWER, { chunkSize: 8, delay, fault: ProviderServer.resetAfter(6) }),
       ProviderServer.reply(ANSWER, {
-        chunkSize: 6,
+        chunkSize: 8,
         delay,
-        fault: ProviderServer.errorAfter(14, { type: "overloaded_error", message: "Overloaded" })
+        fault: ProviderServer.errorAfter(10, { type: "overloaded_error", message: "Overloaded" })
       })
     ])
     const fallback = yield* ProviderServer.start([
-      ProviderServer.reply(ANSWER, { chunkSize: 6, delay, usage: { inputTokens: 18, outputTokens: 52 } })
+      ProviderServer.reply(ANSWER, { chunkSize: 8, delay, usage: { inputTokens: 18, outputTokens: 52 } })
     ])
     const openai = new OpenAI({ baseURL: primary.openaiBaseUrl, apiKey: "sk-demo-local", maxRetries: 0, logLevel: "off" })
-    const anthropic = new Anthropic({
-      baseURL: fallback.anthropicBaseUrl,
-      apiKey: "sk-ant-demo-local",
-      maxRetries: 0,
-      logLevel: "off"
-    })
     const events: Array<EventBus.BusEvent> = []
     const print = printer(options.write ?? (() => {}))
     let resets = 0
@@ -110,13 +106,21 @@ export const scenario = (options: ScenarioOptions = {}): Effect.Effect<ScenarioR
           stream: true,
           stream_options: { include_usage: true }
         }, { signal }),
-      fallbacks: [({ signal }) =>
-        anthropic.messages.create({
+      fallbacks: [async ({ signal }) => {
+        const { default: Anthropic } = await anthropicSdk
+        const anthropic = new Anthropic({
+          baseURL: fallback.anthropicBaseUrl,
+          apiKey: "sk-ant-demo-local",
+          maxRetries: 0,
+          logLevel: "off"
+        })
+        return anthropic.messages.create({
           model: "claude-sonnet-4-6",
           max_tokens: 256,
           messages: [{ role: "user", content: PROMPT }],
           stream: true
-        }, { signal })],
+        }, { signal })
+      }],
       retry: { maxRetries: 2, baseDelay: "100 millis", backoff: "fixed" },
       timeout: { initialToken: "2 seconds", interToken: "2 seconds" }
     }).pipe(

@@ -3,11 +3,9 @@
  * and no API key needed. `npm run demo -- --live` streams from the real
  * providers whose keys are set (OPENAI_API_KEY, ANTHROPIC_API_KEY).
  */
-import Anthropic from "@anthropic-ai/sdk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { EventBus, L0 } from "effect-l0"
-import OpenAI from "openai"
 import { printer, scenario, summary, table } from "./demo-scenario.js"
 
 const write = (text: string) => void process.stdout.write(text)
@@ -27,6 +25,9 @@ const live = Effect.gen(function*() {
     return
   }
   const messages = [{ role: "user" as const, content: "Why do LLM token streams need retries? Two sentences." }]
+  // loaded only here, so that the scripted demo starts faster
+  const { default: OpenAI } = yield* Effect.promise(() => import("openai"))
+  const { default: Anthropic } = yield* Effect.promise(() => import("@anthropic-ai/sdk"))
   const openai = openaiKey ? new OpenAI({ apiKey: openaiKey, maxRetries: 0 }) : undefined
   const anthropic = anthropicKey ? new Anthropic({ apiKey: anthropicKey, maxRetries: 0 }) : undefined
   const sources: Array<L0.SourceFactory> = []
