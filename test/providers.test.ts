@@ -3,6 +3,8 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
 import { Adapters, EventBus, L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
@@ -220,6 +222,22 @@ describe("faults, per protocol and client", () => {
           const recorded = outcome.server.requests[0]!.headers
           expect(recorded.authorization ?? recorded["x-api-key"]).toMatch(/<redacted>/)
         }))
+
+      it.live("the API key never appears in EventBus.layerLogger's log lines", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* ProviderServer.start([
+            ProviderServer.httpError(403, { error: { message: "Forbidden" } })
+          ])
+          const lines: Array<string> = []
+          const capture = Logger.make((options) => void lines.push(Logger.formatLogFmt.log(options)))
+          yield* L0.run({ stream: client.source(server), retry, timeout }).pipe(
+            Effect.flip,
+            Effect.provide(EventBus.layerLogger.pipe(Layer.provide(Logger.layer([capture]))))
+          )
+          // the error's message and status are logged, the key is not
+          expect(lines.find((line) => line.includes("error_fatal"))).toMatch(/Forbidden[\s\S]*403|403[\s\S]*Forbidden/)
+          expect(lines.join("\n")).not.toContain(API_KEY)
+        })))
     })
   }
 })
