@@ -11,6 +11,8 @@ export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as Guardrail from "./Guardrail.js"
 /** @since 0.1.0 */
+export * as JsonRepair from "./JsonRepair.js"
+/** @since 0.1.0 */
 export * as L0 from "./L0.js"
 /** @since 0.1.0 */
 export * as L0Error from "./L0Error.js"
@@ -22,3 +24,5 @@ export * as L0State from "./L0State.js"
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */
 export * as Timeout from "./Timeout.js"
+/** @since 0.1.0 */
+export * as Structured from "./Structured.js"
