@@ -116,7 +116,7 @@ const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
 }
 
 const shown = (value: unknown): string => {
-  const text = JSON.stringify(value) ?? String(value)
+  const text = JSON.stringify(value)
   return text.length > 40 ? `${text.slice(0, 40)}…` : text
 }
 

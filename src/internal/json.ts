@@ -162,10 +162,6 @@ export class Parser {
     if (scalarRoot) this.mode = STRUCT
   }
 
-  get failure(): ContentError | undefined {
-    return this.error
-  }
-
   push(chunk: string): void {
     if (this.mode === FAILED) return
     this.length += chunk.length
@@ -246,11 +242,11 @@ export class Parser {
       case BLOCK_COMMENT:
         if (c === 42) this.mode = BLOCK_STAR
         return true
-      case BLOCK_STAR:
+      default:
+        // BLOCK_STAR: a `*` inside a block comment
         this.mode = c === 47 ? STRUCT : c === 42 ? BLOCK_STAR : BLOCK_COMMENT
         return true
     }
-    return true
   }
 
   private structural(c: number): boolean {
