@@ -8,6 +8,11 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { anthropic } from "./adapters/anthropic.js"
+import { openaiChat } from "./adapters/openaiChat.js"
+import { openaiResponses } from "./adapters/openaiResponses.js"
+import { vercelAi } from "./adapters/vercelAi.js"
+import * as internal from "./internal/describe.js"
 import * as L0Event from "./L0Event.js"
 import type { Usage } from "./L0Event.js"
 
@@ -111,32 +116,26 @@ export const events: Adapter = {
  * @category diagnostics
  * @since 0.1.0
  */
-export const describe = (chunk: unknown): string => {
-  if (chunk === null) return "null"
-  if (Array.isArray(chunk)) return `an array of ${chunk.length}`
-  if (typeof chunk !== "object") return `a ${typeof chunk}`
-  const keys = Object.keys(chunk)
-  const shown = keys.slice(0, 8).join(", ")
-  const type = (chunk as { type?: unknown }).type
-  return `an object with keys {${shown}${keys.length > 8 ? ", …" : ""}}${
-    typeof type === "string" ? ` and type "${type.slice(0, 64)}"` : ""
-  }`
-}
+export const describe: (chunk: unknown) => string = internal.describe
 
 /** The error an adapter throws for a chunk it cannot read. */
 const unexpected = (adapter: string, chunk: unknown): Error =>
   new Error(`The "${adapter}" adapter cannot read ${describe(chunk)}`)
 
 /**
- * The adapters L0 detects from, in order. Provide a different list with
- * `Adapter.register` or `Layer.succeed(Adapter.Registry, [...])`.
+ * The adapters L0 detects from, in order: `L0Event`s, strings, OpenAI
+ * Chat, Anthropic, OpenAI Responses, Vercel AI SDK parts (see `Adapters`).
+ * Their shapes do not overlap, except an in-band `{ type: "error" }`
+ * event, which each of them fails with the same categorized error.
+ * Provide a different list with `Adapter.register` or
+ * `Layer.succeed(Adapter.Registry, [...])`.
  *
  * @category services
  * @since 0.1.0
  */
 export const Registry: Context.Reference<ReadonlyArray<Adapter>> = Context.Reference<ReadonlyArray<Adapter>>(
   "effect-l0/Adapter/Registry",
-  { defaultValue: () => [events, text] }
+  { defaultValue: () => [events, text, openaiChat, anthropic, openaiResponses, vercelAi] }
 )
 
 /**

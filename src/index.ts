@@ -7,6 +7,8 @@
 /** @since 0.1.0 */
 export * as Adapter from "./Adapter.js"
 /** @since 0.1.0 */
+export * as Adapters from "./adapters/index.js"
+/** @since 0.1.0 */
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as Guardrail from "./Guardrail.js"

@@ -40,7 +40,7 @@ const NETWORK_PATTERNS: ReadonlyArray<readonly [RegExp, NetworkReason]> = [
   [/dns failed|name resolution|getaddrinfo/, "dns"],
   [/ssl error|tls error|certificate/, "tls"],
   [/eof occurred|unexpected eof|premature close/, "eof"],
-  [/socket error|network unreachable|host unreachable|network error|fetch failed/, "socket"]
+  [/socket error|network unreachable|host unreachable|network error|fetch failed|^connection error/, "socket"]
 ]
 
 const TRANSIENT_PATTERN = /rate limit|overloaded|too many requests|service unavailable|server error/
@@ -159,6 +159,16 @@ const fromStatus = (status: number): ErrorCategory | undefined =>
     ? "fatal"
     : undefined
 
+/**
+ * The class name of an error: SDKs such as `openai` leave `name` as "Error"
+ * on their subclasses, so fall back to the constructor's name.
+ */
+const nameOf = (u: Record<string, unknown>): unknown => {
+  if (u.name !== "Error") return u.name
+  const constructor = (u as { constructor?: { name?: unknown } }).constructor
+  return typeof constructor?.name === "string" ? constructor.name : u.name
+}
+
 const networkFromName = (name: unknown): NetworkReason | undefined =>
   name === "APIConnectionTimeoutError" || name === "TimeoutError"
     ? "timeout"
@@ -171,8 +181,10 @@ export const classify = (u: unknown, now?: number): Classified => {
   const message = redactSecrets(messageOf(u))
   const record = isRecord(u) ? u : undefined
   const status = record && readStatus(record)
+  // `responseHeaders`: Vercel AI SDK's APICallError
   const retryAfter = record &&
     (retryAfterFromHeaders(record.headers, now) ??
+      retryAfterFromHeaders(record.responseHeaders, now) ??
       (isRecord(record.response) ? retryAfterFromHeaders(record.response.headers, now) : undefined))
   const result = (
     category: ErrorCategory,
@@ -187,14 +199,15 @@ export const classify = (u: unknown, now?: number): Classified => {
   })
 
   if (record) {
-    if (record.name === "AbortError" || record.name === "APIUserAbortError") return result("fatal", { aborted: true })
+    const name = nameOf(record)
+    if (name === "AbortError" || name === "APIUserAbortError") return result("fatal", { aborted: true })
     const type = providerType(record)
     if (type !== undefined) return result(PROVIDER_TYPES.get(type)!)
     const byStatus = status === undefined ? undefined : fromStatus(status)
     if (byStatus !== undefined) return result(byStatus)
     const code = findCode(record)
     if (code !== undefined) return result("network", { networkReason: NETWORK_CODES.get(code)! })
-    const byName = networkFromName(record.name)
+    const byName = networkFromName(name)
     if (byName !== undefined) return result("network", { networkReason: byName })
   }
   const lower = message.toLowerCase()

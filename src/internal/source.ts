@@ -180,7 +180,12 @@ const runStream = (pump: Pump, stream: Stream.Stream<unknown, unknown>): Effect.
   Stream.runForEachArray(stream, (chunks) =>
     Effect.suspend(() => {
       const out: Array<L0Event> = []
-      for (const chunk of chunks) pump.decode(chunk, out)
+      try {
+        for (const chunk of chunks) pump.decode(chunk, out)
+      } catch (error) {
+        // deliver what the array decoded before the failing chunk, as the iterator path does
+        return out.length === 0 ? Effect.fail(error) : Effect.andThen(pump.offer(out), Effect.fail(error))
+      }
       return out.length === 0 ? Effect.void : pump.offer(out)
     })).pipe(
       Effect.matchCause({

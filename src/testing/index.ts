@@ -5,4 +5,6 @@
  */
 
 /** @since 0.1.0 */
+export * as ProviderServer from "./ProviderServer.js"
+/** @since 0.1.0 */
 export * as TestSource from "./TestSource.js"

@@ -1,0 +1,142 @@
+/**
+ * Anthropic Messages stream events (`client.messages.create({ stream: true })`).
+ *
+ * @since 0.1.0
+ */
+import type { Adapter, Completion, Decoder } from "../Adapter.js"
+import {
+  endedEarly,
+  isRecord,
+  PendingCalls,
+  reasoning,
+  stringOf,
+  unexpectedChunk,
+  usageOf
+} from "../internal/decode.js"
+import * as L0Event from "../L0Event.js"
+
+const NAME = "anthropic"
+
+const TYPES: ReadonlySet<unknown> = new Set([
+  "message_start",
+  "content_block_start",
+  "content_block_delta",
+  "content_block_stop",
+  "message_delta",
+  "message_stop",
+  "ping",
+  "error"
+])
+
+class AnthropicDecoder implements Decoder {
+  private readonly calls = new PendingCalls<unknown>()
+  private readonly usage: Record<string, unknown> = {}
+  private stopReason: string | undefined = undefined
+
+  push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
+    if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
+    switch (chunk.type) {
+      case "content_block_delta":
+        return this.delta(chunk.index, chunk.delta, out)
+      case "content_block_start": {
+        const block = chunk.content_block
+        if (!isRecord(block)) return false
+        if (block.type === "tool_use") {
+          this.calls.start(chunk.index, stringOf(block.id), stringOf(block.name))
+          return true
+        }
+        const text = block.type === "text" ? stringOf(block.text) : undefined
+        if (text === undefined || text.length === 0) return false
+        out.push(L0Event.token(text))
+        return true
+      }
+      case "content_block_stop": {
+        this.calls.finish(chunk.index, out)
+        return false
+      }
+      case "message_start": {
+        const message = chunk.message
+        if (isRecord(message)) this.mergeUsage(message.usage)
+        return false
+      }
+      case "message_delta": {
+        this.mergeUsage(chunk.usage)
+        const stop = isRecord(chunk.delta) ? stringOf(chunk.delta.stop_reason) : undefined
+        if (stop !== undefined) this.stopReason = stop
+        return false
+      }
+      case "error":
+        // the event itself: L0 categorizes it by `error.type` with its own Clock
+        throw chunk
+      default:
+        return false
+    }
+  }
+
+  private delta(index: unknown, delta: unknown, out: Array<L0Event.L0Event>): boolean {
+    if (!isRecord(delta)) return false
+    switch (delta.type) {
+      case "text_delta": {
+        const text = stringOf(delta.text)
+        if (text === undefined || text.length === 0) return false
+        out.push(L0Event.token(text))
+        return true
+      }
+      case "input_json_delta":
+        return this.calls.append(index, stringOf(delta.partial_json) ?? "")
+      case "thinking_delta": {
+        const thinking = stringOf(delta.thinking)
+        if (thinking === undefined || thinking.length === 0) return false
+        out.push(reasoning(thinking))
+        return true
+      }
+      default:
+        // signature and citation deltas: model output without text
+        return true
+    }
+  }
+
+  /** `message_delta` usage is cumulative: its keys replace those of `message_start`. */
+  private mergeUsage(usage: unknown): void {
+    if (!isRecord(usage)) return
+    for (const key in usage) {
+      const value = usage[key]
+      if (value !== null && value !== undefined) this.usage[key] = value
+    }
+  }
+
+  end(): Completion {
+    if (this.stopReason === undefined) throw endedEarly(NAME, "stop_reason (message_delta)")
+    const usage = this.usage
+    return {
+      usage: Object.keys(usage).length === 0 ? undefined : usageOf(usage, usage.input_tokens, usage.output_tokens, undefined),
+      finishReason: this.stopReason
+    }
+  }
+}
+
+/**
+ * Decodes Anthropic Messages events:
+ * - `text_delta` becomes `Token`s; `thinking_delta` becomes
+ *   `Data { value: { type: "reasoning", text } }`.
+ * - A `tool_use` block (id and name from `content_block_start`, arguments
+ *   from its `input_json_delta`s) becomes one `ToolCall` at its
+ *   `content_block_stop`.
+ * - `stop_reason` is `Completion.finishReason` (`"refusal"` included: the
+ *   answer is the refusal). Usage is `message_start`'s with the cumulative
+ *   `message_delta` usage laid over it; `totalTokens` is input + output
+ *   tokens, and the cache counters stay in `raw`.
+ * - `ping` is not model output. An in-band `error` event fails the attempt:
+ *   `overloaded_error`, `api_error` and `rate_limit_error` are transient,
+ *   `invalid_request_error`, `authentication_error` and `permission_error`
+ *   fatal. A stream without a `stop_reason` fails with a retryable
+ *   `NetworkError`.
+ *
+ * @category adapters
+ * @since 0.1.0
+ */
+export const anthropic: Adapter = {
+  name: NAME,
+  detect: (chunk) => isRecord(chunk) && TYPES.has(chunk.type) && !("sequence_number" in chunk),
+  make: () => new AnthropicDecoder()
+}

@@ -1,0 +1,133 @@
+/**
+ * OpenAI Responses API stream events (`client.responses.create({ stream: true })`).
+ *
+ * @since 0.1.0
+ */
+import type { Adapter, Completion, Decoder } from "../Adapter.js"
+import {
+  contentFiltered,
+  endedEarly,
+  isRecord,
+  PendingCalls,
+  reasoning,
+  refusal,
+  stringOf,
+  unexpectedChunk,
+  usageOf
+} from "../internal/decode.js"
+import { ModelError } from "../L0Error.js"
+import * as L0Event from "../L0Event.js"
+import type { Usage } from "../L0Event.js"
+
+const NAME = "openai-responses"
+
+class ResponsesDecoder implements Decoder {
+  private readonly calls = new PendingCalls<string>()
+  private finishReason: string | undefined = undefined
+  private usage: Usage | undefined = undefined
+
+  push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
+    if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
+    switch (chunk.type) {
+      case "response.output_text.delta":
+        return this.emit(chunk.delta, out, L0Event.token)
+      case "response.reasoning_summary_text.delta":
+      case "response.reasoning_text.delta":
+        return this.emit(chunk.delta, out, reasoning)
+      case "response.refusal.delta":
+        return this.emit(chunk.delta, out, refusal)
+      case "response.output_item.added": {
+        const item = chunk.item
+        if (isRecord(item) && item.type === "function_call") {
+          this.calls.start(stringOf(item.id) ?? "", stringOf(item.call_id), stringOf(item.name), stringOf(item.arguments))
+        }
+        return false
+      }
+      case "response.function_call_arguments.delta": {
+        const delta = stringOf(chunk.delta)
+        return delta !== undefined && this.calls.append(stringOf(chunk.item_id) ?? "", delta)
+      }
+      case "response.function_call_arguments.done": {
+        this.calls.finish(stringOf(chunk.item_id) ?? "", out, stringOf(chunk.arguments))
+        return true
+      }
+      case "response.output_item.done": {
+        const item = chunk.item
+        if (isRecord(item) && item.type === "function_call") {
+          this.calls.finish(stringOf(item.id) ?? "", out, stringOf(item.arguments))
+        }
+        return false
+      }
+      case "response.completed":
+      case "response.incomplete":
+        return this.terminal(chunk.response, out)
+      case "response.failed": {
+        const response = isRecord(chunk.response) ? chunk.response : undefined
+        if (isRecord(response?.error)) throw response.error
+        throw new ModelError({ message: "The OpenAI response failed without an error object" })
+      }
+      case "error":
+        // the event itself: L0 categorizes it by its code with its own Clock
+        throw chunk
+      default:
+        return false
+    }
+  }
+
+  private emit(
+    delta: unknown,
+    out: Array<L0Event.L0Event>,
+    make: (text: string) => L0Event.L0Event
+  ): boolean {
+    if (typeof delta !== "string" || delta.length === 0) return false
+    out.push(make(delta))
+    return true
+  }
+
+  private terminal(response: unknown, out: Array<L0Event.L0Event>): boolean {
+    const record = isRecord(response) ? response : {}
+    const status = stringOf(record.status) ?? "completed"
+    const reason = isRecord(record.incomplete_details) ? stringOf(record.incomplete_details.reason) : undefined
+    if (reason === "content_filter") throw contentFiltered(NAME, `response incomplete: "content_filter"`)
+    const usage = record.usage
+    if (isRecord(usage)) this.usage = usageOf(usage, usage.input_tokens, usage.output_tokens, usage.total_tokens)
+    this.finishReason = reason === undefined ? status : `${status}:${reason}`
+    this.calls.finishAll(out)
+    return false
+  }
+
+  end(): Completion {
+    if (this.finishReason === undefined) throw endedEarly(NAME, "response.completed event")
+    return { usage: this.usage, finishReason: this.finishReason }
+  }
+}
+
+/**
+ * Decodes Responses API events:
+ * - `response.output_text.delta` becomes `Token`s.
+ * - Function calls (`call_id` and `name` from `response.output_item.added`,
+ *   arguments from `response.function_call_arguments.delta`) become one
+ *   `ToolCall` each, emitted when their arguments are done.
+ * - Reasoning summary and reasoning text deltas become
+ *   `Data { value: { type: "reasoning", text } }`, refusal deltas
+ *   `Data { value: { type: "refusal", text } }`.
+ * - `response.completed` gives the usage and `Completion.finishReason`
+ *   (the response status, `"completed"`); `response.incomplete` gives
+ *   `"incomplete:<reason>"` (such as `"incomplete:max_output_tokens"`),
+ *   except `content_filter`, which fails the attempt with a `ContentError`.
+ * - `response.failed` and `error` events fail the attempt, categorized by
+ *   their code: `insufficient_quota` is fatal, rate limits and
+ *   `server_error` are transient. A stream without `response.completed`
+ *   fails with a retryable `NetworkError`.
+ *
+ * @category adapters
+ * @since 0.1.0
+ */
+export const openaiResponses: Adapter = {
+  name: NAME,
+  detect: (chunk) => {
+    if (!isRecord(chunk) || typeof chunk.type !== "string") return false
+    return chunk.type.startsWith("response.") || (chunk.type === "error" && "sequence_number" in chunk)
+  },
+  make: () => new ResponsesDecoder()
+}

@@ -1,0 +1,236 @@
+import type * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Sse from "effect/encoding/Sse"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as HttpClient from "effect/http/HttpClient"
+import type * as HttpClientError from "effect/http/HttpClientError"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
+import type * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as Pull from "effect/Pull"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import type { HttpOptions } from "../adapters/http.js"
+import type { AttemptContext } from "../L0.js"
+import type { L0Error } from "../L0Error.js"
+import { FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
+import { redactSecrets } from "./classify.js"
+import { isRecord } from "./decode.js"
+
+/** What differs between providers: where to send and how to authenticate. */
+export interface Provider {
+  readonly label: string
+  readonly factory: string
+  readonly baseUrl: string
+  readonly path: string
+  readonly auth: (request: HttpClientRequest.HttpClientRequest, key: Redacted.Redacted<string>) => HttpClientRequest.HttpClientRequest
+  readonly headers: Readonly<Record<string, string>>
+}
+
+interface Resolved {
+  readonly url: string
+  readonly key: Redacted.Redacted<string>
+  readonly body: HttpOptions["body"]
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** At most this much of an error response body is read. */
+const ERROR_BODY_LIMIT = 16 * 1024
+
+const invalid = (provider: Provider, option: string, expected: string): FatalError =>
+  new FatalError({
+    reason: "options",
+    message: `Invalid option "${option}" of Adapters.${provider.factory}: expected ${expected}`
+  })
+
+const resolve = (provider: Provider, options: unknown): Result.Result<Resolved, FatalError> => {
+  if (!isRecord(options)) return Result.fail(invalid(provider, "options", "an options object"))
+  const { apiKey, baseUrl, path, body, headers } = options
+  if (!(Redacted.isRedacted(apiKey) || (typeof apiKey === "string" && apiKey.length > 0))) {
+    return Result.fail(invalid(provider, "apiKey", "a non-empty string or a Redacted string"))
+  }
+  if (baseUrl !== undefined && typeof baseUrl !== "string") return Result.fail(invalid(provider, "baseUrl", "a URL"))
+  if (path !== undefined && typeof path !== "string") return Result.fail(invalid(provider, "path", "a path such as \"/responses\""))
+  const url = `${(baseUrl ?? provider.baseUrl).replace(/\/+$/, "")}/${(path ?? provider.path).replace(/^\/+/, "")}`
+  if (!URL.canParse(url)) return Result.fail(invalid(provider, "baseUrl", "a URL"))
+  if (!(isRecord(body) || typeof body === "function")) {
+    return Result.fail(invalid(provider, "body", "a request body object or a function of the attempt returning one"))
+  }
+  if (headers !== undefined && !(isRecord(headers) && Object.values(headers).every((v) => typeof v === "string"))) {
+    return Result.fail(invalid(provider, "headers", "a record of strings"))
+  }
+  return Result.succeed({
+    url,
+    key: Redacted.isRedacted(apiKey) ? apiKey as Redacted.Redacted<string> : Redacted.make(apiKey as string),
+    body: body as HttpOptions["body"],
+    headers: (headers ?? {}) as Record<string, string>
+  })
+}
+
+const request = (
+  provider: Provider,
+  config: Resolved,
+  ctx: AttemptContext
+): Effect.Effect<HttpClientRequest.HttpClientRequest, FatalError> =>
+  Effect.try({
+    try: () => {
+      const body = typeof config.body === "function" ? config.body(ctx) : config.body
+      return provider.auth(
+        HttpClientRequest.post(config.url).pipe(
+          HttpClientRequest.setHeaders({ ...provider.headers, ...config.headers }),
+          HttpClientRequest.accept("text/event-stream"),
+          HttpClientRequest.bodyText(JSON.stringify({ ...body, stream: true }), "application/json")
+        ),
+        config.key
+      )
+    },
+    catch: (cause) =>
+      new FatalError({
+        reason: "options",
+        message: `Invalid option "body" of Adapters.${provider.factory}: ${
+          cause instanceof Error ? cause.message : "it cannot be sent as JSON"
+        }`
+      })
+  })
+
+/** Connection failures, before or during the body: always network errors. */
+const transportError = (provider: Provider, error: HttpClientError.HttpClientError, now: number): NetworkError => {
+  const cause = "cause" in error.reason ? error.reason.cause : undefined
+  const detail = cause instanceof Error ? cause.message : error.reason._tag
+  const classified = fromUnknown(cause ?? error.reason, now)
+  return new NetworkError({
+    reason: classified._tag === "NetworkError" ? classified.reason ?? "socket" : "socket",
+    message: redactSecrets(`The ${provider.label} request failed: ${detail}`),
+    cause
+  })
+}
+
+/** A non-2xx response: categorized by the provider's error type, then the status; keeps `Retry-After`. */
+const statusError = (
+  provider: Provider,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<L0Error> =>
+  Effect.gen(function*() {
+    const text = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
+    const body = text.slice(0, ERROR_BODY_LIMIT)
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      parsed = undefined
+    }
+    const error = isRecord(parsed) ? parsed.error : undefined
+    const detail = isRecord(error) && typeof error.message === "string" ? `: ${error.message}` : ""
+    const now = yield* Clock.currentTimeMillis
+    return fromUnknown({
+      message: `${provider.label} responded ${response.status}${detail}`,
+      status: response.status,
+      headers: response.headers,
+      error,
+      body
+    }, now)
+  })
+
+const malformed = (provider: Provider, detail: string): ModelError =>
+  new ModelError({ message: `${provider.label} sent malformed SSE: ${detail}` })
+
+const preview = (data: string): string => JSON.stringify(data.length > 40 ? `${data.slice(0, 40)}…` : data)
+
+/**
+ * SSE text to the JSON value of each event's data, without `[DONE]`.
+ * Invalid JSON is a `ModelError` (after the events before it); an event
+ * cut off by the end of the body is a `NetworkError`.
+ */
+const sseEvents = <E>(provider: Provider, text: Stream.Stream<string, E>): Stream.Stream<unknown, E | L0Error> =>
+  Stream.transformPull(text, (upstream) =>
+    Effect.sync(() => {
+      let parsed: Array<unknown> = []
+      let failure: L0Error | undefined
+      let ended = false
+      let done = false
+      const parser = Sse.makeParser((event) => {
+        if (event._tag !== "Event" || done || failure !== undefined) return
+        if (event.data === "[DONE]") {
+          done = true
+          return
+        }
+        try {
+          parsed.push(JSON.parse(event.data))
+        } catch {
+          failure = ended
+            ? new NetworkError({ reason: "eof", message: `The ${provider.label} stream ended in the middle of an event` })
+            : malformed(provider, `the data of event "${event.event}" is not JSON: ${preview(event.data)}`)
+        }
+      })
+      const feed = (chunks: ReadonlyArray<string>): void => {
+        for (const chunk of chunks) {
+          const error = parser.feed(chunk)
+          if (error !== undefined) failure ??= malformed(provider, error.message)
+        }
+      }
+      const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<unknown>, E | L0Error, void> = Effect.suspend(() => {
+        if (parsed.length > 0) {
+          const out = parsed as unknown as Arr.NonEmptyReadonlyArray<unknown>
+          parsed = []
+          return Effect.succeed(out)
+        }
+        if (failure !== undefined) return Effect.fail(failure)
+        if (ended) return Cause.done()
+        return upstream.pipe(
+          Effect.map(feed),
+          // a body that ends without the blank line after its last event still dispatches it
+          Pull.catchDone(() =>
+            Effect.sync(() => {
+              ended = true
+              feed(["\n\n"])
+            })
+          ),
+          Effect.flatMap(() => pull)
+        )
+      })
+      return pull
+    }))
+
+const aborted = (signal: AbortSignal): Effect.Effect<never, FatalError> =>
+  Effect.callback<never, FatalError>((resume) => {
+    const onAbort = () =>
+      resume(Effect.fail(new FatalError({ reason: "aborted", message: "The request was aborted by its AbortSignal" })))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener("abort", onAbort, { once: true })
+    return Effect.sync(() => signal.removeEventListener("abort", onAbort))
+  })
+
+/**
+ * A source factory that POSTs `options.body` (with `stream: true`) and
+ * streams the JSON of each SSE event.
+ *
+ * @internal
+ */
+export const sseSource = (provider: Provider, options: HttpOptions) => {
+  const resolved = resolve(provider, options)
+  return (ctx: AttemptContext): Stream.Stream<unknown, L0Error> => {
+    if (Result.isFailure(resolved)) return Stream.fail(resolved.failure)
+    const config = resolved.success
+    return Stream.unwrap(Effect.gen(function*() {
+      const client = HttpClient.withScope(yield* HttpClient.HttpClient)
+      const response = yield* client.execute(yield* request(provider, config, ctx)).pipe(
+        Effect.catchTag("HttpClientError", (error) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(transportError(provider, error, now))))
+      )
+      if (response.status < 200 || response.status >= 300) return yield* Effect.flip(statusError(provider, response))
+      const body = response.stream.pipe(
+        Stream.catchTag("HttpClientError", (error) =>
+          Stream.unwrap(
+            Effect.map(Clock.currentTimeMillis, (now) => Stream.fail(transportError(provider, error, now)))
+          )),
+        Stream.decodeText
+      )
+      return sseEvents(provider, body)
+    })).pipe(
+      Stream.interruptWhen(aborted(ctx.signal)),
+      Stream.provide(FetchHttpClient.layer)
+    )
+  }
+}

@@ -1,0 +1,429 @@
+import * as Http from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import { hasProperty } from "effect/Predicate"
+import type {
+  Answer,
+  AsyncProviderServer,
+  Fault,
+  Outcome,
+  Protocol,
+  RecordedRequest,
+  Reply,
+  Script
+} from "../testing/ProviderServer.js"
+import { type Content, errorBody, makeWire, splitBytes, splitText, type Wire } from "./providerWire.js"
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+interface Entry {
+  readonly record: RecordedRequest
+  readonly ended: Promise<Outcome>
+}
+
+/** The response side of one request. */
+interface Exchange {
+  readonly res: Http.ServerResponse
+  readonly record: RecordedRequest
+  readonly protocol: Protocol | undefined
+  /** Aborted when the response closes, for whatever reason. */
+  readonly signal: AbortSignal
+  /** Marks the coming socket close as the server's own doing. */
+  readonly markReset: () => void
+  readonly requestId: string
+}
+
+/** What a streamed answer sends, in order. */
+interface Plan {
+  readonly head: string
+  readonly chunks: Iterable<string | Uint8Array>
+  readonly tail: () => string
+  readonly wire: Wire
+  readonly delay: number
+  readonly fault: Fault | undefined
+  readonly headers: Readonly<Record<string, string>> | undefined
+}
+
+const DEFAULT_CHUNK_SIZE = 4
+const DEFAULT_MODEL = "provider-server"
+const SECRET_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "x-api-key", "api-key"])
+const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" }
+
+const protocolOf = (path: string): Protocol | undefined =>
+  path.endsWith("/chat/completions") ? "openai-chat"
+  : path.endsWith("/responses") ? "openai-responses"
+  : path.endsWith("/messages") ? "anthropic"
+  : undefined
+
+// keeps the auth scheme ("Bearer") so tests can still check how the key was sent
+const redact = (value: string): string => {
+  const scheme = /^(\S+)\s+\S/.exec(value)?.[1]
+  return scheme === undefined ? "<redacted>" : `${scheme} <redacted>`
+}
+
+const recordHeaders = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
+  const recorded: Record<string, string> = {}
+  for (const [name, raw] of Object.entries(headers)) {
+    if (raw === undefined) continue
+    const value = Array.isArray(raw) ? raw.join(", ") : raw
+    recorded[name] = SECRET_HEADERS.has(name) ? redact(value) : value
+  }
+  return recorded
+}
+
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const readBody = async (req: Http.IncomingMessage): Promise<string> => {
+  const parts: Array<Buffer> = []
+  try {
+    for await (const part of req) parts.push(part as Buffer)
+  } catch {
+    // the client went away mid-body; the close handler records it
+  }
+  return Buffer.concat(parts).toString("utf8")
+}
+
+const whenAborted = (signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) resolve()
+    else signal.addEventListener("abort", () => resolve(), { once: true })
+  })
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer)
+      signal.removeEventListener("abort", done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener("abort", done, { once: true })
+  })
+
+/** Writes and waits until the bytes reach the socket; false once the response is gone. */
+const write = (exchange: Exchange, data: string | Uint8Array): Promise<boolean> => {
+  if (exchange.signal.aborted) return Promise.resolve(false)
+  if (data.length === 0) return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(false)
+    exchange.signal.addEventListener("abort", onAbort, { once: true })
+    exchange.res.write(data, (error) => {
+      exchange.signal.removeEventListener("abort", onAbort)
+      resolve(error == null)
+    })
+  })
+}
+
+const destroy = (exchange: Exchange): void => {
+  exchange.markReset()
+  exchange.res.socket?.destroy()
+}
+
+const requestIdHeader = (exchange: Exchange): Record<string, string> =>
+  exchange.protocol === "anthropic" ? { "request-id": exchange.requestId } : { "x-request-id": exchange.requestId }
+
+const sendError = (
+  exchange: Exchange,
+  status: number,
+  body: string,
+  headers: Readonly<Record<string, string>> = {}
+): void => {
+  exchange.res.writeHead(status, { "content-type": "application/json", ...requestIdHeader(exchange), ...headers })
+  exchange.res.end(body)
+}
+
+const sendProblem = (exchange: Exchange, status: number, message: string): void =>
+  sendError(exchange, status, errorBody(exchange.protocol, status, { message: `ProviderServer: ${message}` }))
+
+const isCount = (n: number): boolean => Number.isInteger(n) && n >= 0
+const isSize = (n: number | undefined): boolean => n === undefined || (Number.isInteger(n) && n > 0)
+const isDelay = (n: number | undefined): boolean => n === undefined || (Number.isFinite(n) && n >= 0)
+
+/** Why `answer` cannot be played, if it cannot. */
+const invalid = (answer: Exclude<Answer, string>): string | undefined => {
+  switch (answer._tag) {
+    case "Hangup":
+      return undefined
+    case "HttpError":
+      return Number.isInteger(answer.status) && answer.status >= 400 && answer.status <= 599
+        ? undefined
+        : `status must be an integer from 400 to 599, got ${answer.status}`
+    case "Reply":
+    case "Replay": {
+      const sizes = [answer.chunkSize]
+      if (answer._tag === "Reply") {
+        for (const call of answer.toolCalls ?? []) sizes.push(call.chunkSize)
+      }
+      if (!sizes.every(isSize)) return `chunkSize must be a positive integer, got ${sizes.find((n) => !isSize(n))}`
+      if (!isDelay(answer.delay)) return `delay must be a finite number of milliseconds >= 0, got ${answer.delay}`
+      if (answer.fault !== undefined && !isCount(answer.fault.after)) {
+        return `fault.after must be an integer >= 0, got ${answer.fault.after}`
+      }
+      return undefined
+    }
+  }
+}
+
+const replyContent = (reply: Reply, body: unknown, id: string): Content => {
+  const size = reply.chunkSize ?? DEFAULT_CHUNK_SIZE
+  const codeUnits = reply.splitSurrogates === true
+  const split = (value: string | ReadonlyArray<string>, chunkSize: number): ReadonlyArray<string> =>
+    typeof value === "string" ? splitText(value, chunkSize, codeUnits) : value
+  const text = split(reply.text, size)
+  const tools = (reply.toolCalls ?? []).map((call) => ({
+    id: call.id,
+    name: call.name,
+    pieces: split(call.arguments, call.chunkSize ?? size)
+  }))
+  const model = hasProperty(body, "model") && typeof body.model === "string" ? body.model : DEFAULT_MODEL
+  const streamOptions = hasProperty(body, "stream_options") ? body.stream_options : undefined
+  return {
+    id,
+    model,
+    text,
+    tools,
+    inputTokens: reply.usage?.inputTokens ?? 0,
+    outputTokens: reply.usage?.outputTokens ?? tools.reduce((n, tool) => n + tool.pieces.length, text.length),
+    finishReason: reply.finishReason,
+    includeUsage: reply.usage !== undefined ||
+      (hasProperty(streamOptions, "include_usage") && streamOptions.include_usage === true)
+  }
+}
+
+const planFor = (answer: Extract<Answer, { readonly _tag: "Reply" | "Replay" }>, protocol: Protocol, body: unknown, id: string): Plan => {
+  if (answer._tag === "Reply") {
+    const wire = makeWire(protocol, replyContent(answer, body, id))
+    return {
+      head: wire.head(),
+      chunks: wire.chunks(),
+      tail: wire.tail,
+      wire,
+      delay: answer.delay ?? 0,
+      fault: answer.fault,
+      headers: answer.headers
+    }
+  }
+  const bytes = typeof answer.body === "string" ? Buffer.from(answer.body, "utf8") : answer.body
+  return {
+    head: "",
+    chunks: splitBytes(bytes, answer.chunkSize),
+    tail: () => "",
+    wire: makeWire(protocol, replyContent({ _tag: "Reply", text: "" }, body, id)),
+    delay: answer.delay ?? 0,
+    fault: answer.fault,
+    headers: answer.headers
+  }
+}
+
+/** Plays `fault`; true when the response is over. */
+const strike = async (exchange: Exchange, plan: Plan, fault: Fault): Promise<boolean> => {
+  switch (fault._tag) {
+    case "Reset":
+      destroy(exchange)
+      return true
+    case "Stall":
+      await whenAborted(exchange.signal)
+      return true
+    case "InBandError":
+      if (await write(exchange, plan.wire.error(fault.error))) exchange.res.end()
+      return true
+    case "Malformed":
+      return !(await write(exchange, fault.raw ?? plan.wire.malformed()))
+  }
+}
+
+const stream = async (exchange: Exchange, plan: Plan): Promise<void> => {
+  if (!(await write(exchange, plan.head))) return
+  let count = 0
+  let pending = plan.fault
+  for (const chunk of plan.chunks) {
+    if (pending !== undefined && count >= pending.after) {
+      const fault = pending
+      pending = undefined
+      if (await strike(exchange, plan, fault)) return
+    }
+    if (plan.delay > 0) await sleep(plan.delay, exchange.signal)
+    if (!(await write(exchange, chunk))) return
+    count++
+  }
+  // a fault past the last chunk strikes before the closing events
+  if (pending !== undefined && (await strike(exchange, plan, pending))) return
+  if (await write(exchange, plan.tail())) exchange.res.end()
+}
+
+interface State {
+  readonly script: Script
+  readonly entries: Array<Entry>
+  readonly requests: Array<RecordedRequest>
+  readonly waiters: Map<number, Array<(entry: Entry) => void>>
+  scripted: number
+  closing: boolean
+}
+
+const register = (state: State, entry: Entry): number => {
+  const index = state.entries.push(entry) - 1
+  state.requests.push(entry.record)
+  for (const resolve of state.waiters.get(index) ?? []) resolve(entry)
+  state.waiters.delete(index)
+  return index
+}
+
+const entryAt = (state: State, index: number): Promise<Entry> => {
+  const entry = state.entries[index]
+  if (entry !== undefined) return Promise.resolve(entry)
+  return new Promise((resolve) => {
+    const waiting = state.waiters.get(index) ?? []
+    waiting.push(resolve)
+    state.waiters.set(index, waiting)
+  })
+}
+
+const pick = async (state: State, record: RecordedRequest): Promise<readonly [Answer | undefined, number]> => {
+  const index = state.scripted++
+  const { script } = state
+  const answer = typeof script === "function" ? await script(record, index) : script[Math.min(index, script.length - 1)]
+  return [answer, index]
+}
+
+const retryAfterHeader = (retryAfter: number | string | undefined): Record<string, string> =>
+  retryAfter === undefined ? {} : { "retry-after": String(retryAfter) }
+
+const isStreaming = (body: unknown): boolean => hasProperty(body, "stream") && body.stream === true
+
+/**
+ * Answers everything that is not a stream, and opens a stream; returns the
+ * rest of the stream to play. Anything it throws becomes a 500.
+ */
+const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise<void>) | undefined> => {
+  const { protocol, record } = exchange
+  if (protocol === undefined || record.method !== "POST") {
+    sendProblem(
+      exchange,
+      404,
+      `no route for ${record.method} ${record.path}; POST to …/chat/completions, …/responses or …/messages`
+    )
+    return undefined
+  }
+  const [picked, index] = await pick(state, record)
+  if (picked === undefined) {
+    sendProblem(exchange, 500, "the script has no answers")
+    return undefined
+  }
+  const answer = typeof picked === "string" ? { _tag: "Reply" as const, text: picked } : picked
+  const problem = invalid(answer)
+  if (problem !== undefined) {
+    sendProblem(exchange, 500, `invalid answer for request ${index}: ${problem}`)
+    return undefined
+  }
+  switch (answer._tag) {
+    case "Hangup":
+      destroy(exchange)
+      return undefined
+    case "HttpError":
+      sendError(exchange, answer.status, answer.body ?? errorBody(protocol, answer.status, answer.error ?? {}), {
+        ...retryAfterHeader(answer.retryAfter),
+        ...answer.headers
+      })
+      return undefined
+    default: {
+      if (!isStreaming(record.body)) {
+        sendProblem(exchange, 400, `only streaming requests are served: set "stream": true (request ${index})`)
+        return undefined
+      }
+      const plan = planFor(answer, protocol, record.body, `ps${index}`)
+      exchange.res.writeHead(200, { ...SSE_HEADERS, ...requestIdHeader(exchange), ...plan.headers })
+      exchange.res.flushHeaders()
+      return () => stream(exchange, plan)
+    }
+  }
+}
+
+const handle = async (state: State, req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
+  const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname
+  const controller = new AbortController()
+  let reset = false
+  const record: Mutable<RecordedRequest> = {
+    method: req.method ?? "GET",
+    path,
+    protocol: protocolOf(path),
+    headers: recordHeaders(req.headers),
+    body: undefined,
+    rawBody: "",
+    outcome: undefined,
+    disconnected: false
+  }
+  const ended = new Promise<Outcome>((resolve) => {
+    res.once("close", () => {
+      const outcome: Outcome = res.writableFinished
+        ? "completed"
+        : reset ? "reset" : state.closing ? "shutdown" : "disconnected"
+      record.outcome = outcome
+      record.disconnected = outcome === "disconnected"
+      controller.abort()
+      resolve(outcome)
+    })
+  })
+  record.rawBody = await readBody(req)
+  record.body = parseJson(record.rawBody)
+  const index = register(state, { record, ended })
+  const exchange: Exchange = {
+    res,
+    record,
+    protocol: record.protocol,
+    signal: controller.signal,
+    markReset: () => {
+      reset = true
+    },
+    requestId: `req_ps${index}`
+  }
+  let play: (() => Promise<void>) | undefined
+  try {
+    play = await prepare(state, exchange)
+  } catch (error) {
+    sendProblem(exchange, 500, `the script failed: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  await play?.()
+}
+
+/**
+ * Starts a server on 127.0.0.1 with a free port.
+ *
+ * @internal
+ */
+export const listen = (script: Script): Promise<AsyncProviderServer> =>
+  new Promise((resolve, reject) => {
+    const state: State = { script, entries: [], requests: [], waiters: new Map(), scripted: 0, closing: false }
+    const sockets = new Set<Socket>()
+    const server = Http.createServer({ noDelay: true }, (req, res) => {
+      void handle(state, req, res)
+    })
+    server.on("connection", (socket) => {
+      sockets.add(socket)
+      socket.once("close", () => sockets.delete(socket))
+    })
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      const url = `http://127.0.0.1:${port}`
+      let closed: Promise<void> | undefined
+      resolve({
+        url,
+        openaiBaseUrl: `${url}/v1`,
+        anthropicBaseUrl: url,
+        requests: state.requests,
+        awaitRequest: (index) => entryAt(state, index).then((entry) => entry.record),
+        awaitEnd: (index) => entryAt(state, index).then((entry) => entry.ended),
+        close: () =>
+          closed ??= new Promise((done) => {
+            state.closing = true
+            server.close(() => done())
+            for (const socket of sockets) socket.destroy()
+          })
+      })
+    })
+  })
