@@ -8,8 +8,10 @@ import { L0, L0Event } from "effect-l0"
 import type { L0Error, Structured } from "effect-l0"
 
 type AnyL0Error = L0Error.L0Error
-import { TestSource } from "effect-l0/testing"
-import { readFileSync } from "node:fs"
+import { ProviderServer, TestSource } from "effect-l0/testing"
+import Anthropic from "@anthropic-ai/sdk"
+import OpenAI from "openai"
+import { loadFixture } from "./fixtureFiles.js"
 import { advance, connectionReset } from "./support.js"
 
 const Item = Schema.Struct({ name: Schema.String, price: Schema.Number })
@@ -322,32 +324,15 @@ describe("L0.structuredStream", () => {
     }))
 })
 
-/** The `delta.content` pieces of choice 0 of an OpenAI Chat Completions SSE fixture, in order. */
-const chatContent = (name: string): Array<string> =>
-  readFileSync(new URL(`./fixtures/${name}.sse`, import.meta.url), "utf8")
-    .split("\n")
-    .filter((line) => line.startsWith("data: {"))
-    .flatMap((line) => {
-      const chunk = JSON.parse(line.slice(6)) as {
-        choices: Array<{ index: number; delta: { content?: string | null } }>
-      }
-      return chunk.choices.flatMap((choice) =>
-        choice.index === 0 && typeof choice.delta.content === "string" && choice.delta.content.length > 0
-          ? [choice.delta.content]
-          : []
-      )
-    })
+const Weather = Schema.Struct({ city: Schema.String, temperature: Schema.Number, units: Schema.Literals(["c", "f"]) })
 
-describe("structured output on recorded fixtures", () => {
-  const Weather = Schema.Struct({ city: Schema.String, temperature: Schema.Number, units: Schema.Literals(["c", "f"]) })
-
+describe("structured output on recorded fixtures (openai-chat adapter)", () => {
   it.effect("streams partials of a real gpt-4o JSON reply (openai-chat-multiple-choices, choice 0)", () =>
     Effect.gen(function*() {
-      const pieces = chatContent("openai-chat-multiple-choices")
-      expect(pieces.length).toBeGreaterThan(10)
-      const source = TestSource.make(TestSource.paced(pieces, "1 millis"))
+      const { chunks } = loadFixture("openai-chat-multiple-choices")
+      const source = TestSource.make(TestSource.paced(chunks, "1 millis"))
       const fiber = yield* Effect.forkChild(Stream.runCollect(L0.structuredStream(Weather, { stream: source.stream })))
-      for (let i = 0; i < pieces.length; i++) yield* advance("1 millis")
+      for (let i = 0; i < chunks.length; i++) yield* advance("1 millis")
       const events: Events<typeof Weather.Type> = yield* Fiber.join(fiber)
       const partials = events.filter((event) => event._tag === "Partial").map((event) => event.value)
       expect(partials).toStrictEqual([
@@ -364,9 +349,7 @@ describe("structured output on recorded fixtures", () => {
 
   it.effect("a reply cut off by max_tokens (openai-chat-length) fails the schema and falls back", () =>
     Effect.gen(function*() {
-      const pieces = chatContent("openai-chat-length")
-      expect(pieces.join("")).toBe(`{"`)
-      const truncated = TestSource.make(pieces)
+      const truncated = TestSource.make(loadFixture("openai-chat-length").chunks)
       const fallback = TestSource.make([`{"city": "Paris", "temperature": 20, "units": "c"}`])
       const result = yield* L0.structured(Weather, {
         stream: truncated.stream,
@@ -378,4 +361,70 @@ describe("structured output on recorded fixtures", () => {
         "The reply does not match the schema: city: Missing key; temperature: Missing key; units: Missing key"
       )
     }))
+
+  it.effect("validates tool-call arguments of a real stream by name (openai-chat-parallel-tool-calls)", () =>
+    Effect.gen(function*() {
+      const { chunks } = loadFixture("openai-chat-parallel-tool-calls")
+      const Stock = Schema.Struct({ ticker: Schema.String, exchange: Schema.String })
+      const stock = yield* L0.structured(Stock, { stream: TestSource.make(chunks).stream, toolCall: "get_stock_price" })
+      expect(stock).toStrictEqual({ ticker: "AAPL", exchange: "NASDAQ" })
+    }))
+})
+
+describe("structured output through the real SDK clients and ProviderServer", () => {
+  const openaiClient = (server: ProviderServer.ProviderServer) =>
+    new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: "sk-test", maxRetries: 0, logLevel: "off" })
+
+  it.live("openai chat: partial values of a replayed JSON reply, in 7-byte network pieces", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const fixture = loadFixture("openai-chat-multiple-choices")
+      const server = yield* ProviderServer.start([ProviderServer.replay(fixture.bytes, { chunkSize: 7 })])
+      const client = openaiClient(server)
+      const events: Events<typeof Weather.Type> = yield* Stream.runCollect(L0.structuredStream(Weather, {
+        stream: ({ signal }) =>
+          client.chat.completions.create({ model: "gpt-4o", messages: [], stream: true }, { signal })
+      }))
+      const final = { city: "San Francisco", temperature: 65, units: "f" }
+      expect(events.at(-1)).toStrictEqual({ _tag: "Final", value: final })
+      const partials = events.filter((event) => event._tag === "Partial").map((event) => event.value)
+      expect(partials.length).toBeGreaterThan(0)
+      expect(partials.at(-1)).toStrictEqual(final)
+      for (const partial of partials) {
+        expect(Object.entries(partial as object).every(([key, value]) => final[key as keyof typeof final] === value))
+          .toBe(true)
+      }
+    })))
+
+  it.live("openai chat: tool-call arguments decoded by name, after a truncated reply was retried", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* ProviderServer.start([
+        ProviderServer.replay(loadFixture("openai-chat-length").bytes),
+        ProviderServer.replay(loadFixture("openai-chat-tool-call").bytes)
+      ])
+      const client = openaiClient(server)
+      const seen: Array<string | undefined> = []
+      const args = yield* L0.structured(Schema.Struct({ city: Schema.String }), {
+        toolCall: "get_weather",
+        retry: { baseDelay: "1 millis", backoff: "fixed" },
+        stream: ({ previousError, signal }) => {
+          seen.push(previousError?.message)
+          return client.chat.completions.create({ model: "gpt-4o", messages: [], stream: true }, { signal })
+        }
+      })
+      expect(args).toStrictEqual({ city: "New York City" })
+      expect(seen).toStrictEqual([undefined, `The reply has no "get_weather" tool call (it has none)`])
+      expect(server.requests).toHaveLength(2)
+    })))
+
+  it.live("anthropic: the tool_use input of a replayed stream (text block first)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* ProviderServer.start([ProviderServer.replay(loadFixture("anthropic-tool-use").bytes)])
+      const client = new Anthropic({ baseURL: server.anthropicBaseUrl, apiKey: "sk-test", maxRetries: 0, logLevel: "off" })
+      const input = yield* L0.structured(Schema.Struct({ location: Schema.String }), {
+        toolCall: "get_weather",
+        stream: ({ signal }) =>
+          client.messages.create({ model: "claude-test", max_tokens: 256, messages: [], stream: true }, { signal })
+      })
+      expect(input).toStrictEqual({ location: "Paris" })
+    })))
 })
