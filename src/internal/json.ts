@@ -131,6 +131,19 @@ const truncatedLiteral = (word: string): boolean | null | undefined => {
 
 const UNSAFE_KEY = "__proto__"
 
+/** `\n` → newline and so on; `\'` too, for single-quoted strings. */
+const ESCAPES: ReadonlyMap<number, string> = new Map([
+  [110, "\n"],
+  [116, "\t"],
+  [114, "\r"],
+  [98, "\b"],
+  [102, "\f"],
+  [34, "\""],
+  [39, "'"],
+  [47, "/"],
+  [92, "\\"]
+])
+
 /**
  * A tolerant, incremental JSON parser: one pass, one character at a time,
  * with an explicit stack (no recursion), so it can take a stream in pieces
@@ -173,6 +186,7 @@ export class Parser {
     let i = 0
     while (i < n && this.mode !== DONE && this.mode !== FAILED) {
       if (this.mode === STRING) i = this.scanString(chunk, i)
+      else if (this.mode === ATOM) i = this.scanAtom(chunk, i)
       else if (this.step(chunk.charCodeAt(i))) i++
     }
   }
@@ -231,8 +245,6 @@ export class Parser {
         return this.unicode(c)
       case CLOSING:
         return this.closing(c)
-      case ATOM:
-        return this.atomPart(c)
       case SLASH:
         this.mode = c === 47 ? LINE_COMMENT : c === 42 ? BLOCK_COMMENT : STRUCT
         return c === 47 || c === 42
@@ -354,36 +366,14 @@ export class Parser {
 
   private escape(c: number): boolean {
     this.mode = STRING
-    switch (c) {
-      case 110:
-        this.parts.push("\n")
-        break
-      case 116:
-        this.parts.push("\t")
-        break
-      case 114:
-        this.parts.push("\r")
-        break
-      case 98:
-        this.parts.push("\b")
-        break
-      case 102:
-        this.parts.push("\f")
-        break
-      case 117:
-        this.mode = UNICODE
-        this.hex = ""
-        break
-      case 34:
-      case 39:
-      case 47:
-      case 92:
-        this.parts.push(String.fromCharCode(c))
-        break
-      default:
-        // an unknown escape such as `\d` in a regex: keep the backslash, as the model meant it
-        this.parts.push("\\", String.fromCharCode(c))
+    if (c === 117) {
+      this.mode = UNICODE
+      this.hex = ""
+      return true
     }
+    const escaped = ESCAPES.get(c)
+    // an unknown escape such as `\d` in a regex: keep the backslash, as the model meant it
+    this.parts.push(escaped ?? `\\${String.fromCharCode(c)}`)
     return true
   }
 
@@ -442,14 +432,19 @@ export class Parser {
     this.states[top] = COLON
   }
 
-  private atomPart(c: number): boolean {
-    const fits = this.atom === NUMERIC ? isNumericPart(c) : this.atom === KEY_WORD ? isKeyPart(c) : !endsWord(c)
-    if (fits) {
-      this.parts.push(String.fromCharCode(c))
-      return true
+  /** Copies the run of characters that continue the atom in one slice; ends the atom at the first that does not. */
+  private scanAtom(chunk: string, from: number): number {
+    const kind = this.atom
+    let i = from
+    const n = chunk.length
+    while (i < n) {
+      const c = chunk.charCodeAt(i)
+      if (kind === NUMERIC ? !isNumericPart(c) : kind === KEY_WORD ? !isKeyPart(c) : endsWord(c)) break
+      i++
     }
-    this.endAtom(false)
-    return false
+    if (i > from) this.parts.push(chunk.slice(from, i))
+    if (i < n) this.endAtom(false)
+    return i
   }
 
   private endAtom(atEnd: boolean): void {
