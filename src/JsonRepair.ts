@@ -119,14 +119,16 @@ export interface Incremental {
  * proportion to its text, and `value()` copies only the objects and arrays
  * still open. A field that `value()` shows keeps its value in every later
  * snapshot and in the result of `end()`: strings, numbers and literals
- * appear only once they are complete, and keys only with their value.
+ * appear only once the character after them shows they are complete (a
+ * quote followed by `,` `}` `]`, a number followed by a delimiter), and keys
+ * only with their value.
  *
  * **Example** (Previewing a streamed object)
  * ```ts
- * const parser = JsonRepair.incremental()
+ * const parser = Result.getOrThrow(JsonRepair.incremental())
  * parser.push('{"title": "Dune", "year": 19')
  * parser.value() // { title: "Dune" }
- * parser.push('65, "tags": ["sf"')
+ * parser.push('65, "tags": ["sf", "ad')
  * parser.value() // { title: "Dune", year: 1965, tags: ["sf"] }
  * ```
  * @category constructors

@@ -67,8 +67,8 @@ export type DeepPartial<T> = T extends ReadonlyArray<infer E> ? ReadonlyArray<De
  * - `Partial`: the part of the reply parsed so far, not validated by the
  *   schema. It holds the objects and arrays opened so far and the members
  *   and elements whose value is complete: a string appears once its closing
- *   quote arrives, a number once a delimiter follows it, a key only with
- *   its value. A field shown once keeps its value in every later `Partial`
+ *   quote is followed by a delimiter, a number once a delimiter follows it,
+ *   a key only with its value. A field shown once keeps its value in every later `Partial`
  *   of the same attempt; at most one `Partial` per chunk array of tokens.
  * - `Reset`: the attempt that produced the previous partials failed and a
  *   new one starts: drop them (later partials start from scratch).

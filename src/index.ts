@@ -25,6 +25,6 @@ export * as L0State from "./L0State.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */
-export * as Timeout from "./Timeout.js"
-/** @since 0.1.0 */
 export * as Structured from "./Structured.js"
+/** @since 0.1.0 */
+export * as Timeout from "./Timeout.js"
