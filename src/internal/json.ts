@@ -426,7 +426,11 @@ export class Parser {
     }
     this.mode = STRUCT
     if (!this.stringIsKey) return this.scalar(text, undefined)
-    if (atEnd) return
+    if (!atEnd) this.key(text)
+  }
+
+  /** Records the key of the member being read (a key cut off by the end of the text is not recorded). */
+  private key(text: string): void {
     const top = this.arrays.length - 1
     this.keys[top] = text
     this.states[top] = COLON
@@ -450,11 +454,8 @@ export class Parser {
   private endAtom(atEnd: boolean): void {
     const text = this.parts.join("").trim()
     this.mode = STRUCT
-    const top = this.arrays.length - 1
     if (this.atom === KEY_WORD) {
-      if (atEnd) return
-      this.keys[top] = text
-      this.states[top] = COLON
+      if (!atEnd) this.key(text)
       return
     }
     if (ELLIPSIS.test(text)) return
@@ -467,7 +468,7 @@ export class Parser {
       const literal = LITERALS.has(text) ? LITERALS.get(text)! : atEnd ? truncatedLiteral(text) : undefined
       if (literal !== undefined) return this.scalar(literal, undefined)
     }
-    if (top < 0) return this.fail("No JSON value found in the text")
+    if (this.arrays.length === 0) return this.fail("No JSON value found in the text")
     this.scalar(text, undefined)
   }
 
