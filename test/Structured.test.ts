@@ -4,7 +4,7 @@ import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
 import * as Stream from "effect/Stream"
-import { L0, L0Event } from "effect-l0"
+import { EventBus, Guardrail, L0, L0Event } from "effect-l0"
 import type { L0Error, Structured } from "effect-l0"
 
 type AnyL0Error = L0Error.L0Error
@@ -181,6 +181,50 @@ describe("L0.structured", () => {
       expect(error).toMatchObject({ _tag: "FatalError", reason: "options" })
       expect(error.message).toContain("cannot decode synchronously")
       expect(source.calls).toHaveLength(1)
+    }))
+})
+
+describe("L0.structured inside the attempt loop", () => {
+  it.effect("a schema failure is reported on the EventBus as error_content, then retry_attempt", () =>
+    Effect.gen(function*() {
+      const source = TestSource.make([`{"id": 1}`], [valid])
+      const result = yield* withRetries(L0.structured(Order, { stream: source.stream, retry }))
+      expect(result).toStrictEqual(order)
+      const collected = yield* EventBus.Collected
+      const events = yield* collected.events
+      const types = events.map((event) => event.type).filter((type) => type !== "stream_token")
+      expect(types).toStrictEqual([
+        "session_start",
+        "stream_start",
+        "error_content",
+        "retry_attempt",
+        "stream_start",
+        "reset",
+        "stream_complete",
+        "session_end"
+      ])
+      expect(events.find((event) => event.type === "error_content")?.data).toMatchObject({
+        tag: "ContentError",
+        message: "The reply does not match the schema: id: Expected string, got 1; items: Missing key"
+      })
+    }).pipe(Effect.provide(EventBus.layerCollect)))
+
+  it.effect("guardrails run first; a warning leaves the schema check to decide", () =>
+    Effect.gen(function*() {
+      const noTodo = Guardrail.make({
+        name: "no-todo",
+        check: ({ delta }) => delta.includes("TODO") ? "the reply contains TODO" : undefined
+      })
+      const shouting = Guardrail.withSeverity(
+        Guardrail.make({ name: "shouting", check: ({ delta }) => delta.includes("!!") ? "too loud" : undefined }),
+        "warning"
+      )
+      const source = TestSource.make([`{"id": "TODO", "items": []}`], [`{"id": "A1!!", "items": []}`])
+      const result = yield* withRetries(
+        L0.structured(Order, { stream: source.stream, guardrails: [noTodo, shouting], retry })
+      )
+      expect(result).toStrictEqual({ id: "A1!!", items: [] })
+      expect(source.calls[1]!.context.previousError).toMatchObject({ _tag: "ContentError", rule: "no-todo" })
     }))
 })
 
