@@ -38,6 +38,26 @@ describe("L0.structured", () => {
       expect(yield* L0.structured(Order, { stream: source.stream })).toStrictEqual(order)
     }))
 
+  it.effect("decodes to a class and through transformations (Type differs from the JSON)", () =>
+    Effect.gen(function*() {
+      class Price extends Schema.Class<Price>("Price")({ amount: Schema.NumberFromString, currency: Schema.String }) {
+        get label(): string {
+          return `${this.amount.toFixed(2)} ${this.currency}`
+        }
+      }
+      const source = TestSource.make([`{"amount": "12.5", "currency": "EUR"}`])
+      const price = yield* L0.structured(Price, { stream: source.stream })
+      expect(price).toBeInstanceOf(Price)
+      expect(price.label).toBe("12.50 EUR")
+      const partials = TestSource.make([`{"amount": "12.5", `, TestSource.sleep("1 millis"), `"currency": "EUR"}`])
+      const fiber = yield* Effect.forkChild(Stream.runCollect(L0.structuredStream(Price, { stream: partials.stream })))
+      yield* advance("1 millis")
+      const events = yield* Fiber.join(fiber)
+      expect(events[0]).toStrictEqual({ _tag: "Partial", value: { amount: "12.5" } })
+      const last = events.at(-1)
+      expect(last?._tag === "Final" && last.value.label).toBe("12.50 EUR")
+    }))
+
   it.effect("repairs a fenced reply with prose by default", () =>
     Effect.gen(function*() {
       const source = TestSource.make(["Here you go:\n```json\n", `{'id': 'A1', items: [{"name": "tea", "price": 3,},],}`, "\n```"])
