@@ -83,6 +83,39 @@ describe("JsonRepair corpus", () => {
     )
   })
 
+  it("never throws, and any text gives the same value whole or in pieces", () => {
+    const jsonish = fc.oneof(
+      fc.string({ unit: fc.constantFrom(..."{}[]:,\"'\\/*#`\n tfnTFNu0123456789.-+eE“”‘’a_$") }),
+      fc.json().map((json) => json.slice(0, Math.max(0, json.length - 3))),
+      fc.string({ unit: "grapheme" })
+    )
+    fc.assert(
+      fc.property(jsonish, fc.array(fc.nat(), { maxLength: 5 }), (input, cuts) => {
+        const whole = JsonRepair.parse(input)
+        const repaired = JsonRepair.repair(input)
+        expect(Result.isSuccess(whole)).toBe(Result.isSuccess(repaired))
+        if (Result.isSuccess(whole) && Result.isSuccess(repaired)) {
+          expect(JSON.stringify(JSON.parse(repaired.success))).toBe(JSON.stringify(whole.success))
+        }
+        const points = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b)
+        const parser = incremental()
+        const snapshots: Array<unknown> = []
+        let from = 0
+        for (const point of [...points, input.length]) {
+          if (parser.push(input.slice(from, point))) snapshots.push(parser.value())
+          from = point
+        }
+        const end = parser.end()
+        expect(Result.isSuccess(end)).toBe(Result.isSuccess(whole))
+        if (Result.isSuccess(end) && Result.isSuccess(whole)) {
+          expect(end.success).toStrictEqual(whole.success)
+          for (const snapshot of snapshots) expect(isContained(snapshot, end.success)).toBe(true)
+        }
+      }),
+      { numRuns: 2000, seed: 42 }
+    )
+  })
+
   // The decision recorded in the README ("Structured output"): the corpus decides between our parser and jsonrepair.
   it("passes more cases than the jsonrepair package", () => {
     let ours = 0
