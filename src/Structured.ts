@@ -329,7 +329,8 @@ class Preview<A> {
  * Like `structured`, but streams `Partial` values while tokens arrive,
  * then the `Final` decoded value (see `StructuredEvent` for the rules).
  * Partial values come from an incremental parser fed each token once: no
- * re-parse per token. With `toolCall`, only `Final` is emitted (tool call
+ * re-parse per token. Partials come from the tolerant parser even with
+ * `autoCorrect: false`. With `toolCall`, only `Final` is emitted (tool call
  * arguments arrive whole).
  *
  * **Example** (Rendering a list while it is written)
