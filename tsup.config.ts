@@ -7,5 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: "node20",
-  external: ["effect", "openai", "@anthropic-ai/sdk"]
+  // the testing entry refers to the main one by name, so both share one copy of the types
+  external: ["effect", "effect-l0", "openai", "@anthropic-ai/sdk"]
 })

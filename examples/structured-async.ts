@@ -29,7 +29,7 @@ async function* scriptedModel(): AsyncGenerator<string> {
   }
 }
 
-const client = process.env.OPENAI_API_KEY === undefined ? undefined : new OpenAI({ maxRetries: 0 })
+const client = process.env.OPENAI_API_KEY ? new OpenAI({ maxRetries: 0 }) : undefined
 
 const options: L0.StructuredOptions = {
   stream: ({ signal }) =>

@@ -42,7 +42,7 @@ const scriptedModel = (previousError: L0Error.CategoryError | undefined) => {
   )
 }
 
-const client = process.env.OPENAI_API_KEY === undefined ? undefined : new OpenAI({ maxRetries: 0 })
+const client = process.env.OPENAI_API_KEY ? new OpenAI({ maxRetries: 0 }) : undefined
 
 const program = Effect.gen(function*() {
   const invoice = yield* L0.structured(Invoice, {

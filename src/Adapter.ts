@@ -91,8 +91,9 @@ export const text: Adapter = {
 }
 
 /**
- * `L0Event`s pass through, so a source can be another L0 stream. Its
- * `Complete` is dropped: the outer run reports its own.
+ * `L0Event`s pass through, so a source can be another L0 stream, and
+ * strings among them are tokens. A nested `Complete` is dropped: the outer
+ * run reports its own.
  *
  * @category adapters
  * @since 0.1.0
@@ -102,6 +103,11 @@ export const events: Adapter = {
   detect: L0Event.isL0Event,
   make: () =>
     stateless((chunk, out) => {
+      if (typeof chunk === "string") {
+        if (chunk.length === 0) return false
+        out.push(L0Event.token(chunk))
+        return true
+      }
       if (!L0Event.isL0Event(chunk)) throw unexpected("events", chunk)
       if (chunk._tag === "Complete") return false
       out.push(chunk)

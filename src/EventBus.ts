@@ -6,9 +6,17 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 
 /**
+ * The kinds of bus events. `batch_start` and `batch_complete` come from
+ * `L0.batched`: their `sessionId` and `streamId` identify the batched run,
+ * and their `data` holds `batch` (0-based), `batches`, `size` and, on
+ * completion, `outcome`, `succeeded`, `failed`, `completed` (items finished
+ * over all batches so far) and `total`.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -31,6 +39,8 @@ export type EventType =
   | "error_model"
   | "error_content"
   | "error_fatal"
+  | "batch_start"
+  | "batch_complete"
 
 /**
  * One observation. `sessionId` is shared by every event of one run,
@@ -86,13 +96,20 @@ export interface LayerOptions {
   readonly tokens?: boolean | undefined
 }
 
+/**
+ * The services of the fiber that emits (so the user's logger is used), or
+ * those the layer was built with when no fiber is running.
+ */
+const currentContext = (fallback: Context.Context<never>): Context.Context<never> =>
+  Fiber.getCurrent()?.context ?? fallback
+
 /** Wraps a handler so that a throw is reported once through the Effect logger and never reaches the stream. */
 const guarded = (
   handler: (event: BusEvent) => void,
   options: LayerOptions | undefined,
   defaultTokens: boolean
 ): Effect.Effect<Service> =>
-  Effect.map(Effect.context<never>(), (context) => {
+  Effect.map(Effect.context<never>(), (built) => {
     let reported = false
     return {
       tokens: options?.tokens ?? defaultTokens,
@@ -102,7 +119,7 @@ const guarded = (
         } catch (error) {
           if (reported) return
           reported = true
-          Effect.runForkWith(context)(
+          Effect.runSyncWith(currentContext(built))(
             Effect.logWarning(`effect-l0 EventBus handler threw on "${event.type}"; later failures are not reported`, error)
           )
         }
@@ -159,16 +176,50 @@ export const layerCollect: Layer.Layer<Collected> = Layer.effectContext(Effect.s
  * @since 0.1.0
  */
 export const layerLogger: Layer.Layer<never> = Layer.effect(
-    EventBus,
-    Effect.flatMap(Effect.context<never>(), (context) => {
-      const run = Effect.runSyncWith(context)
-      return guarded((event) => {
-        const log = event.type.startsWith("error_") || event.type === "retry_exhausted"
-          ? Effect.logWarning
-          : Effect.logInfo
-        run(log(`effect-l0 ${event.type}`, event.data).pipe(
-          Effect.annotateLogs({ sessionId: event.sessionId, streamId: event.streamId })
-        ))
-      }, undefined, false)
-    })
-  )
+  EventBus,
+  Effect.flatMap(Effect.context<never>(), (built) =>
+    guarded((event) => {
+      const log = event.type.startsWith("error_") || event.type === "retry_exhausted"
+        ? Effect.logWarning
+        : Effect.logInfo
+      Effect.runSyncWith(currentContext(built))(log(`effect-l0 ${event.type}`, event.data).pipe(
+        Effect.annotateLogs({ sessionId: event.sessionId, streamId: event.streamId })
+      ))
+    }, undefined, false))
+)
+
+/**
+ * Effect `Metric`s that every run updates, once per attempt (never per
+ * token). Read them with `Metric.value` or export them with your metrics
+ * layer.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const metrics = {
+  /** Attempts, by `outcome`: `"success"` or the failing error's category. */
+  attempts: Metric.counter("effect_l0_attempts_total", {
+    description: "Attempts of L0 runs by outcome (success or error category)",
+    incremental: true
+  }),
+  /** Retries of the same source, by error `category`. */
+  retries: Metric.counter("effect_l0_retries_total", {
+    description: "Retries of L0 sources by error category",
+    incremental: true
+  }),
+  /** Switches to a fallback source. */
+  fallbacks: Metric.counter("effect_l0_fallbacks_total", {
+    description: "Switches of L0 runs to a fallback source",
+    incremental: true
+  }),
+  /** Tokens delivered by successful attempts. */
+  tokens: Metric.counter("effect_l0_tokens_total", {
+    description: "Tokens delivered by successful L0 attempts",
+    incremental: true
+  }),
+  /** Milliseconds from an attempt's start to its first token. */
+  timeToFirstToken: Metric.histogram("effect_l0_time_to_first_token_ms", {
+    description: "Milliseconds from the start of an L0 attempt to its first token",
+    boundaries: Metric.exponentialBoundaries({ start: 25, factor: 2, count: 10 })
+  })
+}

@@ -155,16 +155,10 @@ export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> =>
 export const text = (options: L0Options): Effect.Effect<string, L0Error> =>
   Effect.map(run(options), (result) => result.text)
 
-export {
-  /**
-   * @category structured output
-   * @since 0.1.0
-   */
-  structured,
-  /**
-   * @category structured output
-   * @since 0.1.0
-   */
-  structuredStream
-} from "./Structured.js"
+// The multi-stream functions are documented in their own modules.
+export { consensus } from "./Consensus.js"
+export { batched, hedge, parallel, race } from "./Multi.js"
+
+// Structured output is documented in its own module.
+export { structured, structuredStream } from "./Structured.js"
 export type { DeepPartial, StructuredEvent, StructuredOptions, StructuredSchema } from "./Structured.js"

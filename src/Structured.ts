@@ -14,7 +14,7 @@ import * as SchemaParser from "effect/SchemaParser"
 import * as Stream from "effect/Stream"
 import * as json from "./internal/json.js"
 import type { CompletionCheck } from "./internal/options.js"
-import { completionCheckKey } from "./internal/options.js"
+import { completionCheckKey, invalidOption, isRecord } from "./internal/options.js"
 import type * as JsonRepair from "./JsonRepair.js"
 import type { L0Options } from "./L0.js"
 import { run, stream } from "./L0.js"
@@ -209,17 +209,17 @@ const prepare = <S extends StructuredSchema>(
   options: StructuredOptions
 ): Result.Result<Prepared<S["Type"]>, FatalError> => {
   if (!Schema.isSchema(schema)) {
-    return Result.fail(json.invalidOption("schema", "an Effect Schema", schema))
+    return Result.fail(invalidOption("schema", "an Effect Schema", schema))
   }
-  if (typeof options !== "object" || options === null) {
-    return Result.fail(json.invalidOption("options", "an options object", options))
+  if (!isRecord(options)) {
+    return Result.fail(invalidOption("options", "an options object", options))
   }
   const { autoCorrect, toolCall } = options
   if (autoCorrect !== undefined && typeof autoCorrect !== "boolean") {
-    return Result.fail(json.invalidOption("autoCorrect", "a boolean", autoCorrect))
+    return Result.fail(invalidOption("autoCorrect", "a boolean", autoCorrect))
   }
   if (toolCall !== undefined && (typeof toolCall !== "string" || toolCall.length === 0)) {
-    return Result.fail(json.invalidOption("toolCall", "a tool name", toolCall))
+    return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
   }
   return Result.map(json.resolveLimits(options.json, "json."), (limits) => {
     const decoded: { value: S["Type"] | undefined } = { value: undefined }

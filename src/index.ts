@@ -9,6 +9,8 @@ export * as Adapter from "./Adapter.js"
 /** @since 0.1.0 */
 export * as Adapters from "./adapters/index.js"
 /** @since 0.1.0 */
+export * as Consensus from "./Consensus.js"
+/** @since 0.1.0 */
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as Guardrail from "./Guardrail.js"
@@ -22,6 +24,8 @@ export * as L0Error from "./L0Error.js"
 export * as L0Event from "./L0Event.js"
 /** @since 0.1.0 */
 export * as L0State from "./L0State.js"
+/** @since 0.1.0 */
+export * as Multi from "./Multi.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */

@@ -170,8 +170,8 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const source = TestSource.make([valid])
       const cases: Array<[Effect.Effect<unknown, AnyL0Error>, string]> = [
-        [L0.structured(Order, { stream: source.stream, autoCorrect: "yes" as unknown as boolean }), `"autoCorrect": expected a boolean, got a string`],
-        [L0.structured(Order, { stream: source.stream, toolCall: "" }), `"toolCall": expected a tool name, got a string`],
+        [L0.structured(Order, { stream: source.stream, autoCorrect: "yes" as unknown as boolean }), `"autoCorrect": expected a boolean, got "yes"`],
+        [L0.structured(Order, { stream: source.stream, toolCall: "" }), `"toolCall": expected a tool name, got ""`],
         [L0.structured(Order, { stream: source.stream, json: { maxDepth: 0 } }), `"json.maxDepth": expected an integer ≥ 1, got 0`],
         [L0.structured(Order, { stream: source.stream, json: 3 as unknown as Structured.StructuredOptions["json"] }), `"json": expected { maxLength?, maxDepth? }, got 3`],
         [L0.structured({} as unknown as typeof Order, { stream: source.stream }), `"schema": expected an Effect Schema, got a object`],

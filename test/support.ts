@@ -1,15 +1,9 @@
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import { TestClock } from "effect/testing"
+import * as Exit from "effect/Exit"
+import type { L0Error } from "effect-l0"
+import { TestSource } from "effect-l0/testing"
 
-/** Lets promise-based sources and forked fibers run until they wait on the clock again. */
-export const settle: Effect.Effect<void> = Effect.promise(async () => {
-  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve))
-})
-
-/** Moves the TestClock forward by `duration`, with real work settled before and after. */
-export const advance = (duration: Duration.Input): Effect.Effect<void> =>
-  settle.pipe(Effect.andThen(TestClock.adjust(duration)), Effect.andThen(settle))
+/** Re-exported so tests read `advance("1 second")`. */
+export const { advance, settle } = TestSource
 
 /** An error shaped like Node's socket reset. */
 export const connectionReset = (): Error => Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" })
@@ -17,3 +11,14 @@ export const connectionReset = (): Error => Object.assign(new Error("read ECONNR
 /** An error shaped like an SDK's HTTP error. */
 export const httpError = (status: number, headers: Record<string, string> = {}): Error =>
   Object.assign(new Error(`${status} status code`), { status, headers })
+
+/** Retries at once, so tests without a clock can retry. */
+export const noDelay = { backoff: "fixed", baseDelay: 0 } as const
+
+/** The typed error an L0 run failed with; throws if it succeeded or died. */
+export const failureOf = <A>(exit: Exit.Exit<A, L0Error.L0Error>): L0Error.L0Error => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const reason = exit.cause.reasons[0]
+  if (reason?._tag !== "Fail") throw new Error("expected a typed failure")
+  return reason.error
+}

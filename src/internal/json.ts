@@ -1,5 +1,7 @@
 import * as Result from "effect/Result"
-import { ContentError, FatalError } from "../L0Error.js"
+import type { FatalError } from "../L0Error.js"
+import { ContentError } from "../L0Error.js"
+import { invalidOption, isRecord } from "./options.js"
 
 /** Bounds on what the parser accepts. */
 export interface Limits {
@@ -13,7 +15,7 @@ export const defaultLimits: Limits = { maxLength: 8 * 1024 * 1024, maxDepth: 256
 
 /** Validates user limits; `prefix` names the option in the error (`"json."` for structured output). */
 export const resolveLimits = (options: unknown, prefix: string): Result.Result<Limits, FatalError> => {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
+  if (options !== undefined && !isRecord(options)) {
     return Result.fail(invalidOption(prefix.slice(0, -1) || "options", "{ maxLength?, maxDepth? }", options))
   }
   const given = options as { readonly maxLength?: unknown; readonly maxDepth?: unknown } | undefined
@@ -28,15 +30,6 @@ export const resolveLimits = (options: unknown, prefix: string): Result.Result<L
     maxDepth: (given?.maxDepth as number | undefined) ?? defaultLimits.maxDepth
   })
 }
-
-/** A `FatalError` naming the option, in the words of `L0.stream`'s option errors. */
-export const invalidOption = (option: string, expected: string, got: unknown): FatalError =>
-  new FatalError({
-    reason: "options",
-    message: `Invalid option "${option}": expected ${expected}, got ${
-      typeof got === "number" || typeof got === "boolean" ? String(got) : got === null ? "null" : `a ${typeof got}`
-    }`
-  })
 
 export type Scalar = string | number | boolean | null
 

@@ -50,7 +50,8 @@ const shown = (u: unknown): string =>
     ? "an array"
     : `a ${typeof u}`
 
-const isRecord = (u: unknown): u is Record<string, unknown> =>
+/** @internal */
+export const isRecord = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
 const check = (ok: boolean, option: string, expected: string, got: unknown): void => {
@@ -150,11 +151,14 @@ export const resolve = <Factory>(options: unknown): Result.Result<Resolved<Facto
     return Result.succeed(resolveUnsafe<Factory>(options))
   } catch (error) {
     if (!(error instanceof Invalid)) throw error
-    return Result.fail(
-      new FatalError({
-        reason: "options",
-        message: `Invalid option "${error.option}": expected ${error.expected}, got ${shown(error.got)}`
-      })
-    )
+    return Result.fail(invalidOption(error.option, error.expected, error.got))
   }
 }
+
+/**
+ * The error of an invalid option: names the option, what it expects and what it got.
+ *
+ * @internal
+ */
+export const invalidOption = (option: string, expected: string, got: unknown): FatalError =>
+  new FatalError({ reason: "options", message: `Invalid option "${option}": expected ${expected}, got ${shown(got)}` })

@@ -8,6 +8,7 @@ import type {
   Outcome,
   Protocol,
   RecordedRequest,
+  Replay,
   Reply,
   Script
 } from "../testing/ProviderServer.js"
@@ -27,6 +28,8 @@ interface Exchange {
   readonly protocol: Protocol | undefined
   /** Aborted when the response closes, for whatever reason. */
   readonly signal: AbortSignal
+  /** Settles when the response closes. */
+  readonly ended: Promise<Outcome>
   /** Marks the coming socket close as the server's own doing. */
   readonly markReset: () => void
   readonly requestId: string
@@ -60,11 +63,11 @@ const redact = (value: string): string => {
   return scheme === undefined ? "<redacted>" : `${scheme} <redacted>`
 }
 
-const recordHeaders = (headers: Http.IncomingHttpHeaders): Record<string, string> => {
+const recordHeaders = (req: Http.IncomingMessage): Record<string, string> => {
   const recorded: Record<string, string> = {}
-  for (const [name, raw] of Object.entries(headers)) {
-    if (raw === undefined) continue
-    const value = Array.isArray(raw) ? raw.join(", ") : raw
+  // headersDistinct has lower-cased names and no undefined values
+  for (const [name, values] of Object.entries(req.headersDistinct as Record<string, ReadonlyArray<string>>)) {
+    const value = values.join(", ")
     recorded[name] = SECRET_HEADERS.has(name) ? redact(value) : value
   }
   return recorded
@@ -87,12 +90,6 @@ const readBody = async (req: Http.IncomingMessage): Promise<string> => {
   }
   return Buffer.concat(parts).toString("utf8")
 }
-
-const whenAborted = (signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) resolve()
-    else signal.addEventListener("abort", () => resolve(), { once: true })
-  })
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -144,6 +141,26 @@ const isCount = (n: number): boolean => Number.isInteger(n) && n >= 0
 const isSize = (n: number | undefined): boolean => n === undefined || (Number.isInteger(n) && n > 0)
 const isDelay = (n: number | undefined): boolean => n === undefined || (Number.isFinite(n) && n >= 0)
 
+const ANSWER_TAGS: ReadonlySet<unknown> = new Set(["Reply", "HttpError", "Replay", "Hangup"])
+
+// scripts written in plain JavaScript get a clear 500 rather than a crash
+const isAnswer = (u: unknown): u is Answer =>
+  typeof u === "string" || (hasProperty(u, "_tag") && ANSWER_TAGS.has(u._tag))
+
+const isText = (u: unknown): boolean =>
+  typeof u === "string" || (Array.isArray(u) && u.every((piece) => typeof piece === "string"))
+
+const invalidStream = (answer: Reply | Replay, sizes: ReadonlyArray<number | undefined>): string | undefined => {
+  // undefined is a valid size, so finding one means a bad one
+  const badSize = sizes.find((n) => !isSize(n))
+  if (badSize !== undefined) return `chunkSize must be a positive integer, got ${badSize}`
+  if (!isDelay(answer.delay)) return `delay must be a finite number of milliseconds >= 0, got ${answer.delay}`
+  if (answer.fault !== undefined && !isCount(answer.fault.after)) {
+    return `fault.after must be an integer >= 0, got ${answer.fault.after}`
+  }
+  return undefined
+}
+
 /** Why `answer` cannot be played, if it cannot. */
 const invalid = (answer: Exclude<Answer, string>): string | undefined => {
   switch (answer._tag) {
@@ -153,19 +170,18 @@ const invalid = (answer: Exclude<Answer, string>): string | undefined => {
       return Number.isInteger(answer.status) && answer.status >= 400 && answer.status <= 599
         ? undefined
         : `status must be an integer from 400 to 599, got ${answer.status}`
-    case "Reply":
-    case "Replay": {
-      const sizes = [answer.chunkSize]
-      if (answer._tag === "Reply") {
-        for (const call of answer.toolCalls ?? []) sizes.push(call.chunkSize)
+    case "Reply": {
+      const calls = answer.toolCalls ?? []
+      if (!isText(answer.text)) return "text must be a string or an array of strings"
+      if (!calls.every((call) => typeof call.name === "string" && isText(call.arguments))) {
+        return "each tool call needs a string name, and arguments as a string or an array of strings"
       }
-      if (!sizes.every(isSize)) return `chunkSize must be a positive integer, got ${sizes.find((n) => !isSize(n))}`
-      if (!isDelay(answer.delay)) return `delay must be a finite number of milliseconds >= 0, got ${answer.delay}`
-      if (answer.fault !== undefined && !isCount(answer.fault.after)) {
-        return `fault.after must be an integer >= 0, got ${answer.fault.after}`
-      }
-      return undefined
+      return invalidStream(answer, [answer.chunkSize, ...calls.map((call) => call.chunkSize)])
     }
+    case "Replay":
+      return typeof answer.body === "string" || answer.body instanceof Uint8Array
+        ? invalidStream(answer, [answer.chunkSize])
+        : "body must be a string or a Uint8Array"
   }
 }
 
@@ -227,10 +243,12 @@ const strike = async (exchange: Exchange, plan: Plan, fault: Fault): Promise<boo
       destroy(exchange)
       return true
     case "Stall":
-      await whenAborted(exchange.signal)
+      await exchange.ended
       return true
     case "InBandError":
-      if (await write(exchange, plan.wire.error(fault.error))) exchange.res.end()
+      // ending a response whose client has gone is a no-op
+      await write(exchange, plan.wire.error(fault.error))
+      exchange.res.end()
       return true
     case "Malformed":
       return !(await write(exchange, fault.raw ?? plan.wire.malformed()))
@@ -253,7 +271,8 @@ const stream = async (exchange: Exchange, plan: Plan): Promise<void> => {
   }
   // a fault past the last chunk strikes before the closing events
   if (pending !== undefined && (await strike(exchange, plan, pending))) return
-  if (await write(exchange, plan.tail())) exchange.res.end()
+  await write(exchange, plan.tail())
+  exchange.res.end()
 }
 
 interface State {
@@ -310,8 +329,16 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
     return undefined
   }
   const [picked, index] = await pick(state, record)
-  if (picked === undefined) {
-    sendProblem(exchange, 500, "the script has no answers")
+  if (!isAnswer(picked)) {
+    sendProblem(
+      exchange,
+      500,
+      picked === undefined
+        ? `the script gave no answer for request ${index} (an empty array, or a function that returned nothing)`
+        : `invalid answer for request ${index}: expected a string or a ProviderServer answer (reply, httpError, replay, hangup), got ${
+          JSON.stringify(picked)
+        }`
+    )
     return undefined
   }
   const answer = typeof picked === "string" ? { _tag: "Reply" as const, text: picked } : picked
@@ -344,14 +371,15 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
 }
 
 const handle = async (state: State, req: Http.IncomingMessage, res: Http.ServerResponse): Promise<void> => {
-  const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname
+  // url and method are always set on a server's requests
+  const path = new URL(String(req.url), "http://127.0.0.1").pathname
   const controller = new AbortController()
   let reset = false
   const record: Mutable<RecordedRequest> = {
-    method: req.method ?? "GET",
+    method: String(req.method),
     path,
     protocol: protocolOf(path),
-    headers: recordHeaders(req.headers),
+    headers: recordHeaders(req),
     body: undefined,
     rawBody: "",
     outcome: undefined,
@@ -376,6 +404,7 @@ const handle = async (state: State, req: Http.IncomingMessage, res: Http.ServerR
     record,
     protocol: record.protocol,
     signal: controller.signal,
+    ended,
     markReset: () => {
       reset = true
     },

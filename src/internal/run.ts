@@ -3,6 +3,7 @@ import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
 import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -119,6 +120,7 @@ export class Session {
         message: error.message,
         status: error.status
       })
+      yield* Metric.update(Metric.withAttributes(EventBus.metrics.attempts, { outcome: error.category }), 1)
       if (error._tag === "FatalError" && (error.reason === "options" || error.reason === "guardrail")) {
         return Stream.fail(error)
       }
@@ -131,6 +133,7 @@ export class Session {
         this.failures.push({ source: index, attempt: number, error, delay })
         if (error.category === "model" || error.category === "content") this.modelRetries++
         else this.networkRetries++
+        yield* Metric.update(Metric.withAttributes(EventBus.metrics.retries, { category: error.category }), 1)
         this.emit("retry_attempt", streamId, {
           source: index,
           attempt: number + 1,
@@ -144,6 +147,7 @@ export class Session {
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
       if (index + 1 < this.config.sources.length) {
         this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
+        yield* Metric.update(EventBus.metrics.fallbacks, 1)
         return this.source(index + 1, error)
       }
       return Stream.fail(
@@ -172,9 +176,13 @@ class Attempt {
   private lastTokenAt: number | undefined = undefined
   private emitted = false
   private finished = false
+  private tokensReported = 0
+
+  private readonly startedAt: number
 
   constructor(readonly session: Session, readonly index: number, readonly number: number) {
     this.streamId = session.nextStreamId()
+    this.startedAt = session.now()
     const { config, checkpoint } = session
     this.overlap = config.continuation && checkpoint.length > 0 ? new Overlap(checkpoint) : undefined
     this.guard = config.guardrails.length === 0 ? undefined : new Guard(config.guardrails, config.checkInterval, checkpoint, {
@@ -207,9 +215,6 @@ class Attempt {
   private addToken(event: L0Event.Token): void {
     this.parts.push(event.value)
     this.tokenCount++
-    if (this.session.bus.tokens) {
-      this.session.emit("stream_token", this.streamId, { value: event.value, index: this.tokenCount - 1 })
-    }
   }
 
   /** Handles one array of decoded events; copies it only when an event changes. */
@@ -264,16 +269,26 @@ class Attempt {
     return L0Event.reset(this.session.checkpoint.length + kept.length)
   }
 
-  /** Puts a pending reset in front of the first events of this attempt. */
+  /** Puts a pending reset in front of the first events of this attempt, and reports the tokens. */
   private deliver(out: ReadonlyArray<L0Event.L0Event>): ReadonlyArray<L0Event.L0Event> {
     if (out.length === 0) return out
     this.emitted = true
     const session = this.session
-    if (!session.resetPending) return out
-    session.resetPending = false
-    const kept = session.checkpoint.length
-    session.emit("reset", this.streamId, { kept })
-    return [L0Event.reset(kept), ...out]
+    let delivered = out
+    if (session.resetPending) {
+      session.resetPending = false
+      const kept = session.checkpoint.length
+      session.emit("reset", this.streamId, { kept })
+      delivered = [L0Event.reset(kept), ...out]
+    }
+    if (session.bus.tokens) {
+      for (const event of out) {
+        if (event._tag === "Token") {
+          session.emit("stream_token", this.streamId, { value: event.value, index: this.tokensReported++ })
+        }
+      }
+    }
+    return delivered
   }
 
   private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
@@ -316,7 +331,16 @@ class Attempt {
       adapter: this.handle.adapter
     })
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
-    return Effect.succeed(this.deliver(out))
+    return Effect.as(this.record(), this.deliver(out))
+  }
+
+  private record(): Effect.Effect<void> {
+    const { firstTokenAt, startedAt, tokenCount } = this
+    return Effect.all([
+      Metric.update(Metric.withAttributes(EventBus.metrics.attempts, { outcome: "success" }), 1),
+      Metric.update(EventBus.metrics.tokens, tokenCount),
+      firstTokenAt === undefined ? Effect.void : Metric.update(EventBus.metrics.timeToFirstToken, firstTokenAt - startedAt)
+    ], { discard: true })
   }
 
   /** Records what the consumer holds after this attempt failed. */

@@ -7,7 +7,11 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { AttemptContext, SourceFactory } from "../L0.js"
+import * as TestClock from "effect/testing/TestClock"
+import type { L0 } from "effect-l0"
+
+type AttemptContext = L0.AttemptContext
+type SourceFactory = L0.SourceFactory
 
 const StepTypeId = "~effect-l0/TestSource/Step"
 
@@ -162,3 +166,30 @@ export const make = (...scripts: ReadonlyArray<Script>): TestSource => {
     })
   return { stream, calls }
 }
+
+/**
+ * Lets promise-based sources and forked fibers run until they wait on the
+ * clock again: a source's `await`s resolve outside Effect's scheduler.
+ *
+ * @category time
+ * @since 0.1.0
+ */
+export const settle: Effect.Effect<void> = Effect.promise(async () => {
+  for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve))
+})
+
+/**
+ * Moves the `TestClock` forward by `duration`, settling real work before and
+ * after, so that sleeps registered by the source and by L0 are all seen.
+ *
+ * **Example** (Waiting out a retry delay)
+ * ```ts
+ * const fiber = yield* Effect.forkChild(L0.text({ stream: source.stream }))
+ * yield* TestSource.advance("1 second")
+ * const text = yield* Fiber.join(fiber)
+ * ```
+ * @category time
+ * @since 0.1.0
+ */
+export const advance = (duration: Duration.Input): Effect.Effect<void> =>
+  settle.pipe(Effect.andThen(TestClock.adjust(duration)), Effect.andThen(settle))

@@ -1,0 +1,422 @@
+/**
+ * Consensus over several L0 runs, also available as `L0.consensus`: the
+ * runs start together, their outputs are compared after normalization, and
+ * a strategy picks the answer. As soon as the answer is certain (a majority
+ * is reached, unanimity is lost) the runs still going are interrupted.
+ *
+ * Failed runs abstain: they cast no vote but count in the total of the
+ * agreement ratio, so three runs where one failed and two agree give
+ * `agreement: 2/3`. Only when every run fails does consensus fail with an
+ * `AllFailedError`.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
+import * as Exit from "effect/Exit"
+import type * as Result from "effect/Result"
+import type { Violation } from "./Guardrail.js"
+import { checkList, contest, describeFailures, firstInvalid, isOptionalFunction } from "./internal/contest.js"
+import { invalidOption, isRecord } from "./internal/options.js"
+// L0 re-exports this module: use its functions only inside function bodies
+import { run } from "./L0.js"
+import type { L0Options, L0Result } from "./L0.js"
+import type { L0Error } from "./L0Error.js"
+import { ContentError, FatalError } from "./L0Error.js"
+import type { Failure } from "./Multi.js"
+import { AllFailedError } from "./Multi.js"
+
+/**
+ * - `unanimous`: every output is equal; otherwise a `ContentError`.
+ * - `majority`: the output of more than half of the votes; otherwise a
+ *   `ContentError`, unless `tieBreak` picks among the most voted.
+ * - `weighted`: the output with the highest total weight; a tie is a
+ *   `ContentError` unless `tieBreak` is given.
+ * - `best`: the output with the highest `score`; without `score`, the first
+ *   output to complete (the rest are then interrupted).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Strategy = "unanimous" | "majority" | "weighted" | "best"
+
+/**
+ * The output of one run.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Output<A> {
+  /** Position of the run in the input. */
+  readonly index: number
+  /** The text, or what `decode` made of the run. */
+  readonly value: A
+  readonly result: L0Result
+}
+
+/**
+ * Outputs that are equal after normalization, with their votes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Candidate<A> {
+  /** The value of the first of `outputs`. */
+  readonly value: A
+  /** In input order. */
+  readonly outputs: ReadonlyArray<Output<A>>
+  /** The number of outputs, or their total weight for `weighted`. */
+  readonly votes: number
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConsensusOptions<A> {
+  readonly strategy: Strategy
+  /** For `weighted`: one positive weight per run, in input order; default 1 each. */
+  readonly weights?: ReadonlyArray<number> | undefined
+  /** For `best`: higher is better; equal scores go to the lower index. */
+  readonly score?: ((output: Output<A>) => number) | undefined
+  /**
+   * The value that outputs are compared by, with Effect's structural
+   * equality (`Equal.equals`: plain objects and arrays deeply). Default: for
+   * text, trimmed, whitespace runs collapsed and lower-cased; for decoded
+   * values, the value itself.
+   */
+  readonly normalize?: ((value: A) => unknown) | undefined
+  /**
+   * For `majority` and `weighted`: picks among the candidates with the most
+   * votes when none wins outright. `"first"` takes the one holding the lowest
+   * input index; a function ranks candidates, the highest wins.
+   */
+  readonly tieBreak?: "first" | ((candidate: Candidate<A>) => number) | undefined
+  /**
+   * Turns each run's result into the value to compare, for structured
+   * output (for example a `Schema` decoder of `result.text`). A run whose
+   * decoding fails counts as failed.
+   */
+  readonly decode?: ((result: L0Result) => Effect.Effect<A, L0Error>) | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ConsensusResult<A> {
+  /** The chosen value. */
+  readonly value: A
+  /** The output it comes from. */
+  readonly chosen: Output<A>
+  /** Votes for the chosen value over all runs (weights for `weighted`), from 0 to 1. */
+  readonly agreement: number
+  /** Every distinct value, most votes first. */
+  readonly candidates: ReadonlyArray<Candidate<A>>
+  /** Every output, in input order; runs interrupted by an early decision have none. */
+  readonly outputs: ReadonlyArray<Output<A>>
+  /** Every failed run, in input order. */
+  readonly failures: ReadonlyArray<Failure>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type ConsensusError = L0Error | AllFailedError
+
+const STRATEGIES: ReadonlySet<unknown> = new Set(["unanimous", "majority", "weighted", "best"])
+
+/** Applies to text only: without `decode` the values are the runs' texts. */
+const normalizeText = (value: unknown): string => String(value).trim().replace(/\s+/g, " ").toLowerCase()
+
+const isWeight = (u: unknown): boolean => typeof u === "number" && Number.isFinite(u) && u > 0
+
+/** A user callback threw; caught where outcomes are decided. */
+class CallbackFailed {
+  constructor(readonly option: string, readonly cause: unknown) {}
+}
+
+const userCall = <T>(option: string, f: () => T): T => {
+  try {
+    return f()
+  } catch (cause) {
+    throw new CallbackFailed(option, cause)
+  }
+}
+
+const callbackError = (option: string, cause: unknown): FatalError =>
+  new FatalError({
+    reason: "options",
+    message: `Option "${option}" threw: ${cause instanceof Error ? cause.message : String(cause)}`,
+    cause
+  })
+
+const show = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+const clip = (text: string): string => text.length > 80 ? `${text.slice(0, 79)}…` : text
+
+interface Group<A> {
+  readonly key: unknown
+  readonly outputs: Array<Output<A>>
+  votes: number
+}
+
+const byIndex = (a: { readonly index: number }, b: { readonly index: number }): number => a.index - b.index
+
+const firstOf = <A>(group: Group<A>): Output<A> => group.outputs.reduce((a, b) => (b.index < a.index ? b : a))
+
+/** The end of a consensus, or `undefined` while the answer is not certain. */
+type Decision<A> = Exit.Exit<ConsensusResult<A>, ConsensusError> | undefined
+
+/** The outcomes so far and the strategy's decision after each. */
+class Tally<A> {
+  readonly outputs: Array<Output<A>> = []
+  readonly failures: Array<Failure> = []
+  readonly groups: Array<Group<A>> = []
+  readonly totalWeight: number
+  pending: number
+  pendingWeight: number
+
+  constructor(readonly config: ConsensusOptions<A>, readonly normalize: (value: A) => unknown, readonly size: number) {
+    this.pending = size
+    const weights = config.strategy === "weighted" ? config.weights : undefined
+    this.totalWeight = this.pendingWeight = weights?.reduce((sum, weight) => sum + weight, 0) ?? size
+  }
+
+  /** A run's vote: its weight for `weighted`, else 1. */
+  weight(index: number): number {
+    return this.config.strategy === "weighted" ? this.config.weights?.[index] ?? 1 : 1
+  }
+
+  add(index: number, outcome: Result.Result<Output<A>, L0Error>): Decision<A> {
+    this.pending--
+    this.pendingWeight -= this.weight(index)
+    if (outcome._tag === "Failure") {
+      this.failures.push({ index, error: outcome.failure })
+    } else {
+      const output = outcome.success
+      this.outputs.push(output)
+      const key = userCall("normalize", () => this.normalize(output.value))
+      const group = this.groups.find((candidate) => Equal.equals(candidate.key, key))
+      const votes = this.weight(index)
+      if (group === undefined) this.groups.push({ key, outputs: [output], votes })
+      else {
+        group.outputs.push(output)
+        group.votes += votes
+      }
+    }
+    if (this.pending === 0 && this.outputs.length === 0) {
+      return Exit.fail(new AllFailedError(describeFailures(this.failures)))
+    }
+    return this.decide(outcome._tag === "Success" ? outcome.success : undefined)
+  }
+
+  /** The strategy's decision: an exit once the answer is certain, else `undefined`. */
+  decide(latest: Output<A> | undefined): Decision<A> {
+    const done = this.pending === 0
+    const ranked = this.ranked()
+    const top = ranked[0]
+    const runnerUp = ranked[1]?.votes ?? 0
+    switch (this.config.strategy) {
+      case "unanimous": {
+        if (ranked.length > 1) return this.disagree("The outputs are not unanimous")
+        return done ? this.choose(top!) : undefined
+      }
+      case "majority": {
+        const cast = this.outputs.length
+        const leader = top?.votes ?? 0
+        if (2 * leader > cast + this.pending) return this.choose(top!)
+        if (this.config.tieBreak === undefined && 2 * leader + this.pending <= cast) {
+          return this.disagree("No output has a majority")
+        }
+        return done ? this.breakTie(ranked) : undefined
+      }
+      case "weighted": {
+        if (top !== undefined && top.votes > runnerUp + this.pendingWeight) return this.choose(top)
+        if (!done) return undefined
+        return this.config.tieBreak === undefined ? this.disagree("The top outputs tie") : this.breakTie(ranked)
+      }
+      case "best": {
+        const score = this.config.score
+        if (score === undefined) return latest === undefined ? undefined : this.choose(this.groupOf(latest), latest)
+        if (!done) return undefined
+        const outputs = this.outputs.slice().sort(byIndex)
+        let best = outputs[0]!
+        let bestScore = -Infinity
+        for (const output of outputs) {
+          const value = userCall("score", () => score(output))
+          if (value > bestScore) {
+            best = output
+            bestScore = value
+          }
+        }
+        return this.choose(this.groupOf(best), best)
+      }
+    }
+  }
+
+  /** Groups by votes, most first, then by their lowest index. */
+  ranked(): Array<Group<A>> {
+    return this.groups.slice().sort((a, b) => b.votes - a.votes || firstOf(a).index - firstOf(b).index)
+  }
+
+  groupOf(output: Output<A>): Group<A> {
+    return this.groups.find((group) => group.outputs.includes(output))!
+  }
+
+  breakTie(ranked: ReadonlyArray<Group<A>>): Decision<A> {
+    const tieBreak = this.config.tieBreak
+    const tied = ranked.filter((group) => group.votes === ranked[0]!.votes)
+    if (tieBreak === "first" || tieBreak === undefined) return this.choose(tied[0]!)
+    let chosen = tied[0]!
+    let chosenRank = -Infinity
+    for (const group of tied) {
+      const rank = userCall("tieBreak", () => tieBreak(this.candidate(group)))
+      if (rank > chosenRank) {
+        chosen = group
+        chosenRank = rank
+      }
+    }
+    return this.choose(chosen)
+  }
+
+  candidate(group: Group<A>): Candidate<A> {
+    const outputs = group.outputs.slice().sort(byIndex)
+    return { value: outputs[0]!.value, outputs, votes: group.votes }
+  }
+
+  choose(group: Group<A>, output: Output<A> = firstOf(group)): Exit.Exit<ConsensusResult<A>, ConsensusError> {
+    return Exit.succeed({
+      value: output.value,
+      chosen: output,
+      agreement: group.votes / this.totalWeight,
+      candidates: this.ranked().map((candidate) => this.candidate(candidate)),
+      outputs: this.outputs.slice().sort(byIndex),
+      failures: this.failures.slice().sort(byIndex)
+    })
+  }
+
+  disagree(reason: string): Exit.Exit<ConsensusResult<A>, ConsensusError> {
+    const violations: Array<Violation> = []
+    for (const output of this.outputs.slice().sort(byIndex)) {
+      violations.push({ rule: "consensus", severity: "error", message: `#${output.index}: ${show(output.value)}` })
+    }
+    for (const { error, index } of this.failures.slice().sort(byIndex)) {
+      const message = `#${index} failed: ${error._tag}: ${error.message}`
+      violations.push({ rule: "consensus", severity: "error", message })
+    }
+    return Exit.fail(
+      new ContentError({
+        rule: "consensus",
+        violations,
+        message: `${reason}: ${violations.map((violation) => clip(violation.message)).join("; ")}`
+      })
+    )
+  }
+}
+
+const outputOf = <A>(
+  options: L0Options,
+  index: number,
+  decode: ((result: L0Result) => Effect.Effect<A, L0Error>) | undefined
+): Effect.Effect<Output<A>, L0Error> =>
+  Effect.flatMap(run(options), (result) => {
+    if (decode === undefined) return Effect.succeed({ index, value: result.text as A, result })
+    let decoded: unknown
+    try {
+      decoded = decode(result)
+    } catch (cause) {
+      return Effect.fail(callbackError("decode", cause))
+    }
+    return Effect.isEffect(decoded)
+      ? Effect.map(decoded as Effect.Effect<A, L0Error>, (value) => ({ index, value, result }))
+      : Effect.fail(invalidOption("decode", "a function returning an Effect", decoded))
+  })
+
+const validate = (options: unknown, config: unknown): FatalError | undefined => {
+  const c: Readonly<Record<string, unknown>> = isRecord(config) ? config : {}
+  const size = Array.isArray(options) ? options.length : 0
+  return firstInvalid(
+    checkList(options, true),
+    [isRecord(config), "config", "{ strategy, weights?, score?, normalize?, tieBreak?, decode? }", config],
+    [STRATEGIES.has(c.strategy), "strategy", `"unanimous", "majority", "weighted" or "best"`, c.strategy],
+    [
+      c.weights === undefined || Array.isArray(c.weights) && c.weights.length === size && c.weights.every(isWeight),
+      "weights",
+      `an array of ${size} positive numbers, one per run`,
+      c.weights
+    ],
+    [isOptionalFunction(c.score), "score", "a function", c.score],
+    [isOptionalFunction(c.normalize), "normalize", "a function", c.normalize],
+    [
+      c.tieBreak === undefined || c.tieBreak === "first" || typeof c.tieBreak === "function",
+      "tieBreak",
+      `"first" or a function`,
+      c.tieBreak
+    ],
+    [isOptionalFunction(c.decode), "decode", "a function returning an Effect", c.decode]
+  )
+}
+
+/**
+ * Runs every entry at once and decides on one answer with `strategy`. The
+ * result carries the chosen value, the agreement ratio, every candidate and
+ * every output. Runs still going once the answer is certain are interrupted
+ * and their requests aborted. With `decode`, outputs are structured values
+ * compared by deep equality.
+ *
+ * **Example** (Three models must agree)
+ * ```ts
+ * const { value, agreement } = yield* L0.consensus([gpt, claude, gemini], { strategy: "majority" })
+ * ```
+ *
+ * **Example** (Structured outputs, decoded with a Schema)
+ * ```ts
+ * const Answer = Schema.Struct({ city: Schema.String, population: Schema.Number })
+ * const decodeAnswer = Schema.decodeUnknownEffect(Schema.fromJsonString(Answer))
+ * const { value } = yield* L0.consensus([gpt, claude, gemini], {
+ *   strategy: "unanimous",
+ *   decode: (result) => decodeAnswer(result.text).pipe(
+ *     Effect.mapError((error) => new L0Error.ContentError({ message: error.message, rule: "schema" }))
+ *   )
+ * })
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export function consensus<A>(
+  options: ReadonlyArray<L0Options>,
+  config: ConsensusOptions<A> & { readonly decode: (result: L0Result) => Effect.Effect<A, L0Error> }
+): Effect.Effect<ConsensusResult<A>, ConsensusError>
+export function consensus(
+  options: ReadonlyArray<L0Options>,
+  config: ConsensusOptions<string>
+): Effect.Effect<ConsensusResult<string>, ConsensusError>
+export function consensus<A>(
+  options: ReadonlyArray<L0Options>,
+  config: ConsensusOptions<A>
+): Effect.Effect<ConsensusResult<A>, ConsensusError> {
+  return Effect.suspend((): Effect.Effect<ConsensusResult<A>, ConsensusError> => {
+    const invalid = validate(options, config)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    const normalize = config.normalize ?? (config.decode === undefined ? normalizeText : (value: A) => value)
+    const tally = new Tally(config, normalize, options.length)
+    return contest(options.map((item, index) => outputOf(item, index, config.decode)), (index, outcome) => {
+      try {
+        return tally.add(index, outcome)
+      } catch (error) {
+        // only user callbacks throw in the tally, wrapped by userCall
+        const { cause, option } = error as CallbackFailed
+        return Exit.fail(callbackError(option, cause))
+      }
+    })
+  })
+}

@@ -1,0 +1,335 @@
+/**
+ * Several L0 runs at once: `parallel`, `race`, `batched` and `hedge`, also
+ * available as `L0.parallel`, `L0.race`, `L0.batched` and `L0.hedge`. Every
+ * entry is a whole `L0Options`, so each run keeps its own retries,
+ * fallbacks, timeouts and guardrails.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import * as EventBus from "./EventBus.js"
+import { checkList, contest, describeFailures, firstInvalid, isPositiveInteger } from "./internal/contest.js"
+import { invalidOption, isRecord } from "./internal/options.js"
+// L0 re-exports this module: use its functions only inside function bodies
+import { run, stream } from "./L0.js"
+import type { L0Options, L0Result } from "./L0.js"
+import type { FatalError, L0Error } from "./L0Error.js"
+import type { L0Event } from "./L0Event.js"
+
+/**
+ * `"fail-fast"` fails on the first failure and interrupts the runs still
+ * going; `"settle"` runs everything and reports each outcome.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Mode = "fail-fast" | "settle"
+
+/**
+ * The outcome of one run in `"settle"` mode.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Settled = Result.Result<L0Result, L0Error>
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ParallelOptions {
+  /** How many runs at once: a positive integer or `"unbounded"` (default). */
+  readonly concurrency?: number | "unbounded" | undefined
+  /** Default `"fail-fast"`. */
+  readonly mode?: Mode | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface BatchedOptions {
+  /** Runs per batch; a batch starts once the previous one has ended. */
+  readonly size: number
+  /** Default `"fail-fast"`. */
+  readonly mode?: Mode | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface HedgeOptions {
+  /** How long the first run may go without output before an identical second run starts. */
+  readonly after: Duration.Input
+}
+
+/**
+ * The winner of a race: its position in the input and its result.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RaceResult {
+  readonly index: number
+  readonly result: L0Result
+}
+
+/**
+ * One failed run, by its position in the input.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Failure {
+  readonly index: number
+  readonly error: L0Error
+}
+
+/**
+ * Ends a race or a consensus whose runs all failed; `failures` lists each
+ * run's error in input order.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AllFailedError extends Data.TaggedError("AllFailedError")<{
+  readonly message: string
+  readonly failures: ReadonlyArray<Failure>
+}> {}
+
+const checkMode = (mode: unknown) =>
+  [mode === undefined || mode === "fail-fast" || mode === "settle", "mode", `"fail-fast" or "settle"`, mode] as const
+
+const runAll = (
+  options: ReadonlyArray<L0Options>,
+  concurrency: number | "unbounded",
+  mode: Mode | undefined,
+  wrap: (effect: Effect.Effect<L0Result, L0Error>) => Effect.Effect<L0Result, L0Error> = (effect) => effect
+): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> =>
+  mode === "settle"
+    ? Effect.forEach(options, (item) => Effect.result(wrap(run(item))), { concurrency })
+    : Effect.forEach(options, (item) => wrap(run(item)), { concurrency })
+
+/**
+ * Runs every entry, at most `concurrency` at once, and returns the results
+ * in input order. In `"fail-fast"` mode (default) the first failure fails
+ * the whole and interrupts the runs still going; in `"settle"` mode every
+ * run finishes and each outcome is a `Result`.
+ *
+ * **Example** (Three prompts, two at a time, keeping every outcome)
+ * ```ts
+ * const outcomes = yield* L0.parallel(prompts.map(toOptions), { concurrency: 2, mode: "settle" })
+ * for (const outcome of outcomes) {
+ *   if (Result.isSuccess(outcome)) console.log(outcome.success.text)
+ * }
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export function parallel(
+  options: ReadonlyArray<L0Options>,
+  config: ParallelOptions & { readonly mode: "settle" }
+): Effect.Effect<Array<Settled>, FatalError>
+export function parallel(
+  options: ReadonlyArray<L0Options>,
+  config?: ParallelOptions & { readonly mode?: "fail-fast" | undefined }
+): Effect.Effect<Array<L0Result>, L0Error>
+export function parallel(
+  options: ReadonlyArray<L0Options>,
+  config?: ParallelOptions
+): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> {
+  return Effect.suspend(() => {
+    const concurrency = config?.concurrency ?? "unbounded"
+    const invalid = firstInvalid(
+      checkList(options, false),
+      [config === undefined || isRecord(config), "config", "{ concurrency?, mode? }", config],
+      [
+        concurrency === "unbounded" || isPositiveInteger(concurrency),
+        "concurrency",
+        `a positive integer or "unbounded"`,
+        concurrency
+      ],
+      checkMode(config?.mode)
+    )
+    return invalid === undefined ? runAll(options, concurrency, config?.mode) : Effect.fail(invalid)
+  })
+}
+
+/**
+ * Starts every entry at once; the first run to complete successfully wins.
+ * The others are then interrupted and their requests aborted before `race`
+ * returns. A run that fails does not end the race while others are still
+ * going; when all have failed, the race fails with an `AllFailedError`
+ * listing each error.
+ *
+ * **Example** (Two providers, the faster answer wins)
+ * ```ts
+ * const { index, result } = yield* L0.race([
+ *   { stream: ({ signal }) => openai.chat.completions.create(chatRequest, { signal }) },
+ *   { stream: ({ signal }) => anthropic.messages.create(messagesRequest, { signal }) }
+ * ])
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const race = (options: ReadonlyArray<L0Options>): Effect.Effect<RaceResult, AllFailedError | FatalError> =>
+  Effect.suspend((): Effect.Effect<RaceResult, AllFailedError | FatalError> => {
+    const invalid = firstInvalid(checkList(options, true))
+    if (invalid !== undefined) return Effect.fail(invalid)
+    const failures: Array<Failure> = []
+    return contest(options.map(run), (index, outcome) => {
+      if (outcome._tag === "Success") return Exit.succeed({ index, result: outcome.success })
+      failures.push({ index, error: outcome.failure })
+      return failures.length === options.length ? Exit.fail(new AllFailedError(describeFailures(failures))) : undefined
+    })
+  })
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
+  Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure"
+
+/**
+ * Runs the entries in consecutive batches of `size`: a batch runs its
+ * entries together and the next starts once it has ended. Results come in
+ * input order; `mode` works as in `parallel`. Each batch reports
+ * `batch_start` and `batch_complete` on the `EventBus`.
+ *
+ * **Example** (Fifty summaries, ten at a time, with progress)
+ * ```ts
+ * const results = yield* L0.batched(documents.map(toOptions), { size: 10 }).pipe(
+ *   Effect.provide(EventBus.layer((event) => {
+ *     if (event.type === "batch_complete") console.log(`${event.data.completed}/${event.data.total}`)
+ *   }))
+ * )
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export function batched(
+  options: ReadonlyArray<L0Options>,
+  config: BatchedOptions & { readonly mode: "settle" }
+): Effect.Effect<Array<Settled>, FatalError>
+export function batched(
+  options: ReadonlyArray<L0Options>,
+  config: BatchedOptions & { readonly mode?: "fail-fast" | undefined }
+): Effect.Effect<Array<L0Result>, L0Error>
+export function batched(
+  options: ReadonlyArray<L0Options>,
+  config: BatchedOptions
+): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> {
+  return Effect.gen(function*() {
+    const invalid = firstInvalid(
+      checkList(options, false),
+      [isRecord(config), "config", "{ size, mode? }", config],
+      [isPositiveInteger(config?.size), "size", "a positive integer", config?.size],
+      checkMode(config?.mode)
+    )
+    if (invalid !== undefined) return yield* invalid
+    const bus = yield* EventBus.EventBus
+    const clock = yield* Clock.Clock
+    const id = globalThis.crypto.randomUUID()
+    const emit = (type: EventBus.EventType, data: Readonly<Record<string, unknown>>): void => {
+      if (bus !== EventBus.noop) {
+        bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data })
+      }
+    }
+    const { size, mode } = config
+    const total = options.length
+    const batches = Math.ceil(total / size)
+    const results: Array<L0Result | Settled> = []
+    let completed = 0
+    for (let batch = 0; batch < batches; batch++) {
+      const items = options.slice(batch * size, (batch + 1) * size)
+      let succeeded = 0
+      let failed = 0
+      const count = (effect: Effect.Effect<L0Result, L0Error>) =>
+        Effect.onExit(effect, (exit) =>
+          Effect.sync(() => {
+            if (Exit.isSuccess(exit)) succeeded++
+            else if (!Cause.hasInterruptsOnly(exit.cause)) failed++
+          }))
+      emit("batch_start", { batch, batches, size: items.length })
+      const done = yield* runAll(items, "unbounded", mode, count).pipe(Effect.onExit((exit) =>
+        Effect.sync(() => {
+          completed += succeeded + failed
+          emit("batch_complete", {
+            batch,
+            batches,
+            size: items.length,
+            outcome: outcomeOf(exit),
+            succeeded,
+            failed,
+            completed,
+            total
+          })
+        })
+      ))
+      results.push(...done)
+    }
+    return results as Array<L0Result> | Array<Settled>
+  })
+}
+
+/** Room for a few network reads of the winner's events; a full buffer pauses the winner. */
+const HEDGE_BUFFER = 1024
+
+/**
+ * Streams `options`, and if no output has arrived after `after`, starts an
+ * identical second run (a hedged request). Whichever run emits first wins:
+ * the other is interrupted, its request aborted, and the stream continues
+ * with the winner's events only. A run that fails before any output does
+ * not end the hedge while the other is going; if the first run fails before
+ * `after`, no second run starts and its error ends the stream.
+ *
+ * It returns a stream, so it composes like `L0.stream`: `Stream.runCollect`,
+ * `L0Event.applyTo`, or as the source of another run.
+ *
+ * **Example** (A second request when the first is slow to start)
+ * ```ts
+ * const events = L0.hedge(
+ *   { stream: ({ signal }) => client.chat.completions.create(request, { signal }) },
+ *   { after: "2 seconds" }
+ * )
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const hedge = (options: L0Options, config: HedgeOptions): Stream.Stream<L0Event, L0Error> =>
+  Stream.callback<L0Event, L0Error>((queue) =>
+    Effect.gen(function*() {
+      const after = isRecord(config) ? Duration.fromInput(config.after) : Option.none()
+      if (Option.isNone(after) || !Duration.isFinite(after.value)) {
+        return yield* invalidOption("after", "a finite duration", isRecord(config) ? config.after : config)
+      }
+      const fibers: Array<Fiber.Fiber<unknown>> = []
+      let winner: number | undefined
+      let failed = 0
+      const contender = (index: number): Effect.Effect<unknown> =>
+        Stream.runForEachArray(stream(options), (events) => {
+          if (winner === undefined) {
+            winner = index
+            const other = fibers[1 - index]
+            if (other !== undefined) return Effect.andThen(Fiber.interrupt(other), Queue.offerAll(queue, events))
+          }
+          return winner === index ? Queue.offerAll(queue, events) : Effect.interrupt
+        }).pipe(Effect.matchCauseEffect({
+          onSuccess: () => Queue.end(queue),
+          onFailure: (cause) =>
+            !Cause.hasInterruptsOnly(cause) && (winner === index || winner === undefined && ++failed === fibers.length)
+              ? Queue.failCause(queue, cause)
+              : Effect.void
+        }))
+      fibers.push(yield* Effect.forkScoped(contender(0)))
+      yield* Effect.sleep(after.value)
+      if (winner === undefined && failed === 0) fibers.push(yield* Effect.forkScoped(contender(1)))
+    }), { bufferSize: HEDGE_BUFFER })

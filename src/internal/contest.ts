@@ -1,0 +1,90 @@
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Result from "effect/Result"
+import type { FatalError, L0Error } from "../L0Error.js"
+import { invalidOption } from "./options.js"
+
+/**
+ * Runs every effect at once. `decide` sees each typed outcome as it arrives
+ * and may end the contest with an exit; the effects still running are then
+ * interrupted and awaited, so their requests are aborted before the contest
+ * returns. A defect ends the contest as it is. `decide` must not throw, and
+ * must return an exit by the last outcome at the latest.
+ *
+ * @internal
+ */
+export const contest = <A, E, R, B, E2>(
+  effects: ReadonlyArray<Effect.Effect<A, E, R>>,
+  decide: (index: number, outcome: Result.Result<A, E>) => Exit.Exit<B, E2> | undefined
+): Effect.Effect<B, E2, R> =>
+  Effect.scoped(Effect.gen(function*() {
+    const decided = yield* Deferred.make<B, E2>()
+    const settle = (index: number, exit: Exit.Exit<A, E>): Effect.Effect<unknown> => {
+      let outcome: Result.Result<A, E>
+      if (exit._tag === "Success") {
+        outcome = Result.succeed(exit.value)
+      } else {
+        const error = Cause.findError(exit.cause)
+        if (error._tag === "Failure") return Deferred.failCause(decided, error.failure)
+        outcome = Result.fail(error.success)
+      }
+      const decision = decide(index, outcome)
+      return decision === undefined ? Effect.void : Deferred.done(decided, decision)
+    }
+    for (let index = 0; index < effects.length; index++) {
+      yield* Effect.forkScoped(Effect.flatMap(Effect.exit(effects[index]!), (exit) => settle(index, exit)))
+    }
+    return yield* Deferred.await(decided)
+  }))
+
+/** One option check: whether it passed, the option's name, what it expects and what it got. */
+export type Check = readonly [ok: boolean, option: string, expected: string, got: unknown]
+
+/**
+ * The error of the first failed check, if any.
+ *
+ * @internal
+ */
+export const firstInvalid = (...checks: ReadonlyArray<Check>): FatalError | undefined => {
+  for (const [ok, option, expected, got] of checks) if (!ok) return invalidOption(option, expected, got)
+  return undefined
+}
+
+/** @internal */
+export const isPositiveInteger = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u) && u >= 1
+
+/** @internal */
+export const isOptionalFunction = (u: unknown): boolean => u === undefined || typeof u === "function"
+
+/**
+ * Checks the list of `L0Options` given to a multi-stream function; each
+ * entry is validated by the run that uses it.
+ *
+ * @internal
+ */
+export const checkList = (options: unknown, nonEmpty: boolean): Check => [
+  Array.isArray(options) && (!nonEmpty || options.length > 0),
+  "options",
+  nonEmpty ? "a non-empty array of L0 options" : "an array of L0 options",
+  options
+]
+
+/**
+ * The fields of an `AllFailedError`: the failures in input order and a
+ * message naming each.
+ *
+ * @internal
+ */
+export const describeFailures = <F extends { readonly index: number; readonly error: L0Error }>(
+  failures: ReadonlyArray<F>
+): { readonly failures: ReadonlyArray<F>; readonly message: string } => {
+  const sorted = failures.slice().sort((a, b) => a.index - b.index)
+  return {
+    failures: sorted,
+    message: `All ${sorted.length} runs failed: ${
+      sorted.map(({ error, index }) => `#${index} ${error._tag}: ${error.message}`).join("; ")
+    }`
+  }
+}

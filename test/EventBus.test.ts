@@ -1,0 +1,192 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Metric from "effect/Metric"
+import * as Stream from "effect/Stream"
+import { TestClock } from "effect/testing"
+import { EventBus, L0 } from "effect-l0"
+import { TestSource } from "effect-l0/testing"
+import { advance, connectionReset, httpError } from "./support.js"
+
+const collectLogs = () => {
+  const logs: Array<{ level: string; message: unknown }> = []
+  const layer = Logger.layer([Logger.make((options) => void logs.push({ level: options.logLevel, message: options.message }))])
+  return { logs, layer }
+}
+
+describe("EventBus", () => {
+  it.effect("reports the documented events in order, one sessionId per run, timestamps from Clock", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(1_000)
+      const primary = TestSource.make(["a", TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
+      const fallback = TestSource.make(["b", "c"])
+      const fiber = yield* Effect.forkChild(
+        Effect.gen(function*() {
+          const text = yield* L0.text({
+            stream: primary.stream,
+            fallbacks: [fallback.stream],
+            retry: { backoff: "fixed", baseDelay: "1 second" }
+          })
+          const collected = yield* EventBus.Collected
+          return { text, events: yield* collected.events }
+        }).pipe(Effect.provide(EventBus.layerCollect))
+      )
+      yield* advance("1 second")
+      const { text, events } = yield* Fiber.join(fiber)
+      expect(text).toBe("bc")
+      expect(events.map((event) => event.type)).toEqual([
+        "session_start",
+        "stream_start",
+        "stream_token",
+        "error_network",
+        "retry_attempt",
+        "stream_start",
+        "error_fatal",
+        "retry_exhausted",
+        "fallback_start",
+        "stream_start",
+        "reset",
+        "stream_token",
+        "stream_token",
+        "stream_complete",
+        "fallback_success",
+        "session_end"
+      ])
+      const sessionId = events[0]!.sessionId
+      expect(events.every((event) => event.sessionId === sessionId)).toBe(true)
+      const attempts = new Set(events.filter((event) => event.type === "stream_start").map((event) => event.streamId))
+      expect(attempts.size).toBe(3)
+      expect(events.map((event) => event.timestamp)).toEqual([
+        1_000, 1_000, 1_000, 1_000, 1_000,
+        2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000
+      ])
+      expect(events.find((event) => event.type === "retry_attempt")?.data).toEqual({
+        source: 0,
+        attempt: 2,
+        category: "network",
+        delayMs: 1000
+      })
+      expect(events.find((event) => event.type === "error_fatal")?.data).toMatchObject({ status: 401, tag: "FatalError" })
+      expect(events.filter((event) => event.type === "stream_token").map((event) => event.data.value)).toEqual([
+        "a",
+        "b",
+        "c"
+      ])
+      expect(events.at(-1)?.data).toEqual({ outcome: "success", attempts: 3 })
+    }))
+
+  it.effect("two runs get two sessions; a failed run ends its session with outcome failure", () =>
+    Effect.gen(function*() {
+      const program = Effect.gen(function*() {
+        yield* L0.text({ stream: TestSource.make(["x"]).stream })
+        yield* Effect.exit(L0.text({ stream: TestSource.make([TestSource.fail(httpError(403))]).stream }))
+        const collected = yield* EventBus.Collected
+        return yield* collected.events
+      }).pipe(Effect.provide(EventBus.layerCollect))
+      const events = yield* program
+      const sessions = new Set(events.map((event) => event.sessionId))
+      expect(sessions.size).toBe(2)
+      expect(events.filter((event) => event.type === "session_end").map((event) => event.data.outcome)).toEqual([
+        "success",
+        "failure"
+      ])
+    }))
+
+  it.effect("an interrupted run ends its session with outcome interrupted", () =>
+    Effect.gen(function*() {
+      const events: Array<EventBus.BusEvent> = []
+      const source = TestSource.make(["a", TestSource.stall])
+      const fiber = yield* Effect.forkChild(
+        Stream.runDrain(L0.stream({ stream: source.stream })).pipe(
+          Effect.provide(EventBus.layer((event) => void events.push(event)))
+        )
+      )
+      yield* advance("1 second")
+      yield* Fiber.interrupt(fiber)
+      expect(events.at(-1)).toMatchObject({ type: "session_end", data: { outcome: "interrupted" } })
+    }))
+
+  it.effect("the default bus is a no-op and the stream needs no service", () =>
+    Effect.gen(function*() {
+      const bus = yield* EventBus.EventBus
+      expect(bus).toBe(EventBus.noop)
+      expect(bus.tokens).toBe(false)
+      const stream: Stream.Stream<unknown, unknown, never> = L0.stream({ stream: TestSource.make(["x"]).stream })
+      expect((yield* Stream.runCollect(stream)).length).toBe(2)
+    }))
+
+  it.effect("a handler that throws does not break the stream and is reported once through the logger", () =>
+    Effect.gen(function*() {
+      const { logs, layer } = collectLogs()
+      let calls = 0
+      const throwing = EventBus.layer(() => {
+        calls++
+        throw new Error("handler bug")
+      })
+      const text = yield* L0.text({ stream: TestSource.make(["a", "b"]).stream }).pipe(
+        Effect.provide(Layer.merge(throwing, layer))
+      )
+      expect(text).toBe("ab")
+      expect(calls).toBeGreaterThan(3)
+      yield* Effect.yieldNow
+      const reports = logs.filter((log) => JSON.stringify(log.message).includes("EventBus handler threw"))
+      expect(reports).toHaveLength(1)
+      expect(reports[0]!.level).toBe("Warn")
+    }))
+
+  it.effect("tokens: false leaves out stream_token events", () =>
+    Effect.gen(function*() {
+      const types: Array<string> = []
+      yield* L0.text({ stream: TestSource.make(["a", "b"]).stream }).pipe(
+        Effect.provide(EventBus.layer((event) => void types.push(event.type), { tokens: false }))
+      )
+      expect(types).not.toContain("stream_token")
+      expect(types).toContain("stream_complete")
+    }))
+
+  it.effect("layerLogger writes lifecycle events to the Effect logger with their ids", () =>
+    Effect.gen(function*() {
+      const { logs, layer } = collectLogs()
+      const source = TestSource.make([TestSource.fail(connectionReset())], ["ok"])
+      yield* L0.text({ stream: source.stream, retry: { backoff: "fixed", baseDelay: 0 } }).pipe(
+        Effect.provide(Layer.merge(EventBus.layerLogger, layer))
+      )
+      const messages = logs.map((log) => [log.level, (log.message as ReadonlyArray<unknown>)[0]])
+      expect(messages).toEqual([
+        ["Info", "effect-l0 session_start"],
+        ["Info", "effect-l0 stream_start"],
+        ["Warn", "effect-l0 error_network"],
+        ["Info", "effect-l0 retry_attempt"],
+        ["Info", "effect-l0 stream_start"],
+        ["Info", "effect-l0 stream_complete"],
+        ["Info", "effect-l0 session_end"]
+      ])
+    }))
+
+  it.effect("updates the Effect metrics once per attempt", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(0)
+      const primary = TestSource.make([TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
+      const fallback = TestSource.make([TestSource.sleep("300 millis"), "a", "b", "c"])
+      const fiber = yield* Effect.forkChild(Effect.gen(function*() {
+        yield* L0.text({ stream: primary.stream, fallbacks: [fallback.stream], retry: { backoff: "fixed", baseDelay: 0 } })
+        const { metrics } = EventBus
+        const count = (metric: Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
+        return {
+          success: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "success" })),
+          network: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "network" })),
+          fatal: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "fatal" })),
+          retries: yield* count(Metric.withAttributes(metrics.retries, { category: "network" })),
+          fallbacks: yield* count(metrics.fallbacks),
+          tokens: yield* count(metrics.tokens),
+          ttft: yield* Metric.value(metrics.timeToFirstToken)
+        }
+      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
+      yield* advance("300 millis")
+      const values = yield* Fiber.join(fiber)
+      expect(values).toMatchObject({ success: 1, network: 1, fatal: 1, retries: 1, fallbacks: 1, tokens: 3 })
+      expect(values.ttft).toMatchObject({ count: 1, min: 300, max: 300 })
+    }))
+})

@@ -1,0 +1,160 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import { L0Error } from "effect-l0"
+
+const withCode = (message: string, code: string) => Object.assign(new Error(message), { code })
+
+describe("categorize", () => {
+  it("recognizes the network message patterns", () => {
+    const messages = [
+      "Connection reset by peer",
+      "connection refused",
+      "connection timeout",
+      "The request timed out",
+      "DNS failed for api.example.com",
+      "Temporary failure in name resolution",
+      "socket error",
+      "SSL error: handshake failed",
+      "EOF occurred in violation of protocol",
+      "Broken pipe",
+      "Network unreachable",
+      "Host unreachable"
+    ]
+    for (const message of messages) {
+      expect([message, L0Error.categorize(new Error(message))]).toEqual([message, "network"])
+    }
+  })
+
+  it("maps HTTP status codes", () => {
+    const cases: ReadonlyArray<readonly [number, L0Error.ErrorCategory]> = [
+      [429, "transient"],
+      [401, "fatal"],
+      [403, "fatal"],
+      [400, "fatal"],
+      [404, "fatal"],
+      [422, "fatal"],
+      [500, "transient"],
+      [502, "transient"],
+      [503, "transient"],
+      [529, "transient"]
+    ]
+    for (const [status, category] of cases) {
+      expect([status, L0Error.categorize({ status })]).toEqual([status, category])
+    }
+  })
+
+  it("reads the status from status, statusCode and response.status", () => {
+    expect(L0Error.categorize({ statusCode: 401 })).toBe("fatal")
+    expect(L0Error.categorize({ response: { status: 429 } })).toBe("transient")
+    expect(L0Error.categorize({ response: { statusCode: "503" } })).toBe("transient")
+  })
+
+  it("treats \"rate limit\" and \"overloaded\" in the message as transient", () => {
+    expect(L0Error.categorize(new Error("Rate limit reached for gpt-4o"))).toBe("transient")
+    expect(L0Error.categorize(new Error("Overloaded"))).toBe("transient")
+  })
+
+  it("maps Node and undici error codes, also inside cause chains", () => {
+    for (const code of ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET"]) {
+      expect([code, L0Error.categorize(withCode("boom", code))]).toEqual([code, "network"])
+    }
+    const fetchFailed = new TypeError("fetch failed", { cause: withCode("other side closed", "UND_ERR_SOCKET") })
+    expect(L0Error.categorize(fetchFailed)).toBe("network")
+  })
+
+  it("maps in-band provider error events and codes", () => {
+    expect(L0Error.categorize({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })).toBe(
+      "transient"
+    )
+    expect(L0Error.categorize({ type: "error", error: { type: "invalid_request_error", message: "bad" } })).toBe("fatal")
+    expect(L0Error.categorize({ type: "error", error: { type: "authentication_error", message: "no" } })).toBe("fatal")
+    expect(L0Error.categorize({ code: "rate_limit_exceeded", message: "slow down" })).toBe("transient")
+    // a 429 that waiting does not fix
+    expect(L0Error.categorize({ status: 429, error: { code: "insufficient_quota" } })).toBe("fatal")
+  })
+
+  it("treats unknown failures as model errors and keeps an L0 error's own category", () => {
+    expect(L0Error.categorize(new Error("something odd"))).toBe("model")
+    expect(L0Error.categorize("a string")).toBe("model")
+    expect(L0Error.categorize(undefined)).toBe("model")
+    expect(L0Error.categorize(new L0Error.ContentError({ message: "bad json" }))).toBe("content")
+    expect(L0Error.categorize({ name: "AbortError", message: "aborted" })).toBe("fatal")
+    expect(L0Error.categorize({ name: "APIConnectionTimeoutError", message: "Request timed out." })).toBe("network")
+  })
+})
+
+describe("fromUnknown", () => {
+  it("builds the tagged error with status, Retry-After and cause", () => {
+    const cause = Object.assign(new Error("429 Too Many Requests"), { status: 429, headers: { "retry-after": "7" } })
+    const error = L0Error.fromUnknown(cause)
+    expect(error).toBeInstanceOf(L0Error.TransientError)
+    expect(error).toMatchObject({ status: 429, message: "429 Too Many Requests", cause })
+    expect(Duration.toMillis((error as L0Error.TransientError).retryAfter!)).toBe(7000)
+    expect(L0Error.isL0Error(error)).toBe(true)
+    expect(L0Error.fromUnknown(error)).toBe(error)
+  })
+
+  it("gives each category its class and details", () => {
+    expect(L0Error.fromUnknown(withCode("read ECONNRESET", "ECONNRESET"))).toMatchObject({
+      _tag: "NetworkError",
+      reason: "reset"
+    })
+    expect(L0Error.fromUnknown(withCode("getaddrinfo ENOTFOUND", "ENOTFOUND"))).toMatchObject({ reason: "dns" })
+    expect(L0Error.fromUnknown({ status: 401, message: "Unauthorized" })).toMatchObject({
+      _tag: "FatalError",
+      reason: "status"
+    })
+    expect(L0Error.fromUnknown({ name: "APIUserAbortError", message: "Request was aborted." })).toMatchObject({
+      _tag: "FatalError",
+      reason: "aborted"
+    })
+    expect(L0Error.fromUnknown(new Error("???"))._tag).toBe("ModelError")
+    const inBand = L0Error.fromUnknown({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })
+    expect(inBand).toMatchObject({ _tag: "TransientError", message: "overloaded_error: Overloaded" })
+  })
+
+  it("keeps API keys and bearer tokens out of messages", () => {
+    const error = L0Error.fromUnknown(
+      new Error("401 Incorrect API key provided: sk-proj-abcdefghijklmnop. Authorization: Bearer sk-live-1234567890")
+    )
+    expect(error.message).not.toContain("abcdefghijklmnop")
+    expect(error.message).not.toContain("1234567890")
+    expect(error.message).toContain("<redacted>")
+    const header = L0Error.fromUnknown(new Error("request failed with x-api-key: sk-ant-api03-secretsecret"))
+    expect(header.message).not.toContain("secretsecret")
+  })
+
+  it("ExhaustedError takes the category of its last attempt", () => {
+    const last = new L0Error.NetworkError({ message: "reset" })
+    const exhausted = new L0Error.ExhaustedError({
+      message: "all failed",
+      attempts: [{ source: 0, attempt: 1, error: last, delay: Duration.zero }]
+    })
+    expect(exhausted.category).toBe("network")
+    expect(exhausted.lastError).toBe(last)
+    expect(L0Error.categorize(exhausted)).toBe("network")
+    expect(new L0Error.ExhaustedError({ message: "none", attempts: [] }).category).toBe("fatal")
+  })
+})
+
+describe("parseRetryAfter", () => {
+  it("reads seconds, milliseconds and HTTP dates from records and Headers", () => {
+    expect(Duration.toMillis(L0Error.parseRetryAfter({ "Retry-After": "2" })!)).toBe(2000)
+    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": "1.5" })!)).toBe(1500)
+    expect(Duration.toMillis(L0Error.parseRetryAfter(new Headers({ "retry-after-ms": "120" }))!)).toBe(120)
+    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": ["3"] })!)).toBe(3000)
+    const now = Date.UTC(2026, 0, 1, 12, 0, 0)
+    const date = new Date(now + 30_000).toUTCString()
+    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": date }, now)!)).toBe(30_000)
+    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": new Date(now - 5000).toUTCString() }, now)!))
+      .toBe(0)
+  })
+
+  it("ignores missing or unreadable values", () => {
+    expect(L0Error.parseRetryAfter(undefined)).toBeUndefined()
+    expect(L0Error.parseRetryAfter({})).toBeUndefined()
+    expect(L0Error.parseRetryAfter({ "retry-after": "soon" })).toBeUndefined()
+    expect(L0Error.parseRetryAfter({ "retry-after": "" })).toBeUndefined()
+    expect(L0Error.parseRetryAfter({ "retry-after": 5 })).toBeUndefined()
+  })
+})
