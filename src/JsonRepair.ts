@@ -43,9 +43,7 @@ const run = <S extends internal.Sink>(
 ): Result.Result<S, ContentError | FatalError> =>
   Result.flatMap(internal.resolveLimits(options, ""), (bounds) => {
     if (typeof text !== "string") return Result.fail(notText(text))
-    const parser = new internal.Parser(sink, bounds)
-    parser.push(text)
-    const error = parser.end()
+    const error = internal.parseInto(sink, text, bounds)
     return error === undefined ? Result.succeed(sink) : Result.fail(error)
   })
 

@@ -199,9 +199,7 @@ const makeCheck = <S extends StructuredSchema>(
 
 const parseTolerant = (text: string, limits: json.Limits): unknown => {
   const sink = new json.ValueSink()
-  const parser = new json.Parser(sink, limits)
-  parser.push(text)
-  return parser.end() ?? sink.root
+  return json.parseInto(sink, text, limits) ?? sink.root
 }
 
 const prepare = <S extends StructuredSchema>(

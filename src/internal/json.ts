@@ -524,6 +524,13 @@ export class Parser {
   }
 }
 
+/** Parses a whole text into `sink`; returns the error, if any. */
+export const parseInto = (sink: Sink, text: string, limits: Limits): ContentError | undefined => {
+  const parser = new Parser(sink, limits)
+  parser.push(text)
+  return parser.end()
+}
+
 /** Drops a Markdown fence around a top-level scalar: "```json\n42\n```" → "42". */
 const stripFence = (text: string): string => {
   let body = text.trim()
