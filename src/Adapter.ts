@@ -12,6 +12,7 @@ import { anthropic } from "./adapters/anthropic.js"
 import { openaiChat } from "./adapters/openaiChat.js"
 import { openaiResponses } from "./adapters/openaiResponses.js"
 import { vercelAi } from "./adapters/vercelAi.js"
+import { unexpectedChunk } from "./internal/decode.js"
 import * as internal from "./internal/describe.js"
 import * as L0Event from "./L0Event.js"
 import type { Usage } from "./L0Event.js"
@@ -83,7 +84,7 @@ export const text: Adapter = {
   detect: (chunk) => typeof chunk === "string",
   make: () =>
     stateless((chunk, out) => {
-      if (typeof chunk !== "string") throw unexpected("text", chunk)
+      if (typeof chunk !== "string") throw unexpectedChunk("text", chunk)
       if (chunk.length === 0) return false
       out.push(L0Event.token(chunk))
       return true
@@ -108,7 +109,7 @@ export const events: Adapter = {
         out.push(L0Event.token(chunk))
         return true
       }
-      if (!L0Event.isL0Event(chunk)) throw unexpected("events", chunk)
+      if (!L0Event.isL0Event(chunk)) throw unexpectedChunk("events", chunk)
       if (chunk._tag === "Complete") return false
       out.push(chunk)
       return chunk._tag !== "Reset"
@@ -123,10 +124,6 @@ export const events: Adapter = {
  * @since 0.1.0
  */
 export const describe: (chunk: unknown) => string = internal.describe
-
-/** The error an adapter throws for a chunk it cannot read. */
-const unexpected = (adapter: string, chunk: unknown): Error =>
-  new Error(`The "${adapter}" adapter cannot read ${describe(chunk)}`)
 
 /**
  * The adapters L0 detects from, in order: `L0Event`s, strings, OpenAI

@@ -97,11 +97,13 @@ export interface LayerOptions {
 }
 
 /**
- * The services of the fiber that emits (so the user's logger is used), or
- * those the layer was built with when no fiber is running.
+ * The services the layer was built with, overridden by those of the fiber
+ * that emits: a logger provided to the layer or to the program both work.
  */
-const currentContext = (fallback: Context.Context<never>): Context.Context<never> =>
-  Fiber.getCurrent()?.context ?? fallback
+const currentContext = (built: Context.Context<never>): Context.Context<never> => {
+  const fiber = Fiber.getCurrent()
+  return fiber === undefined ? built : Context.merge(built, fiber.context)
+}
 
 /** Wraps a handler so that a throw is reported once through the Effect logger and never reaches the stream. */
 const guarded = (

@@ -158,3 +158,7 @@ export const text = (options: L0Options): Effect.Effect<string, L0Error> =>
 // The multi-stream functions are documented in their own modules.
 export { consensus } from "./Consensus.js"
 export { batched, hedge, parallel, race } from "./Multi.js"
+
+// Structured output is documented in its own module.
+export { structured, structuredStream } from "./Structured.js"
+export type { DeepPartial, StructuredEvent, StructuredOptions, StructuredSchema } from "./Structured.js"

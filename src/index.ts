@@ -17,6 +17,8 @@ export * as Guardrail from "./Guardrail.js"
 /** @since 0.1.0 */
 export * as Guardrails from "./Guardrails.js"
 /** @since 0.1.0 */
+export * as JsonRepair from "./JsonRepair.js"
+/** @since 0.1.0 */
 export * as L0 from "./L0.js"
 /** @since 0.1.0 */
 export * as L0Error from "./L0Error.js"
@@ -28,5 +30,7 @@ export * as L0State from "./L0State.js"
 export * as Multi from "./Multi.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
+/** @since 0.1.0 */
+export * as Structured from "./Structured.js"
 /** @since 0.1.0 */
 export * as Timeout from "./Timeout.js"

@@ -113,6 +113,17 @@ describe("fromUnknown", () => {
     expect(inBand).toMatchObject({ _tag: "TransientError", message: "overloaded_error: Overloaded" })
   })
 
+  it("names the cause of a bare undici failure", () => {
+    const terminated = new TypeError("terminated", { cause: withCode("other side closed", "UND_ERR_SOCKET") })
+    expect(L0Error.fromUnknown(terminated)).toMatchObject({
+      _tag: "NetworkError",
+      reason: "socket",
+      message: "terminated (other side closed)"
+    })
+    const same = new Error("socket hang up", { cause: new Error("socket hang up") })
+    expect(L0Error.fromUnknown(same).message).toBe("socket hang up")
+  })
+
   it("keeps API keys and bearer tokens out of messages", () => {
     const error = L0Error.fromUnknown(
       new Error("401 Incorrect API key provided: sk-proj-abcdefghijklmnop. Authorization: Bearer sk-live-1234567890")

@@ -7,7 +7,7 @@ import { Adapter, Adapters, EventBus, L0, L0Error, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import type { Fixture } from "./fixtureFiles.js"
 import { fixtureNames, loadFixture } from "./fixtureFiles.js"
-import { advance } from "./support.js"
+import { advance, connectionReset } from "./support.js"
 
 const noRetry = { maxRetries: 0 } as const
 
@@ -493,11 +493,22 @@ describe("detection and the registry", () => {
 
   it.effect("a chunk the chosen adapter cannot read is a protocol FatalError", () =>
     Effect.gen(function*() {
-      for (const adapter of [Adapters.openaiChat, Adapters.openaiResponses, Adapters.anthropic, Adapters.vercelAi]) {
-        const error = yield* failureOf(["plain text"], { adapter })
+      const adapters = [Adapters.openaiChat, Adapters.openaiResponses, Adapters.anthropic, Adapters.vercelAi, Adapters.events]
+      for (const adapter of [...adapters, Adapters.text]) {
+        const unreadable = adapter === Adapters.text ? { type: "message_start" } : adapter === Adapters.events ? 42 : "plain text"
+        const error = yield* failureOf([unreadable], { adapter })
         expect(error._tag === "FatalError" && error.reason).toBe("protocol")
         expect(error.message).toContain(adapter.name)
       }
+    }))
+
+  it.effect("L0Events pass through: another L0 stream as the source, its Reset applied, its Complete dropped", () =>
+    Effect.gen(function*() {
+      const inner = TestSource.make(["a", "b", TestSource.fail(connectionReset())], ["x", "y"])
+      const result = yield* L0.run({
+        stream: () => L0.stream({ stream: inner.stream, retry: { baseDelay: "0 millis", backoff: "fixed" } })
+      })
+      expect(result.text).toBe("xy")
     }))
 
   it.effect("the adapter option takes a built-in name", () =>

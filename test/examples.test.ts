@@ -38,4 +38,23 @@ describe("examples run", () => {
     expect(out).toContain("fallback_start")
     expect(out).toContain("final text: Answer from the fallback")
   })
+
+  // without an API key the structured examples use their scripted model
+  const offline = async (name: string) => {
+    const { OPENAI_API_KEY: _, ...env } = process.env
+    return (await run(process.execPath, ["--import", "tsx", `examples/${name}.ts`], { timeout: 30_000, env })).stdout
+  }
+
+  it("structured-effect", async () => {
+    const out = await offline("structured-effect")
+    expect(out).toContain(`retrying; the model is told: The reply does not match the schema: total: Expected number, got "225.50 EUR"`)
+    expect(out).toContain("INV-042: 225.5 EUR in 2 lines")
+  })
+
+  it("structured-async", async () => {
+    const out = await offline("structured-async")
+    expect(out).toContain("INV-042: 225.5 EUR")
+    expect(out).toMatch(/partial: 1 lines so far[\s\S]*partial: 2 lines so far/)
+    expect(out).toContain("final: 2 h consulting, travel")
+  })
 })

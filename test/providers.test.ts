@@ -3,8 +3,10 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
-import { EventBus, L0, L0Event } from "effect-l0"
+import { Adapters, EventBus, L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import type { Client } from "./clients.js"
@@ -124,46 +126,24 @@ describe("faults, per protocol and client", () => {
     describe(client.name, () => {
       for (const [where, after] of positions) {
         const reset = after > 0
-        it.live(`a socket reset ${where} is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.resetAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.some((e) => e.type === "error_network")).toBe(true)
-          }))
-
-        it.live(`a stall ${where} times out, aborts the request and is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.stallAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.find((e) => e.type === "timeout")?.data.phase).toBe(after === 0 ? "initial" : "inter")
-            expect(yield* outcome.server.awaitEnd(0)).toBe("disconnected")
-          }))
-
-        it.live(`a transient in-band error ${where} is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.errorAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.some((e) => e.type === "error_transient")).toBe(true)
-          }))
-
-        it.live(`malformed SSE ${where} is a ModelError and is retried`, () =>
-          Effect.gen(function*() {
-            const outcome = yield* scenario(client, [
-              ProviderServer.reply(TEXT, { fault: ProviderServer.malformedAfter(after) }),
-              clean
-            ])
-            expectRecovered(outcome, { reset })
-            expect(outcome.bus.some((e) => e.type === "error_model")).toBe(true)
-          }))
+        const recoverable = [
+          ["a socket reset", ProviderServer.resetAfter(after), "error_network"],
+          ["a stall (timeout)", ProviderServer.stallAfter(after), "timeout"],
+          ["a transient in-band error", ProviderServer.errorAfter(after), "error_transient"],
+          ["malformed SSE (a ModelError)", ProviderServer.malformedAfter(after), "error_model"]
+        ] as const
+        for (const [fault, script, observed] of recoverable) {
+          it.live(`${fault} ${where} is retried to the exact text`, () =>
+            Effect.gen(function*() {
+              const outcome = yield* scenario(client, [ProviderServer.reply(TEXT, { fault: script }), clean])
+              expectRecovered(outcome, { reset })
+              expect(outcome.bus.some((e) => e.type === observed)).toBe(true)
+              if (script._tag !== "Stall") return
+              // the timeout aborted the stalled request
+              expect(outcome.bus.find((e) => e.type === "timeout")?.data.phase).toBe(after === 0 ? "initial" : "inter")
+              expect(yield* outcome.server.awaitEnd(0)).toBe("disconnected")
+            }))
+        }
 
         it.live(`a fatal in-band error ${where} fails with a FatalError and no retry`, () =>
           Effect.gen(function*() {
@@ -242,6 +222,61 @@ describe("faults, per protocol and client", () => {
           const recorded = outcome.server.requests[0]!.headers
           expect(recorded.authorization ?? recorded["x-api-key"]).toMatch(/<redacted>/)
         }))
+
+      it.live("the API key never appears in EventBus.layerLogger's log lines", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const server = yield* ProviderServer.start([
+            ProviderServer.httpError(403, { error: { message: "Forbidden" } })
+          ])
+          const lines: Array<string> = []
+          const capture = Logger.make((options) => void lines.push(Logger.formatLogFmt.log(options)))
+          yield* L0.run({ stream: client.source(server), retry, timeout }).pipe(
+            Effect.flip,
+            Effect.provide(EventBus.layerLogger.pipe(Layer.provide(Logger.layer([capture]))))
+          )
+          // the error's message and status are logged, the key is not
+          expect(lines.find((line) => line.includes("error_fatal"))).toMatch(/Forbidden[\s\S]*403|403[\s\S]*Forbidden/)
+          expect(lines.join("\n")).not.toContain(API_KEY)
+        })))
     })
   }
 })
+
+describe("continuation over HTTP", () => {
+  for (const client of httpClients.filter((c) => c.protocol !== "openai-responses")) {
+    it.live(`${client.name}: the next request gets the checkpoint and its overlap is removed`, () =>
+      Effect.gen(function*() {
+        // the provider continues from what the request says was shown, repeating its last 5 characters
+        const continued = (request: ProviderServer.RecordedRequest, index: number) => {
+          const shownSoFar = JSON.stringify(request.body).match(/"SHOWN:(.*?)"/)?.[1] ?? ""
+          return index === 0
+            ? ProviderServer.reply(TEXT, { fault: ProviderServer.resetAfter(3) })
+            : ProviderServer.reply(TEXT.slice(Math.max(0, shownSoFar.length - 5)))
+        }
+        const outcome = yield* Effect.scoped(Effect.gen(function*() {
+          const server = yield* ProviderServer.start(continued)
+          const factory = client.protocol === "anthropic" ? Adapters.anthropicHttp : Adapters.openaiHttp
+          const events: Array<L0Event.L0Event> = []
+          yield* Stream.runForEach(
+            L0.stream({
+              stream: factory({
+                baseUrl: client.protocol === "anthropic" ? server.anthropicBaseUrl : server.openaiBaseUrl,
+                apiKey: API_KEY,
+                body: (ctx) => ({ model: "m", max_tokens: 64, messages: [{ role: "user", content: `SHOWN:${ctx.checkpoint}` }] })
+              }),
+              continuation: true,
+              retry,
+              timeout
+            }),
+            (event) => Effect.sync(() => void events.push(event))
+          )
+          return events
+        }))
+        expect(shown(outcome)).toBe(TEXT)
+        expect(outcome.filter((e) => e._tag === "Reset")).toEqual([L0Event.reset(12)])
+        const complete = outcome.at(-1) as L0Event.Complete
+        expect(complete.state.checkpoint).toBe(TEXT.slice(0, 12))
+      }))
+  }
+})
+

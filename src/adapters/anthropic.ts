@@ -3,10 +3,10 @@
  *
  * @since 0.1.0
  */
-import type { Adapter, Completion, Decoder } from "../Adapter.js"
+import type { Adapter } from "../Adapter.js"
 import {
-  endedEarly,
   isRecord,
+  MarkedDecoder,
   PendingCalls,
   reasoning,
   stringOf,
@@ -28,10 +28,13 @@ const TYPES: ReadonlySet<unknown> = new Set([
   "error"
 ])
 
-class AnthropicDecoder implements Decoder {
+class AnthropicDecoder extends MarkedDecoder {
   private readonly calls = new PendingCalls<unknown>()
-  private readonly usage: Record<string, unknown> = {}
-  private stopReason: string | undefined = undefined
+  private readonly merged: Record<string, unknown> = {}
+
+  constructor() {
+    super(NAME, "stop_reason (message_delta)")
+  }
 
   push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
     if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
@@ -62,7 +65,7 @@ class AnthropicDecoder implements Decoder {
       case "message_delta": {
         this.mergeUsage(chunk.usage)
         const stop = isRecord(chunk.delta) ? stringOf(chunk.delta.stop_reason) : undefined
-        if (stop !== undefined) this.stopReason = stop
+        if (stop !== undefined) this.finishReason = stop
         return false
       }
       case "error":
@@ -99,19 +102,12 @@ class AnthropicDecoder implements Decoder {
   /** `message_delta` usage is cumulative: its keys replace those of `message_start`. */
   private mergeUsage(usage: unknown): void {
     if (!isRecord(usage)) return
+    const merged = this.merged
     for (const key in usage) {
       const value = usage[key]
-      if (value !== null && value !== undefined) this.usage[key] = value
+      if (value !== null && value !== undefined) merged[key] = value
     }
-  }
-
-  end(): Completion {
-    if (this.stopReason === undefined) throw endedEarly(NAME, "stop_reason (message_delta)")
-    const usage = this.usage
-    return {
-      usage: Object.keys(usage).length === 0 ? undefined : usageOf(usage, usage.input_tokens, usage.output_tokens, undefined),
-      finishReason: this.stopReason
-    }
+    this.usage = usageOf(merged, merged.input_tokens, merged.output_tokens, undefined)
   }
 }
 

@@ -87,7 +87,7 @@ export const openaiHttp = (options: HttpOptions): HttpSource =>
  * ```ts
  * const text = yield* L0.text({
  *   stream: Adapters.openaiHttp({ apiKey: openaiKey, body: { model: "gpt-4o-mini", messages } }),
- *   fallbacks: [Adapters.anthropicHttp({ apiKey: anthropicKey, body: { model: "claude-sonnet-4-5", max_tokens: 1024, messages } })]
+ *   fallbacks: [Adapters.anthropicHttp({ apiKey: anthropicKey, body: { model: "claude-sonnet-4-6", max_tokens: 1024, messages } })]
  * })
  * ```
  * @category http

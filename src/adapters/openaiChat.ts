@@ -4,11 +4,11 @@
  *
  * @since 0.1.0
  */
-import type { Adapter, Completion, Decoder } from "../Adapter.js"
+import type { Adapter } from "../Adapter.js"
 import {
   contentFiltered,
-  endedEarly,
   isRecord,
+  MarkedDecoder,
   PendingCalls,
   reasoning,
   refusal,
@@ -17,14 +17,15 @@ import {
   usageOf
 } from "../internal/decode.js"
 import * as L0Event from "../L0Event.js"
-import type { Usage } from "../L0Event.js"
 
 const NAME = "openai-chat"
 
-class ChatDecoder implements Decoder {
+class ChatDecoder extends MarkedDecoder {
   private readonly calls = new PendingCalls<number>()
-  private finishReason: string | undefined = undefined
-  private usage: Usage | undefined = undefined
+
+  constructor() {
+    super(NAME, "finish_reason")
+  }
 
   push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
     if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
@@ -80,11 +81,6 @@ class ChatDecoder implements Decoder {
       }
     }
     return output
-  }
-
-  end(): Completion {
-    if (this.finishReason === undefined) throw endedEarly(NAME, "finish_reason")
-    return { usage: this.usage, finishReason: this.finishReason }
   }
 }
 

@@ -3,11 +3,11 @@
  *
  * @since 0.1.0
  */
-import type { Adapter, Completion, Decoder } from "../Adapter.js"
+import type { Adapter } from "../Adapter.js"
 import {
   contentFiltered,
-  endedEarly,
   isRecord,
+  MarkedDecoder,
   PendingCalls,
   reasoning,
   refusal,
@@ -17,14 +17,15 @@ import {
 } from "../internal/decode.js"
 import { ModelError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
-import type { Usage } from "../L0Event.js"
 
 const NAME = "openai-responses"
 
-class ResponsesDecoder implements Decoder {
+class ResponsesDecoder extends MarkedDecoder {
   private readonly calls = new PendingCalls<string>()
-  private finishReason: string | undefined = undefined
-  private usage: Usage | undefined = undefined
+
+  constructor() {
+    super(NAME, "response.completed event")
+  }
 
   push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
     if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
@@ -94,11 +95,6 @@ class ResponsesDecoder implements Decoder {
     this.finishReason = reason === undefined ? status : `${status}:${reason}`
     this.calls.finishAll(out)
     return false
-  }
-
-  end(): Completion {
-    if (this.finishReason === undefined) throw endedEarly(NAME, "response.completed event")
-    return { usage: this.usage, finishReason: this.finishReason }
   }
 }
 

@@ -4,8 +4,8 @@
  *
  * @since 0.1.0
  */
-import type { Adapter, Completion, Decoder } from "../Adapter.js"
-import { contentFiltered, endedEarly, isRecord, reasoning, stringOf, unexpectedChunk, usageOf } from "../internal/decode.js"
+import type { Adapter } from "../Adapter.js"
+import { contentFiltered, isRecord, MarkedDecoder, reasoning, stringOf, unexpectedChunk, usageOf } from "../internal/decode.js"
 import { FatalError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { Usage } from "../L0Event.js"
@@ -55,9 +55,11 @@ const usageFrom = (usage: unknown): Usage | undefined =>
 const textOf = (part: Record<string, unknown>): string | undefined =>
   stringOf(part.text) ?? stringOf(part.textDelta) ?? stringOf(part.delta)
 
-class VercelDecoder implements Decoder {
-  private finishReason: string | undefined = undefined
-  private usage: Usage | undefined = undefined
+class VercelDecoder extends MarkedDecoder {
+  constructor() {
+    super(NAME, `"finish" part`)
+  }
+
 
   push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
     if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
@@ -111,11 +113,6 @@ class VercelDecoder implements Decoder {
       default:
         return false
     }
-  }
-
-  end(): Completion {
-    if (this.finishReason === undefined) throw endedEarly(NAME, `"finish" part`)
-    return { usage: this.usage, finishReason: this.finishReason }
   }
 }
 

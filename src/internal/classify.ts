@@ -122,9 +122,18 @@ const messageOf = (u: unknown): string => {
     : typeof nested?.message === "string"
     ? nested.message
     : undefined
-  if (message !== undefined) return type !== undefined && !message.includes(type) ? `${type}: ${message}` : message
+  if (message !== undefined) {
+    const typed = type !== undefined && !message.includes(type) ? `${type}: ${message}` : message
+    return typed + causeDetail(u.cause, typed)
+  }
   return type ?? (typeof u.name === "string" ? u.name : "Unknown error")
 }
+
+/** Undici wraps socket failures in a bare "terminated" or "fetch failed": say what the cause was. */
+const causeDetail = (cause: unknown, message: string): string =>
+  isRecord(cause) && typeof cause.message === "string" && cause.message.length > 0 && !message.includes(cause.message)
+    ? ` (${cause.message})`
+    : ""
 
 const headerOf = (headers: unknown, name: string): string | undefined => {
   if (!isRecord(headers)) return undefined

@@ -1,3 +1,4 @@
+import type { Completion, Decoder } from "../Adapter.js"
 import { describe } from "./describe.js"
 import { ContentError, FatalError, NetworkError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
@@ -26,6 +27,26 @@ export const unexpectedChunk = (adapter: string, chunk: unknown): FatalError =>
  */
 export const endedEarly = (adapter: string, marker: string): NetworkError =>
   new NetworkError({ reason: "eof", message: `The ${adapter} stream ended before its ${marker}` })
+
+/**
+ * A decoder for a protocol whose streams end with a finish marker: `end`
+ * reports the usage and finish reason, or fails when the marker never came.
+ *
+ * @internal
+ */
+export abstract class MarkedDecoder implements Decoder {
+  protected usage: Usage | undefined = undefined
+  protected finishReason: string | undefined = undefined
+
+  constructor(private readonly adapter: string, private readonly marker: string) {}
+
+  abstract push(chunk: unknown, out: Array<L0Event.L0Event>): boolean
+
+  end(): Completion {
+    if (this.finishReason === undefined) throw endedEarly(this.adapter, this.marker)
+    return { usage: this.usage, finishReason: this.finishReason }
+  }
+}
 
 /** @internal */
 export const contentFiltered = (adapter: string, detail: string): ContentError =>

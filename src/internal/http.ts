@@ -36,7 +36,7 @@ interface Resolved {
   readonly headers: Readonly<Record<string, string>>
 }
 
-/** At most this much of an error response body is read. */
+/** At most this much of an error response body is kept (as the error's cause). */
 const ERROR_BODY_LIMIT = 16 * 1024
 
 const invalid = (provider: Provider, option: string, expected: string): FatalError =>
@@ -215,16 +215,14 @@ export const sseSource = (provider: Provider, options: HttpOptions) => {
     const config = resolved.success
     return Stream.unwrap(Effect.gen(function*() {
       const client = HttpClient.withScope(yield* HttpClient.HttpClient)
+      const failed = (error: HttpClientError.HttpClientError) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(transportError(provider, error, now)))
       const response = yield* client.execute(yield* request(provider, config, ctx)).pipe(
-        Effect.catchTag("HttpClientError", (error) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(transportError(provider, error, now))))
+        Effect.catchTag("HttpClientError", failed)
       )
       if (response.status < 200 || response.status >= 300) return yield* Effect.flip(statusError(provider, response))
       const body = response.stream.pipe(
-        Stream.catchTag("HttpClientError", (error) =>
-          Stream.unwrap(
-            Effect.map(Clock.currentTimeMillis, (now) => Stream.fail(transportError(provider, error, now)))
-          )),
+        Stream.catchTag("HttpClientError", (error) => Stream.fromEffect(failed(error))),
         Stream.decodeText
       )
       return sseEvents(provider, body)

@@ -6,9 +6,22 @@ import type * as Adapter from "../Adapter.js"
 import type { GuardrailRule } from "../Guardrail.js"
 import { isGuardrailRule } from "../Guardrail.js"
 import type { CategoryError } from "../L0Error.js"
+import type { ToolCall } from "../L0Event.js"
 import { FatalError } from "../L0Error.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
+
+/**
+ * Checks a finished attempt before its `Complete` is emitted; an error fails
+ * the attempt like a guardrail violation, so it retries and falls back.
+ */
+export type CompletionCheck = (content: string, toolCalls: ReadonlyArray<ToolCall>) => CategoryError | undefined
+
+/**
+ * Key of an internal option that is not part of `L0Options`: structured
+ * output validates the reply inside the attempt loop through it.
+ */
+export const completionCheckKey: unique symbol = Symbol("effect-l0/completionCheck")
 
 /** Options after validation, with defaults applied. */
 export interface Resolved<Factory> {
@@ -19,6 +32,7 @@ export interface Resolved<Factory> {
   readonly limits: Timeout.Limits
   readonly adapter: Adapter.Adapter | string | undefined
   readonly continuation: boolean
+  readonly completionCheck: CompletionCheck | undefined
 }
 
 class Invalid {
@@ -125,7 +139,8 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     policy: o.retry === undefined ? defaultPolicy : Retry.policy(retry),
     limits: timeout === undefined ? defaultLimits : Timeout.limits(timeout),
     adapter: o.adapter as Adapter.Adapter | string | undefined,
-    continuation: o.continuation === true
+    continuation: o.continuation === true,
+    completionCheck: (o as { readonly [completionCheckKey]?: CompletionCheck })[completionCheckKey]
   }
 }
 

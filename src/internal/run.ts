@@ -323,9 +323,12 @@ class Attempt {
       if (error !== undefined) return Effect.fail(error)
     }
     const session = this.session
+    const content = session.checkpoint + this.parts.join("")
+    const invalid = session.config.completionCheck?.(content, this.toolCalls)
+    if (invalid !== undefined) return Effect.fail(invalid)
     const completion = this.handle.completion
     const state: L0State = {
-      content: session.checkpoint + this.parts.join(""),
+      content,
       tokenCount: this.tokenCount,
       firstTokenAt: this.firstTokenAt,
       lastTokenAt: this.lastTokenAt,

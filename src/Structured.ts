@@ -1,0 +1,361 @@
+/**
+ * Structured output: the reply (or a tool call's arguments) as a value
+ * decoded by an Effect `Schema`. Parsing, repair and decoding run inside
+ * L0's attempt loop, so an invalid reply is a `ContentError` that retries,
+ * falls back and reaches the next attempt as `ctx.previousError`.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaParser from "effect/SchemaParser"
+import * as Stream from "effect/Stream"
+import * as json from "./internal/json.js"
+import type { CompletionCheck } from "./internal/options.js"
+import { completionCheckKey, invalidOption, isRecord } from "./internal/options.js"
+import type * as JsonRepair from "./JsonRepair.js"
+import type { L0Options } from "./L0.js"
+import { run, stream } from "./L0.js"
+import type { L0Error } from "./L0Error.js"
+import { ContentError, FatalError } from "./L0Error.js"
+import type { L0Event, ToolCall } from "./L0Event.js"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface StructuredOptions extends L0Options {
+  /**
+   * Repair the JSON before decoding (fences, prose, trailing commas,
+   * quotes, truncation; see `JsonRepair`). Default `true`; `false` accepts
+   * standard JSON only, so a fenced reply fails and retries.
+   */
+  readonly autoCorrect?: boolean | undefined
+  /**
+   * Decode the arguments of the first tool call with this name instead of
+   * the text. A reply without that call is a `ContentError` (rule `"schema"`).
+   */
+  readonly toolCall?: string | undefined
+  /** Bounds on the JSON text; defaults in `JsonRepair.defaults`. */
+  readonly json?: JsonRepair.Options | undefined
+}
+
+/**
+ * A schema whose decoding needs no services. Decoding runs synchronously
+ * when a reply completes, so its transformations must not be asynchronous.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StructuredSchema = Schema.ConstraintDecoder<unknown>
+
+/**
+ * A JSON value with every field and element optional: what a partial value
+ * may hold of the schema's encoded (JSON) form.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type DeepPartial<T> = T extends ReadonlyArray<infer E> ? ReadonlyArray<DeepPartial<E>>
+  : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+  : T
+
+/**
+ * What `structuredStream` emits:
+ * - `Partial`: the part of the reply parsed so far, not validated by the
+ *   schema. It holds the objects and arrays opened so far and the members
+ *   and elements whose value is complete: a string appears once its closing
+ *   quote is followed by a delimiter, a number once a delimiter follows it,
+ *   a key only with its value. A field shown once keeps its value in every later `Partial`
+ *   of the same attempt; at most one `Partial` per chunk array of tokens.
+ * - `Reset`: the attempt that produced the previous partials failed and a
+ *   new one starts: drop them (later partials start from scratch).
+ * - `Final`: the decoded value of the successful attempt, always last.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StructuredEvent<A, P> =
+  | { readonly _tag: "Partial"; readonly value: P }
+  | { readonly _tag: "Reset" }
+  | { readonly _tag: "Final"; readonly value: A }
+
+/** What one run needs: the options passed to `L0.stream` and the slot the check fills. */
+interface Prepared<A> {
+  readonly options: L0Options
+  readonly limits: json.Limits
+  readonly toolCall: string | undefined
+  readonly decoded: { value: A | undefined }
+}
+
+const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
+
+/** `items[0].price`, `["first name"]`, or `value` for the root. */
+const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
+  if (path.length === 0) return "value"
+  let out = ""
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`
+    else if (typeof key === "string" && IDENTIFIER.test(key)) out += out.length === 0 ? key : `.${key}`
+    else out += `[${JSON.stringify(String(key))}]`
+  }
+  return out
+}
+
+const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown => {
+  let node = input
+  for (const key of path) {
+    if (typeof node !== "object" || node === null || !Object.prototype.hasOwnProperty.call(node, key)) return undefined
+    node = (node as Record<PropertyKey, unknown>)[key]
+  }
+  return node
+}
+
+const shown = (value: unknown): string => {
+  const text = JSON.stringify(value)
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text
+}
+
+const MAX_ISSUES = 10
+
+/**
+ * One line per issue, with its path and what was found there, for people
+ * and for a model that is told what to fix.
+ */
+const describeIssue = (issue: SchemaIssue.Issue, input: unknown): string => {
+  const issues = issueFormatter(issue).issues
+  const lines = issues.slice(0, MAX_ISSUES).map((issue) => {
+    const path = (issue.path ?? []).map((segment) => typeof segment === "object" ? segment.key : segment)
+    const found = valueAt(input, path)
+    const got = found !== undefined && issue.message.startsWith("Expected") && !issue.message.includes(", got ")
+      ? `, got ${shown(found)}`
+      : ""
+    return `${formatPath(path)}: ${issue.message}${got}`
+  })
+  if (issues.length > MAX_ISSUES) lines.push(`… and ${issues.length - MAX_ISSUES} more`)
+  return `The reply does not match the schema: ${lines.join("; ")}`
+}
+
+const describeCalls = (calls: ReadonlyArray<ToolCall>): string =>
+  calls.length === 0 ? "it has none" : `it has ${calls.map((call) => JSON.stringify(call.name)).join(", ")}`
+
+/** The JSON text to decode: the reply, or the named tool call's arguments (empty arguments are `{}`). */
+const selectText = (
+  content: string,
+  toolCalls: ReadonlyArray<ToolCall>,
+  toolCall: string | undefined
+): string | ContentError => {
+  if (toolCall === undefined) return content
+  const call = toolCalls.find((candidate) => candidate.name === toolCall)
+  if (call === undefined) {
+    return new ContentError({
+      rule: "schema",
+      message: `The reply has no "${toolCall}" tool call (${describeCalls(toolCalls)})`
+    })
+  }
+  return call.arguments.trim().length === 0 ? "{}" : call.arguments
+}
+
+const makeCheck = <S extends StructuredSchema>(
+  schema: S,
+  autoCorrect: boolean,
+  limits: json.Limits,
+  toolCall: string | undefined,
+  decoded: { value: S["Type"] | undefined }
+): CompletionCheck => {
+  const decode = SchemaParser.decodeUnknownResult(schema, { errors: "all" })
+  return (content, toolCalls) => {
+    const text = selectText(content, toolCalls, toolCall)
+    if (typeof text !== "string") return text
+    const parsed = autoCorrect ? parseTolerant(text, limits) : json.parseStrict(text, limits)
+    if (parsed instanceof ContentError) {
+      return autoCorrect ? parsed : new ContentError({
+        rule: parsed.rule,
+        message: `${parsed.message} (autoCorrect is off)`,
+        cause: parsed.cause
+      })
+    }
+    let result: Result.Result<S["Type"], SchemaIssue.Issue>
+    try {
+      result = decode(parsed)
+    } catch (cause) {
+      return new FatalError({
+        reason: "options",
+        message: "The schema cannot decode synchronously: structured output needs a schema without async steps",
+        cause
+      })
+    }
+    if (Result.isFailure(result)) {
+      return new ContentError({ rule: "schema", message: describeIssue(result.failure, parsed), cause: result.failure })
+    }
+    decoded.value = result.success
+    return undefined
+  }
+}
+
+const parseTolerant = (text: string, limits: json.Limits): unknown => {
+  const sink = new json.ValueSink()
+  return json.parseInto(sink, text, limits) ?? sink.root
+}
+
+const prepare = <S extends StructuredSchema>(
+  schema: S,
+  options: StructuredOptions
+): Result.Result<Prepared<S["Type"]>, FatalError> => {
+  if (!Schema.isSchema(schema)) {
+    return Result.fail(invalidOption("schema", "an Effect Schema", schema))
+  }
+  if (!isRecord(options)) {
+    return Result.fail(invalidOption("options", "an options object", options))
+  }
+  const { autoCorrect, toolCall } = options
+  if (autoCorrect !== undefined && typeof autoCorrect !== "boolean") {
+    return Result.fail(invalidOption("autoCorrect", "a boolean", autoCorrect))
+  }
+  if (toolCall !== undefined && (typeof toolCall !== "string" || toolCall.length === 0)) {
+    return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
+  }
+  return Result.map(json.resolveLimits(options.json, "json."), (limits) => {
+    const decoded: { value: S["Type"] | undefined } = { value: undefined }
+    const check = makeCheck(schema, autoCorrect ?? true, limits, toolCall, decoded)
+    return {
+      options: Object.assign({}, options, { [completionCheckKey]: check }),
+      limits,
+      toolCall,
+      decoded
+    }
+  })
+}
+
+/**
+ * Runs `options` like `L0.text` and decodes the reply with `schema`. The
+ * JSON value is taken from the text (or from the arguments of the tool call
+ * named by `toolCall`), repaired unless `autoCorrect: false`, and decoded.
+ * A reply that does not parse or decode fails its attempt with a
+ * `ContentError` (rule `"json"` or `"schema"`, the message names each path)
+ * that retries like any content error (it consumes `maxAttempts`), then
+ * falls back; the next attempt sees it as `ctx.previousError`.
+ *
+ * **Example** (A typed record, telling the model what was wrong on a retry)
+ * ```ts
+ * const Person = Schema.Struct({ name: Schema.String, born: Schema.Number })
+ * const person = yield* L0.structured(Person, {
+ *   stream: ({ signal, previousError }) =>
+ *     client.chat.completions.create({
+ *       model,
+ *       stream: true,
+ *       messages: [
+ *         { role: "user", content: "Who wrote Dune? Answer as JSON {name, born}." },
+ *         ...(previousError ? [{ role: "user" as const, content: `Fix this: ${previousError.message}` }] : [])
+ *       ]
+ *     }, { signal })
+ * })
+ * ```
+ * @category structured output
+ * @since 0.1.0
+ */
+export const structured = <S extends StructuredSchema>(
+  schema: S,
+  options: StructuredOptions
+): Effect.Effect<S["Type"], L0Error> =>
+  Effect.suspend(() => {
+    const prepared = prepare(schema, options)
+    if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
+    const { decoded } = prepared.success
+    return Effect.map(run(prepared.success.options), () => decoded.value as S["Type"])
+  })
+
+/** Turns the events of one run into partial values, resets and the final value. */
+class Preview<A> {
+  private parser: json.Parser
+  private sink: json.ValueSink
+  private seen = 0
+  private shown = false
+  private readonly texts: Array<string> = []
+
+  constructor(private readonly prepared: Prepared<A>) {
+    this.sink = new json.ValueSink()
+    this.parser = new json.Parser(this.sink, prepared.limits)
+  }
+
+  receive(events: ReadonlyArray<L0Event>): ReadonlyArray<StructuredEvent<A, unknown>> {
+    const out: Array<StructuredEvent<A, unknown>> = []
+    const tokens = this.prepared.toolCall === undefined
+    for (const event of events) {
+      if (event._tag === "Token" && tokens) {
+        this.texts.push(event.value)
+        this.parser.push(event.value)
+      } else if (event._tag === "Reset") {
+        this.restart(event.kept, out)
+      } else if (event._tag === "Complete") {
+        this.partial(out)
+        out.push({ _tag: "Final", value: this.prepared.decoded.value as A })
+      }
+    }
+    this.partial(out)
+    return out
+  }
+
+  private partial(out: Array<StructuredEvent<A, unknown>>): void {
+    if (this.sink.version === this.seen) return
+    this.seen = this.sink.version
+    this.shown = true
+    out.push({ _tag: "Partial", value: this.sink.snapshot() })
+  }
+
+  /** A retry: parse again from the text the consumer keeps (`kept` characters; none without continuation). */
+  private restart(kept: number, out: Array<StructuredEvent<A, unknown>>): void {
+    if (this.shown) out.push({ _tag: "Reset" })
+    this.shown = false
+    const text = this.texts.join("").slice(0, kept)
+    this.texts.length = 0
+    this.sink = new json.ValueSink()
+    this.parser = new json.Parser(this.sink, this.prepared.limits)
+    this.seen = 0
+    if (text.length > 0) {
+      this.texts.push(text)
+      this.parser.push(text)
+    }
+  }
+}
+
+/**
+ * Like `structured`, but streams `Partial` values while tokens arrive,
+ * then the `Final` decoded value (see `StructuredEvent` for the rules).
+ * Partial values come from an incremental parser fed each token once: no
+ * re-parse per token. Partials come from the tolerant parser even with
+ * `autoCorrect: false`. With `toolCall`, only `Final` is emitted (tool call
+ * arguments arrive whole).
+ *
+ * **Example** (Rendering a list while it is written)
+ * ```ts
+ * const Todo = Schema.Struct({ items: Schema.Array(Schema.String) })
+ * yield* L0.structuredStream(Todo, { stream: () => client.chat.completions.create(request) }).pipe(
+ *   Stream.runForEach((event) =>
+ *     event._tag === "Partial" ? Console.log(`${event.value.items?.length ?? 0} items so far`)
+ *     : event._tag === "Final" ? Console.log(event.value.items)
+ *     : Console.log("retrying…"))
+ * )
+ * ```
+ * @category structured output
+ * @since 0.1.0
+ */
+export const structuredStream = <S extends StructuredSchema>(
+  schema: S,
+  options: StructuredOptions
+): Stream.Stream<StructuredEvent<S["Type"], DeepPartial<S["Encoded"]>>, L0Error> =>
+  Stream.suspend(() => {
+    const prepared = prepare(schema, options)
+    if (Result.isFailure(prepared)) return Stream.fail(prepared.failure)
+    const preview = new Preview<S["Type"]>(prepared.success)
+    return stream(prepared.success.options).pipe(
+      Stream.mapAccumArray(
+        () => preview,
+        (state, events) => [state, state.receive(events) as ReadonlyArray<StructuredEvent<S["Type"], DeepPartial<S["Encoded"]>>>]
+      )
+    )
+  })
