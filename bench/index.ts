@@ -1,0 +1,61 @@
+/**
+ * `npm run bench`: runs every workload, prints the table and the budgets,
+ * and writes BENCHMARKS.md. Budgets print PASS or FAIL and never fail the
+ * process. `npm run bench -- ttft concurrency` runs only the named sections
+ * and leaves BENCHMARKS.md alone.
+ */
+import { writeFileSync } from "node:fs"
+import * as os from "node:os"
+import { Guardrails } from "effect-l0"
+import * as concurrency from "./concurrency.js"
+import { hasGc } from "./harness.js"
+import * as http from "./http.js"
+import type { Budget, Section } from "./report.js"
+import * as report from "./report.js"
+import * as structured from "./structured.js"
+import * as throughput from "./throughput.js"
+import * as ttft from "./ttft.js"
+
+type Outcome = { readonly sections: ReadonlyArray<Section>; readonly budgets: ReadonlyArray<Budget> }
+
+const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
+  ["throughput", () =>
+    throughput.run(throughput.variants([
+      throughput.guarded("L0.stream + Guardrails.recommended", Guardrails.recommended),
+      throughput.guarded("L0.stream + Guardrails.strict", Guardrails.strict)
+    ]))],
+  ["structured", structured.run],
+  ["concurrency", concurrency.run],
+  ["ttft", ttft.run],
+  ["http", http.run]
+]
+
+const SKIPPED: ReadonlyArray<string> = []
+
+const main = async (): Promise<void> => {
+  if (!hasGc()) console.warn("node runs without --expose-gc: heap figures are not taken after a full GC")
+  const only = process.argv.slice(2)
+  const selected = only.length === 0 ? SECTIONS : SECTIONS.filter(([name]) => only.includes(name))
+  const started = performance.now()
+  const sections: Array<Section> = []
+  const budgets: Array<Budget> = []
+  for (const [name, run] of selected) {
+    const sectionStart = performance.now()
+    const outcome = await run()
+    sections.push(...outcome.sections)
+    budgets.push(...outcome.budgets)
+    console.error(`${name}: ${((performance.now() - sectionStart) / 1000).toFixed(1)} s`)
+  }
+  const result: report.Report = { sections, budgets, skipped: SKIPPED }
+  console.log(report.toConsole(result))
+  const cpus = os.cpus()
+  const environment = `Node ${process.version}, ${cpus[0]?.model ?? "unknown CPU"} (${cpus.length} cores), ${os.platform()} ${os.arch()}, ${
+    new Date().toISOString().slice(0, 10)
+  }; whole run ${((performance.now() - started) / 1000).toFixed(0)} s.`
+  if (only.length === 0) {
+    writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), report.toMarkdown(result, environment))
+    console.log("\nwrote BENCHMARKS.md")
+  }
+}
+
+await main()
