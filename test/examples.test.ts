@@ -6,7 +6,7 @@ const run = promisify(execFile)
 const example = async (name: string) =>
   (await run(process.execPath, ["--import", "tsx", `examples/${name}.ts`], { timeout: 30_000 })).stdout
 
-describe("examples run", () => {
+describe.concurrent("examples run", () => {
   it("basic", async () => {
     const out = await example("basic")
     expect(out).toContain("You asked: how do streams break.")
