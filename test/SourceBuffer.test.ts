@@ -81,4 +81,15 @@ describe("source buffer", () => {
       expect(seen).toEqual([L0Event.token("a")])
       expect(failureOf(exit).message).toContain("cannot read a number")
     }))
+
+  it.effect("a Stream source that outruns the consumer waits for it and loses nothing", () =>
+    Effect.gen(function*() {
+      const letters = Array.from({ length: 5000 }, (_, i) => String.fromCharCode(97 + (i % 26)))
+      const seen: Array<string> = []
+      yield* Stream.runForEachArray(L0.stream({ stream: () => Stream.fromIterable(letters) }), (events) => {
+        for (const event of events) if (event._tag === "Token") seen.push(event.value)
+        return Effect.yieldNow
+      })
+      expect(seen).toEqual(letters)
+    }))
 })
