@@ -203,20 +203,21 @@ class Attempt {
   }
 
   pull(upstream: Pull.Pull<Events, CategoryError, void>): Pull.Pull<Events, CategoryError, void> {
-    const next: Pull.Pull<Events, CategoryError, void> = Effect.suspend(() =>
-      this.finished ? Cause.done() : upstream.pipe(
-        Effect.flatMap((events) => {
-          const result = this.receive(events)
-          return Array.isArray(result) ? Effect.succeed(result) : Effect.fail(result as CategoryError)
-        }),
-        Pull.catchDone(() => this.complete()),
-        Effect.flatMap((out): Pull.Pull<Events, CategoryError, void> =>
-          out.length === 0 ? next : Effect.succeed(out as unknown as Events)
-        )
+    // built once: a pull per received array then allocates no new Effect chain
+    const step: Pull.Pull<Events, CategoryError, void> = upstream.pipe(
+      Effect.flatMap((events) => {
+        const result = this.receive(events)
+        return Array.isArray(result) ? Effect.succeed(result) : Effect.fail(result as CategoryError)
+      }),
+      Pull.catchDone(() => this.complete()),
+      Effect.flatMap((out): Pull.Pull<Events, CategoryError, void> =>
+        out.length === 0 ? next : Effect.succeed(out as unknown as Events)
       )
     )
+    const next: Pull.Pull<Events, CategoryError, void> = Effect.suspend(() => this.finished ? Cause.done() : step)
     return next
   }
+
 
   private addToken(event: L0Event.Token): void {
     this.pending.push(event.value)
