@@ -6,7 +6,7 @@
 import * as Effect from "effect/Effect"
 import * as consumers from "./consumers.js"
 import { collectGarbage, interleave, nextTurn } from "./harness.js"
-import type { Budget, Row, Section } from "./report.js"
+import type { Budget, Outcome, Row } from "./report.js"
 import * as report from "./report.js"
 import { answer, replay } from "./tokens.js"
 
@@ -66,7 +66,7 @@ const heapInFlight = async (
   return { perStream: (total - before) / count, total }
 }
 
-export const run = async (): Promise<{ readonly sections: ReadonlyArray<Section>; readonly budgets: ReadonlyArray<Budget> }> => {
+export const run = async (): Promise<Outcome> => {
   const tokens = answer(TOKENS, 3).slice(0, TOKENS)
   const timeRows: Array<Row> = []
   const heapRows: Array<Row> = []
@@ -79,20 +79,32 @@ export const run = async (): Promise<{ readonly sections: ReadonlyArray<Section>
       { name: `${streams} L0.stream`, run: () => l0All(streams, source) }
     ], level)
     const size = `${streams} x ${TOKENS}`
+    const perToken = (median: number) => report.ns(median * 1e6 / (streams * TOKENS))
     timeRows.push(
-      { workload: "raw for await loops", size, measured: report.ms(raw!.median), perToken: report.ns(raw!.median * 1e6 / (streams * TOKENS)), ratio: report.ratio(1) },
+      {
+        workload: "raw for await loops",
+        size,
+        measured: report.ms(raw!.median),
+        perToken: perToken(raw!.median),
+        ratio: report.ratio(1)
+      },
       {
         workload: "L0.stream (runForEachArray), Effect.forEach unbounded",
         size,
         measured: report.ms(l0!.median),
-        perToken: report.ns(l0!.median * 1e6 / (streams * TOKENS)),
+        perToken: perToken(l0!.median),
         ratio: report.ratio(l0!.median / raw!.median)
       }
     )
     const rawHeap = await heapInFlight(streams, tokens, rawAll)
     const l0Heap = await heapInFlight(streams, tokens, l0All)
     heapRows.push(
-      { workload: "raw for await loops", size, measured: `${report.bytes(rawHeap.perStream)} / stream`, ratio: report.ratio(1) },
+      {
+        workload: "raw for await loops",
+        size,
+        measured: `${report.bytes(rawHeap.perStream)} / stream`,
+        ratio: report.ratio(1)
+      },
       {
         workload: "L0.stream (runForEachArray)",
         size,

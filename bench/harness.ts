@@ -27,42 +27,38 @@ export interface Case {
   readonly name: string
   /** One complete run; resolves when the workload is done. */
   readonly run: () => Promise<unknown>
+  /** Samples taken in each round (default 1): more for short cases, so that they get as many as they need. */
+  readonly repeat?: number
 }
 
 export interface Timing {
   readonly name: string
   /** Median wall time of one run, in milliseconds. */
   readonly median: number
-  /** Median CPU time (user + system, all threads) of one run, in milliseconds. */
-  readonly cpu: number
-  readonly samples: ReadonlyArray<number>
 }
 
 /**
- * Times every case `rounds` times after `warmup` untimed rounds and returns
- * the medians, in the order of `cases`.
+ * Times every case `rounds` times (times its `repeat`) after `warmup` untimed
+ * rounds and returns the medians, in the order of `cases`.
  */
 export const interleave = async (
   cases: ReadonlyArray<Case>,
   options: { readonly rounds: number; readonly warmup: number }
 ): Promise<ReadonlyArray<Timing>> => {
   const samples = cases.map((): Array<number> => [])
-  const cpu = cases.map((): Array<number> => [])
   for (let round = 0; round < options.warmup + options.rounds; round++) {
     for (let k = 0; k < cases.length; k++) {
       const index = (k + round) % cases.length
-      const cpuStart = process.cpuUsage()
-      const start = performance.now()
-      await cases[index]!.run()
-      const elapsed = performance.now() - start
-      const used = process.cpuUsage(cpuStart)
-      if (round >= options.warmup) {
-        samples[index]!.push(elapsed)
-        cpu[index]!.push((used.user + used.system) / 1000)
+      const current = cases[index]!
+      for (let r = 0; r < (current.repeat ?? 1); r++) {
+        const start = performance.now()
+        await current.run()
+        const elapsed = performance.now() - start
+        if (round >= options.warmup) samples[index]!.push(elapsed)
       }
     }
   }
-  return cases.map((c, i) => ({ name: c.name, median: median(samples[i]!), cpu: median(cpu[i]!), samples: samples[i]! }))
+  return cases.map((c, i) => ({ name: c.name, median: median(samples[i]!) }))
 }
 
 /** Resolves after pending I/O callbacks and timers had a turn. */

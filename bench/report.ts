@@ -29,11 +29,10 @@ export interface Budget {
   readonly pass: boolean
 }
 
-export interface Report {
+/** What a workload module reports. */
+export interface Outcome {
   readonly sections: ReadonlyArray<Section>
   readonly budgets: ReadonlyArray<Budget>
-  /** Workloads that did not run, with the reason. */
-  readonly skipped: ReadonlyArray<string>
 }
 
 export const ms = (value: number): string =>
@@ -70,7 +69,7 @@ const align = (table: ReadonlyArray<ReadonlyArray<string>>): Array<string> => {
   return table.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd())
 }
 
-export const toConsole = (report: Report): string => {
+export const toConsole = (report: Outcome): string => {
   const lines: Array<string> = []
   for (const section of report.sections) {
     lines.push("", `${section.title}: ${section.description}`)
@@ -83,7 +82,6 @@ export const toConsole = (report: Report): string => {
       ...report.budgets.map((b) => [b.name, b.limit, b.measured, b.pass ? "PASS" : "FAIL"])
     ]).map((line) => `  ${line}`)
   )
-  for (const skipped of report.skipped) lines.push(`  not measured: ${skipped}`)
   return lines.join("\n")
 }
 
@@ -93,7 +91,7 @@ const markdownTable = (header: ReadonlyArray<string>, body: ReadonlyArray<Readon
   ...body.map((line) => `| ${line.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`)
 ]
 
-export const toMarkdown = (report: Report, environment: string): string => {
+export const toMarkdown = (report: Outcome, environment: string): string => {
   const lines: Array<string> = [
     "# Benchmarks",
     "",
@@ -110,9 +108,6 @@ export const toMarkdown = (report: Report, environment: string): string => {
       report.budgets.map((b) => [b.name, b.limit, b.measured, b.pass ? "PASS" : "FAIL"])
     )
   ]
-  if (report.skipped.length > 0) {
-    lines.push("", "Not measured in this run:", "", ...report.skipped.map((s) => `- ${s}`))
-  }
   for (const section of report.sections) {
     lines.push("", `## ${section.title}`, "", section.description, "", ...markdownTable(HEADER, section.rows.map(cells)))
   }

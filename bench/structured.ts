@@ -8,7 +8,7 @@ import * as Schema from "effect/Schema"
 import { L0 } from "effect-l0"
 import * as consumers from "./consumers.js"
 import { interleave } from "./harness.js"
-import type { Budget, Section } from "./report.js"
+import type { Outcome } from "./report.js"
 import * as report from "./report.js"
 import { answer, replay } from "./tokens.js"
 
@@ -21,12 +21,12 @@ const Answer = Schema.Array(Schema.Struct({
 
 const decode = Schema.decodeUnknownSync(Answer)
 
-export const run = async (): Promise<{ readonly sections: ReadonlyArray<Section>; readonly budgets: ReadonlyArray<Budget> }> => {
+export const run = async (): Promise<Outcome> => {
   const tokens = answer(12_000, 5)
   const bytes = tokens.join("").length
   const expected = (decode(JSON.parse(tokens.join(""))) as ReadonlyArray<unknown>).length
   const check = (value: ReadonlyArray<unknown>): void => {
-    if (value.length !== expected) throw new Error(`structured workload decoded ${value.length} records, not ${expected}`)
+    if (value.length !== expected) throw new Error(`decoded ${value.length} records, not ${expected}`)
   }
   const timings = await interleave([
     {

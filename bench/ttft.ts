@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { L0 } from "effect-l0"
 import { median, nextTurn } from "./harness.js"
-import type { Budget, Section } from "./report.js"
+import type { Outcome } from "./report.js"
 import * as report from "./report.js"
 import { answer, replay } from "./tokens.js"
 
@@ -46,7 +46,7 @@ const l0 = (tokens: ReadonlyArray<string>, m: Marks): Promise<void> => {
   }))
 }
 
-export const run = async (): Promise<{ readonly sections: ReadonlyArray<Section>; readonly budgets: ReadonlyArray<Budget> }> => {
+export const run = async (): Promise<Outcome> => {
   const tokens = answer(20, 4).slice(0, 20)
   const chunkToToken = { raw: [] as Array<number>, l0: [] as Array<number> }
   const callToToken = { raw: [] as Array<number>, l0: [] as Array<number> }
@@ -74,7 +74,12 @@ export const run = async (): Promise<{ readonly sections: ReadonlyArray<Section>
     const base = median(figures.raw)
     const measured = median(figures.l0)
     return [
-      { workload: `raw for await: ${label}`, size: `${SAMPLES} runs`, measured: report.ms(base), ratio: report.ratio(1) },
+      {
+        workload: `raw for await: ${label}`,
+        size: `${SAMPLES} runs`,
+        measured: report.ms(base),
+        ratio: report.ratio(1)
+      },
       {
         workload: `L0.stream: ${label}`,
         size: `${SAMPLES} runs`,
