@@ -218,7 +218,6 @@ class Attempt {
     return next
   }
 
-
   private addToken(event: L0Event.Token): void {
     this.pending.push(event.value)
     this.tokenCount++
