@@ -69,13 +69,13 @@ class Pump {
   closed = false
   /** The source ended or failed: nothing more goes into `buffer`. */
   ended = false
-  failure: CategoryError | undefined = undefined
+  private failure: CategoryError | undefined = undefined
   started = false
   blocked = false
   lastActivity: number
   iterator: AsyncIterator<unknown> | undefined = undefined
   decoder: Decoder | undefined = undefined
-  buffer: Array<L0Event> = []
+  private buffer: Array<L0Event> = []
   readonly controller = new AbortController()
   /** Resumes the consumer parked on an empty buffer. */
   private waiter: (() => void) | undefined = undefined
