@@ -393,3 +393,29 @@ describe("README", () => {
       expect(source.calls[0]!.context.signal.aborted).toBe(true)
     }))
 })
+
+describe("plain async callers", () => {
+  it("an AbortSignal passed to Effect.runPromise aborts the source", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const controller = new AbortController()
+    const running = Effect.runPromise(L0.text({ stream: source.stream }), { signal: controller.signal })
+    await Effect.runPromise(TestSource.settle)
+    expect(source.calls[0]!.emitted).toBe(1)
+    controller.abort()
+    await expect(running).rejects.toBeDefined()
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+    expect(source.calls[0]!.returned).toBe(true)
+  })
+
+  it("leaving a for await loop early closes the source", async () => {
+    const source = TestSource.make(["a", "b", TestSource.stall])
+    const seen: Array<string> = []
+    for await (const event of Stream.toAsyncIterable(L0.stream({ stream: source.stream }))) {
+      if (event._tag === "Token") seen.push(event.value)
+      if (seen.length === 2) break
+    }
+    await Effect.runPromise(TestSource.settle)
+    expect(seen).toEqual(["a", "b"])
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+})
