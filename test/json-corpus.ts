@@ -7,6 +7,11 @@ export interface Case {
   readonly name: string
   readonly input: string
   readonly expected: unknown
+  /**
+   * What the incremental parser gives where it differs: it cannot look ahead
+   * to a fenced value after brackets in the prose, as a whole-text parse does.
+   */
+  readonly streamed?: unknown
 }
 
 const nested = (depth: number, leaf: unknown): unknown => {
@@ -65,6 +70,18 @@ export const corpus: ReadonlyArray<Case> = [
     expected: { a: 1 }
   },
   { name: "fenced top-level number", input: "```json\n42\n```", expected: 42 },
+  {
+    name: "a bracketed number in the prose before a fenced object",
+    input: "Here is item [1] as you asked:\n```json\n{\"id\": 1, \"name\": \"bolt\"}\n```",
+    expected: { id: 1, name: "bolt" },
+    streamed: [1]
+  },
+  {
+    name: "braces in the prose before a fenced object",
+    input: "Sure! The {name} field is filled in below:\n\n~~~json\n{\"name\": \"Ada\"}\n~~~\n",
+    expected: { name: "Ada" },
+    streamed: {}
+  },
   {
     name: "bracketed prose before a fenced array",
     input: "Results [as requested]:\n```json\n[\"x\", \"y\"]\n```",

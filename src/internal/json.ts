@@ -527,8 +527,21 @@ export class Parser {
 /** Parses a whole text into `sink`; returns the error, if any. */
 export const parseInto = (sink: Sink, text: string, limits: Limits): ContentError | undefined => {
   const parser = new Parser(sink, limits)
-  parser.push(text)
+  parser.push(fencedStart(text))
   return parser.end()
+}
+
+/** A fence opener at the start of a line (```json, ```, ~~~ …), maybe several in a row, then the `{` or `[` it holds. */
+const FENCED_VALUE = /(?:^|\n)[ \t]{0,3}(?:```|~~~)[\w+-]*[ \t]*\r?\n(?:\s*(?:```|~~~)[\w+-]*[ \t]*\r?\n)*\s*(?=[{[])/
+
+/**
+ * With the whole text at hand, a fenced object or array wins over brackets
+ * in the prose before it ("see [1]:" then a ```json block): the text from
+ * that value on, else the text as it is.
+ */
+const fencedStart = (text: string): string => {
+  const match = FENCED_VALUE.exec(text)
+  return match === null ? text : text.slice(match.index + match[0].length)
 }
 
 /** Drops a Markdown fence around a top-level scalar: "```json\n42\n```" → "42". */
