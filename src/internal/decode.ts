@@ -1,12 +1,12 @@
 import type { Completion, Decoder } from "../Adapter.js"
 import { describe } from "./describe.js"
+import { isRecord } from "./options.js"
 import { ContentError, FatalError, NetworkError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { Usage } from "../L0Event.js"
 
 /** @internal */
-export const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+export { isRecord }
 
 /** @internal */
 export const stringOf = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
