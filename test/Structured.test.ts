@@ -12,7 +12,7 @@ import { ProviderServer, TestSource } from "effect-l0/testing"
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { loadFixture } from "./fixtureFiles.js"
-import { advance, connectionReset } from "./support.js"
+import { advance, connectionReset, lastErrorOf } from "./support.js"
 
 const Item = Schema.Struct({ name: Schema.String, price: Schema.Number })
 const Order = Schema.Struct({ id: Schema.String, items: Schema.Array(Item) })
@@ -28,8 +28,6 @@ const withRetries = <A, E>(effect: Effect.Effect<A, E>, waits = 1) =>
   })
 
 const retry = { backoff: "fixed", baseDelay: "1 second" } as const
-
-const lastError = (error: AnyL0Error) => error._tag === "ExhaustedError" ? error.lastError : error
 
 describe("L0.structured", () => {
   it.effect("decodes a JSON reply into the schema's type", () =>
@@ -72,7 +70,7 @@ describe("L0.structured", () => {
         L0.structured(Order, { stream: fenced.stream, autoCorrect: false, retry: { maxAttempts: 1 } })
       )
       expect(error._tag).toBe("ExhaustedError")
-      const last = lastError(error)
+      const last = lastErrorOf(error)
       expect(last).toMatchObject({ _tag: "ContentError", rule: "json" })
       expect(last?.message).toMatch(/^Invalid JSON: .*\(autoCorrect is off\)$/s)
       const plain = TestSource.make([valid])
@@ -83,7 +81,7 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const source = TestSource.make([`{"id": 7, "items": [{"name": "tea", "price": "3 EUR"}, {"price": 1}]}`])
       const error = yield* Effect.flip(L0.structured(Order, { stream: source.stream, retry: { maxAttempts: 1 } }))
-      const last = lastError(error)
+      const last = lastErrorOf(error)
       expect(last).toMatchObject({ _tag: "ContentError", category: "content", rule: "schema" })
       expect(last?.message).toBe(
         `The reply does not match the schema: id: Expected string, got 7; ` +
@@ -95,11 +93,11 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const Odd = Schema.Struct({ "first name": Schema.String, list: Schema.Array(Schema.Number) })
       const odd = TestSource.make([`{"first name": 1, "list": [${"\"x\",".repeat(12)} "x"]}`])
-      const oddError = lastError(yield* Effect.flip(L0.structured(Odd, { stream: odd.stream, retry: { maxAttempts: 1 } })))
+      const oddError = lastErrorOf(yield* Effect.flip(L0.structured(Odd, { stream: odd.stream, retry: { maxAttempts: 1 } })))
       expect(oddError?.message).toContain(`["first name"]: Expected string, got 1; list[0]: Expected number, got "x"`)
       expect(oddError?.message).toMatch(/list\[8\]: Expected number, got "x"; … and 4 more$/)
       const long = TestSource.make([`{"list": ["${"y".repeat(60)}"]}`])
-      const longError = lastError(
+      const longError = lastErrorOf(
         yield* Effect.flip(L0.structured(Schema.Struct({ list: Schema.Array(Schema.Number) }), {
           stream: long.stream,
           retry: { maxAttempts: 1 }
@@ -107,7 +105,7 @@ describe("L0.structured", () => {
       )
       expect(longError?.message).toContain(`list[0]: Expected number, got "${"y".repeat(39)}…`)
       const root = TestSource.make([`[1]`])
-      const rootError = lastError(yield* Effect.flip(L0.structured(Schema.String, { stream: root.stream, retry: { maxAttempts: 1 } })))
+      const rootError = lastErrorOf(yield* Effect.flip(L0.structured(Schema.String, { stream: root.stream, retry: { maxAttempts: 1 } })))
       expect(rootError?.message).toBe("The reply does not match the schema: value: Expected string, got [1]")
     }))
 
@@ -139,13 +137,13 @@ describe("L0.structured", () => {
   it.effect("bounds the JSON with json.maxDepth / json.maxLength", () =>
     Effect.gen(function*() {
       const deep = TestSource.make([`{"id": "A1", "items": [{"name": {"x": 1}, "price": 1}]}`])
-      const depthError = lastError(
+      const depthError = lastErrorOf(
         yield* Effect.flip(L0.structured(Order, { stream: deep.stream, json: { maxDepth: 3 }, retry: { maxAttempts: 1 } }))
       )
       expect(depthError).toMatchObject({ _tag: "ContentError", rule: "json" })
       expect(depthError?.message).toContain("maxDepth (3)")
       const long = TestSource.make([valid])
-      const lengthError = lastError(
+      const lengthError = lastErrorOf(
         yield* Effect.flip(
           L0.structured(Order, { stream: long.stream, json: { maxLength: 10 }, autoCorrect: false, retry: { maxAttempts: 1 } })
         )

@@ -7,7 +7,7 @@ import { Adapter, Adapters, EventBus, L0, L0Error, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import type { Fixture } from "./fixtureFiles.js"
 import { fixtureNames, loadFixture } from "./fixtureFiles.js"
-import { advance, connectionReset } from "./support.js"
+import { advance, connectionReset, lastErrorOf } from "./support.js"
 
 const noRetry = { maxRetries: 0 } as const
 
@@ -25,7 +25,7 @@ const runChunks = (chunks: ReadonlyArray<unknown>, options: Partial<L0.L0Options
 const failureOf = (chunks: ReadonlyArray<unknown>, options: Partial<L0.L0Options> = {}) =>
   Effect.gen(function*() {
     const error = yield* Effect.flip(L0.run({ stream: TestSource.make(chunks).stream, retry: noRetry, ...options }))
-    return error._tag === "ExhaustedError" ? error.lastError! : error
+    return lastErrorOf(error)
   })
 
 const dataOf = (events: ReadonlyArray<L0Event.L0Event>, type: string): string =>

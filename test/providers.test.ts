@@ -12,6 +12,7 @@ import { ProviderServer } from "effect-l0/testing"
 import type { Client } from "./clients.js"
 import { allClients, API_KEY, httpClients } from "./clients.js"
 import { fixtureNames, loadFixture } from "./fixtureFiles.js"
+import { failureOf, lastErrorOf } from "./support.js"
 
 /** Real time for HTTP, tiny L0 delays: Retry-After (capped at maxDelay) shows as a 20 ms wait. */
 const retry = { baseDelay: "1 millis", maxDelay: "20 millis", backoff: "fixed" } as const
@@ -59,16 +60,9 @@ const expectRecovered = (outcome: Outcome, options: { readonly reset: boolean })
   expect(outcome.server.requests.length).toBe(2)
 }
 
-const failure = (outcome: Outcome): L0Error.L0Error => {
-  if (Exit.isSuccess(outcome.exit)) return expect.unreachable("the run succeeded")
-  const error = outcome.exit.cause.reasons.find((reason) => reason._tag === "Fail")
-  return (error as { error: L0Error.L0Error }).error
-}
+const failure = (outcome: Outcome): L0Error.L0Error => failureOf(outcome.exit)
 
-const lastError = (outcome: Outcome) => {
-  const error = failure(outcome)
-  return error._tag === "ExhaustedError" ? error.lastError! : error
-}
+const lastError = (outcome: Outcome) => lastErrorOf(failure(outcome))
 
 const fatalInBand = (client: Client): ProviderServer.ErrorDetails =>
   client.protocol === "anthropic"

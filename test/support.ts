@@ -22,3 +22,7 @@ export const failureOf = <A>(exit: Exit.Exit<A, L0Error.L0Error>): L0Error.L0Err
   if (reason?._tag !== "Fail") throw new Error("expected a typed failure")
   return reason.error
 }
+
+/** The error of the last attempt behind an `ExhaustedError`, or the error itself. */
+export const lastErrorOf = (error: L0Error.L0Error): L0Error.CategoryError =>
+  error._tag === "ExhaustedError" ? error.lastError! : error
