@@ -45,6 +45,14 @@ export interface Decoder {
   readonly push: (chunk: unknown, out: Array<L0Event.L0Event>) => boolean
   /** Called once when the source ends normally; may append final events. */
   readonly end: (out: Array<L0Event.L0Event>) => Completion | undefined
+  /**
+   * Whether the answer is whole: the protocol's finish reason has arrived,
+   * and what may still follow (usage, `[DONE]`, `message_stop`) is a
+   * trailer. A timeout that strikes while the trailer is due then completes
+   * the attempt with what arrived (`end` is called) instead of failing it.
+   * Without this method a timeout always fails the attempt.
+   */
+  readonly finished?: (() => boolean) | undefined
 }
 
 /**

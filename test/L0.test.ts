@@ -126,7 +126,8 @@ describe("resets", () => {
 
   it.effect("a Reset still comes before Complete when the successful attempt emits no token", () =>
     Effect.gen(function*() {
-      const source = TestSource.make(["partial", TestSource.fail(connectionReset())], [])
+      // an empty string is a chunk without a token; a source without any chunk fails (see "end of stream")
+      const source = TestSource.make(["partial", TestSource.fail(connectionReset())], [""])
       const events = yield* Stream.runCollect(L0.stream({ stream: source.stream, retry: noDelay }))
       expect(events.map((e) => e._tag)).toEqual(["Token", "Reset", "Complete"])
       expect(completeOf(events).state.content).toBe("")

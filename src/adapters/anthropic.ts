@@ -28,9 +28,14 @@ const TYPES: ReadonlySet<unknown> = new Set([
   "error"
 ])
 
+/** A whole `Message`: what a server that ignored `stream: true` answers. */
+const isMessage = (chunk: Record<string, unknown>): boolean => chunk.type === "message" && Array.isArray(chunk.content)
+
 class AnthropicDecoder extends MarkedDecoder {
   private readonly calls = new PendingCalls<unknown>()
   private readonly merged: Record<string, unknown> = {}
+  /** `message_stop` came: the message is over, whatever follows. */
+  private stopped = false
 
   constructor() {
     super(NAME, "stop_reason (message_delta)")
@@ -38,6 +43,7 @@ class AnthropicDecoder extends MarkedDecoder {
 
   push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
     if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
+    if (this.stopped) return false
     switch (chunk.type) {
       case "content_block_delta":
         return this.delta(chunk.index, chunk.delta, out)
@@ -68,12 +74,36 @@ class AnthropicDecoder extends MarkedDecoder {
         if (stop !== undefined) this.finishReason = stop
         return false
       }
+      case "message_stop": {
+        this.stopped = true
+        return false
+      }
+      case "message":
+        return isMessage(chunk) && this.message(chunk, out)
       case "error":
         // the event itself: L0 categorizes it by `error.type` with its own Clock
         throw chunk
       default:
         return false
     }
+  }
+
+  /** The content blocks of a whole message, then its stop reason and usage. */
+  private message(message: Record<string, unknown>, out: Array<L0Event.L0Event>): boolean {
+    const before = out.length
+    for (const block of message.content as ReadonlyArray<unknown>) {
+      if (!isRecord(block)) continue
+      const text = block.type === "text" ? stringOf(block.text) : block.type === "thinking" ? stringOf(block.thinking) : undefined
+      if (text !== undefined && text.length > 0) out.push(block.type === "text" ? L0Event.token(text) : reasoning(text))
+      if (block.type === "tool_use") {
+        out.push(L0Event.toolCall(stringOf(block.id) ?? "", stringOf(block.name) ?? "", JSON.stringify(block.input ?? {})))
+      }
+    }
+    this.mergeUsage(message.usage)
+    const stop = stringOf(message.stop_reason)
+    if (stop !== undefined) this.finishReason = stop
+    this.stopped = true
+    return out.length > before
   }
 
   private delta(index: unknown, delta: unknown, out: Array<L0Event.L0Event>): boolean {
@@ -126,13 +156,16 @@ class AnthropicDecoder extends MarkedDecoder {
  *   `overloaded_error`, `api_error` and `rate_limit_error` are transient,
  *   `invalid_request_error`, `authentication_error` and `permission_error`
  *   fatal. A stream without a `stop_reason` fails with a retryable
- *   `NetworkError`.
+ *   `NetworkError`. Events after `message_stop` are ignored.
+ * - A whole `Message` (a server that ignored `stream: true`) is decoded
+ *   from its content blocks (a `tool_use` block's arguments are the JSON of
+ *   its `input`), `stop_reason` and `usage`.
  *
  * @category adapters
  * @since 0.1.0
  */
 export const anthropic: Adapter = {
   name: NAME,
-  detect: (chunk) => isRecord(chunk) && TYPES.has(chunk.type) && !("sequence_number" in chunk),
+  detect: (chunk) => isRecord(chunk) && (TYPES.has(chunk.type) || isMessage(chunk)) && !("sequence_number" in chunk),
   make: () => new AnthropicDecoder()
 }

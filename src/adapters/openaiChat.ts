@@ -41,7 +41,11 @@ class ChatDecoder extends MarkedDecoder {
     for (const choice of choices) {
       // n > 1: only the first choice is the answer L0 streams
       if (!isRecord(choice) || (choice.index !== undefined && choice.index !== 0)) continue
-      if (isRecord(choice.delta) && this.delta(choice.delta, out)) output = true
+      // a whole `chat.completion` (a server that ignored `stream: true`) has a `message` instead
+      const decoded = isRecord(choice.delta)
+        ? this.delta(choice.delta, out)
+        : isRecord(choice.message) && this.message(choice.message, out)
+      if (decoded) output = true
       const finish = stringOf(choice.finish_reason)
       if (finish !== undefined) {
         if (finish === "content_filter") throw contentFiltered(NAME, `finish_reason "content_filter"`)
@@ -50,6 +54,28 @@ class ChatDecoder extends MarkedDecoder {
       }
     }
     return output
+  }
+
+  /** The message of a whole completion; its tool calls are complete, keyed by their position. */
+  private message(message: Record<string, unknown>, out: Array<L0Event.L0Event>): boolean {
+    const before = out.length
+    const thought = stringOf(message.reasoning_content) ?? stringOf(message.reasoning)
+    if (thought !== undefined && thought.length > 0) out.push(reasoning(thought))
+    const content = stringOf(message.content)
+    if (content !== undefined && content.length > 0) out.push(L0Event.token(content))
+    const refused = stringOf(message.refusal)
+    if (refused !== undefined && refused.length > 0) out.push(refusal(refused))
+    let calls = false
+    const toolCalls = message.tool_calls
+    if (Array.isArray(toolCalls)) {
+      for (const [index, call] of toolCalls.entries()) {
+        if (!isRecord(call)) continue
+        const fn = isRecord(call.function) ? call.function : undefined
+        this.calls.start(index, stringOf(call.id), stringOf(fn?.name), stringOf(fn?.arguments))
+        calls = true
+      }
+    }
+    return calls || out.length > before
   }
 
   private delta(delta: Record<string, unknown>, out: Array<L0Event.L0Event>): boolean {
@@ -100,6 +126,9 @@ class ChatDecoder extends MarkedDecoder {
  *   `"content_filter"` fails the attempt with a `ContentError`.
  * - `usage` (sent last with `stream_options: { include_usage: true }`) is
  *   the run's `Usage`.
+ * - A whole `chat.completion` (a server that ignored `stream: true`) is
+ *   decoded the same way from its `message`: text, reasoning, refusal and
+ *   complete tool calls, `finish_reason` and `usage`.
  * - An in-band `{ error: { type, code, message } }` chunk fails the attempt,
  *   categorized by its type or code; a stream that ends without a
  *   `finish_reason` was cut short and fails with a retryable `NetworkError`.

@@ -20,6 +20,14 @@ import * as L0Event from "../L0Event.js"
 
 const NAME = "openai-responses"
 
+/** A whole `response` object: what a server that ignored `stream: true` answers. */
+const isResponse = (chunk: Record<string, unknown>): boolean => chunk.object === "response" && chunk.type === undefined
+
+const failed = (response: unknown): never => {
+  if (isRecord(response) && isRecord(response.error)) throw response.error
+  throw new ModelError({ message: "The OpenAI response failed without an error object" })
+}
+
 class ResponsesDecoder extends MarkedDecoder {
   private readonly calls = new PendingCalls<string>()
 
@@ -29,6 +37,7 @@ class ResponsesDecoder extends MarkedDecoder {
 
   push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
     if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)
+    if (isResponse(chunk)) return this.whole(chunk, out)
     switch (chunk.type) {
       case "response.output_text.delta":
         return this.emit(chunk.delta, out, L0Event.token)
@@ -62,11 +71,8 @@ class ResponsesDecoder extends MarkedDecoder {
       case "response.completed":
       case "response.incomplete":
         return this.terminal(chunk.response, out)
-      case "response.failed": {
-        const response = isRecord(chunk.response) ? chunk.response : undefined
-        if (isRecord(response?.error)) throw response.error
-        throw new ModelError({ message: "The OpenAI response failed without an error object" })
-      }
+      case "response.failed":
+        return failed(chunk.response)
       case "error":
         // the event itself: L0 categorizes it by its code with its own Clock
         throw chunk
@@ -83,6 +89,31 @@ class ResponsesDecoder extends MarkedDecoder {
     if (typeof delta !== "string" || delta.length === 0) return false
     out.push(make(delta))
     return true
+  }
+
+  /** A whole response: its output items, then its status and usage as at the end of a stream. */
+  private whole(response: Record<string, unknown>, out: Array<L0Event.L0Event>): boolean {
+    const before = out.length
+    const items = Array.isArray(response.output) ? response.output : []
+    for (const item of items) {
+      if (!isRecord(item)) continue
+      const parts = Array.isArray(item.content) ? item.content : []
+      if (item.type === "reasoning") {
+        const summary = Array.isArray(item.summary) ? item.summary : []
+        for (const part of [...summary, ...parts]) if (isRecord(part)) this.emit(part.text, out, reasoning)
+      } else if (item.type === "message") {
+        for (const part of parts) {
+          if (!isRecord(part)) continue
+          if (part.type === "output_text") this.emit(part.text, out, L0Event.token)
+          else if (part.type === "refusal") this.emit(part.refusal, out, refusal)
+        }
+      } else if (item.type === "function_call") {
+        out.push(L0Event.toolCall(stringOf(item.call_id) ?? "", stringOf(item.name) ?? "", stringOf(item.arguments) ?? ""))
+      }
+    }
+    if (response.status === "failed") return failed(response)
+    if (response.status === "completed" || response.status === "incomplete") this.terminal(response, out)
+    return out.length > before
   }
 
   private terminal(response: unknown, out: Array<L0Event.L0Event>): boolean {
@@ -115,6 +146,9 @@ class ResponsesDecoder extends MarkedDecoder {
  *   their code: `insufficient_quota` is fatal, rate limits and
  *   `server_error` are transient. A stream without `response.completed`
  *   fails with a retryable `NetworkError`.
+ * - A whole `response` object (a server that ignored `stream: true`) is
+ *   decoded from its output items (text, refusals, reasoning summaries,
+ *   function calls), status and usage.
  *
  * @category adapters
  * @since 0.1.0
@@ -122,7 +156,8 @@ class ResponsesDecoder extends MarkedDecoder {
 export const openaiResponses: Adapter = {
   name: NAME,
   detect: (chunk) => {
-    if (!isRecord(chunk) || typeof chunk.type !== "string") return false
+    if (!isRecord(chunk)) return false
+    if (typeof chunk.type !== "string") return isResponse(chunk)
     return chunk.type.startsWith("response.") || (chunk.type === "error" && "sequence_number" in chunk)
   },
   make: () => new ResponsesDecoder()

@@ -8,6 +8,15 @@ import type { Usage } from "../L0Event.js"
 /** @internal */
 export { isRecord }
 
+/**
+ * `application/json` or a `+json` type: a provider that answered a streamed
+ * request with the whole completion.
+ *
+ * @internal
+ */
+export const isJsonContentType = (type: string | null | undefined): boolean =>
+  type != null && /^\s*application\/(?:[^;\s]*\+)?json\s*(?:;|$)/i.test(type)
+
 /** @internal */
 export const stringOf = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
@@ -45,6 +54,10 @@ export abstract class MarkedDecoder implements Decoder {
   end(): Completion {
     if (this.finishReason === undefined) throw endedEarly(this.adapter, this.marker)
     return { usage: this.usage, finishReason: this.finishReason }
+  }
+
+  finished(): boolean {
+    return this.finishReason !== undefined
   }
 }
 

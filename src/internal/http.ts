@@ -17,7 +17,7 @@ import type { AttemptContext } from "../L0.js"
 import type { L0Error } from "../L0Error.js"
 import { FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
 import { redactSecrets } from "./classify.js"
-import { isRecord } from "./decode.js"
+import { isJsonContentType, isRecord } from "./decode.js"
 
 /** What differs between providers: where to send and how to authenticate. */
 export interface Provider {
@@ -193,6 +193,21 @@ const sseEvents = <E>(provider: Provider, text: Stream.Stream<string, E>): Strea
       return pull
     }))
 
+/**
+ * The JSON body of a gateway that ignored `stream: true`: the whole
+ * completion, one chunk for the adapters. An empty body gives no chunk.
+ */
+const wholeAnswer = (provider: Provider) => (text: string): Stream.Stream<unknown, ModelError> => {
+  if (text.trim().length === 0) return Stream.empty
+  try {
+    return Stream.succeed(JSON.parse(text))
+  } catch {
+    return Stream.fail(
+      new ModelError({ message: `${provider.label} answered with JSON instead of a stream, and it is not valid JSON` })
+    )
+  }
+}
+
 const aborted = (signal: AbortSignal): Effect.Effect<never, FatalError> =>
   Effect.callback<never, FatalError>((resume) => {
     const onAbort = () =>
@@ -221,6 +236,9 @@ export const sseSource = (provider: Provider, options: HttpOptions) => {
         Effect.catchTag("HttpClientError", failed)
       )
       if (response.status < 200 || response.status >= 300) return yield* Effect.flip(statusError(provider, response))
+      if (isJsonContentType(response.headers["content-type"])) {
+        return Stream.unwrap(Effect.map(Effect.catchTag(response.text, "HttpClientError", failed), wholeAnswer(provider)))
+      }
       const body = response.stream.pipe(
         Stream.catchTag("HttpClientError", (error) => Stream.fromEffect(failed(error))),
         Stream.decodeText

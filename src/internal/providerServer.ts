@@ -10,7 +10,8 @@ import type {
   RecordedRequest,
   Replay,
   Reply,
-  Script
+  Script,
+  Unstreamed
 } from "../testing/ProviderServer.js"
 import { type Content, errorBody, makeWire, splitBytes, splitText, type Wire } from "./providerWire.js"
 
@@ -141,7 +142,7 @@ const isCount = (n: number): boolean => Number.isInteger(n) && n >= 0
 const isSize = (n: number | undefined): boolean => n === undefined || (Number.isInteger(n) && n > 0)
 const isDelay = (n: number | undefined): boolean => n === undefined || (Number.isFinite(n) && n >= 0)
 
-const ANSWER_TAGS: ReadonlySet<unknown> = new Set(["Reply", "HttpError", "Replay", "Hangup"])
+const ANSWER_TAGS: ReadonlySet<unknown> = new Set(["Reply", "HttpError", "Replay", "Unstreamed", "Hangup"])
 
 // scripts written in plain JavaScript get a clear 500 rather than a crash
 const isAnswer = (u: unknown): u is Answer =>
@@ -170,13 +171,16 @@ const invalid = (answer: Exclude<Answer, string>): string | undefined => {
       return Number.isInteger(answer.status) && answer.status >= 400 && answer.status <= 599
         ? undefined
         : `status must be an integer from 400 to 599, got ${answer.status}`
-    case "Reply": {
+    case "Reply":
+    case "Unstreamed": {
       const calls = answer.toolCalls ?? []
       if (!isText(answer.text)) return "text must be a string or an array of strings"
       if (!calls.every((call) => typeof call.name === "string" && isText(call.arguments))) {
         return "each tool call needs a string name, and arguments as a string or an array of strings"
       }
-      return invalidStream(answer, [answer.chunkSize, ...calls.map((call) => call.chunkSize)])
+      return answer._tag === "Reply"
+        ? invalidStream(answer, [answer.chunkSize, ...calls.map((call) => call.chunkSize)])
+        : undefined
     }
     case "Replay":
       return typeof answer.body === "string" || answer.body instanceof Uint8Array
@@ -185,9 +189,9 @@ const invalid = (answer: Exclude<Answer, string>): string | undefined => {
   }
 }
 
-const replyContent = (reply: Reply, body: unknown, id: string): Content => {
-  const size = reply.chunkSize ?? DEFAULT_CHUNK_SIZE
-  const codeUnits = reply.splitSurrogates === true
+const replyContent = (reply: Reply | Unstreamed, body: unknown, id: string): Content => {
+  const size = (reply._tag === "Reply" ? reply.chunkSize : undefined) ?? DEFAULT_CHUNK_SIZE
+  const codeUnits = reply._tag === "Reply" && reply.splitSurrogates === true
   const split = (value: string | ReadonlyArray<string>, chunkSize: number): ReadonlyArray<string> =>
     typeof value === "string" ? splitText(value, chunkSize, codeUnits) : value
   const text = split(reply.text, size)
@@ -357,6 +361,12 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
         ...answer.headers
       })
       return undefined
+    case "Unstreamed": {
+      const whole = makeWire(protocol, replyContent(answer, record.body, `ps${index}`)).whole()
+      exchange.res.writeHead(200, { "content-type": "application/json", ...requestIdHeader(exchange), ...answer.headers })
+      exchange.res.end(whole)
+      return undefined
+    }
     default: {
       if (!isStreaming(record.body)) {
         sendProblem(exchange, 400, `only streaming requests are served: set "stream": true (request ${index})`)

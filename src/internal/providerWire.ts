@@ -36,6 +36,8 @@ export interface Wire {
   readonly tail: () => string
   readonly error: (details: ErrorDetails) => string
   readonly malformed: () => string
+  /** The whole answer as the protocol's non-streaming JSON body. */
+  readonly whole: () => string
 }
 
 const event = (name: string, data: unknown): string => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
@@ -149,6 +151,13 @@ const chatWire = (content: Content): Wire => {
   ]
   const argumentsDelta = (index: number, piece: string): string =>
     chunk(choice({ tool_calls: [{ index, function: { arguments: piece } }] }))
+  const finish = content.finishReason ?? (content.tools.length > 0 ? "tool_calls" : "stop")
+  const usage = {
+    prompt_tokens: content.inputTokens,
+    completion_tokens: content.outputTokens,
+    total_tokens: content.inputTokens + content.outputTokens
+  }
+  const callId = (tool: ToolContent, index: number): string => tool.id ?? `call_${content.id}_${index}`
   return {
     head: () => chunk(choice({ role: "assistant", content: "", refusal: null })),
     *chunks() {
@@ -157,7 +166,7 @@ const chatWire = (content: Content): Wire => {
         const opening = chunk(choice({
           tool_calls: [{
             index,
-            id: tool.id ?? `call_${content.id}_${index}`,
+            id: callId(tool, index),
             type: "function",
             function: { name: tool.name, arguments: "" }
           }]
@@ -167,22 +176,47 @@ const chatWire = (content: Content): Wire => {
         for (const piece of rest) yield argumentsDelta(index, piece)
       }
     },
-    tail: () => {
-      const finish = content.finishReason ?? (content.tools.length > 0 ? "tool_calls" : "stop")
-      const usage = content.includeUsage
-        ? chunk([], {
-          usage: {
-            prompt_tokens: content.inputTokens,
-            completion_tokens: content.outputTokens,
-            total_tokens: content.inputTokens + content.outputTokens
-          }
-        })
-        : ""
-      return chunk(choice({}, finish)) + usage + "data: [DONE]\n\n"
-    },
+    tail: () => chunk(choice({}, finish)) + (content.includeUsage ? chunk([], { usage }) : "") + "data: [DONE]\n\n",
     error: (details) => dataLine({ error: openaiError(details, "server_error", SERVER_ERROR_MESSAGE, null) }),
-    malformed: () => `data: {"id":"chatcmpl-${content.id}","choices":[{"index":0,"delta":{"content":"cut off\n\n`
+    malformed: () => `data: {"id":"chatcmpl-${content.id}","choices":[{"index":0,"delta":{"content":"cut off\n\n`,
+    whole: () => {
+      const text = content.text.join("")
+      const toolCalls = content.tools.map((tool, index) => ({
+        id: callId(tool, index),
+        type: "function",
+        function: { name: tool.name, arguments: tool.pieces.join("") }
+      }))
+      const message = {
+        role: "assistant",
+        content: text.length === 0 && toolCalls.length > 0 ? null : text,
+        refusal: null,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+      }
+      return JSON.stringify({
+        id: `chatcmpl-${content.id}`,
+        object: "chat.completion",
+        created,
+        model: content.model,
+        choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
+        usage
+      })
+    }
   }
+}
+
+/** An Anthropic `tool_use` block's `input`: the call's arguments, which must be a JSON object. */
+const toolInput = (tool: ToolContent): unknown => {
+  const args = tool.pieces.join("")
+  let input: unknown
+  try {
+    input = JSON.parse(args)
+  } catch {
+    input = undefined
+  }
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new Error(`the arguments of tool call "${tool.name}" must be a JSON object in an unstreamed Anthropic answer`)
+  }
+  return input
 }
 
 const anthropicWire = (content: Content): Wire => {
@@ -194,6 +228,8 @@ const anthropicWire = (content: Content): Wire => {
   const blockStop = (index: number): string => event("content_block_stop", { type: "content_block_stop", index })
   const ping = event("ping", { type: "ping" })
   const lastBlock = content.tools.length - (textBlock ? 0 : 1)
+  const stopReason = content.finishReason ?? (content.tools.length > 0 ? "tool_use" : "end_turn")
+  const toolId = (tool: ToolContent, toolIndex: number): string => tool.id ?? `toolu_${content.id}_${toolIndex}`
   return {
     head: () =>
       event("message_start", {
@@ -215,7 +251,7 @@ const anthropicWire = (content: Content): Wire => {
         const index = toolIndex + (textBlock ? 1 : 0)
         const opening = (index > 0 ? blockStop(index - 1) : "") + blockStart(index, {
           type: "tool_use",
-          id: tool.id ?? `toolu_${content.id}_${toolIndex}`,
+          id: toolId(tool, toolIndex),
           name: tool.name,
           input: {}
         })
@@ -229,10 +265,7 @@ const anthropicWire = (content: Content): Wire => {
       blockStop(lastBlock) +
       event("message_delta", {
         type: "message_delta",
-        delta: {
-          stop_reason: content.finishReason ?? (content.tools.length > 0 ? "tool_use" : "end_turn"),
-          stop_sequence: null
-        },
+        delta: { stop_reason: stopReason, stop_sequence: null },
         usage: { output_tokens: content.outputTokens }
       }) +
       event("message_stop", { type: "message_stop" }),
@@ -242,7 +275,26 @@ const anthropicWire = (content: Content): Wire => {
         error: { type: details.type ?? "overloaded_error", message: details.message ?? "Overloaded" }
       }),
     malformed: () =>
-      `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"cut off\n\n`
+      `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"cut off\n\n`,
+    whole: () =>
+      JSON.stringify({
+        id: `msg_${content.id}`,
+        type: "message",
+        role: "assistant",
+        model: content.model,
+        content: [
+          ...(textBlock ? [{ type: "text", text: content.text.join("") }] : []),
+          ...content.tools.map((tool, toolIndex) => ({
+            type: "tool_use",
+            id: toolId(tool, toolIndex),
+            name: tool.name,
+            input: toolInput(tool)
+          }))
+        ],
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage: { input_tokens: content.inputTokens, output_tokens: content.outputTokens }
+      })
   }
 }
 
@@ -300,6 +352,11 @@ const responsesWire = (content: Content): Wire => {
     output_tokens_details: { reasoning_tokens: 0 },
     total_tokens: content.inputTokens + content.outputTokens
   }
+  const reason = content.finishReason
+  const completed = reason === undefined || reason === "completed"
+  const final = completed
+    ? response("completed", { output, usage })
+    : response("incomplete", { incomplete_details: { reason }, output, usage })
   return {
     head: () =>
       emit("response.created", { response: response("in_progress") }) +
@@ -349,19 +406,17 @@ const responsesWire = (content: Content): Wire => {
     },
     tail: () => {
       const closing = closeOpen()
-      const reason = content.finishReason
-      return closing + (reason === undefined || reason === "completed"
-        ? emit("response.completed", { response: response("completed", { output, usage }) })
-        : emit("response.incomplete", {
-          response: response("incomplete", { incomplete_details: { reason }, output, usage })
-        }))
+      return closing + (completed
+        ? emit("response.completed", { response: final })
+        : emit("response.incomplete", { response: final }))
     },
     error: (details) => {
       const error = openaiError(details, "server_error", SERVER_ERROR_MESSAGE, "server_error")
       return emit("error", { error }) +
         emit("response.failed", { response: response("failed", { error: { code: error.code, message: error.message } }) })
     },
-    malformed: () => `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"cut off\n\n`
+    malformed: () => `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"cut off\n\n`,
+    whole: () => JSON.stringify(final)
   }
 }
 

@@ -10,8 +10,9 @@ import * as Adapter from "../Adapter.js"
 import type { Completion, Decoder } from "../Adapter.js"
 import type { L0Event } from "../L0Event.js"
 import type { CategoryError } from "../L0Error.js"
-import { ExhaustedError, FatalError, fromUnknown, NetworkError } from "../L0Error.js"
+import { ExhaustedError, FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
 import type { Limits } from "../Timeout.js"
+import { isJsonContentType, isRecord } from "./decode.js"
 
 /** What the factory may return; see `L0Options.stream`. */
 export type Produced =
@@ -230,10 +231,12 @@ class Pump {
 
   finish(): void {
     if (this.closed || this.ended) return
+    const decoder = this.decoder
+    if (decoder === undefined) return this.fail(nothingReceived(this.config.adapter))
     const buffer = this.buffer
     const before = buffer.length
     try {
-      this.handle.completion = this.decoder?.end(buffer)
+      this.handle.completion = decoder.end(buffer)
     } catch (error) {
       buffer.length = before
       return this.fail(error)
@@ -248,6 +251,8 @@ class Pump {
 
   timeout(phase: "initial" | "inter", limit: number): void {
     if (this.closed || this.ended) return
+    // the finish reason arrived: only a trailer (usage, end marker) is late, the answer is whole
+    if (this.decoder?.finished?.() === true) return this.finish()
     this.config.onTimeout(phase, limit)
     this.fail(
       new NetworkError({
@@ -298,11 +303,66 @@ const runStream = (pump: Pump, stream: Stream.Stream<unknown, unknown>): Effect.
       })
     )
 
+/** The `APIPromise` of the openai and Anthropic SDKs: `withResponse()` gives the stream and its HTTP response. */
+interface ApiPromise extends PromiseLike<unknown> {
+  readonly withResponse: () => PromiseLike<unknown>
+}
+
+const isApiPromise = (u: PromiseLike<unknown>): u is ApiPromise => typeof (u as ApiPromise).withResponse === "function"
+
+interface HttpResponse {
+  readonly headers: { readonly get: (name: string) => string | null }
+  readonly text: () => Promise<string>
+}
+
+const isHttpResponse = (u: unknown): u is HttpResponse =>
+  isRecord(u) && isRecord(u.headers) && typeof u.headers.get === "function" && typeof u.text === "function"
+
+/**
+ * A gateway that ignored `stream: true` answered with the whole completion
+ * as JSON, which the SDK's SSE parser would read as no events at all: the
+ * body is decoded as one chunk instead.
+ */
+const readWhole = async (pump: Pump, response: HttpResponse): Promise<void> => {
+  try {
+    const body = (await response.text()).trim()
+    if (pump.closed) return
+    if (body.length > 0) {
+      let whole: unknown
+      try {
+        whole = JSON.parse(body)
+      } catch {
+        return pump.fail(new ModelError({ message: "The provider answered with JSON instead of a stream, and the body is not valid JSON" }))
+      }
+      pump.push(whole)
+    }
+    pump.finish()
+  } catch (error) {
+    pump.fail(error)
+  }
+}
+
+/** Drives the stream an SDK's `APIPromise` resolves to, or its whole answer when it was not streamed. */
+const open = (pump: Pump, promise: ApiPromise): void => {
+  Promise.resolve(promise.withResponse()).then(
+    (opened) => {
+      const data = isRecord(opened) ? opened.data : undefined
+      if (!isAsyncIterable(data)) return pump.fail(invalid(data))
+      const response = isRecord(opened) ? opened.response : undefined
+      return isHttpResponse(response) && isJsonContentType(response.headers.get("content-type"))
+        ? readWhole(pump, response)
+        : drive(pump, data)
+    },
+    (error) => pump.fail(error)
+  )
+}
+
 /** Drives an `AsyncIterable` or a `Promise` of one with plain promises: no fiber. */
 const start = (pump: Pump, produced: unknown): void => {
   if (isAsyncIterable(produced)) {
     void drive(pump, produced)
   } else if (isPromiseLike(produced)) {
+    if (isApiPromise(produced)) return open(pump, produced)
     Promise.resolve(produced).then(
       (iterable) => isAsyncIterable(iterable) ? drive(pump, iterable) : pump.fail(invalid(iterable)),
       (error) => pump.fail(error)
@@ -324,6 +384,19 @@ const consume = (pump: Pump, produced: unknown): Effect.Effect<void> =>
       onFailure: (cause) => Effect.sync(() => pump.fail(Cause.squash(cause)))
     })
 
+/**
+ * A source that ended before its first chunk: an empty body, only
+ * keep-alives, or a body that was not the stream asked for. Nothing tells
+ * it apart from a connection cut before the answer, so it is retried.
+ */
+const nothingReceived = (adapter: Adapter.Adapter | undefined): NetworkError =>
+  new NetworkError({
+    reason: "eof",
+    message: `The ${
+      adapter === undefined ? "" : `${adapter.name} `
+    }stream ended before its first chunk (an empty body, only keep-alives, or an answer that was not streamed)`
+  })
+
 const invalid = (u: unknown): FatalError =>
   new FatalError({
     reason: "options",
@@ -332,21 +405,35 @@ const invalid = (u: unknown): FatalError =>
     }`
   })
 
+/**
+ * Resumes after the event loop's next I/O phase: a timer that fires once a
+ * long block of the loop ends runs before the socket reads that the block
+ * held up.
+ */
+const ioTurn: Effect.Effect<void> = Effect.callback<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 const watchdog = (pump: Pump, limits: Limits): Effect.Effect<void> =>
   Effect.gen(function*() {
+    let overdue = false
     while (!pump.closed) {
       const phase = pump.started ? "inter" : "initial"
       const limit = phase === "inter" ? limits.interToken : limits.initialToken
-      if (limit === Infinity) {
-        // only the first-token limit is off: poll until output starts
-        if (phase === "inter") return
-        yield* Effect.sleep(limits.interToken)
-        continue
-      }
+      if (phase === "inter" && limit === Infinity) return
       const now = pump.now()
       const deadline = pump.blocked ? now + limit : pump.lastActivity + limit
-      if (now >= deadline) return pump.timeout(phase, limit)
-      yield* Effect.sleep(deadline - now)
+      if (now < deadline) {
+        overdue = false
+        // until output starts, wake within the inter-token limit too, so that its deadline is never overslept
+        yield* Effect.sleep(phase === "inter" ? deadline - now : Math.min(deadline - now, limits.interToken))
+        continue
+      }
+      // output that already waits to be read counts: check again after the event loop's I/O
+      if (overdue) return pump.timeout(phase, limit)
+      overdue = true
+      yield* ioTurn
     }
   })
 

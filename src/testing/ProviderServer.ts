@@ -202,6 +202,37 @@ export interface Replay extends ReplayOptions {
 }
 
 /**
+ * Options of an {@link Unstreamed} answer: those of a {@link Reply} that
+ * make sense for a whole answer.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface UnstreamedOptions {
+  readonly toolCalls?: ReadonlyArray<ToolCall>
+  /** Reported usage; defaults as for a {@link Reply}. */
+  readonly usage?: Usage
+  /** As for a {@link Reply}; for Responses, anything but `completed` makes the status `incomplete`. */
+  readonly finishReason?: string
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/**
+ * The whole answer as one `200 application/json` body in the protocol's
+ * non-streaming shape (Chat Completions `chat.completion`, a Responses
+ * `response`, an Anthropic `message`), even to a request that asked for
+ * `"stream": true`: a gateway or proxy that ignores streaming. Anthropic
+ * tool calls need arguments that are a JSON object.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Unstreamed extends UnstreamedOptions {
+  readonly _tag: "Unstreamed"
+  readonly text: string | ReadonlyArray<string>
+}
+
+/**
  * Destroys the connection as soon as the request has arrived, before any
  * response: the client's request fails with a connection error.
  *
@@ -219,7 +250,7 @@ export interface Hangup {
  * @category models
  * @since 0.1.0
  */
-export type Answer = string | Reply | HttpError | Replay | Hangup
+export type Answer = string | Reply | HttpError | Replay | Unstreamed | Hangup
 
 /**
  * Decides each request's answer. An array answers the n-th request with its
@@ -228,7 +259,8 @@ export type Answer = string | Reply | HttpError | Replay | Hangup
  * routes from 0) and may return a promise.
  *
  * Streamed answers ({@link Reply}, {@link Replay}) require `"stream": true` in
- * the request body; a non-streaming request gets a 400 error. An invalid
+ * the request body; a non-streaming request gets a 400 error. An
+ * {@link Unstreamed} answer is sent whatever the request asked for. An invalid
  * answer (such as `chunkSize: 0`) or a script that throws gets a 500 error
  * whose message says why.
  *
@@ -372,6 +404,22 @@ export const replay = (body: string | Uint8Array, options: ReplayOptions = {}): 
   ...options,
   _tag: "Replay",
   body
+})
+
+/**
+ * Answers with the whole completion as JSON, ignoring `"stream": true`.
+ *
+ * **Example** (A gateway that does not stream)
+ * ```ts
+ * ProviderServer.unstreamed("Hello!", { usage: { inputTokens: 3, outputTokens: 2 } })
+ * ```
+ * @category answers
+ * @since 0.1.0
+ */
+export const unstreamed = (text: string | ReadonlyArray<string>, options: UnstreamedOptions = {}): Unstreamed => ({
+  ...options,
+  _tag: "Unstreamed",
+  text
 })
 
 /**
