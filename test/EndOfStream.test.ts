@@ -183,3 +183,79 @@ describe("the end of an in-process source", () => {
       expect(lastErrorOf(error)).toMatchObject(eof)
     }))
 })
+
+describe("whole completions, decoded by the adapters", () => {
+  const runWhole = (whole: unknown) => L0.run({ stream: TestSource.make([whole]).stream, retry: once })
+
+  const dataOf = (events: ReadonlyArray<L0Event.L0Event>) =>
+    events.flatMap((e) => e._tag === "Data" ? [e.value] : [])
+
+  const eventsOf = (whole: unknown) => Stream.runCollect(L0.stream({ stream: TestSource.make([whole]).stream, retry: once }))
+
+  it.effect("an OpenAI chat.completion: reasoning, text, refusal, finish reason and usage", () =>
+    Effect.gen(function*() {
+      const whole = {
+        object: "chat.completion",
+        choices: [{
+          index: 0,
+          message: { role: "assistant", content: "Hi", reasoning_content: "think", refusal: "no" },
+          finish_reason: "stop"
+        }],
+        usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 }
+      }
+      const events = yield* eventsOf(whole)
+      expect(events.map((e) => e._tag)).toEqual(["Data", "Token", "Data", "Complete"])
+      expect(dataOf(events)).toEqual([{ type: "reasoning", text: "think" }, { type: "refusal", text: "no" }])
+      const result = yield* runWhole(whole)
+      expect(result).toMatchObject({ text: "Hi", state: { finishReason: "stop" }, usage: { totalTokens: 3 } })
+      const filtered = yield* Effect.flip(runWhole({ ...whole, choices: [{ ...whole.choices[0], finish_reason: "content_filter" }] }))
+      expect(lastErrorOf(filtered)._tag).toBe("ContentError")
+    }))
+
+  it.effect("an Anthropic message: thinking, text and tool_use blocks, stop reason and usage", () =>
+    Effect.gen(function*() {
+      const whole = {
+        type: "message",
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "hmm", signature: "s" },
+          { type: "text", text: "Looking it up." },
+          { type: "tool_use", id: "toolu_1", name: "lookup", input: { q: "fox" } }
+        ],
+        stop_reason: "tool_use",
+        usage: { input_tokens: 5, output_tokens: 9 }
+      }
+      const events = yield* eventsOf(whole)
+      expect(dataOf(events)).toEqual([{ type: "reasoning", text: "hmm" }])
+      const result = yield* runWhole(whole)
+      expect(result.text).toBe("Looking it up.")
+      expect(result.state.toolCalls).toEqual([L0Event.toolCall("toolu_1", "lookup", `{"q":"fox"}`)])
+      expect(result.state.finishReason).toBe("tool_use")
+      expect(result.usage).toMatchObject({ inputTokens: 5, outputTokens: 9, totalTokens: 14 })
+    }))
+
+  it.effect("an OpenAI response: reasoning summary, text, refusal, function call, status and usage; failed and unfinished ones fail", () =>
+    Effect.gen(function*() {
+      const whole = {
+        object: "response",
+        status: "completed",
+        output: [
+          { type: "reasoning", summary: [{ type: "summary_text", text: "plan" }] },
+          { type: "message", content: [{ type: "output_text", text: "Done." }, { type: "refusal", refusal: "not that" }] },
+          { type: "function_call", call_id: "call_1", name: "lookup", arguments: `{"q":"fox"}` }
+        ],
+        usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 }
+      }
+      const events = yield* eventsOf(whole)
+      expect(dataOf(events)).toEqual([{ type: "reasoning", text: "plan" }, { type: "refusal", text: "not that" }])
+      const result = yield* runWhole(whole)
+      expect(result).toMatchObject({ text: "Done.", state: { finishReason: "completed" }, usage: { totalTokens: 3 } })
+      expect(result.state.toolCalls).toEqual([L0Event.toolCall("call_1", "lookup", `{"q":"fox"}`)])
+      const incomplete = yield* runWhole({ ...whole, status: "incomplete", incomplete_details: { reason: "max_output_tokens" } })
+      expect(incomplete.state.finishReason).toBe("incomplete:max_output_tokens")
+      const failed = yield* Effect.flip(runWhole({ object: "response", status: "failed", output: [], error: { code: "server_error", message: "boom" } }))
+      expect(lastErrorOf(failed)._tag).toBe("TransientError")
+      const unfinished = yield* Effect.flip(runWhole({ object: "response", status: "in_progress", output: [] }))
+      expect(lastErrorOf(unfinished)).toMatchObject({ _tag: "NetworkError", reason: "eof" })
+    }))
+})

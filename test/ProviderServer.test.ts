@@ -688,7 +688,7 @@ describe("ProviderServer: scripts", () => {
     ] as unknown as ProviderServer.Script
     await withServer(untyped, async (server) => {
       expect(await messageOf(server)).toContain(
-        'invalid answer for request 0: expected a string or a ProviderServer answer (reply, httpError, replay, hangup), got {"_tag":"Nope"}'
+        'invalid answer for request 0: expected a string or a ProviderServer answer (reply, httpError, replay, unstreamed, hangup), got {"_tag":"Nope"}'
       )
       expect(await messageOf(server)).toContain("got 5")
       expect(await messageOf(server)).toContain("text must be a string or an array of strings")
@@ -747,5 +747,49 @@ describe("ProviderServer: lifecycle", () => {
       expect(yield* server.awaitEnd(0)).toBe("shutdown")
       expect(server.requests).toHaveLength(1)
       expect(Exit.isFailure(yield* Fiber.await(reading))).toBe(true)
+    }))
+})
+
+describe("ProviderServer: unstreamed answers", () => {
+  const toolCalls = [{ id: "call_1", name: "lookup", arguments: ["{\"q\":", "\"fox\"}"] }]
+  const usage = { inputTokens: 4, outputTokens: 6 }
+
+  it("the whole answer as the protocol's JSON, to streamed and non-streamed requests alike", () =>
+    withServer([ProviderServer.unstreamed(["Hel", "lo"], { toolCalls, usage, headers: { "x-gateway": "yes" } })], async (server) => {
+      const chat = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)
+      expect(chat.status).toBe(200)
+      expect(chat.headers.get("content-type")).toBe("application/json")
+      expect(chat.headers.get("x-gateway")).toBe("yes")
+      expect(await chat.json()).toMatchObject({
+        object: "chat.completion",
+        choices: [{
+          index: 0,
+          message: { role: "assistant", content: "Hello", tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: `{"q":"fox"}` } }] },
+          finish_reason: "tool_calls"
+        }],
+        usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 }
+      })
+      const message = await anthropic(server).messages.create({ ...messagesRequest, stream: false })
+      expect(message).toMatchObject({
+        type: "message",
+        content: [{ type: "text", text: "Hello" }, { type: "tool_use", id: "call_1", name: "lookup", input: { q: "fox" } }],
+        stop_reason: "tool_use",
+        usage: { input_tokens: 4, output_tokens: 6 }
+      })
+      const response = await openai(server).responses.create({ ...responsesRequest, stream: false })
+      expect(response.output_text).toBe("Hello")
+      expect(response).toMatchObject({ object: "response", status: "completed", usage: { input_tokens: 4, output_tokens: 6 } })
+    }))
+
+  it("a finish reason makes a Responses answer incomplete; Anthropic tool arguments must be a JSON object", () =>
+    withServer([
+      ProviderServer.unstreamed("Hi", { finishReason: "max_output_tokens" }),
+      ProviderServer.unstreamed("", { toolCalls: [{ name: "lookup", arguments: "[1]" }] })
+    ], async (server) => {
+      const response = await openai(server).responses.create({ ...responsesRequest, stream: false })
+      expect(response).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" } })
+      const error = await failure(anthropic(server).messages.create({ ...messagesRequest, stream: false })) as Error
+      expect(error.message).toContain("lookup")
+      expect(error.message).toContain("must be a JSON object in an unstreamed Anthropic answer")
     }))
 })

@@ -339,7 +339,7 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
       500,
       picked === undefined
         ? `the script gave no answer for request ${index} (an empty array, or a function that returned nothing)`
-        : `invalid answer for request ${index}: expected a string or a ProviderServer answer (reply, httpError, replay, hangup), got ${
+        : `invalid answer for request ${index}: expected a string or a ProviderServer answer (reply, httpError, replay, unstreamed, hangup), got ${
           JSON.stringify(picked)
         }`
     )
