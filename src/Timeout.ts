@@ -1,6 +1,10 @@
 /**
  * First-token and inter-token timeouts. A timeout fails the attempt with a
- * retryable `NetworkError` (`reason: "timeout"`) and aborts its request.
+ * retryable `NetworkError` (`reason: "timeout"`) and aborts its request;
+ * once the protocol's finish reason has arrived, it completes the attempt
+ * with what arrived instead (only a trailer such as usage was late).
+ * `initialToken` applies until the first output and `interToken` after it,
+ * each at its own deadline; output already waiting to be read counts.
  *
  * The clock counts model output, not bytes: keep-alive pings and role-only
  * chunks do not reset it, tool-call argument deltas do. While L0 waits for a
