@@ -5,8 +5,9 @@ import * as Stream from "effect/Stream"
 import { L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
 import { ProviderServer, TestSource } from "effect-l0/testing"
+import OpenAI from "openai"
 import type { Client } from "./clients.js"
-import { allClients, sdkClients } from "./clients.js"
+import { allClients, API_KEY, sdkClients } from "./clients.js"
 import { connectionReset, failureOf, lastErrorOf, noDelay } from "./support.js"
 
 const TEXT = "The quick brown fox jumps over the lazy dog."
@@ -138,6 +139,21 @@ describe("a stream that never completed is not a success", () => {
         expect(lastErrorOf(failureOf(exit))).toMatchObject({ _tag: "NetworkError", reason: "eof" })
       }))
   }
+})
+
+describe("an SDK call without stream: true", () => {
+  it.live("is an options FatalError that names what the factory returned, as before", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* ProviderServer.start([ProviderServer.unstreamed(TEXT)])
+      const client = new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: API_KEY, maxRetries: 0, logLevel: "off" })
+      const error = yield* Effect.flip(L0.text({
+        stream: ({ signal }) =>
+          client.chat.completions.create({ model: "m", messages: [] }, { signal }) as unknown as AsyncIterable<unknown>,
+        retry: once
+      }))
+      expect(lastErrorOf(error)).toMatchObject({ _tag: "FatalError", reason: "options" })
+      expect(error.message).toContain("options.stream must return an AsyncIterable")
+    })))
 })
 
 describe("the end of an in-process source", () => {

@@ -93,10 +93,13 @@ class AnthropicDecoder extends MarkedDecoder {
     const before = out.length
     for (const block of message.content as ReadonlyArray<unknown>) {
       if (!isRecord(block)) continue
-      const text = block.type === "text" ? stringOf(block.text) : block.type === "thinking" ? stringOf(block.thinking) : undefined
-      if (text !== undefined && text.length > 0) out.push(block.type === "text" ? L0Event.token(text) : reasoning(text))
+      const text = block.type === "text" ? stringOf(block.text) : undefined
+      const thinking = block.type === "thinking" ? stringOf(block.thinking) : undefined
+      if (text !== undefined && text.length > 0) out.push(L0Event.token(text))
+      if (thinking !== undefined && thinking.length > 0) out.push(reasoning(thinking))
       if (block.type === "tool_use") {
-        out.push(L0Event.toolCall(stringOf(block.id) ?? "", stringOf(block.name) ?? "", JSON.stringify(block.input ?? {})))
+        const args = JSON.stringify(block.input ?? {})
+        out.push(L0Event.toolCall(stringOf(block.id) ?? "", stringOf(block.name) ?? "", args))
       }
     }
     this.mergeUsage(message.usage)

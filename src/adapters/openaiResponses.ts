@@ -108,7 +108,8 @@ class ResponsesDecoder extends MarkedDecoder {
           else if (part.type === "refusal") this.emit(part.refusal, out, refusal)
         }
       } else if (item.type === "function_call") {
-        out.push(L0Event.toolCall(stringOf(item.call_id) ?? "", stringOf(item.name) ?? "", stringOf(item.arguments) ?? ""))
+        const args = stringOf(item.arguments) ?? ""
+        out.push(L0Event.toolCall(stringOf(item.call_id) ?? "", stringOf(item.name) ?? "", args))
       }
     }
     if (response.status === "failed") return failed(response)

@@ -237,7 +237,8 @@ export const sseSource = (provider: Provider, options: HttpOptions) => {
       )
       if (response.status < 200 || response.status >= 300) return yield* Effect.flip(statusError(provider, response))
       if (isJsonContentType(response.headers["content-type"])) {
-        return Stream.unwrap(Effect.map(Effect.catchTag(response.text, "HttpClientError", failed), wholeAnswer(provider)))
+        const text = Effect.catchTag(response.text, "HttpClientError", failed)
+        return Stream.unwrap(Effect.map(text, wholeAnswer(provider)))
       }
       const body = response.stream.pipe(
         Stream.catchTag("HttpClientError", (error) => Stream.fromEffect(failed(error))),

@@ -363,7 +363,8 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
       return undefined
     case "Unstreamed": {
       const whole = makeWire(protocol, replyContent(answer, record.body, `ps${index}`)).whole()
-      exchange.res.writeHead(200, { "content-type": "application/json", ...requestIdHeader(exchange), ...answer.headers })
+      const headers = { "content-type": "application/json", ...requestIdHeader(exchange), ...answer.headers }
+      exchange.res.writeHead(200, headers)
       exchange.res.end(whole)
       return undefined
     }

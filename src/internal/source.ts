@@ -332,7 +332,9 @@ const readWhole = async (pump: Pump, response: HttpResponse): Promise<void> => {
       try {
         whole = JSON.parse(body)
       } catch {
-        return pump.fail(new ModelError({ message: "The provider answered with JSON instead of a stream, and the body is not valid JSON" }))
+        return pump.fail(
+          new ModelError({ message: "The provider answered with JSON instead of a stream, and it is not valid JSON" })
+        )
       }
       pump.push(whole)
     }
@@ -342,16 +344,23 @@ const readWhole = async (pump: Pump, response: HttpResponse): Promise<void> => {
   }
 }
 
+const driveResolved = (pump: Pump, promise: PromiseLike<unknown>): void => {
+  Promise.resolve(promise).then(
+    (iterable) => isAsyncIterable(iterable) ? drive(pump, iterable) : pump.fail(invalid(iterable)),
+    (error) => pump.fail(error)
+  )
+}
+
 /** Drives the stream an SDK's `APIPromise` resolves to, or its whole answer when it was not streamed. */
 const open = (pump: Pump, promise: ApiPromise): void => {
   Promise.resolve(promise.withResponse()).then(
     (opened) => {
-      const data = isRecord(opened) ? opened.data : undefined
-      if (!isAsyncIterable(data)) return pump.fail(invalid(data))
-      const response = isRecord(opened) ? opened.response : undefined
+      // not an SDK stream (a request without `stream: true`, another library): the promise's own value decides
+      if (!isRecord(opened) || !isAsyncIterable(opened.data)) return driveResolved(pump, promise)
+      const response = opened.response
       return isHttpResponse(response) && isJsonContentType(response.headers.get("content-type"))
         ? readWhole(pump, response)
-        : drive(pump, data)
+        : drive(pump, opened.data)
     },
     (error) => pump.fail(error)
   )
@@ -362,11 +371,8 @@ const start = (pump: Pump, produced: unknown): void => {
   if (isAsyncIterable(produced)) {
     void drive(pump, produced)
   } else if (isPromiseLike(produced)) {
-    if (isApiPromise(produced)) return open(pump, produced)
-    Promise.resolve(produced).then(
-      (iterable) => isAsyncIterable(iterable) ? drive(pump, iterable) : pump.fail(invalid(iterable)),
-      (error) => pump.fail(error)
-    )
+    if (isApiPromise(produced)) open(pump, produced)
+    else driveResolved(pump, produced)
   } else {
     pump.fail(invalid(produced))
   }
