@@ -113,6 +113,8 @@ describe("a stream that never completed is not a success", () => {
           const malformed = lastErrorOf(failureOf(invalid.exit))
           expect(malformed._tag).toBe("ModelError")
           expect(malformed.message).toContain("answered with JSON instead of a stream")
+          const empty = yield* run(client, [ProviderServer.replay("", json)], { retry: once })
+          expect(lastErrorOf(failureOf(empty.exit))).toMatchObject({ _tag: "NetworkError", reason: "eof" })
         }))
 
       it.live("with continuation, an empty answer after a cut is retried, never the checkpoint alone", () =>
@@ -224,6 +226,15 @@ describe("whole completions, decoded by the adapters", () => {
       expect(dataOf(events)).toEqual([{ type: "reasoning", text: "think" }, { type: "refusal", text: "no" }])
       const result = yield* runWhole(whole)
       expect(result).toMatchObject({ text: "Hi", state: { finishReason: "stop" }, usage: { totalTokens: 3 } })
+      const calls = yield* runWhole({
+        object: "chat.completion",
+        choices: [{
+          index: 0,
+          message: { role: "assistant", content: null, tool_calls: [null, { id: "call_1", function: { name: "f", arguments: "{}" } }] },
+          finish_reason: "tool_calls"
+        }]
+      })
+      expect(calls.state.toolCalls).toEqual([L0Event.toolCall("call_1", "f", "{}")])
       const filtered = yield* Effect.flip(runWhole({ ...whole, choices: [{ ...whole.choices[0], finish_reason: "content_filter" }] }))
       expect(lastErrorOf(filtered)._tag).toBe("ContentError")
     }))
@@ -236,7 +247,9 @@ describe("whole completions, decoded by the adapters", () => {
         content: [
           { type: "thinking", thinking: "hmm", signature: "s" },
           { type: "text", text: "Looking it up." },
-          { type: "tool_use", id: "toolu_1", name: "lookup", input: { q: "fox" } }
+          { type: "tool_use", id: "toolu_1", name: "lookup", input: { q: "fox" } },
+          "not a block",
+          { type: "tool_use", id: "toolu_2", name: "now" }
         ],
         stop_reason: "tool_use",
         usage: { input_tokens: 5, output_tokens: 9 }
@@ -245,7 +258,10 @@ describe("whole completions, decoded by the adapters", () => {
       expect(dataOf(events)).toEqual([{ type: "reasoning", text: "hmm" }])
       const result = yield* runWhole(whole)
       expect(result.text).toBe("Looking it up.")
-      expect(result.state.toolCalls).toEqual([L0Event.toolCall("toolu_1", "lookup", `{"q":"fox"}`)])
+      expect(result.state.toolCalls).toEqual([
+        L0Event.toolCall("toolu_1", "lookup", `{"q":"fox"}`),
+        L0Event.toolCall("toolu_2", "now", "{}")
+      ])
       expect(result.state.finishReason).toBe("tool_use")
       expect(result.usage).toMatchObject({ inputTokens: 5, outputTokens: 9, totalTokens: 14 })
     }))

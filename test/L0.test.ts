@@ -126,7 +126,7 @@ describe("resets", () => {
 
   it.effect("a Reset still comes before Complete when the successful attempt emits no token", () =>
     Effect.gen(function*() {
-      // an empty string is a chunk without a token; a source without any chunk fails (see "end of stream")
+      // an empty string is a chunk without a token; a source without any chunk fails (EndOfStream.test.ts)
       const source = TestSource.make(["partial", TestSource.fail(connectionReset())], [""])
       const events = yield* Stream.runCollect(L0.stream({ stream: source.stream, retry: noDelay }))
       expect(events.map((e) => e._tag)).toEqual(["Token", "Reset", "Complete"])
