@@ -136,7 +136,8 @@ describe("a stream that never completed is not a success", () => {
         const { exit } = yield* Effect.scoped(Effect.gen(function*() {
           const server = yield* ProviderServer.start([ProviderServer.unstreamed(TEXT)])
           const source = client.source(server)
-          return { exit: yield* Effect.exit(L0.text({ stream: async (ctx) => (await source(ctx)) as AsyncIterable<unknown>, retry: once, timeout })) }
+          const wrapped: L0.SourceFactory = async (ctx) => (await source(ctx)) as AsyncIterable<unknown>
+          return { exit: yield* Effect.exit(L0.text({ stream: wrapped, retry: once, timeout })) }
         }))
         expect(lastErrorOf(failureOf(exit))).toMatchObject({ _tag: "NetworkError", reason: "eof" })
       }))
@@ -285,7 +286,8 @@ describe("whole completions, decoded by the adapters", () => {
       expect(result.state.toolCalls).toEqual([L0Event.toolCall("call_1", "lookup", `{"q":"fox"}`)])
       const incomplete = yield* runWhole({ ...whole, status: "incomplete", incomplete_details: { reason: "max_output_tokens" } })
       expect(incomplete.state.finishReason).toBe("incomplete:max_output_tokens")
-      const failed = yield* Effect.flip(runWhole({ object: "response", status: "failed", output: [], error: { code: "server_error", message: "boom" } }))
+      const error = { code: "server_error", message: "boom" }
+      const failed = yield* Effect.flip(runWhole({ object: "response", status: "failed", output: [], error }))
       expect(lastErrorOf(failed)._tag).toBe("TransientError")
       const unfinished = yield* Effect.flip(runWhole({ object: "response", status: "in_progress", output: [] }))
       expect(lastErrorOf(unfinished)).toMatchObject({ _tag: "NetworkError", reason: "eof" })

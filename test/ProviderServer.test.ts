@@ -764,7 +764,11 @@ describe("ProviderServer: unstreamed answers", () => {
         object: "chat.completion",
         choices: [{
           index: 0,
-          message: { role: "assistant", content: "Hello", tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: `{"q":"fox"}` } }] },
+          message: {
+            role: "assistant",
+            content: "Hello",
+            tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: `{"q":"fox"}` } }]
+          },
           finish_reason: "tool_calls"
         }],
         usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 }

@@ -156,7 +156,8 @@ describe("Anthropic: events after message_stop are ignored", () => {
   it.effect("by the adapter", () =>
     Effect.gen(function*() {
       const late = { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: " and more" } }
-      const source = TestSource.make([...anthropicEvents("Hello"), messageStop, late, { type: "error", error: { type: "overloaded_error" } }])
+      const error = { type: "error", error: { type: "overloaded_error" } }
+      const source = TestSource.make([...anthropicEvents("Hello"), messageStop, late, error])
       expect(yield* L0.text({ stream: source.stream, retry: { maxRetries: 0 } })).toBe("Hello")
     }))
 })
@@ -199,7 +200,8 @@ describe("through the real clients", () => {
       Effect.gen(function*() {
         const [body, trailer] = finishedThen(client)
         const events = (body.match(/\n\n/g) ?? []).length
-        const { end, exit, server } = yield* run(client, ProviderServer.replay(body + trailer, { fault: ProviderServer.stallAfter(events) }))
+        const stalled = ProviderServer.replay(body + trailer, { fault: ProviderServer.stallAfter(events) })
+        const { end, exit, server } = yield* run(client, stalled)
         expect(Exit.isSuccess(exit) && exit.value.text).toBe("Hello")
         expect(Exit.isSuccess(exit) && exit.value.state.finishReason).toBe(client.protocol === "anthropic" ? "end_turn" : "stop")
         expect(server.requests.length).toBe(1)
