@@ -3,7 +3,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
-import * as HttpEffect from "effect/http/HttpEffect"
+import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import { EventEmitter } from "node:events"
 import * as Http from "node:http"
@@ -288,25 +288,29 @@ describe("Sse.toResponse", () => {
       expect(text).toBe("Bonjour!")
     }))
 
-  it.effect("effect/http takes the response through HttpServerResponse.fromWeb, and a client abort reaches the source", () =>
-    Effect.gen(function*() {
-      const source = TestSource.make(["Hi ", "there"], ["a", TestSource.stall])
-      const handler = HttpEffect.toWebHandler(
-        Effect.map(Sse.toResponseEffect(L0.stream({ stream: source.stream })), HttpServerResponse.fromWeb)
-      )
-      const ok = yield* Effect.promise(() => handler(new Request("http://localhost/chat")))
+  it("effect/http takes the response through HttpServerResponse.fromWeb, and a client abort reaches the source", async () => {
+    const source = TestSource.make(["Hi ", "there"], ["a", TestSource.stall])
+    const events = L0.stream({ stream: source.stream })
+    // as in the README
+    const route = HttpRouter.add("POST", "/answer", Effect.map(Sse.toResponseEffect(events), HttpServerResponse.fromWeb))
+    const { dispose, handler } = HttpRouter.toWebHandler(route, { disableLogger: true })
+    try {
+      const ok = await handler(new Request("http://localhost/answer", { method: "POST" }))
       expect(ok.headers.get("content-type")).toBe("text/event-stream; charset=utf-8")
-      expect((yield* Effect.promise(() => read(ok).result)).text).toBe("Hi there")
+      expect((await read(ok).result).text).toBe("Hi there")
 
       const controller = new AbortController()
-      const stalled = yield* Effect.promise(() => handler(new Request("http://localhost/chat", { signal: controller.signal })))
+      const stalled = await handler(new Request("http://localhost/answer", { method: "POST", signal: controller.signal }))
       const reply = read(stalled)
-      yield* settle
+      await Effect.runPromise(settle)
       expect(reply.text).toBe("a")
       controller.abort()
-      yield* settle
+      await Effect.runPromise(settle)
       expect(source.calls[1]!.context.signal.aborted).toBe(true)
-    }))
+    } finally {
+      await dispose()
+    }
+  })
 })
 
 describe("Sse.pipeToNode", () => {
@@ -466,5 +470,42 @@ describe("Sse.pipeToNode", () => {
     const res = new FakeResponse()
     await Sse.pipeToNode(new Response(null, { status: 204 }), res)
     expect(res.calls).toEqual(["writeHead 204 undefined", "flushHeaders", "end"])
+  })
+})
+
+describe("README: streaming to a browser", () => {
+  it("the route handler and the page code work as documented", async () => {
+    async function* cutShort() {
+      yield "You as"
+      throw connectionReset()
+    }
+    const answer = (question: string) =>
+      L0.stream({
+        stream: ({ attempt }) => attempt === 1 ? cutShort() : Stream.make("You asked: ", question),
+        retry: noDelay
+      })
+    const POST = async (request: Request) =>
+      Sse.toResponse(answer((await request.json()).question), { signal: request.signal })
+    // the page, with the route handler standing in for the network
+    const fetch = (url: string, init: RequestInit) => POST(new Request(new URL(url, "http://localhost"), init))
+    const output = { textContent: "" }
+    const status = { textContent: "" }
+    const shown: Array<string> = []
+    const question = "why retry?"
+
+    const reply = read(fetch("/answer", { method: "POST", body: JSON.stringify({ question }) }), {
+      onText: (text) => shown.push(output.textContent = text),
+      onReset: () => (status.textContent = "Retrying…")
+    })
+    try {
+      const { complete } = await reply.result
+      status.textContent = `Done in ${complete.state.attempt} attempt(s)`
+    } catch (error) {
+      if (error instanceof StreamError) status.textContent = `${error.category}: ${error.message}`
+    }
+    expect(output.textContent).toBe("You asked: why retry?")
+    expect(status.textContent).toBe("Done in 2 attempt(s)")
+    expect(shown[0]).toBe("You as")
+    expect(shown).toContain("")
   })
 })
