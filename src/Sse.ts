@@ -8,7 +8,9 @@
  *   `kept` characters (UTF-16 code units, as `String.length` counts them)
  * - `complete`: the final state and usage (see `completePayload`), last
  * - `error`: `{ tag, category, message, status? }`, last; message redacted
- * and comments (`: keep-alive`) at an interval, so that proxies keep the
+ *
+ * `Message`, `Data` and `ToolCall` events are not sent (tool calls are in
+ * the `complete` state). Comments (`: keep-alive`) at an interval, so that proxies keep the
  * connection open. Closing the response body (the client went away) or
  * aborting `signal` interrupts the stream, which aborts the provider request.
  *
@@ -218,9 +220,9 @@ const responseOf = <R>(
 /**
  * Sends an L0 stream as a `Response` of Server-Sent Events, for any server
  * that speaks web `Response`s (Next.js, Hono, Bun, Deno; Node with
- * `pipeToNode`). The stream starts when the body is first read; cancelling
- * the body, or aborting `options.signal`, interrupts it and so aborts the
- * provider request. For a stream that needs services, use
+ * `pipeToNode`). The stream starts with the response; cancelling the body,
+ * or aborting `options.signal`, interrupts it and so aborts the provider
+ * request. For a stream that needs services, use
  * `toResponseEffect`.
  *
  * **Example** (A route handler)
@@ -270,6 +272,7 @@ export const toResponseEffect: {
  * @since 0.1.0
  */
 export interface NodeResponse {
+  readonly destroyed: boolean
   writeHead(status: number, headers: Record<string, string>): unknown
   flushHeaders(): void
   write(chunk: Uint8Array): boolean
@@ -295,6 +298,11 @@ export interface NodeResponse {
  * @since 0.1.0
  */
 export const pipeToNode = async (response: Response, res: NodeResponse): Promise<void> => {
+  // the client may have left while the handler was busy: its "close" is past
+  if (res.destroyed) {
+    await response.body?.cancel()
+    return
+  }
   const head: Record<string, string> = {}
   response.headers.forEach((value, name) => {
     head[name] = value

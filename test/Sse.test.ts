@@ -99,6 +99,19 @@ describe("Sse.toResponse", () => {
     expect(body).not.toContain("secret draft")
   })
 
+  it.effect("toResponse, toResponseEffect and encode are pipeable", () =>
+    Effect.gen(function*() {
+      const events = Stream.make(L0Event.token("a"), complete("a"))
+      const expected = "event: token\ndata: \"a\"\n\n"
+      expect(yield* Effect.promise(() => events.pipe(Sse.toResponse({ keepAlive: "Infinity" })).text())).toMatch(
+        new RegExp(`^${expected}event: complete`)
+      )
+      const response = yield* events.pipe(Sse.toResponseEffect())
+      expect((yield* Effect.promise(() => read(response).result)).text).toBe("a")
+      const bytes = yield* events.pipe(Sse.encode(), Stream.decodeText, Stream.mkString)
+      expect(bytes.startsWith(expected)).toBe(true)
+    }))
+
   it("extra headers are added, and replace the defaults of the same name", async () => {
     const response = Sse.toResponse(Stream.make(complete("")), {
       headers: { "access-control-allow-origin": "*", "Cache-Control": "no-store" }
@@ -395,6 +408,7 @@ describe("Sse.pipeToNode", () => {
     readonly calls: Array<string> = []
     readonly chunks: Array<string> = []
     blocked = false
+    destroyed = false
     writeHead(status: number, headers: Record<string, string>) {
       this.calls.push(`writeHead ${status} ${headers["content-type"]}`)
     }
@@ -464,6 +478,16 @@ describe("Sse.pipeToNode", () => {
     expect(res.chunks).toEqual(["one"])
     expect(res.calls.at(-1)).toBe("destroy")
     expect(res.calls).not.toContain("end")
+  })
+
+  it("a response whose client already left is not written, and its body is cancelled", async () => {
+    const res = new FakeResponse()
+    res.destroyed = true
+    const { body, cancelled } = bodyOf("one")
+    await Sse.pipeToNode(new Response(body), res)
+    expect(cancelled()).toBe(true)
+    expect(res.calls).toEqual([])
+    expect(res.chunks).toEqual([])
   })
 
   it("a response without a body is ended at once", async () => {
