@@ -10,9 +10,10 @@
  * - `error`: `{ tag, category, message, status? }`, last; message redacted
  *
  * `Message`, `Data` and `ToolCall` events are not sent (tool calls are in
- * the `complete` state). Comments (`: keep-alive`) at an interval, so that proxies keep the
- * connection open. Closing the response body (the client went away) or
- * aborting `signal` interrupts the stream, which aborts the provider request.
+ * the `complete` state). A comment (`: keep-alive`) goes out at an interval,
+ * so that proxies keep the connection open. Closing the response body (the
+ * client went away) or aborting `signal` interrupts the stream, which aborts
+ * the provider request.
  *
  * @since 0.1.0
  */
