@@ -136,7 +136,7 @@ export interface Reader<Complete = CompletePayload> extends AsyncIterable<string
 const protocolError = (message: string, cause?: unknown): StreamError =>
   new StreamError({ tag: "ProtocolError", category: "fatal", message }, { cause })
 
-const networkError = (message: string, cause: unknown): StreamError =>
+const networkError = (message: string, cause?: unknown): StreamError =>
   new StreamError({ tag: "NetworkError", category: "network", message }, { cause })
 
 const isAbort = (u: unknown): boolean => typeof u === "object" && u !== null && "name" in u && u.name === "AbortError"
@@ -326,7 +326,7 @@ export const read = <Complete = CompletePayload>(
       parse(decoder.decode(value, { stream: true }))
     }
     parse(decoder.decode())
-    throw networkError("The stream ended before its complete event", undefined)
+    throw networkError("The stream ended before its complete event")
   }
 
   if (signal?.aborted) cancel(signal.reason)
