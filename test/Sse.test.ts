@@ -324,6 +324,20 @@ describe("Sse.toResponse", () => {
       await dispose()
     }
   })
+
+  it("effect/http also streams the bytes of Sse.encode with Sse.headers", async () => {
+    const events = Stream.make(L0Event.token("a"), L0Event.reset(0), L0Event.token("b"), complete("b"))
+    const route = HttpRouter.add("GET", "/answer", HttpServerResponse.stream(Sse.encode(events), { headers: Sse.headers }))
+    const { dispose, handler } = HttpRouter.toWebHandler(route, { disableLogger: true })
+    try {
+      const response = await handler(new Request("http://localhost/answer"))
+      expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8")
+      expect(response.headers.get("cache-control")).toBe("no-cache")
+      expect((await read(response).result).text).toBe("b")
+    } finally {
+      await dispose()
+    }
+  })
 })
 
 describe("Sse.pipeToNode", () => {
