@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   resolve: {
     alias: {
+      "effect-l0/client": fileURLToPath(new URL("./src/client.ts", import.meta.url)),
       "effect-l0/testing": fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)),
       "effect-l0": fileURLToPath(new URL("./src/index.ts", import.meta.url))
     }

@@ -5,6 +5,7 @@
  * clients talk to them over HTTP.
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { EventBus, L0 } from "effect-l0"
 import type { L0Error, L0Event } from "effect-l0"
@@ -70,14 +71,21 @@ export const printer = (write: (text: string) => void) => {
   }
 }
 
+/** The scenario's two servers (closed with the scope) and the L0 options that stream from them. */
+export interface ScenarioSetup {
+  readonly options: L0.L0Options
+  /** Requests each server received so far: [openai, anthropic]. */
+  readonly requests: () => readonly [number, number]
+}
+
 /**
- * Runs the scripted scenario: the primary answers 429 with `Retry-After`,
- * then resets its socket mid-stream, then sends an in-band
+ * Starts the scripted scenario's servers: the primary answers 429 with
+ * `Retry-After`, then resets its socket mid-stream, then sends an in-band
  * `overloaded_error`; with `maxRetries: 2` its budget is spent and L0
  * falls back to the Anthropic provider, which answers.
  */
-export const scenario = (options: ScenarioOptions = {}): Effect.Effect<ScenarioResult, L0Error.L0Error> =>
-  Effect.scoped(Effect.gen(function*() {
+export const scenarioSetup = (options: ScenarioOptions = {}): Effect.Effect<ScenarioSetup, never, Scope.Scope> =>
+  Effect.gen(function*() {
     const delay = options.chunkDelay ?? 15
     const primary = yield* ProviderServer.start([
       ProviderServer.httpError(429, {
@@ -95,35 +103,45 @@ export const scenario = (options: ScenarioOptions = {}): Effect.Effect<ScenarioR
       ProviderServer.reply(ANSWER, { chunkSize: 8, delay, usage: { inputTokens: 18, outputTokens: 52 } })
     ])
     const openai = new OpenAI({ baseURL: primary.openaiBaseUrl, apiKey: "sk-demo-local", maxRetries: 0, logLevel: "off" })
+    return {
+      options: {
+        stream: ({ signal }) =>
+          openai.chat.completions.create({
+            model: "gpt-4o-mini",
+            messages: [{ role: "user", content: PROMPT }],
+            stream: true,
+            stream_options: { include_usage: true }
+          }, { signal }),
+        fallbacks: [async ({ signal }) => {
+          const { default: Anthropic } = await anthropicSdk
+          const anthropic = new Anthropic({
+            baseURL: fallback.anthropicBaseUrl,
+            apiKey: "sk-ant-demo-local",
+            maxRetries: 0,
+            logLevel: "off"
+          })
+          return anthropic.messages.create({
+            model: "claude-sonnet-4-6",
+            max_tokens: 256,
+            messages: [{ role: "user", content: PROMPT }],
+            stream: true
+          }, { signal })
+        }],
+        retry: { maxRetries: 2, baseDelay: "100 millis", backoff: "fixed" },
+        timeout: { initialToken: "2 seconds", interToken: "2 seconds" }
+      },
+      requests: () => [primary.requests.length, fallback.requests.length] as const
+    }
+  })
+
+/** Runs the scripted scenario (see `scenarioSetup`), printing tokens and markers to `options.write`. */
+export const scenario = (options: ScenarioOptions = {}): Effect.Effect<ScenarioResult, L0Error.L0Error> =>
+  Effect.scoped(Effect.gen(function*() {
+    const setup = yield* scenarioSetup(options)
     const events: Array<EventBus.BusEvent> = []
     const print = printer(options.write ?? (() => {}))
     let resets = 0
-    const result = yield* L0.stream({
-      stream: ({ signal }) =>
-        openai.chat.completions.create({
-          model: "gpt-4o-mini",
-          messages: [{ role: "user", content: PROMPT }],
-          stream: true,
-          stream_options: { include_usage: true }
-        }, { signal }),
-      fallbacks: [async ({ signal }) => {
-        const { default: Anthropic } = await anthropicSdk
-        const anthropic = new Anthropic({
-          baseURL: fallback.anthropicBaseUrl,
-          apiKey: "sk-ant-demo-local",
-          maxRetries: 0,
-          logLevel: "off"
-        })
-        return anthropic.messages.create({
-          model: "claude-sonnet-4-6",
-          max_tokens: 256,
-          messages: [{ role: "user", content: PROMPT }],
-          stream: true
-        }, { signal })
-      }],
-      retry: { maxRetries: 2, baseDelay: "100 millis", backoff: "fixed" },
-      timeout: { initialToken: "2 seconds", interToken: "2 seconds" }
-    }).pipe(
+    const result = yield* L0.stream(setup.options).pipe(
       Stream.runFold(() => ({ text: "", fallbackIndex: 0 }), (acc, event) => {
         print.event(event)
         if (event._tag === "Reset") resets++
@@ -134,7 +152,7 @@ export const scenario = (options: ScenarioOptions = {}): Effect.Effect<ScenarioR
         print.bus(event)
       }, { tokens: false }))
     )
-    return { ...result, resets, events, requests: [primary.requests.length, fallback.requests.length] as const }
+    return { ...result, resets, events, requests: setup.requests() }
   }))
 
 /** Where each attempt came from: its source and attempt number, by stream id. */

@@ -31,6 +31,8 @@ export * as Multi from "./Multi.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */
+export * as Sse from "./Sse.js"
+/** @since 0.1.0 */
 export * as Structured from "./Structured.js"
 /** @since 0.1.0 */
 export * as Timeout from "./Timeout.js"

@@ -1,0 +1,363 @@
+/**
+ * effect-l0/client: reads, in a browser or any runtime with `fetch`, the
+ * Server-Sent Events that `Sse.toResponse` sends, applies resets and exposes
+ * the live text. It has no dependencies (not even `effect`) and uses no Node
+ * API.
+ *
+ * **Example** (Showing a streamed answer)
+ * ```ts
+ * import { read } from "effect-l0/client"
+ *
+ * const reply = read(fetch("/chat", { method: "POST", body: JSON.stringify({ question }) }), {
+ *   onText: (text) => { answer.textContent = text }
+ * })
+ * const { text, complete } = await reply.result // rejects with a StreamError
+ * ```
+ * @since 0.1.0
+ */
+
+/**
+ * The error categories of effect-l0, as sent in `error` events.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ErrorCategory = "network" | "transient" | "model" | "content" | "fatal"
+
+/**
+ * The data of an `error` event.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ErrorPayload {
+  /** The server's error tag (`"TransientError"`, `"ExhaustedError"`, …). */
+  readonly tag: string
+  readonly category: ErrorCategory
+  readonly message: string
+  /** The provider's HTTP status, when the error came from one. */
+  readonly status?: number | undefined
+}
+
+/**
+ * The data of the default `complete` event: the final state and usage of the
+ * run, with only fields that are safe to show.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CompletePayload {
+  readonly state: {
+    readonly content: string
+    readonly tokenCount: number
+    readonly firstTokenAt: number | undefined
+    readonly lastTokenAt: number | undefined
+    readonly attempt: number
+    readonly modelRetryCount: number
+    readonly networkRetryCount: number
+    readonly fallbackIndex: number
+    readonly finishReason: string | undefined
+    readonly toolCalls: ReadonlyArray<{ readonly id: string; readonly name: string; readonly arguments: string }>
+    readonly violations: ReadonlyArray<{ readonly rule: string; readonly message: string; readonly severity: string }>
+  }
+  readonly usage?: {
+    readonly inputTokens?: number | undefined
+    readonly outputTokens?: number | undefined
+    readonly totalTokens?: number | undefined
+  } | undefined
+}
+
+/**
+ * How a read failed. `tag` and `category` are the server's for `error`
+ * events; the reader itself fails with `"HttpError"` (a status other than
+ * 2xx), `"ProtocolError"` (not an event stream, or data it cannot read) and
+ * `"NetworkError"` (the connection failed or ended before `complete`).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class StreamError extends Error {
+  override readonly name = "StreamError"
+  readonly tag: string
+  readonly category: ErrorCategory
+  readonly status: number | undefined
+  constructor(payload: ErrorPayload, options?: { readonly cause?: unknown }) {
+    super(payload.message, options)
+    this.tag = payload.tag
+    this.category = payload.category
+    this.status = payload.status
+  }
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Result<Complete = CompletePayload> {
+  /** The text shown when the stream completed, resets applied. */
+  readonly text: string
+  /** The data of the `complete` event. */
+  readonly complete: Complete
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReadOptions {
+  /** Called with the whole text after every token and reset. */
+  readonly onText?: ((text: string) => void) | undefined
+  /** Called with each piece of text as it arrives. */
+  readonly onToken?: ((value: string) => void) | undefined
+  /** Called when the server retried after text was shown: keep the first `kept` characters. */
+  readonly onReset?: ((kept: number) => void) | undefined
+  /** Aborting it stops reading, cancels the response and rejects `result` with the signal's reason. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * A response being read. Iterating it yields the whole text each time it
+ * changed (a slow loop skips to the latest text), ends when the stream
+ * completes and throws what `result` rejects with; leaving the loop early
+ * cancels the response.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Reader<Complete = CompletePayload> extends AsyncIterable<string> {
+  /** The text so far, resets applied. */
+  readonly text: string
+  /** Resolves when the `complete` event arrives; rejects with a `StreamError` or an `AbortError`. */
+  readonly result: Promise<Result<Complete>>
+  /** Stops reading and cancels the response; `result` rejects with an `AbortError`. */
+  cancel(): void
+}
+
+const protocolError = (message: string, cause?: unknown): StreamError =>
+  new StreamError({ tag: "ProtocolError", category: "fatal", message }, { cause })
+
+const networkError = (message: string, cause?: unknown): StreamError =>
+  new StreamError({ tag: "NetworkError", category: "network", message }, { cause })
+
+const isAbort = (u: unknown): boolean => typeof u === "object" && u !== null && "name" in u && u.name === "AbortError"
+
+const abortError = (reason: unknown): unknown =>
+  isAbort(reason) ? reason : new DOMException("The stream was aborted", "AbortError")
+
+const CATEGORIES: ReadonlySet<unknown> = new Set(["network", "transient", "model", "content", "fatal"])
+
+const parseJson = (event: string, data: string): unknown => {
+  try {
+    return JSON.parse(data)
+  } catch (cause) {
+    throw protocolError(`The data of a "${event}" event is not JSON`, cause)
+  }
+}
+
+const errorOf = (data: string): StreamError => {
+  const payload = parseJson("error", data)
+  if (typeof payload !== "object" || payload === null) throw protocolError(`The "error" event holds no error`)
+  const { tag, category, message, status } = payload as Record<string, unknown>
+  return new StreamError({
+    tag: typeof tag === "string" ? tag : "UnknownError",
+    category: CATEGORIES.has(category) ? category as ErrorCategory : "fatal",
+    message: typeof message === "string" ? message : "The server reported an error",
+    status: typeof status === "number" ? status : undefined
+  })
+}
+
+/**
+ * Splits decoded text into Server-Sent Events: lines end with CRLF, LF or
+ * CR (also when a CRLF is split between reads), `data` lines join with LF,
+ * comments and unknown fields are skipped, and an event is dispatched at a
+ * blank line when it has data.
+ */
+const makeParser = (dispatch: (event: string, data: string) => void) => {
+  let buffer = ""
+  let skipLf = false
+  let event = ""
+  let data: Array<string> = []
+  const line = (text: string) => {
+    if (text === "") {
+      if (data.length > 0) dispatch(event === "" ? "message" : event, data.join("\n"))
+      event = ""
+      data = []
+      return
+    }
+    const colon = text.indexOf(":")
+    if (colon === 0) return
+    const field = colon === -1 ? text : text.slice(0, colon)
+    const value = colon === -1 ? "" : text.slice(text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1)
+    if (field === "event") event = value
+    else if (field === "data") data.push(value)
+  }
+  return (chunk: string): void => {
+    if (chunk === "") return
+    let start = skipLf && chunk.charCodeAt(0) === 10 ? 1 : 0
+    skipLf = false
+    for (let i = start; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i)
+      if (c !== 10 && c !== 13) continue
+      line(buffer + chunk.slice(start, i))
+      buffer = ""
+      if (c === 13) {
+        if (i + 1 === chunk.length) skipLf = true
+        else if (chunk.charCodeAt(i + 1) === 10) i++
+      }
+      start = i + 1
+    }
+    buffer += chunk.slice(start)
+  }
+}
+
+/**
+ * Reads an event stream sent by `Sse.toResponse`: `token` events append to
+ * the text, `reset` events cut it to its first `kept` characters, `complete`
+ * resolves `result`, and `error` rejects it with a `StreamError` carrying the
+ * server's tag, category, message and status. Reading starts at once.
+ *
+ * **Example** (Rendering with a loop)
+ * ```ts
+ * const reply = read(fetch("/chat"))
+ * for await (const text of reply) answer.textContent = text
+ * const { complete } = await reply.result
+ * ```
+ * @category reading
+ * @since 0.1.0
+ */
+export const read = <Complete = CompletePayload>(
+  response: Response | Promise<Response>,
+  options: ReadOptions = {}
+): Reader<Complete> => {
+  const { onReset, onText, onToken, signal } = options
+  let text = ""
+  let version = 0
+  let outcome: { readonly ok: true; readonly value: Result<Complete> } | { readonly ok: false; readonly error: unknown } | undefined
+  let body: ReadableStreamDefaultReader<Uint8Array> | undefined
+  let wake: Array<() => void> = []
+  let resolveResult!: (result: Result<Complete>) => void
+  let rejectResult!: (error: unknown) => void
+  const result = new Promise<Result<Complete>>((resolve, reject) => {
+    resolveResult = resolve
+    rejectResult = reject
+  })
+  // a caller that only uses callbacks or the loop must not see an unhandled rejection
+  result.catch(() => {})
+
+  const notify = () => {
+    const waiting = wake
+    wake = []
+    for (const resume of waiting) resume()
+  }
+  const finish = (next: NonNullable<typeof outcome>) => {
+    if (outcome !== undefined) return
+    outcome = next
+    signal?.removeEventListener("abort", onAbort)
+    if (next.ok) resolveResult(next.value)
+    else rejectResult(next.error)
+    body?.cancel().catch(() => {})
+    notify()
+  }
+  const cancel = (reason?: unknown) => finish({ ok: false, error: abortError(reason) })
+  const onAbort = () => cancel(signal?.reason)
+
+  const dispatch = (event: string, data: string): void => {
+    if (outcome !== undefined) return
+    switch (event) {
+      case "token": {
+        const value = parseJson(event, data)
+        if (typeof value !== "string") throw protocolError(`The "token" event holds no text`)
+        text += value
+        version++
+        onToken?.(value)
+        onText?.(text)
+        notify()
+        break
+      }
+      case "reset": {
+        const payload = parseJson(event, data)
+        const kept = typeof payload === "object" && payload !== null ? (payload as { kept?: unknown }).kept : undefined
+        if (typeof kept !== "number" || !Number.isInteger(kept) || kept < 0) {
+          throw protocolError(`The "reset" event holds no valid "kept" count`)
+        }
+        text = text.slice(0, kept)
+        version++
+        onReset?.(kept)
+        onText?.(text)
+        notify()
+        break
+      }
+      case "complete":
+        finish({ ok: true, value: { text, complete: parseJson(event, data) as Complete } })
+        break
+      case "error":
+        finish({ ok: false, error: errorOf(data) })
+    }
+  }
+
+  const pump = async (): Promise<void> => {
+    const res = await Promise.resolve(response).catch((error: unknown) => {
+      throw isAbort(error) ? error : networkError("The request failed", error)
+    })
+    if (outcome !== undefined) return void res.body?.cancel().catch(() => {})
+    if (!res.ok) {
+      res.body?.cancel().catch(() => {})
+      throw new StreamError({
+        tag: "HttpError",
+        category: res.status === 429 || res.status >= 500 ? "transient" : "fatal",
+        message: `The server answered ${res.status}${res.statusText === "" ? "" : ` ${res.statusText}`}`,
+        status: res.status
+      })
+    }
+    const type = res.headers.get("content-type") ?? ""
+    if (!type.toLowerCase().startsWith("text/event-stream") || res.body === null) {
+      res.body?.cancel().catch(() => {})
+      throw protocolError(`Expected an event stream, got ${type === "" ? "no content type" : `"${type}"`}`)
+    }
+    body = res.body.getReader()
+    const decoder = new TextDecoder()
+    const parse = makeParser(dispatch)
+    for (;;) {
+      const { done, value } = await body.read().catch((error: unknown) => {
+        throw isAbort(error) ? error : networkError("The connection failed while streaming", error)
+      })
+      if (outcome !== undefined) return
+      if (done) break
+      parse(decoder.decode(value, { stream: true }))
+    }
+    parse(decoder.decode())
+    throw networkError("The stream ended before its complete event")
+  }
+
+  if (signal?.aborted) cancel(signal.reason)
+  else signal?.addEventListener("abort", onAbort, { once: true })
+  // what a callback throws rejects `result` unchanged
+  pump().catch((error: unknown) => finish({ ok: false, error }))
+
+  return {
+    get text() {
+      return text
+    },
+    result,
+    cancel: () => cancel(),
+    [Symbol.asyncIterator]: (): AsyncIterator<string> => {
+      let seen = 0
+      const next = async (): Promise<IteratorResult<string>> => {
+        while (seen === version && outcome === undefined) await new Promise<void>((resume) => wake.push(resume))
+        if (seen !== version && (outcome === undefined || outcome.ok)) {
+          seen = version
+          return { value: text, done: false }
+        }
+        if (outcome !== undefined && !outcome.ok) throw outcome.error
+        return { value: undefined, done: true }
+      }
+      return {
+        next,
+        return: async () => {
+          cancel()
+          return { value: undefined, done: true }
+        }
+      }
+    }
+  }
+}
