@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import { EventBus, EventLog, L0, L0Error, L0Event } from "effect-l0"
+import { EventBus, EventLog, Guardrail, L0, L0Error, L0Event } from "effect-l0"
 import { ProviderServer, TestSource } from "effect-l0/testing"
 import { API_KEY, sdkClients } from "./clients.js"
 import { loadFixture } from "./fixtureFiles.js"
@@ -159,6 +159,40 @@ describe("EventLog: record and replay a TestSource run", () => {
       const replayed = yield* replayRun(original.lines)
       expectSameRun(replayed, original)
       expect(replayed.events.at(-1)).toEqual(complete)
+    }))
+
+  it.effect("guardrail violations and a timeout replay with their reasons, rules and violations", () =>
+    Effect.gen(function*() {
+      const rule = (name: string, severity: "warning" | "error" | "fatal", word: string) =>
+        Guardrail.make({ name, severity, check: ({ content }) => content.includes(word) ? `"${word}" in the output` : undefined })
+      const guarded = (...scripts: ReadonlyArray<TestSource.Script>) =>
+        L0.stream({
+          stream: TestSource.make(...scripts).stream,
+          guardrails: [rule("mild", "warning", "maybe"), rule("polite", "error", "darn"), rule("stop", "fatal", "BOOM")],
+          checkInterval: 1,
+          timeout: { initialToken: "5 seconds", interToken: "2 seconds" },
+          retry: { maxAttempts: 2, baseDelay: "1 second", backoff: "fixed" }
+        })
+
+      const exhausted = yield* recordRun(guarded(["Hello ", "darn"], ["Hi", TestSource.stall], ["darn ", "again"]))
+      const error = errorOf(exhausted.exit)
+      expect(error._tag === "ExhaustedError" && error.attempts.map((a) => a.error)).toMatchObject([
+        { _tag: "ContentError", rule: "polite", violations: [{ rule: "polite", severity: "error" }] },
+        { _tag: "NetworkError", reason: "timeout" },
+        { _tag: "ContentError", rule: "polite" }
+      ])
+      expectSameRun(yield* replayRun(exhausted.lines), exhausted)
+
+      const warned = yield* recordRun(guarded(["Fine, ", "maybe"]))
+      const complete = warned.events.at(-1)
+      expect(complete?._tag === "Complete" && complete.state.violations).toContainEqual(
+        { rule: "mild", message: "\"maybe\" in the output", severity: "warning" }
+      )
+      expectSameRun(yield* replayRun(warned.lines), warned)
+
+      const fatal = yield* recordRun(guarded(["Fine ", "BOOM"]))
+      expect(errorOf(fatal.exit)).toMatchObject({ _tag: "FatalError", reason: "guardrail", violations: [{ rule: "stop" }] })
+      expectSameRun(yield* replayRun(fatal.lines), fatal)
     }))
 
   it.effect("recording a replay writes the same log, only shifted in time", () =>
