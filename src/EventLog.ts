@@ -195,7 +195,7 @@ export const fileSink = (path: string): Effect.Effect<Sink, EventLogError, Scope
       catch: (cause) =>
         new EventLogError({
           reason: "Open",
-          message: `Cannot create the event log ${path}: ${cause instanceof Error ? cause.message : String(cause)}`,
+          message: `Cannot create the event log ${path}: ${internal.messageOf(cause)}`,
           cause
         })
     }),
@@ -277,7 +277,7 @@ export const readFile = (path: string, options?: ReadOptions): Effect.Effect<Rec
     catch: (cause) =>
       new EventLogError({
         reason: "Read",
-        message: `Cannot read the event log ${path}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        message: `Cannot read the event log ${path}: ${internal.messageOf(cause)}`,
         cause
       })
   }).pipe(Effect.flatMap((text) => fromText(text, options)))

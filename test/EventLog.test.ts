@@ -406,6 +406,21 @@ describe("EventLog: JSONL files", () => {
       expect(unreadable).toMatchObject({ reason: "Read" })
     }))
 
+  it.effect("without Node's file system (a browser), file sinks and reads fail with a clear error", () =>
+    Effect.gen(function*() {
+      const getBuiltinModule = process.getBuiltinModule
+      yield* Effect.acquireRelease(
+        Effect.sync(() => Reflect.set(process, "getBuiltinModule", undefined)),
+        () => Effect.sync(() => Reflect.set(process, "getBuiltinModule", getBuiltinModule))
+      )
+      const open = yield* Effect.flip(EventLog.fileSink(freshPath()))
+      expect(open).toMatchObject({ reason: "Open" })
+      expect(open.message).toContain("no Node file system")
+      const read = yield* Effect.flip(EventLog.readFile(freshPath()))
+      expect(read).toMatchObject({ reason: "Read" })
+      expect(read.message).toContain("no Node file system")
+    }).pipe(Effect.scoped))
+
   it.effect("writing to a file sink after its scope closed fails the stream with a Write error", () =>
     Effect.gen(function*() {
       const sink = yield* Effect.scoped(EventLog.fileSink(freshPath()))
@@ -572,9 +587,26 @@ describe("EventLog: what gets written", () => {
       const errors = Exit.isFailure(exit) ? exit.cause.reasons.flatMap((r) => r._tag === "Fail" ? [r.error._tag] : []) : []
       expect(errors).toEqual(["FatalError", "EventLogError"])
 
-      const startless: EventLog.Sink = { write: () => { throw new Error("read-only") } }
-      expect(yield* Effect.flip(Stream.runDrain(Stream.make(L0Event.token("a")).pipe(EventLog.record(startless)))))
-        .toMatchObject({ reason: "Write" })
+      const startless: EventLog.Sink = {
+        write: () => {
+          throw "read-only"
+        }
+      }
+      const refused = yield* Effect.flip(Stream.runDrain(Stream.make(L0Event.token("a")).pipe(EventLog.record(startless))))
+      expect(refused).toMatchObject({ reason: "Write" })
+      expect(refused.message).toContain("read-only")
+    }))
+
+  it.effect("a malformed event from a JavaScript source fails the run with an Encode error", () =>
+    Effect.gen(function*() {
+      const sink = yield* EventLog.memorySink
+      const error = yield* Stream.runDrain(
+        L0.stream({ stream: TestSource.make([L0Event.token("a"), { _tag: "Message", role: "assistant" }]).stream }).pipe(
+          EventLog.record(sink)
+        )
+      ).pipe(Effect.flip)
+      expect(error).toMatchObject({ _tag: "EventLogError", reason: "Encode" })
+      expect(error.message).toContain("content")
     }))
 
   it.effect("a sink holds one run", () =>

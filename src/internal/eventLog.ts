@@ -101,7 +101,7 @@ class Recorder {
   }
 }
 
-const messageOf = (u: unknown): string => u instanceof Error ? u.message : String(u)
+export const messageOf = (u: unknown): string => u instanceof Error ? u.message : String(u)
 
 const outcomeOf = <E>(cause: Cause.Cause<E>): Outcome => {
   if (Pull.isDoneCause(cause)) return { _tag: "Success" }
