@@ -13,6 +13,8 @@ export * as Consensus from "./Consensus.js"
 /** @since 0.1.0 */
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
+export * as EventLog from "./EventLog.js"
+/** @since 0.1.0 */
 export * as Guardrail from "./Guardrail.js"
 /** @since 0.1.0 */
 export * as Guardrails from "./Guardrails.js"

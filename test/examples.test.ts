@@ -39,6 +39,15 @@ describe.concurrent("examples run", () => {
     expect(out).toContain("final text: Answer from the fallback")
   })
 
+  it("eventlog", async () => {
+    const out = await example("eventlog")
+    expect(out).toContain("bus events: session_start, stream_start, error_network, retry_attempt")
+    expect(out).toContain("original: ExhaustedError: All 2 source(s) failed after 3 attempt(s)")
+    expect(out).toContain("replayed: ExhaustedError: All 2 source(s) failed after 3 attempt(s)")
+    expect(out).toContain("same events: true")
+    expect(out).toContain("provider calls: 3 while recording, 0 while replaying")
+  })
+
   // without an API key the structured examples use their scripted model
   const offline = async (name: string) => {
     const { OPENAI_API_KEY: _, ...env } = process.env
