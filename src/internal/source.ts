@@ -53,11 +53,35 @@ export const toCategoryError = (u: unknown, now: number): CategoryError => {
     : error
 }
 
-const isAsyncIterable = (u: unknown): u is AsyncIterable<unknown> =>
-  typeof u === "object" && u !== null && typeof (u as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+/** Whether `u` has a method `key`; a getter that throws (or a revoked Proxy) means no. */
+const hasMethod = (u: unknown, key: PropertyKey): boolean => {
+  if (typeof u !== "object" || u === null) return false
+  try {
+    return typeof (u as Record<PropertyKey, unknown>)[key] === "function"
+  } catch {
+    return false
+  }
+}
 
-const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
-  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
+const isAsyncIterable = (u: unknown): u is AsyncIterable<unknown> => hasMethod(u, Symbol.asyncIterator)
+
+const isPromiseLike = (u: unknown): u is PromiseLike<unknown> => hasMethod(u, "then")
+
+const isStream = (u: unknown): u is Stream.Stream<unknown, unknown> => {
+  try {
+    return Stream.isStream(u)
+  } catch {
+    return false
+  }
+}
+
+const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown> => {
+  try {
+    return Effect.isEffect(u)
+  } catch {
+    return false
+  }
+}
 
 /**
  * Moves chunks from the provider to the attempt: decoding, timing the output
@@ -262,10 +286,9 @@ class Pump {
     this.releaseSpace()
     this.controller.abort(aborted)
     const iterator = this.iterator
-    if (iterator?.return === undefined) return
     // fire and forget: a generator parked in an await settles its return() only later
     try {
-      Promise.resolve(iterator.return()).catch(() => {})
+      if (iterator?.return !== undefined) Promise.resolve(iterator.return()).catch(() => {})
     } catch {
       // a throwing return() must not break the scope's other finalizers
     }
@@ -313,13 +336,13 @@ const start = (pump: Pump, produced: unknown): void => {
 }
 
 /** Runs a `Stream` source, or an `Effect` that produces the source. */
-const consume = (pump: Pump, produced: unknown): Effect.Effect<void> =>
-  Stream.isStream(produced)
-    ? runStream(pump, produced as Stream.Stream<unknown, unknown>)
-    : Effect.matchCauseEffect(produced as Effect.Effect<unknown, unknown>, {
+const consume = (pump: Pump, produced: Stream.Stream<unknown, unknown> | Effect.Effect<unknown, unknown>): Effect.Effect<void> =>
+  isStream(produced)
+    ? runStream(pump, produced)
+    : Effect.matchCauseEffect(produced, {
       onSuccess: (inner) =>
-        Stream.isStream(inner)
-          ? runStream(pump, inner as Stream.Stream<unknown, unknown>)
+        isStream(inner)
+          ? runStream(pump, inner)
           : Effect.sync(() => isAsyncIterable(inner) ? start(pump, inner) : pump.fail(invalid(inner))),
       onFailure: (cause) => Effect.sync(() => pump.fail(Cause.squash(cause)))
     })
@@ -373,7 +396,7 @@ export const make = (config: SourceConfig, handle: AttemptHandle): Stream.Stream
         pump.fail(error)
         return pump.pull
       }
-      if (Stream.isStream(produced) || Effect.isEffect(produced)) {
+      if (isStream(produced) || isEffect(produced)) {
         yield* Effect.forkIn(consume(pump, produced), scope, { startImmediately: true })
       } else {
         start(pump, produced)
