@@ -176,8 +176,9 @@ describe("secrets echoed by the server never leave", () => {
       const error = Cause.squash((collected.exit as Exit.Failure<unknown, L0Error.L0Error>).cause) as L0Error.ExhaustedError
       const cause = error.attempts[0]!.error.cause
       expect(cause).toBeInstanceOf(OpenAI.AuthenticationError)
-      expect((cause as InstanceType<typeof OpenAI.APIError>).status).toBe(401)
-      expect((cause as InstanceType<typeof OpenAI.APIError>).headers.get("x-echoed-credential")).toBe("<redacted>")
+      const apiError = cause as InstanceType<typeof OpenAI.APIError>
+      expect(apiError.status).toBe(401)
+      expect(apiError.headers?.get("x-echoed-credential")).toBe("<redacted>")
     }))
 })
 

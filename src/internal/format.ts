@@ -34,8 +34,10 @@ const oneLine = (message: string): string => {
 }
 
 /** Whole milliseconds: jittered delays would otherwise print down to the nanosecond. */
-const shortDuration = (duration: Duration.Duration): string =>
-  Duration.format(Duration.millis(Math.round(Duration.toMillis(duration))))
+const shortDuration = (duration: Duration.Duration): string => {
+  const millis = Math.round(Duration.toMillis(duration))
+  return millis === 0 ? "0ms" : Duration.format(Duration.millis(millis))
+}
 
 /**
  * `Tag (reason: …, status: …, retry after …): message`
@@ -71,7 +73,7 @@ export const inspect = (error: Printable, options: InspectOptions | undefined, i
  * @internal
  */
 export const exhausted = (message: string, attempts: ReadonlyArray<Attempt>): string => {
-  const lines = [`ExhaustedError: ${message}`]
+  const lines = [`ExhaustedError: ${oneLine(message)}`]
   for (const { attempt, delay, error, source } of attempts) {
     lines.push(
       `  source ${source}, attempt ${attempt}: ${describe(error, oneLine(error.message))}${
