@@ -61,8 +61,8 @@ export class NetworkError extends Data.TaggedError("NetworkError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](_depth?: number, options?: format.InspectOptions, inspect?: format.Inspect): string {
-    return format.inspect(this, options, inspect)
+  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
   }
 }
 
@@ -80,8 +80,8 @@ export class TransientError extends Data.TaggedError("TransientError")<ErrorFiel
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](_depth?: number, options?: format.InspectOptions, inspect?: format.Inspect): string {
-    return format.inspect(this, options, inspect)
+  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
   }
 }
 
@@ -99,8 +99,8 @@ export class ModelError extends Data.TaggedError("ModelError")<ErrorFields> {
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](_depth?: number, options?: format.InspectOptions, inspect?: format.Inspect): string {
-    return format.inspect(this, options, inspect)
+  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
   }
 }
 
@@ -124,8 +124,8 @@ export class ContentError extends Data.TaggedError("ContentError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](_depth?: number, options?: format.InspectOptions, inspect?: format.Inspect): string {
-    return format.inspect(this, options, inspect)
+  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
   }
 }
 
@@ -160,8 +160,8 @@ export class FatalError extends Data.TaggedError("FatalError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](_depth?: number, options?: format.InspectOptions, inspect?: format.Inspect): string {
-    return format.inspect(this, options, inspect)
+  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
   }
 }
 

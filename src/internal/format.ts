@@ -20,11 +20,6 @@ interface Attempt {
 /** Node's `util.inspect`, as it passes itself to a custom inspect method. */
 export type Inspect = (value: unknown, options?: object) => string
 
-/** The options Node passes to a custom inspect method; only `depth` is read. */
-export interface InspectOptions {
-  readonly depth?: number | null | undefined
-}
-
 /** Attempt lines stay on one line and short, whatever the provider wrote. */
 const MESSAGE_LIMIT = 200
 
@@ -55,14 +50,21 @@ export const describe = (error: Printable, message: string = error.message): str
 /**
  * A category error for `util.inspect` and `console.error`: its description
  * and, below it, the inspected cause (which holds the useful stack trace).
+ * `depth` is what is left of the inspect depth, negative when the error
+ * itself is too deep to be shown in full.
  *
  * @internal
  */
-export const inspect = (error: Printable, options: InspectOptions | undefined, inspect: Inspect | undefined): string => {
+export const inspect = (
+  error: Printable,
+  depth: number | undefined,
+  options: object | undefined,
+  inspect: Inspect | undefined
+): string => {
   const head = describe(error)
-  const depth = options?.depth
-  if (error.cause === undefined || inspect === undefined || (typeof depth === "number" && depth < 0)) return head
-  const cause = inspect(error.cause, { ...options, depth: typeof depth === "number" ? depth - 1 : depth })
+  if (depth !== undefined && depth < 0) return `[${head}]`
+  if (error.cause === undefined || inspect === undefined) return head
+  const cause = inspect(error.cause, { ...options, depth: depth === undefined ? undefined : depth - 1 })
   return `${head}\n  [cause]: ${cause.split("\n").join("\n  ")}`
 }
 
