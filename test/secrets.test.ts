@@ -219,3 +219,38 @@ describe("the redact option", () => {
       expect(thrown.message).toContain(key)
     }))
 })
+
+describe("causes", () => {
+  it("keys shaped like keys are scrubbed from a copy of the cause: nested, in Maps and Headers, through cycles", () => {
+    const details: Record<string, unknown> = {
+      map: new Map([["authorization", "Bearer abcdefghijk123"]]),
+      headers: new Headers({ "x-debug": "sk-live-abcdefghijk" }),
+      list: ["fine", "sk-live-abcdefghijk"],
+      when: new Date(0)
+    }
+    details.self = details
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const thrown = Object.assign(new Error("request failed"), { status: 500, details, hostile: proxy })
+    const error = L0Error.fromUnknown(thrown)
+    const cause = error._tag === "ExhaustedError" ? undefined : error.cause as typeof thrown
+    expect(cause).toBeInstanceOf(Error)
+    expect(cause).not.toBe(thrown)
+    expect(inspect(cause, deep)).not.toMatch(/abcdefghijk/)
+    expect(cause?.details.self).toBe(cause?.details)
+    expect((cause?.details.map as Map<string, string>).get("authorization")).toBe("Bearer <redacted>")
+    expect((cause?.details.headers as Headers).get("x-debug")).toBe("<redacted>")
+    // what holds no secret is kept as it is; what cannot be read is left out
+    expect(cause?.details.when).toBe(details.when)
+    expect(cause?.hostile).toBeUndefined()
+    expect(cause?.status).toBe(500)
+    // the thrown value itself is untouched
+    expect((details.list as Array<string>)[1]).toBe("sk-live-abcdefghijk")
+  })
+
+  it("a cause with nothing to scrub is kept as it is", () => {
+    const thrown = Object.assign(new Error("plain failure"), { status: 500, headers: new Headers({ "x-request-id": "r1" }) })
+    expect(L0Error.fromUnknown(thrown)).toMatchObject({ cause: thrown })
+    expect((L0Error.fromUnknown(thrown) as L0Error.TransientError).cause).toBe(thrown)
+  })
+})

@@ -53,35 +53,26 @@ export const toCategoryError = (u: unknown, now: number): CategoryError => {
     : error
 }
 
-/** Whether `u` has a method `key`; a getter that throws (or a revoked Proxy) means no. */
-const hasMethod = (u: unknown, key: PropertyKey): boolean => {
-  if (typeof u !== "object" || u === null) return false
+/** A guard that says no, instead of throwing, for a revoked Proxy or a getter that throws. */
+const safe = <A>(guard: (u: unknown) => u is A) => (u: unknown): u is A => {
   try {
-    return typeof (u as Record<PropertyKey, unknown>)[key] === "function"
+    return guard(u)
   } catch {
     return false
   }
 }
 
-const isAsyncIterable = (u: unknown): u is AsyncIterable<unknown> => hasMethod(u, Symbol.asyncIterator)
+const isAsyncIterable = safe((u): u is AsyncIterable<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+)
 
-const isPromiseLike = (u: unknown): u is PromiseLike<unknown> => hasMethod(u, "then")
+const isPromiseLike = safe((u): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
+)
 
-const isStream = (u: unknown): u is Stream.Stream<unknown, unknown> => {
-  try {
-    return Stream.isStream(u)
-  } catch {
-    return false
-  }
-}
+const isStream = safe(Stream.isStream)
 
-const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown> => {
-  try {
-    return Effect.isEffect(u)
-  } catch {
-    return false
-  }
-}
+const isEffect = safe(Effect.isEffect)
 
 /**
  * Moves chunks from the provider to the attempt: decoding, timing the output
@@ -336,13 +327,13 @@ const start = (pump: Pump, produced: unknown): void => {
 }
 
 /** Runs a `Stream` source, or an `Effect` that produces the source. */
-const consume = (pump: Pump, produced: Stream.Stream<unknown, unknown> | Effect.Effect<unknown, unknown>): Effect.Effect<void> =>
+const consume = (pump: Pump, produced: unknown): Effect.Effect<void> =>
   isStream(produced)
-    ? runStream(pump, produced)
-    : Effect.matchCauseEffect(produced, {
+    ? runStream(pump, produced as Stream.Stream<unknown, unknown>)
+    : Effect.matchCauseEffect(produced as Effect.Effect<unknown, unknown>, {
       onSuccess: (inner) =>
         isStream(inner)
-          ? runStream(pump, inner)
+          ? runStream(pump, inner as Stream.Stream<unknown, unknown>)
           : Effect.sync(() => isAsyncIterable(inner) ? start(pump, inner) : pump.fail(invalid(inner))),
       onFailure: (cause) => Effect.sync(() => pump.fail(Cause.squash(cause)))
     })
