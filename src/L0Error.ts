@@ -61,7 +61,7 @@ export class NetworkError extends Data.TaggedError("NetworkError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -80,7 +80,7 @@ export class TransientError extends Data.TaggedError("TransientError")<ErrorFiel
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -99,7 +99,7 @@ export class ModelError extends Data.TaggedError("ModelError")<ErrorFields> {
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -124,7 +124,7 @@ export class ContentError extends Data.TaggedError("ContentError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -160,7 +160,7 @@ export class FatalError extends Data.TaggedError("FatalError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth?: number, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }

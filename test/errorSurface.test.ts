@@ -92,6 +92,15 @@ describe("printed errors", () => {
     expect(printed).toMatch(/\n {2}\[cause\]: Error: read ECONNRESET\n {6}at /)
     expect(String(new L0Error.ModelError({ message: "odd" }))).toBe("ModelError: odd")
     expect(inspect(new L0Error.ContentError({ message: "bad json", rule: "json" }))).toBe("ContentError: bad json")
+    expect(String(new L0Error.ContentError({ message: "bad json", rule: "json" }))).toBe("ContentError: bad json")
+  })
+
+  it("long and multi-line attempt messages are cut to one line of 200 characters", () => {
+    const long = new L0Error.ExhaustedError({
+      message: "All 1 source(s) failed\nafter 1 attempt(s)",
+      attempts: [{ source: 0, attempt: 1, error: new L0Error.ModelError({ message: "x".repeat(300) }), delay: Duration.zero }]
+    })
+    expect(String(long)).toBe(`ExhaustedError: All 1 source(s) failed after 1 attempt(s)\n  source 0, attempt 1: ModelError: ${"x".repeat(200)}…`)
   })
 
   it("inspect honours the depth limit for the cause", () => {

@@ -190,7 +190,7 @@ describe("the redact option", () => {
         yield "ok"
       })()
       expect(yield* L0.text({ stream, redact: [key, Redacted.make(key)] })).toBe("ok")
-      for (const redact of [key, [key, ""], [key, 42], { key }]) {
+      for (const redact of [key, [key, ""], [key, 42], [key, [key]], [key, null], { key }]) {
         const error = yield* Effect.flip(L0.text({ stream, redact } as unknown as L0.L0Options))
         expect(error._tag === "FatalError" && error.reason).toBe("options")
         expect(error.message).toContain("Invalid option \"redact\"")
@@ -229,9 +229,20 @@ describe("causes", () => {
       when: new Date(0)
     }
     details.self = details
+    details.keyless = new Proxy({}, {
+      ownKeys: () => {
+        throw new Error("no keys")
+      }
+    })
     const { proxy, revoke } = Proxy.revocable({}, {})
     revoke()
     const thrown = Object.assign(new Error("request failed"), { status: 500, details, hostile: proxy })
+    Object.defineProperty(thrown, "extra", {
+      enumerable: true,
+      get: () => {
+        throw new Error("getter")
+      }
+    })
     const error = L0Error.fromUnknown(thrown)
     const cause = error._tag === "ExhaustedError" ? undefined : error.cause as typeof thrown
     expect(cause).toBeInstanceOf(Error)
@@ -243,6 +254,8 @@ describe("causes", () => {
     // what holds no secret is kept as it is; what cannot be read is left out
     expect(cause?.details.when).toBe(details.when)
     expect(cause?.hostile).toBeUndefined()
+    expect(Object.keys(cause?.details.keyless as object)).toEqual([])
+    expect(Object.getOwnPropertyDescriptor(cause, "extra")).toBeUndefined()
     expect(cause?.status).toBe(500)
     // the thrown value itself is untouched
     expect((details.list as Array<string>)[1]).toBe("sk-live-abcdefghijk")

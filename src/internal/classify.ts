@@ -234,7 +234,14 @@ const networkFromName = (name: unknown): NetworkReason | undefined =>
     ? "socket"
     : undefined
 
-const classifyWith = (r: Reader, u: unknown, now: number | undefined): Classified => {
+/**
+ * Never throws: every property of the thrown value is read through a
+ * `Reader`, so a revoked Proxy or a throwing getter only makes it unreadable.
+ *
+ * @internal
+ */
+export const classify = (u: unknown, now?: number): Classified => {
+  const r = new Reader()
   const message = redactSecrets(messageOf(r, u))
   const record = isRecord(u) ? u : undefined
   const status = record && readStatus(r, record)
@@ -275,27 +282,4 @@ const classifyWith = (r: Reader, u: unknown, now: number | undefined): Classifie
     if (pattern.test(lower)) return result("network", { networkReason: reason })
   }
   return TRANSIENT_PATTERN.test(lower) ? result("transient") : result("model")
-}
-
-/**
- * Never throws: whatever was thrown, the value is read defensively, and if
- * classifying still fails it is an unreadable `model` error.
- *
- * @internal
- */
-export const classify = (u: unknown, now?: number): Classified => {
-  const reader = new Reader()
-  try {
-    return classifyWith(reader, u, now)
-  } catch {
-    return {
-      category: "model",
-      message: UNREADABLE,
-      status: undefined,
-      retryAfter: undefined,
-      networkReason: undefined,
-      fatalReason: "status",
-      unreadable: true
-    }
-  }
 }

@@ -57,14 +57,14 @@ export const describe = (error: Printable, message: string = error.message): str
  */
 export const inspect = (
   error: Printable,
-  depth: number | undefined,
+  depth: number,
   options: object | undefined,
   inspect: Inspect | undefined
 ): string => {
   const head = describe(error)
-  if (depth !== undefined && depth < 0) return `[${head}]`
+  if (depth < 0) return `[${head}]`
   if (error.cause === undefined || inspect === undefined) return head
-  const cause = inspect(error.cause, { ...options, depth: depth === undefined ? undefined : depth - 1 })
+  const cause = inspect(error.cause, { ...options, depth: depth - 1 })
   return `${head}\n  [cause]: ${cause.split("\n").join("\n  ")}`
 }
 
