@@ -140,8 +140,8 @@ export class ContentError extends Data.TaggedError("ContentError")<
 export type FatalReason = "options" | "guardrail" | "status" | "protocol" | "aborted" | "credentials"
 
 /**
- * Authentication (401, 403), invalid requests (400, 404, 422), invalid
- * options and fatal guardrail violations.
+ * Authentication (401, 403), missing credentials, invalid requests (400,
+ * 404, 422), invalid options and fatal guardrail violations.
  *
  * @category errors
  * @since 0.1.0
