@@ -5,6 +5,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as Adapter from "./Adapter.js"
@@ -66,6 +67,14 @@ export interface L0Options {
   readonly adapter?: Adapter.Adapter | string | undefined
   /** Continue from the text already shown instead of starting over; see the README. */
   readonly continuation?: boolean | undefined
+  /**
+   * Secrets (API keys, gateway tokens) to remove from every error and event
+   * of the run, wherever a provider or proxy echoed them: messages, causes
+   * (SDK errors with response bodies and headers) and EventBus events. Keys
+   * shaped like `sk-…` and `Bearer` tokens are removed from messages anyway,
+   * and `Adapters.*Http` always remove their own key.
+   */
+  readonly redact?: ReadonlyArray<string | Redacted.Redacted<string>> | undefined
 }
 
 /**

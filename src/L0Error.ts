@@ -7,9 +7,12 @@
  */
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
+import { NodeInspectSymbol } from "effect/Inspectable"
 import { hasProperty } from "effect/Predicate"
 import type { Violation } from "./Guardrail.js"
 import * as internal from "./internal/classify.js"
+import * as format from "./internal/format.js"
+import * as redact from "./internal/redact.js"
 
 /**
  * @category type ids
@@ -53,6 +56,14 @@ export class NetworkError extends Data.TaggedError("NetworkError")<
 > {
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "network" as const
+  /** `NetworkError (details): message` */
+  override toString(): string {
+    return format.describe(this)
+  }
+  /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
+  }
 }
 
 /**
@@ -64,6 +75,14 @@ export class NetworkError extends Data.TaggedError("NetworkError")<
 export class TransientError extends Data.TaggedError("TransientError")<ErrorFields> {
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "transient" as const
+  /** `TransientError (details): message` */
+  override toString(): string {
+    return format.describe(this)
+  }
+  /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
+  }
 }
 
 /**
@@ -75,6 +94,14 @@ export class TransientError extends Data.TaggedError("TransientError")<ErrorFiel
 export class ModelError extends Data.TaggedError("ModelError")<ErrorFields> {
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "model" as const
+  /** `ModelError (details): message` */
+  override toString(): string {
+    return format.describe(this)
+  }
+  /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
+  }
 }
 
 /**
@@ -92,20 +119,29 @@ export class ContentError extends Data.TaggedError("ContentError")<
 > {
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "content" as const
+  /** `ContentError (details): message` */
+  override toString(): string {
+    return format.describe(this)
+  }
+  /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
+  }
 }
 
 /**
  * Why a `FatalError` happened. `options` and `guardrail` end the whole run;
  * the others only end the current source, so the next fallback is tried.
+ * `credentials`: the SDK found no usable API key before sending anything.
  *
  * @category models
  * @since 0.1.0
  */
-export type FatalReason = "options" | "guardrail" | "status" | "protocol" | "aborted"
+export type FatalReason = "options" | "guardrail" | "status" | "protocol" | "aborted" | "credentials"
 
 /**
- * Authentication (401, 403), invalid requests (400, 404, 422), invalid
- * options and fatal guardrail violations.
+ * Authentication (401, 403), missing credentials, invalid requests (400,
+ * 404, 422), invalid options and fatal guardrail violations.
  *
  * @category errors
  * @since 0.1.0
@@ -119,6 +155,14 @@ export class FatalError extends Data.TaggedError("FatalError")<
 > {
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "fatal" as const
+  /** `FatalError (details): message` */
+  override toString(): string {
+    return format.describe(this)
+  }
+  /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+    return format.inspect(this, depth, options, inspect)
+  }
 }
 
 /**
@@ -156,6 +200,14 @@ export class ExhaustedError extends Data.TaggedError("ExhaustedError")<{
   get lastError(): CategoryError | undefined {
     return this.attempts.at(-1)?.error
   }
+  /** The message, then one line per attempt: source, attempt, error and the delay waited after it. */
+  override toString(): string {
+    return format.exhausted(this.message, this.attempts)
+  }
+  /** What `util.inspect` and `console.error` print: the same as `toString()`. */
+  override [NodeInspectSymbol](): string {
+    return this.toString()
+  }
 }
 
 /**
@@ -174,7 +226,25 @@ export type L0Error = CategoryError | ExhaustedError
  * @category guards
  * @since 0.1.0
  */
-export const isL0Error = (u: unknown): u is L0Error => hasProperty(u, TypeId)
+export const isL0Error = (u: unknown): u is L0Error => {
+  try {
+    return hasProperty(u, TypeId)
+  } catch {
+    // a revoked Proxy throws even on `in`
+    return false
+  }
+}
+
+const CATEGORIES: ReadonlySet<unknown> = new Set(["network", "transient", "model", "content", "fatal"])
+
+/** An L0 error whose fields read as they should: a hostile look-alike is classified like any thrown value. */
+const isIntact = (u: L0Error): boolean => {
+  try {
+    return typeof u._tag === "string" && typeof u.message === "string" && CATEGORIES.has(u.category)
+  } catch {
+    return false
+  }
+}
 
 /**
  * Maps any thrown value to its category: L0 errors keep theirs; HTTP status,
@@ -191,24 +261,30 @@ export const isL0Error = (u: unknown): u is L0Error => hasProperty(u, TypeId)
  * @category classification
  * @since 0.1.0
  */
-export const categorize = (u: unknown): ErrorCategory => isL0Error(u) ? u.category : internal.classify(u).category
+export const categorize = (u: unknown): ErrorCategory =>
+  isL0Error(u) && isIntact(u) ? u.category : internal.classify(u).category
 
 /**
  * Converts any thrown value to the tagged error of its category, keeping
  * status and `Retry-After` and the original value as `cause`. `now` (epoch
  * millis) resolves a `Retry-After` given as an HTTP date.
  *
+ * Never throws: a value whose properties throw when read (a revoked `Proxy`,
+ * throwing getters) becomes a `ModelError` with a safe message and no
+ * `cause`. API keys and bearer tokens are removed from the message and the
+ * cause (the cause is then a copy of the original, of the same class).
+ *
  * @category classification
  * @since 0.1.0
  */
 export const fromUnknown = (u: unknown, now?: number): L0Error => {
-  if (isL0Error(u)) return u
+  if (isL0Error(u) && isIntact(u)) return u
   const found = internal.classify(u, now)
   const fields = {
     message: found.message,
     status: found.status,
     retryAfter: found.retryAfter,
-    cause: u
+    cause: found.unreadable ? undefined : redact.value(u, redact.redactSecrets)
   }
   switch (found.category) {
     case "network":
@@ -218,7 +294,7 @@ export const fromUnknown = (u: unknown, now?: number): L0Error => {
     case "content":
       return new ContentError(fields)
     case "fatal":
-      return new FatalError({ ...fields, reason: found.aborted ? "aborted" : "status" })
+      return new FatalError({ ...fields, reason: found.fatalReason })
     case "model":
       return new ModelError(fields)
   }

@@ -13,13 +13,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as EventBus from "./EventBus.js"
 import { checkList, contest, describeFailures, firstInvalid, isPositiveInteger } from "./internal/contest.js"
-import { invalidOption, isRecord } from "./internal/options.js"
+import { durationMillis, invalidOption, isRecord } from "./internal/options.js"
 // L0 re-exports this module: use its functions only inside function bodies
 import { run, stream } from "./L0.js"
 import type { L0Options, L0Result } from "./L0.js"
@@ -307,9 +306,9 @@ const HEDGE_BUFFER = 1024
 export const hedge = (options: L0Options, config: HedgeOptions): Stream.Stream<L0Event, L0Error> =>
   Stream.callback<L0Event, L0Error>((queue) =>
     Effect.gen(function*() {
-      const after = isRecord(config) ? Duration.fromInput(config.after) : Option.none()
-      if (Option.isNone(after) || !Duration.isFinite(after.value)) {
-        return yield* invalidOption("after", "a finite duration", isRecord(config) ? config.after : config)
+      const after = isRecord(config) ? durationMillis(config.after) : NaN
+      if (!(Number.isFinite(after) && after >= 0)) {
+        return yield* invalidOption("after", "a finite duration ≥ 0", isRecord(config) ? config.after : config)
       }
       const fibers: Array<Fiber.Fiber<unknown>> = []
       let winner: number | undefined
@@ -330,6 +329,6 @@ export const hedge = (options: L0Options, config: HedgeOptions): Stream.Stream<L
               : Effect.void
         }))
       fibers.push(yield* Effect.forkScoped(contender(0)))
-      yield* Effect.sleep(after.value)
+      yield* Effect.sleep(Duration.millis(after))
       if (winner === undefined && failed === 0) fibers.push(yield* Effect.forkScoped(contender(1)))
     }), { bufferSize: HEDGE_BUFFER })

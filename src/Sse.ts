@@ -26,7 +26,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { CompletePayload, ErrorPayload } from "./client.js"
-import { redactSecrets } from "./internal/classify.js"
+import { redactSecrets } from "./internal/redact.js"
 import type { L0Error } from "./L0Error.js"
 import type { Complete, L0Event } from "./L0Event.js"
 

@@ -317,7 +317,17 @@ describe("invalid options", () => {
         [{ stream: source.stream, timeout: "5s" }, "\"timeout\""],
         [{ stream: source.stream, adapter: 3 }, "\"adapter\""],
         [{ stream: source.stream, adapter: "nope" }, "\"adapter\""],
-        [{ stream: source.stream, continuation: "yes" }, "\"continuation\""]
+        [{ stream: source.stream, continuation: "yes" }, "\"continuation\""],
+        // NaN is not zero: Duration.fromInput would silently read it as 0
+        [{ stream: source.stream, retry: { baseDelay: NaN } }, "\"retry.baseDelay\""],
+        [{ stream: source.stream, retry: { maxDelay: NaN } }, "\"retry.maxDelay\""],
+        [{ stream: source.stream, retry: { baseDelay: [NaN, 0] } }, "\"retry.baseDelay\""],
+        [{ stream: source.stream, retry: { maxDelay: { seconds: NaN } } }, "\"retry.maxDelay\""],
+        [{ stream: source.stream, retry: { maxAttempts: NaN } }, "\"retry.maxAttempts\""],
+        [{ stream: source.stream, retry: { maxRetries: NaN } }, "\"retry.maxRetries\""],
+        [{ stream: source.stream, timeout: { initialToken: NaN } }, "\"timeout.initialToken\""],
+        [{ stream: source.stream, timeout: { interToken: NaN } }, "\"timeout.interToken\""],
+        [{ stream: source.stream, checkInterval: NaN }, "\"checkInterval\""]
       ]
       for (const [options, name] of cases) {
         const error = yield* invalid(options)

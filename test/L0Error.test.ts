@@ -25,6 +25,72 @@ describe("categorize", () => {
     }
   })
 
+  it("recognizes every phrase form of the network patterns, in any case", () => {
+    const cases: ReadonlyArray<readonly [string, string]> = [
+      ["Connection reset by peer", "reset"],
+      ["connection was reset", "reset"],
+      ["The connection has been reset", "reset"],
+      ["Connection refused", "refused"],
+      ["Connection timeout", "timeout"],
+      ["Connection timed out", "timeout"],
+      ["The operation timed out", "timeout"],
+      ["Request timeout", "timeout"],
+      ["Read timeout on endpoint", "timeout"],
+      ["DNS lookup failed for api.example.com", "dns"],
+      ["DNS failed", "dns"],
+      ["Temporary failure in name resolution", "dns"],
+      ["socket error", "socket"],
+      ["Socket write error", "socket"],
+      ["socket closed", "socket"],
+      ["The socket was closed unexpectedly", "socket"],
+      ["SSL error", "tls"],
+      ["SSL: CERTIFICATE_VERIFY_FAILED protocol error", "tls"],
+      ["SSLError: bad record mac", "tls"],
+      ["SSL handshake failed", "tls"],
+      ["EOF occurred in violation of protocol (_ssl.c:2427)", "eof"],
+      ["Broken pipe", "reset"],
+      ["Network is unreachable", "socket"],
+      ["network unreachable", "socket"],
+      ["Host is unreachable", "socket"],
+      ["host unreachable", "socket"]
+    ]
+    for (const [message, reason] of cases) {
+      for (const variant of [message, message.toUpperCase(), message.toLowerCase()]) {
+        const error = L0Error.fromUnknown(new Error(variant))
+        expect([variant, error._tag, error._tag === "NetworkError" && error.reason]).toEqual([variant, "NetworkError", reason])
+      }
+    }
+  })
+
+  it("treats every rate … limit variant as transient", () => {
+    for (
+      const message of [
+        "Rate limit reached",
+        "You are being rate-limited",
+        "ratelimit exceeded",
+        "RATE_LIMIT_EXCEEDED",
+        "Request rate exceeds limit",
+        "The rate of requests is over the limit"
+      ]
+    ) {
+      expect([message, L0Error.categorize(new Error(message))]).toEqual([message, "transient"])
+    }
+    // "rate" and "limit" must be words: these are not rate limits
+    expect(L0Error.categorize(new Error("moderate output; token limit"))).toBe("model")
+  })
+
+  it("missing or invalid credentials found before any request are fatal", () => {
+    for (
+      const message of [
+        "Could not resolve authentication method. Expected either apiKey or authToken to be set.",
+        "Missing credentials. Please pass an `apiKey`, or set the `OPENAI_API_KEY` environment variable.",
+        "The OPENAI_API_KEY environment variable is missing or empty; either provide it, or instantiate the OpenAI client with an apiKey option"
+      ]
+    ) {
+      expect(L0Error.fromUnknown(new Error(message))).toMatchObject({ _tag: "FatalError", reason: "credentials" })
+    }
+  })
+
   it("maps HTTP status codes", () => {
     const cases: ReadonlyArray<readonly [number, L0Error.ErrorCategory]> = [
       [429, "transient"],
@@ -43,8 +109,10 @@ describe("categorize", () => {
     }
   })
 
-  it("reads the status from status, statusCode and response.status", () => {
+  it("reads the status from status, statusCode, status_code and response.status", () => {
     expect(L0Error.categorize({ statusCode: 401 })).toBe("fatal")
+    expect(L0Error.fromUnknown({ status_code: 429, message: "slow down" })).toMatchObject({ _tag: "TransientError", status: 429 })
+    expect(L0Error.fromUnknown({ response: { status_code: 401 } })).toMatchObject({ _tag: "FatalError", status: 401 })
     expect(L0Error.categorize({ response: { status: 429 } })).toBe("transient")
     expect(L0Error.categorize({ response: { statusCode: "503" } })).toBe("transient")
   })

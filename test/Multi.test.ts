@@ -394,7 +394,7 @@ describe("L0.hedge", () => {
   it.effect("an invalid `after` fails with a FatalError", () =>
     Effect.gen(function*() {
       const source = TestSource.make(["a"])
-      for (const after of ["soon", "Infinity", undefined]) {
+      for (const after of ["soon", "Infinity", undefined, NaN, -1, [NaN, 0]]) {
         const error = yield* Effect.flip(
           Stream.runCollect(L0.hedge({ stream: source.stream }, { after } as unknown as Multi.HedgeOptions))
         )

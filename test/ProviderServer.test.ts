@@ -385,6 +385,30 @@ describe("ProviderServer: HTTP errors", () => {
       }
     ))
 
+  it("echoCredential echoes the key the request sent in the message, the raw body and a header", () =>
+    withServer(
+      [
+        ProviderServer.httpError(401, { echoCredential: true }),
+        ProviderServer.httpError(401, { echoCredential: true, error: { message: "Bad key" } }),
+        ProviderServer.httpError(403, { echoCredential: true, body: "<html>denied</html>" })
+      ],
+      async (server) => {
+        const rejected = await failure(openai(server).chat.completions.create(chatRequest)) as InstanceType<typeof OpenAI.APIError>
+        expect(rejected.message).toBe(`401 Invalid credential: ${OPENAI_KEY}`)
+        expect(rejected.headers?.get("x-echoed-credential")).toBe(OPENAI_KEY)
+        const anthropicRejected = await failure(anthropic(server).messages.create(messagesRequest))
+        expect((anthropicRejected as Error).message).toContain(`Bad key: ${ANTHROPIC_KEY}`)
+        const page = await fetch(`${server.openaiBaseUrl}/chat/completions`, {
+          method: "POST",
+          headers: { "api-key": "gateway-token-123" },
+          body: JSON.stringify(chatRequest)
+        })
+        expect([page.status, await page.text()]).toEqual([403, "<html>denied</html> gateway-token-123"])
+        // the recording stays redacted
+        expect(server.requests[0]!.headers.authorization).toBe("Bearer <redacted>")
+      }
+    ))
+
   it("a status without a standard reason phrase gets a generic message; a request without a model gets one", () =>
     withServer([ProviderServer.httpError(599), "ok"], async (server) => {
       const odd = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)

@@ -4,7 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { EventBus, L0, L0Error } from "effect-l0"
-import { TestSource } from "effect-l0/testing"
+import { ProviderServer, TestSource } from "effect-l0/testing"
 import OpenAI from "openai"
 import { advance } from "./support.js"
 
@@ -150,4 +150,79 @@ describe("SDK errors drive L0's retry", () => {
       expect(yield* Fiber.join(fiber)).toBe("ok")
       expect(delays).toEqual([3000])
     }))
+})
+
+describe("SDK clients without credentials", () => {
+  // explicit nulls: the SDKs would otherwise read keys from the environment
+  const openaiWithout = (baseURL: string) =>
+    new OpenAI({ baseURL, apiKey: null, adminAPIKey: null, maxRetries: 0, logLevel: "off" })
+  const messages = [{ role: "user" as const, content: "Hi" }]
+
+  it.live("fail with FatalError { reason: \"credentials\" } at once, send nothing, and the fallback runs", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* ProviderServer.start(["from the fallback"])
+      const calls: Array<string> = []
+      const anthropic = new Anthropic({
+        baseURL: server.anthropicBaseUrl,
+        apiKey: null,
+        authToken: null,
+        maxRetries: 0,
+        logLevel: "off"
+      })
+      const adminOnly = new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: null, adminAPIKey: "admin", maxRetries: 0, logLevel: "off" })
+      const factories: ReadonlyArray<L0.SourceFactory> = [
+        // the client built per attempt: its constructor throws
+        ({ signal }) => {
+          calls.push("openai constructor")
+          return openaiWithout(server.openaiBaseUrl).chat.completions.create({ model: "m", messages, stream: true }, { signal })
+        },
+        ({ signal }) => {
+          calls.push("openai request")
+          return adminOnly.chat.completions.create({ model: "m", messages, stream: true }, { signal })
+        },
+        ({ signal }) => {
+          calls.push("anthropic request")
+          return anthropic.messages.create({ model: "c", max_tokens: 16, messages, stream: true }, { signal })
+        }
+      ]
+      const fallback = new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: "sk-test-fallback", maxRetries: 0, logLevel: "off" })
+      const result = yield* L0.run({
+        stream: factories[0]!,
+        fallbacks: [
+          factories[1]!,
+          factories[2]!,
+          ({ signal }) => fallback.chat.completions.create({ model: "m", messages, stream: true }, { signal })
+        ],
+        retry: { baseDelay: "1 millis" }
+      }).pipe(Effect.provide(EventBus.layer((event) => {
+        if (event.type === "error_fatal") calls.push(`fatal: ${String(event.data.message).split(".")[0]}`)
+      })))
+      expect(result.text).toBe("from the fallback")
+      expect(result.state.fallbackIndex).toBe(3)
+      // one call each: no model retries
+      expect(calls).toEqual([
+        "openai constructor",
+        "fatal: Missing credentials",
+        "openai request",
+        "fatal: Could not resolve authentication method",
+        "anthropic request",
+        "fatal: Could not resolve authentication method"
+      ])
+      expect(server.requests.length).toBe(1)
+    })))
+
+  it("the errors the SDKs throw are FatalError { reason: \"credentials\" }", async () => {
+    const constructed = (() => {
+      try {
+        return openaiWithout("http://127.0.0.1:1/v1")
+      } catch (error) {
+        return error
+      }
+    })()
+    expect(constructed).toBeInstanceOf(OpenAI.OpenAIError)
+    expect(L0Error.fromUnknown(constructed)).toMatchObject({ _tag: "FatalError", reason: "credentials" })
+    const anthropic = new Anthropic({ baseURL: "http://127.0.0.1:1", apiKey: null, authToken: null, maxRetries: 0 })
+    const thrown = await anthropic.messages.create({ model: "c", max_tokens: 1, messages }).then(() => undefined, (e: unknown) => e)
+    expect(L0Error.fromUnknown(thrown)).toMatchObject({ _tag: "FatalError", reason: "credentials" })
+  })
 })

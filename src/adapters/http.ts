@@ -25,7 +25,10 @@ export interface HttpOptions {
   readonly baseUrl?: string | undefined
   /** The endpoint below `baseUrl`: default `/chat/completions` (set `/responses` for the Responses API) or `/v1/messages`. */
   readonly path?: string | undefined
-  /** Held as `Redacted`: it never appears in errors, events or logs. */
+  /**
+   * Held as `Redacted`: it never appears in errors, events or logs, even when
+   * the server or a proxy echoes it back (its exact value is scrubbed).
+   */
   readonly apiKey: string | Redacted.Redacted<string>
   /**
    * The JSON request body; `stream: true` is added. A function receives

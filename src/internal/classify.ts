@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
-import type { ErrorCategory } from "../L0Error.js"
+import type { ErrorCategory, FatalReason } from "../L0Error.js"
+import { redactSecrets } from "./redact.js"
 
 /** @internal */
 export interface Classified {
@@ -8,7 +9,10 @@ export interface Classified {
   readonly status: number | undefined
   readonly retryAfter: Duration.Duration | undefined
   readonly networkReason: "timeout" | "reset" | "refused" | "dns" | "tls" | "eof" | "socket" | undefined
-  readonly aborted: boolean
+  /** For `fatal`: aborted by a signal, missing credentials, or (the default) the status or error type. */
+  readonly fatalReason: Extract<FatalReason, "aborted" | "credentials" | "status">
+  /** Reading the value threw somewhere: it must not be kept (and later printed) as a cause. */
+  readonly unreadable: boolean
 }
 
 type NetworkReason = NonNullable<Classified["networkReason"]>
@@ -34,16 +38,24 @@ const NETWORK_CODES: ReadonlyMap<string, NetworkReason> = new Map([
 ])
 
 const NETWORK_PATTERNS: ReadonlyArray<readonly [RegExp, NetworkReason]> = [
-  [/connection (?:was )?reset|socket hang up|broken pipe/, "reset"],
+  [/connection (?:was |has been )?reset|socket hang up|broken pipe/, "reset"],
   [/connection refused/, "refused"],
-  [/connection timeout|connection timed out|timed out|timeout error/, "timeout"],
-  [/dns failed|name resolution|getaddrinfo/, "dns"],
-  [/ssl error|tls error|certificate/, "tls"],
+  [/connection timeout|timed out|timeout error|request timeout|read timeout/, "timeout"],
+  [/dns (?:lookup )?failed|name resolution|getaddrinfo/, "dns"],
+  [/\bssl(?:error|\b.{0,80}?\berror)|\bssl handshake|\btls error|certificate/, "tls"],
   [/eof occurred|unexpected eof|premature close/, "eof"],
-  [/socket error|network unreachable|host unreachable|network error|fetch failed|^connection error/, "socket"]
+  [
+    /\bsocket\b.{0,80}?\berror|\bsocket (?:is |was |has been )?closed|network (?:is )?unreachable|host (?:is )?unreachable|network error|fetch failed|^connection error/,
+    "socket"
+  ]
 ]
 
-const TRANSIENT_PATTERN = /rate limit|overloaded|too many requests|service unavailable|server error/
+const TRANSIENT_PATTERN =
+  /\brate[\s_-]?limit|\brate\b.{0,40}?\blimit|overloaded|too many requests|service unavailable|server error/
+
+/** What the SDKs throw before any request when they have no usable credentials (openai, @anthropic-ai/sdk). */
+const CREDENTIALS_PATTERN =
+  /could not resolve authentication method|missing credentials|api_key environment variable is missing/
 
 /** Provider error types and codes (Anthropic `error.type`, OpenAI `code`). */
 const PROVIDER_TYPES: ReadonlyMap<string, ErrorCategory> = new Map([
@@ -66,21 +78,48 @@ const PROVIDER_TYPES: ReadonlyMap<string, ErrorCategory> = new Map([
   ["model_not_found", "fatal"]
 ])
 
-const SECRET = /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{8,}|\bBearer\s+[^\s"',]+|\b(?:api[-_]?key|authorization|x-api-key)(["']?\s*[:=]\s*["']?)(?:Bearer\s+)?[^\s"',}]+/gi
+const isRecord = (u: unknown): u is object => typeof u === "object" && u !== null
+
+const stringOf = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
 /**
- * Removes API keys and bearer tokens from text that may end up in an error,
- * an event or a log line.
- *
- * @internal
+ * Reads the properties of a thrown value without ever throwing: a getter
+ * that throws, or a revoked Proxy, reads as `undefined` and marks the value
+ * unreadable, so that it is not kept as a cause to be printed later.
  */
-export const redactSecrets = (text: string): string =>
-  text.replace(SECRET, (match, separator: string | undefined) =>
-    separator === undefined
-      ? match.startsWith("Bearer") || match.startsWith("bearer") ? "Bearer <redacted>" : "<redacted>"
-      : `${match.slice(0, match.indexOf(separator) + separator.length)}<redacted>`)
+class Reader {
+  unreadable = false
 
-const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+  get(u: unknown, key: PropertyKey): unknown {
+    if (!isRecord(u) && typeof u !== "function") return undefined
+    try {
+      return (u as Record<PropertyKey, unknown>)[key]
+    } catch {
+      this.unreadable = true
+      return undefined
+    }
+  }
+
+  /** The nested object at `key`, if there is one. */
+  record(u: unknown, key: PropertyKey): object | undefined {
+    const value = this.get(u, key)
+    return isRecord(value) ? value : undefined
+  }
+
+  string(u: unknown, key: PropertyKey): string | undefined {
+    return stringOf(this.get(u, key))
+  }
+
+  /** `String(u)` for primitives and functions, whose `toString` may throw too. */
+  text(u: unknown): string | undefined {
+    try {
+      return String(u)
+    } catch {
+      this.unreadable = true
+      return undefined
+    }
+  }
+}
 
 const numberOf = (u: unknown): number | undefined =>
   typeof u === "number" && Number.isInteger(u)
@@ -89,77 +128,87 @@ const numberOf = (u: unknown): number | undefined =>
     ? Number(u)
     : undefined
 
-const readStatus = (u: Record<string, unknown>): number | undefined =>
-  numberOf(u.status) ?? numberOf(u.statusCode) ??
-    (isRecord(u.response) ? numberOf(u.response.status) ?? numberOf(u.response.statusCode) : undefined)
+const statusOf = (r: Reader, u: unknown): number | undefined =>
+  numberOf(r.get(u, "status")) ?? numberOf(r.get(u, "statusCode")) ?? numberOf(r.get(u, "status_code"))
+
+const readStatus = (r: Reader, u: object): number | undefined => statusOf(r, u) ?? statusOf(r, r.record(u, "response"))
 
 /** Walks `cause` links (bounded, cycles are harmless) looking for a Node or undici error code. */
-const findCode = (u: Record<string, unknown>): string | undefined => {
+const findCode = (r: Reader, u: object): string | undefined => {
   let current: unknown = u
   for (let depth = 0; depth < 5 && isRecord(current); depth++) {
-    if (typeof current.code === "string" && NETWORK_CODES.has(current.code)) return current.code
-    current = current.cause
+    const code = r.string(current, "code")
+    if (code !== undefined && NETWORK_CODES.has(code)) return code
+    current = r.get(current, "cause")
   }
   return undefined
 }
 
-const providerType = (u: Record<string, unknown>): string | undefined => {
-  const nested = isRecord(u.error) ? u.error : undefined
-  const candidates = [nested?.type, nested?.code, u.code, u.type === "error" ? undefined : u.type]
+const providerType = (r: Reader, u: object): string | undefined => {
+  const nested = r.record(u, "error")
+  const type = r.get(u, "type")
+  const candidates = [r.get(nested, "type"), r.get(nested, "code"), r.get(u, "code"), type === "error" ? undefined : type]
   for (const candidate of candidates) {
     if (typeof candidate === "string" && PROVIDER_TYPES.has(candidate)) return candidate
   }
   return undefined
 }
 
-const messageOf = (u: unknown): string => {
+const UNREADABLE = "a thrown value whose properties throw when read (a revoked Proxy or a throwing getter)"
+
+const messageOf = (r: Reader, u: unknown): string => {
   if (typeof u === "string") return u
-  if (!isRecord(u)) return String(u)
-  const nested = isRecord(u.error) ? u.error : undefined
-  const type = typeof nested?.type === "string" ? nested.type : undefined
-  const message = typeof u.message === "string" && u.message.length > 0
-    ? u.message
-    : typeof nested?.message === "string"
-    ? nested.message
-    : undefined
+  if (!isRecord(u)) return r.text(u) ?? UNREADABLE
+  const nested = r.record(u, "error")
+  const type = r.string(nested, "type")
+  const own = r.string(u, "message")
+  const message = own !== undefined && own.length > 0 ? own : r.string(nested, "message")
   if (message !== undefined) {
     const typed = type !== undefined && !message.includes(type) ? `${type}: ${message}` : message
-    return typed + causeDetail(u.cause, typed)
+    return typed + causeDetail(r, r.get(u, "cause"), typed)
   }
-  return type ?? (typeof u.name === "string" ? u.name : "Unknown error")
+  if (type !== undefined) return type
+  const name = r.string(u, "name")
+  if (r.unreadable) return name === undefined ? UNREADABLE : `${name}, ${UNREADABLE}`
+  return name ?? "Unknown error"
 }
 
 /** Undici wraps socket failures in a bare "terminated" or "fetch failed": say what the cause was. */
-const causeDetail = (cause: unknown, message: string): string =>
-  isRecord(cause) && typeof cause.message === "string" && cause.message.length > 0 && !message.includes(cause.message)
-    ? ` (${cause.message})`
-    : ""
+const causeDetail = (r: Reader, cause: unknown, message: string): string => {
+  const detail = r.string(cause, "message")
+  return detail !== undefined && detail.length > 0 && !message.includes(detail) ? ` (${detail})` : ""
+}
 
-const headerOf = (headers: unknown, name: string): string | undefined => {
+const headerOf = (r: Reader, headers: unknown, name: string): string | undefined => {
   if (!isRecord(headers)) return undefined
-  if (typeof headers.get === "function") {
-    const value: unknown = (headers.get as (key: string) => unknown).call(headers, name)
-    return typeof value === "string" ? value : undefined
-  }
-  for (const key in headers) {
-    if (key.toLowerCase() === name) {
-      const value = headers[key]
-      return typeof value === "string" ? value : Array.isArray(value) && typeof value[0] === "string" ? value[0] : undefined
+  const get = r.get(headers, "get")
+  try {
+    if (typeof get === "function") return stringOf(get.call(headers, name))
+    for (const key in headers) {
+      if (key.toLowerCase() === name) {
+        const value = r.get(headers, key)
+        return typeof value === "string" ? value : Array.isArray(value) ? stringOf(value[0]) : undefined
+      }
     }
+  } catch {
+    r.unreadable = true
   }
   return undefined
 }
 
-/** @internal */
-export const retryAfterFromHeaders = (headers: unknown, now: number = Date.now()): Duration.Duration | undefined => {
-  const millis = headerOf(headers, "retry-after-ms")
+const retryAfterWith = (r: Reader, headers: unknown, now: number): Duration.Duration | undefined => {
+  const millis = headerOf(r, headers, "retry-after-ms")
   if (millis !== undefined && /^\d+(?:\.\d+)?$/.test(millis.trim())) return Duration.millis(Number(millis))
-  const value = headerOf(headers, "retry-after")?.trim()
+  const value = headerOf(r, headers, "retry-after")?.trim()
   if (value === undefined || value.length === 0) return undefined
   if (/^\d+(?:\.\d+)?$/.test(value)) return Duration.millis(Number(value) * 1000)
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - now))
 }
+
+/** @internal */
+export const retryAfterFromHeaders = (headers: unknown, now: number = Date.now()): Duration.Duration | undefined =>
+  retryAfterWith(new Reader(), headers, now)
 
 const fromStatus = (status: number): ErrorCategory | undefined =>
   status === 429 || status === 408 || status === 409 || status >= 500
@@ -172,10 +221,10 @@ const fromStatus = (status: number): ErrorCategory | undefined =>
  * The class name of an error: SDKs such as `openai` leave `name` as "Error"
  * on their subclasses, so fall back to the constructor's name.
  */
-const nameOf = (u: Record<string, unknown>): unknown => {
-  if (u.name !== "Error") return u.name
-  const constructor = (u as { constructor?: { name?: unknown } }).constructor
-  return typeof constructor?.name === "string" ? constructor.name : u.name
+const nameOf = (r: Reader, u: object): unknown => {
+  const name = r.get(u, "name")
+  if (name !== "Error") return name
+  return r.string(r.get(u, "constructor"), "name") ?? name
 }
 
 const networkFromName = (name: unknown): NetworkReason | undefined =>
@@ -185,41 +234,50 @@ const networkFromName = (name: unknown): NetworkReason | undefined =>
     ? "socket"
     : undefined
 
-/** @internal */
+/**
+ * Never throws: every property of the thrown value is read through a
+ * `Reader`, so a revoked Proxy or a throwing getter only makes it unreadable.
+ *
+ * @internal
+ */
 export const classify = (u: unknown, now?: number): Classified => {
-  const message = redactSecrets(messageOf(u))
+  const r = new Reader()
+  const message = redactSecrets(messageOf(r, u))
   const record = isRecord(u) ? u : undefined
-  const status = record && readStatus(record)
+  const status = record && readStatus(r, record)
+  const at = now ?? Date.now()
   // `responseHeaders`: Vercel AI SDK's APICallError
   const retryAfter = record &&
-    (retryAfterFromHeaders(record.headers, now) ??
-      retryAfterFromHeaders(record.responseHeaders, now) ??
-      (isRecord(record.response) ? retryAfterFromHeaders(record.response.headers, now) : undefined))
+    (retryAfterWith(r, r.get(record, "headers"), at) ??
+      retryAfterWith(r, r.get(record, "responseHeaders"), at) ??
+      retryAfterWith(r, r.get(r.get(record, "response"), "headers"), at))
   const result = (
     category: ErrorCategory,
-    extra?: { networkReason?: NetworkReason; aborted?: boolean }
+    extra?: { networkReason?: NetworkReason; fatalReason?: Classified["fatalReason"] }
   ): Classified => ({
     category,
     message,
     status,
     retryAfter,
     networkReason: extra?.networkReason,
-    aborted: extra?.aborted ?? false
+    fatalReason: extra?.fatalReason ?? "status",
+    unreadable: r.unreadable
   })
 
   if (record) {
-    const name = nameOf(record)
-    if (name === "AbortError" || name === "APIUserAbortError") return result("fatal", { aborted: true })
-    const type = providerType(record)
+    const name = nameOf(r, record)
+    if (name === "AbortError" || name === "APIUserAbortError") return result("fatal", { fatalReason: "aborted" })
+    const type = providerType(r, record)
     if (type !== undefined) return result(PROVIDER_TYPES.get(type)!)
     const byStatus = status === undefined ? undefined : fromStatus(status)
     if (byStatus !== undefined) return result(byStatus)
-    const code = findCode(record)
+    const code = findCode(r, record)
     if (code !== undefined) return result("network", { networkReason: NETWORK_CODES.get(code)! })
     const byName = networkFromName(name)
     if (byName !== undefined) return result("network", { networkReason: byName })
   }
   const lower = message.toLowerCase()
+  if (CREDENTIALS_PATTERN.test(lower)) return result("fatal", { fatalReason: "credentials" })
   for (const [pattern, reason] of NETWORK_PATTERNS) {
     if (pattern.test(lower)) return result("network", { networkReason: reason })
   }

@@ -5,6 +5,15 @@
  * @internal
  */
 export const describe = (chunk: unknown): string => {
+  try {
+    return shape(chunk)
+  } catch {
+    // a revoked Proxy, or a getter that throws
+    return "an unreadable object"
+  }
+}
+
+const shape = (chunk: unknown): string => {
   if (chunk === null) return "null"
   if (Array.isArray(chunk)) return `an array of ${chunk.length}`
   if (typeof chunk !== "object") return `a ${typeof chunk}`

@@ -138,7 +138,7 @@ const Fatal = Schema.Struct({
   _tag: Schema.tag("FatalError"),
   category: Schema.Literal("fatal"),
   ...common,
-  reason: Schema.optional(Schema.Literals(["options", "guardrail", "status", "protocol", "aborted"])),
+  reason: Schema.optional(Schema.Literals(["options", "guardrail", "status", "protocol", "aborted", "credentials"])),
   violations: Schema.optional(Schema.Array(Violation))
 }).pipe(Schema.decodeTo(errorOf<FatalError>("FatalError"), {
   decode: SchemaGetter.transform(({ _tag, category, ...fields }) => new FatalError(fields)),

@@ -2,6 +2,7 @@ import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Sse from "effect/encoding/Sse"
 import * as FetchHttpClient from "effect/http/FetchHttpClient"
 import * as HttpClient from "effect/http/HttpClient"
@@ -16,8 +17,8 @@ import type { HttpOptions } from "../adapters/http.js"
 import type { AttemptContext } from "../L0.js"
 import type { L0Error } from "../L0Error.js"
 import { FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
-import { redactSecrets } from "./classify.js"
 import { isJsonContentType, isRecord } from "./decode.js"
+import * as Redact from "./redact.js"
 
 /** What differs between providers: where to send and how to authenticate. */
 export interface Provider {
@@ -34,6 +35,10 @@ interface Resolved {
   readonly key: Redacted.Redacted<string>
   readonly body: HttpOptions["body"]
   readonly headers: Readonly<Record<string, string>>
+  /** Removes the key, should the server echo it. */
+  readonly removeKey: Redact.Scrub
+  /** `removeKey`, then anything else shaped like a key: for error messages and causes. */
+  readonly scrub: Redact.Scrub
 }
 
 /** At most this much of an error response body is kept (as the error's cause). */
@@ -48,9 +53,11 @@ const invalid = (provider: Provider, option: string, expected: string): FatalErr
 const resolve = (provider: Provider, options: unknown): Result.Result<Resolved, FatalError> => {
   if (!isRecord(options)) return Result.fail(invalid(provider, "options", "an options object"))
   const { apiKey, baseUrl, path, body, headers } = options
-  if (!(Redacted.isRedacted(apiKey) || (typeof apiKey === "string" && apiKey.length > 0))) {
+  const key = Redacted.isRedacted(apiKey) ? Redacted.value(apiKey) : apiKey
+  if (!(typeof key === "string" && key.length > 0)) {
     return Result.fail(invalid(provider, "apiKey", "a non-empty string or a Redacted string"))
   }
+  const removeKey = Redact.exact([key]) ?? identity
   if (baseUrl !== undefined && typeof baseUrl !== "string") return Result.fail(invalid(provider, "baseUrl", "a URL"))
   if (path !== undefined && typeof path !== "string") return Result.fail(invalid(provider, "path", "a path such as \"/responses\""))
   const url = `${(baseUrl ?? provider.baseUrl).replace(/\/+$/, "")}/${(path ?? provider.path).replace(/^\/+/, "")}`
@@ -63,9 +70,11 @@ const resolve = (provider: Provider, options: unknown): Result.Result<Resolved, 
   }
   return Result.succeed({
     url,
-    key: Redacted.isRedacted(apiKey) ? apiKey as Redacted.Redacted<string> : Redacted.make(apiKey as string),
+    key: Redacted.make(key),
     body: body as HttpOptions["body"],
-    headers: (headers ?? {}) as Record<string, string>
+    headers: (headers ?? {}) as Record<string, string>,
+    removeKey,
+    scrub: (text) => Redact.redactSecrets(removeKey(text))
   })
 }
 
@@ -96,25 +105,35 @@ const request = (
   })
 
 /** Connection failures, before or during the body: always network errors. */
-const transportError = (provider: Provider, error: HttpClientError.HttpClientError, now: number): NetworkError => {
+const transportError = (
+  provider: Provider,
+  error: HttpClientError.HttpClientError,
+  now: number,
+  scrub: Redact.Scrub
+): NetworkError => {
   const cause = "cause" in error.reason ? error.reason.cause : undefined
   const detail = cause instanceof Error ? cause.message : error.reason._tag
   const classified = fromUnknown(cause ?? error.reason, now)
-  return new NetworkError({
-    reason: classified._tag === "NetworkError" ? classified.reason ?? "socket" : "socket",
-    message: redactSecrets(`The ${provider.label} request failed: ${detail}`),
-    cause
-  })
+  return Redact.error(
+    new NetworkError({
+      reason: classified._tag === "NetworkError" ? classified.reason ?? "socket" : "socket",
+      message: `The ${provider.label} request failed: ${detail}`,
+      cause
+    }),
+    scrub
+  )
 }
 
 /** A non-2xx response: categorized by the provider's error type, then the status; keeps `Retry-After`. */
 const statusError = (
   provider: Provider,
-  response: HttpClientResponse.HttpClientResponse
+  response: HttpClientResponse.HttpClientResponse,
+  scrub: Redact.Scrub
 ): Effect.Effect<L0Error> =>
   Effect.gen(function*() {
     const text = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
-    const body = text.slice(0, ERROR_BODY_LIMIT)
+    // a provider or proxy may echo the key in its error page
+    const body = scrub(text.slice(0, ERROR_BODY_LIMIT))
     let parsed: unknown
     try {
       parsed = JSON.parse(body)
@@ -124,13 +143,16 @@ const statusError = (
     const error = isRecord(parsed) ? parsed.error : undefined
     const detail = isRecord(error) && typeof error.message === "string" ? `: ${error.message}` : ""
     const now = yield* Clock.currentTimeMillis
-    return fromUnknown({
-      message: `${provider.label} responded ${response.status}${detail}`,
-      status: response.status,
-      headers: response.headers,
-      error,
-      body
-    }, now)
+    return Redact.error(
+      fromUnknown({
+        message: `${provider.label} responded ${response.status}${detail}`,
+        status: response.status,
+        headers: response.headers,
+        error,
+        body
+      }, now),
+      scrub
+    )
   })
 
 const malformed = (provider: Provider, detail: string): ModelError =>
@@ -141,9 +163,14 @@ const preview = (data: string): string => JSON.stringify(data.length > 40 ? `${d
 /**
  * SSE text to the JSON value of each event's data, without `[DONE]`.
  * Invalid JSON is a `ModelError` (after the events before it); an event
- * cut off by the end of the body is a `NetworkError`.
+ * cut off by the end of the body is a `NetworkError`. `key` removes the API
+ * key from the data, should the server echo it (in an error event, say).
  */
-const sseEvents = <E>(provider: Provider, text: Stream.Stream<string, E>): Stream.Stream<unknown, E | L0Error> =>
+const sseEvents = <E>(
+  provider: Provider,
+  text: Stream.Stream<string, E>,
+  key: Redact.Scrub
+): Stream.Stream<unknown, E | L0Error> =>
   Stream.transformPull(text, (upstream) =>
     Effect.sync(() => {
       let parsed: Array<unknown> = []
@@ -156,12 +183,13 @@ const sseEvents = <E>(provider: Provider, text: Stream.Stream<string, E>): Strea
           done = true
           return
         }
+        const data = key(event.data)
         try {
-          parsed.push(JSON.parse(event.data))
+          parsed.push(JSON.parse(data))
         } catch {
           failure = ended
             ? new NetworkError({ reason: "eof", message: `The ${provider.label} stream ended in the middle of an event` })
-            : malformed(provider, `the data of event "${event.event}" is not JSON: ${preview(event.data)}`)
+            : malformed(provider, `the data of event "${event.event}" is not JSON: ${preview(data)}`)
         }
       })
       const feed = (chunks: ReadonlyArray<string>): void => {
@@ -231,20 +259,22 @@ export const sseSource = (provider: Provider, options: HttpOptions) => {
     return Stream.unwrap(Effect.gen(function*() {
       const client = HttpClient.withScope(yield* HttpClient.HttpClient)
       const failed = (error: HttpClientError.HttpClientError) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(transportError(provider, error, now)))
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(transportError(provider, error, now, config.scrub)))
       const response = yield* client.execute(yield* request(provider, config, ctx)).pipe(
         Effect.catchTag("HttpClientError", failed)
       )
-      if (response.status < 200 || response.status >= 300) return yield* Effect.flip(statusError(provider, response))
+      if (response.status < 200 || response.status >= 300) {
+        return yield* Effect.flip(statusError(provider, response, config.scrub))
+      }
       if (isJsonContentType(response.headers["content-type"])) {
         const text = Effect.catchTag(response.text, "HttpClientError", failed)
-        return Stream.unwrap(Effect.map(text, wholeAnswer(provider)))
+        return Stream.unwrap(Effect.map(text, (whole) => wholeAnswer(provider)(config.removeKey(whole))))
       }
       const body = response.stream.pipe(
         Stream.catchTag("HttpClientError", (error) => Stream.fromEffect(failed(error))),
         Stream.decodeText
       )
-      return sseEvents(provider, body)
+      return sseEvents(provider, body, config.removeKey)
     })).pipe(
       Stream.interruptWhen(aborted(ctx.signal)),
       Stream.provide(FetchHttpClient.layer)

@@ -1,5 +1,6 @@
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import type * as Adapter from "../Adapter.js"
@@ -33,14 +34,40 @@ export interface Resolved<Factory> {
   readonly adapter: Adapter.Adapter | string | undefined
   readonly continuation: boolean
   readonly completionCheck: CompletionCheck | undefined
+  /** The secrets to remove from every error and event of the run. */
+  readonly redact: ReadonlyArray<string | Redacted.Redacted<string>>
 }
 
 class Invalid {
   constructor(readonly option: string, readonly expected: string, readonly got: unknown) {}
 }
 
+/** What an option holding secrets got, described without its content. */
+class Hidden {
+  constructor(readonly shape: string) {}
+}
+
+const kindOf = (u: unknown): string =>
+  u === ""
+    ? "an empty string"
+    : Array.isArray(u)
+    ? "an array"
+    : u === null
+    ? "null"
+    : typeof u === "object" || typeof u === "undefined"
+    ? `an ${typeof u}`
+    : `a ${typeof u}`
+
+const secretsShape = (u: unknown): string => {
+  if (!Array.isArray(u)) return kindOf(u)
+  const bad = u.findIndex((entry) => !isSecret(entry))
+  return `an array whose entry ${bad} is ${kindOf(u[bad])}`
+}
+
 const shown = (u: unknown): string =>
-  typeof u === "string"
+  u instanceof Hidden
+    ? u.shape
+    : typeof u === "string"
     ? JSON.stringify(u.length > 40 ? `${u.slice(0, 40)}…` : u)
     : typeof u === "number" || typeof u === "boolean" || u === undefined || u === null
     ? String(u)
@@ -64,10 +91,29 @@ const integer = (u: unknown, option: string, min: number, fallback: number): num
   return u as number
 }
 
+/** `NaN` anywhere in a duration input: `Duration.fromInput` would silently read it as zero. */
+const hasNaN = (u: unknown): boolean =>
+  typeof u === "number"
+    ? Number.isNaN(u)
+    : Array.isArray(u) || isRecord(u)
+    ? Object.values(u).some((part) => typeof part === "number" && Number.isNaN(part))
+    : false
+
+/**
+ * The milliseconds of a duration input, `NaN` when it is not one (`NaN`
+ * itself included).
+ *
+ * @internal
+ */
+export const durationMillis = (u: unknown): number => {
+  if (hasNaN(u)) return NaN
+  const decoded = Duration.fromInput(u as Duration.Input)
+  return Option.isSome(decoded) ? Duration.toMillis(decoded.value) : NaN
+}
+
 const duration = (u: unknown, option: string, positive: boolean): void => {
   if (u === undefined) return
-  const decoded = Duration.fromInput(u as Duration.Input)
-  const millis = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : NaN
+  const millis = durationMillis(u)
   check(
     positive ? millis > 0 : millis >= 0,
     option,
@@ -75,6 +121,9 @@ const duration = (u: unknown, option: string, positive: boolean): void => {
     u
   )
 }
+
+const isSecret = (u: unknown): boolean =>
+  (typeof u === "string" && u.length > 0) || (Redacted.isRedacted(u) && typeof Redacted.value(u) === "string")
 
 const isAdapter = (u: unknown): u is Adapter.Adapter =>
   isRecord(u) && typeof u.name === "string" && typeof u.detect === "function" && typeof u.make === "function"
@@ -132,6 +181,10 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     "a boolean",
     o.continuation
   )
+  const redact = o.redact ?? []
+  if (!(Array.isArray(redact) && redact.every(isSecret))) {
+    throw new Invalid("redact", "an array of secrets (non-empty strings or Redacted strings)", new Hidden(secretsShape(redact)))
+  }
   return {
     sources: [o.stream as Factory, ...(fallbacks as Array<Factory>)],
     guardrails: guardrails as Array<GuardrailRule>,
@@ -140,7 +193,8 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     limits: timeout === undefined ? defaultLimits : Timeout.limits(timeout),
     adapter: o.adapter as Adapter.Adapter | string | undefined,
     continuation: o.continuation === true,
-    completionCheck: (o as { readonly [completionCheckKey]?: CompletionCheck })[completionCheckKey]
+    completionCheck: (o as { readonly [completionCheckKey]?: CompletionCheck })[completionCheckKey],
+    redact: redact as ReadonlyArray<string | Redacted.Redacted<string>>
   }
 }
 

@@ -34,6 +34,8 @@ interface Exchange {
   /** Marks the coming socket close as the server's own doing. */
   readonly markReset: () => void
   readonly requestId: string
+  /** The credential the request sent, unredacted: only `echoCredential` uses it. */
+  readonly credential: string | undefined
 }
 
 /** What a streamed answer sends, in order. */
@@ -72,6 +74,13 @@ const recordHeaders = (req: Http.IncomingMessage): Record<string, string> => {
     recorded[name] = SECRET_HEADERS.has(name) ? redact(value) : value
   }
   return recorded
+}
+
+const credentialOf = (req: Http.IncomingMessage): string | undefined => {
+  const authorization = req.headers.authorization
+  if (authorization !== undefined) return authorization.replace(/^\S+\s+/, "")
+  const key = req.headers["x-api-key"] ?? req.headers["api-key"]
+  return Array.isArray(key) ? key[0] : key
 }
 
 const parseJson = (text: string): unknown => {
@@ -355,12 +364,20 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
     case "Hangup":
       destroy(exchange)
       return undefined
-    case "HttpError":
-      sendError(exchange, answer.status, answer.body ?? errorBody(protocol, answer.status, answer.error ?? {}), {
+    case "HttpError": {
+      const echo = answer.echoCredential === true ? exchange.credential ?? "" : undefined
+      const error = echo === undefined ? answer.error : {
+        ...answer.error,
+        message: `${answer.error?.message ?? "Invalid credential"}: ${echo}`
+      }
+      const body = answer.body === undefined || echo === undefined ? answer.body : `${answer.body} ${echo}`
+      sendError(exchange, answer.status, body ?? errorBody(protocol, answer.status, error ?? {}), {
         ...retryAfterHeader(answer.retryAfter),
-        ...answer.headers
+        ...answer.headers,
+        ...(echo === undefined ? {} : { "x-echoed-credential": echo })
       })
       return undefined
+    }
     case "Unstreamed": {
       const whole = makeWire(protocol, replyContent(answer, record.body, `ps${index}`)).whole()
       const headers = { "content-type": "application/json", ...requestIdHeader(exchange), ...answer.headers }
@@ -419,7 +436,8 @@ const handle = async (state: State, req: Http.IncomingMessage, res: Http.ServerR
     markReset: () => {
       reset = true
     },
-    requestId: `req_ps${index}`
+    requestId: `req_ps${index}`,
+    credential: credentialOf(req)
   }
   let play: (() => Promise<void>) | undefined
   try {

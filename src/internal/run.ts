@@ -18,6 +18,7 @@ import type { L0State } from "../L0State.js"
 import { Guard } from "./guard.js"
 import type { Resolved } from "./options.js"
 import { Overlap } from "./overlap.js"
+import * as Redact from "./redact.js"
 import * as Source from "./source.js"
 
 type Factory = (ctx: AttemptContext) => Source.Produced
@@ -37,6 +38,8 @@ export class Session {
   /** The consumer holds text that the next emission must reset first. */
   resetPending = false
   private attempts = 0
+  /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
+  private readonly scrub: Redact.Scrub | undefined
 
   constructor(
     readonly config: Resolved<Factory>,
@@ -44,7 +47,9 @@ export class Session {
     readonly clock: Clock.Clock,
     readonly adapter: Adapter.Adapter | undefined,
     readonly registry: ReadonlyArray<Adapter.Adapter>
-  ) {}
+  ) {
+    this.scrub = Redact.exact(config.redact)
+  }
 
   now(): number {
     return this.clock.currentTimeMillisUnsafe()
@@ -113,8 +118,9 @@ export class Session {
   }
 
   /** Decides what follows a failed attempt: a retry after its delay, the next source, or the end. */
-  recover(attempt: Attempt, error: CategoryError, step: Step): Stream.Stream<L0Event.L0Event, L0Error> {
+  recover(attempt: Attempt, failure: CategoryError, step: Step): Stream.Stream<L0Event.L0Event, L0Error> {
     return Stream.unwrap(Effect.gen({ self: this }, function*() {
+      const error = this.scrub === undefined ? failure : Redact.error(failure, this.scrub)
       const { index, number, streamId } = attempt
       this.emit(`error_${error.category}`, streamId, {
         source: index,

@@ -54,11 +54,26 @@ export const toCategoryError = (u: unknown, now: number): CategoryError => {
     : error
 }
 
-const isAsyncIterable = (u: unknown): u is AsyncIterable<unknown> =>
-  typeof u === "object" && u !== null && typeof (u as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+/** A guard that says no, instead of throwing, for a revoked Proxy or a getter that throws. */
+const safe = <A>(guard: (u: unknown) => u is A) => (u: unknown): u is A => {
+  try {
+    return guard(u)
+  } catch {
+    return false
+  }
+}
 
-const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
+const isAsyncIterable = safe((u): u is AsyncIterable<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+)
+
+const isPromiseLike = safe((u): u is PromiseLike<unknown> =>
   typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
+)
+
+const isStream = safe(Stream.isStream)
+
+const isEffect = safe(Effect.isEffect)
 
 /**
  * Moves chunks from the provider to the attempt: decoding, timing the output
@@ -267,10 +282,9 @@ class Pump {
     this.releaseSpace()
     this.controller.abort(aborted)
     const iterator = this.iterator
-    if (iterator?.return === undefined) return
     // fire and forget: a generator parked in an await settles its return() only later
     try {
-      Promise.resolve(iterator.return()).catch(() => {})
+      if (iterator?.return !== undefined) Promise.resolve(iterator.return()).catch(() => {})
     } catch {
       // a throwing return() must not break the scope's other finalizers
     }
@@ -380,11 +394,11 @@ const start = (pump: Pump, produced: unknown): void => {
 
 /** Runs a `Stream` source, or an `Effect` that produces the source. */
 const consume = (pump: Pump, produced: unknown): Effect.Effect<void> =>
-  Stream.isStream(produced)
+  isStream(produced)
     ? runStream(pump, produced as Stream.Stream<unknown, unknown>)
     : Effect.matchCauseEffect(produced as Effect.Effect<unknown, unknown>, {
       onSuccess: (inner) =>
-        Stream.isStream(inner)
+        isStream(inner)
           ? runStream(pump, inner as Stream.Stream<unknown, unknown>)
           : Effect.sync(() => isAsyncIterable(inner) ? start(pump, inner) : pump.fail(invalid(inner))),
       onFailure: (cause) => Effect.sync(() => pump.fail(Cause.squash(cause)))
@@ -466,7 +480,7 @@ export const make = (config: SourceConfig, handle: AttemptHandle): Stream.Stream
         pump.fail(error)
         return pump.pull
       }
-      if (Stream.isStream(produced) || Effect.isEffect(produced)) {
+      if (isStream(produced) || isEffect(produced)) {
         yield* Effect.forkIn(consume(pump, produced), scope, { startImmediately: true })
       } else {
         start(pump, produced)

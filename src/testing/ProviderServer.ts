@@ -160,6 +160,14 @@ export interface HttpErrorOptions {
   readonly error?: ErrorDetails
   /** A raw body sent instead of the JSON error (for example a proxy's HTML page). */
   readonly body?: string
+  /**
+   * Echoes the credential the request sent (the `authorization` token
+   * without its scheme, or the `x-api-key` / `api-key` value), as some
+   * providers and proxies do: appended to the error message (or to `body`)
+   * and sent back in an `x-echoed-credential` header. For testing that a key
+   * never leaks into errors, events or logs.
+   */
+  readonly echoCredential?: boolean
 }
 
 /**
