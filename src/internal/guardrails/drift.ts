@@ -186,7 +186,6 @@ export class Words {
   /** Completes the last word, at the end of the output. */
   end(): void {
     this.count = 0
-    if (this.high !== 0) this.lone(this.offset - 1)
     if (this.inWord) this.finish()
   }
 
