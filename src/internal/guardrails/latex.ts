@@ -159,7 +159,6 @@ export class LatexScan {
       }
       case ARGUMENT_WAIT: {
         if (c === OPEN_BRACE) {
-          this.line = LINE_DONE
           this.state = ARGUMENT
           this.name = []
           this.nameFrom = i + 1
