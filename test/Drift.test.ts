@@ -234,10 +234,13 @@ describe("drift.repetition", () => {
     expect(verdict(rule, `[${item.repeat(6)}`)).toHaveLength(1)
   })
 
-  it("reads letters outside the Basic Multilingual Plane as letters", () => {
+  it("reads letters outside the Basic Multilingual Plane as letters, and a lone surrogate as a separator", () => {
+    const twice = kind("repetition", { maxRepeats: 1, minLength: 1 })
     expect(verdict(kind("repetition", { maxRepeats: 2, minLength: 1 }), "𝒜𝒷 𝒜𝒷 𝒜𝒷")).toEqual([
       `repetition loop at offset 10: the same word came 3 times in a row: "𝒜𝒷"`
     ])
+    expect(verdict(twice, "go\ud83dgo")).toEqual([`repetition loop at offset 3: the same word came 2 times in a row: "go"`])
+    expect(verdict(twice, "go\udc00go")).toEqual([`repetition loop at offset 3: the same word came 2 times in a row: "go"`])
   })
 })
 

@@ -166,8 +166,13 @@ export class Words {
     const base = this.offset
     this.offset += delta.length
     for (let i = 0; i < delta.length; i++) {
+      if (this.inWord && !this.apostrophe && this.high === 0) i = this.asciiRun(delta, i)
+      if (i === delta.length) break
       const c = delta.charCodeAt(i)
-      if (c < 0xd800 || c > 0xdfff) {
+      if (c < 128) {
+        if (this.high !== 0) this.lone(base + i - 1)
+        this.step(c, CLASSES[c]!, base + i, 1)
+      } else if (c < 0xd800 || c > 0xdfff) {
         if (this.high !== 0) this.lone(base + i - 1)
         this.step(c, classOf(c), base + i, 1)
       } else if (isHigh(c)) {
@@ -181,6 +186,32 @@ export class Words {
         this.step(c, OTHER, base + i, 1)
       }
     }
+  }
+
+  /**
+   * Adds the ASCII letters and digits from `from` to the current word, the
+   * common case, in locals; returns the index of the first other character.
+   */
+  private asciiRun(delta: string, from: number): number {
+    let h1 = this.h1
+    let h2 = this.h2
+    let letters = false
+    let i = from
+    for (; i < delta.length; i++) {
+      const c = delta.charCodeAt(i)
+      if (c >= 128) break
+      const cls = CLASSES[c]!
+      if (cls !== LETTER && cls !== DIGIT) break
+      const folded = c >= 65 && c <= 90 ? c | 32 : c
+      h1 = Math.imul(h1 ^ folded, PRIME)
+      h2 = (Math.imul(h2, 31) + folded) | 0
+      letters ||= cls === LETTER
+    }
+    this.h1 = h1
+    this.h2 = h2
+    this.length += i - from
+    if (letters) this.digitsOnly = false
+    return i
   }
 
   /** Completes the last word, at the end of the output. */
@@ -265,9 +296,14 @@ const extend1 = (key: number, h1: number, length: number): number =>
 const extend2 = (key: number, h2: number): number => (Math.imul(key, 0x5bd1e995) + h2) | 0
 const keyOf = (k1: number, k2: number): number => (k1 >>> 0) * 0x200000 + (k2 & 0x1fffff)
 
+/** A filter on a phrase's last word: most words end no phrase, and are dismissed by one table lookup. */
+const FILTER_BITS = 16
+const filterSlot = (h1: number): number => h1 & ((1 << FILTER_BITS) - 1)
+
 /** Phrases of whole words, compiled once into keys of their hashed words. */
 export class Phrases {
   readonly keys = new Map<number, number>()
+  readonly lastWords = new Uint8Array(1 << FILTER_BITS)
   readonly longest: number
 
   constructor(readonly list: ReadonlyArray<string>) {
@@ -290,6 +326,7 @@ export class Phrases {
         k2 = extend2(k2, h2)
       }
       if (!this.keys.has(keyOf(k1, k2))) this.keys.set(keyOf(k1, k2), index)
+      if (hashes.length > 0) this.lastWords[filterSlot(hashes[hashes.length - 1]![0])] = 1
       longest = Math.max(longest, hashes.length)
     })
     this.longest = longest
@@ -327,6 +364,7 @@ class PhraseWindow {
     this.joined[slot] = words.joined[i]! ? 1 : 0
     this.starts[slot] = words.starts[i]!
     this.n++
+    if (this.phrases.lastWords[filterSlot(this.h1[slot]!)] === 0) return -1
     let k1 = SEED
     let k2 = 0
     for (let length = 1; length <= size && length <= this.n; length++) {
@@ -568,12 +606,15 @@ export class LoopScan {
       const h2 = words.hash2[i]!
       const length = words.lengths[i]!
       const numeric = words.numeric[i]!
+      let looping = false
       for (let p = 1; p <= MAX_PERIOD; p++) {
         const slot = (n - p) % MAX_PERIOD
-        runs[p] = p <= n && !numeric && this.numeric[slot] === 0 && this.hashes1[slot] === h1 &&
+        const run = p <= n && !numeric && this.numeric[slot] === 0 && this.hashes1[slot] === h1 &&
             this.hashes2[slot] === h2 && this.lengths[slot] === length
           ? runs[p]! + 1
           : 0
+        runs[p] = run
+        if (run >= maxRepeats * p) looping = true
       }
       const slot = n % MAX_PERIOD
       this.hashes1[slot] = h1
@@ -581,6 +622,7 @@ export class LoopScan {
       this.lengths[slot] = length
       this.numeric[slot] = numeric ? 1 : 0
       this.starts[slot] = words.starts[i]!
+      if (!looping) continue
       let block = 0
       for (let p = 1; p <= MAX_PERIOD && p <= n + 1; p++) {
         block += this.lengths[(n - p + 1) % MAX_PERIOD]! + 1
