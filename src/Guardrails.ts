@@ -484,12 +484,6 @@ const enabled = <O extends DriftKindOptions>(value: boolean | O | undefined): Pa
 
 const isKindSetting = (u: unknown): boolean => typeof u === "boolean" || (typeof u === "object" && u !== null)
 
-/** The phrase lists, compiled once. */
-const metaPhrases = new Phrases(META_PHRASES)
-const hedgePhrases = new Phrases(HEDGE_PHRASES)
-const tonePhrases = new Phrases([...INFORMAL_WORDS, ...FORMAL_WORDS])
-const toneValues = [...INFORMAL_WORDS.map(() => 1), ...FORMAL_WORDS.map(() => -1)]
-
 /** A drift kind's rule: `scan` feeds each delta, `end` (if any) gives the verdict at completion. */
 const driftRule = <S extends { feed(delta: string): string | undefined }>(
   kind: string,
@@ -501,7 +495,8 @@ const driftRule = <S extends { feed(delta: string): string | undefined }>(
     name: `drift.${kind}`,
     severity,
     initial,
-    check: ({ completed, delta }, scan) => scan.feed(delta) ?? (completed && end !== undefined ? end(scan) : undefined)
+    check: ({ completed, delta }, scan) =>
+      scan.feed(delta) ?? (completed && end !== undefined ? end(scan) : undefined)
   })
 
 /**
@@ -543,18 +538,26 @@ export const drift = (options?: DriftOptions): ReadonlyArray<GuardrailRule> => {
   )
   for (const kind of KINDS) {
     const value: unknown = isRecord(options) ? options[kind] : undefined
-    if (typeof value === "object" && value !== null) invalid.push(...invalidOptions(`drift.${kind}`, value, DRIFT_KEYS[kind]))
+    if (typeof value === "object" && value !== null) {
+      invalid.push(...invalidOptions(`drift.${kind}`, value, DRIFT_KEYS[kind]))
+    }
   }
   if (invalid.length > 0) return [refused("drift", "warning", invalid)]
   const rules: Array<GuardrailRule> = []
   const meta = enabled(options?.metaCommentary)
   if (meta !== undefined) {
-    rules.push(driftRule("metaCommentary", meta.severity ?? "warning", () => new MetaCommentaryScan(metaPhrases), (s) => s.end()))
+    const phrases = new Phrases(META_PHRASES)
+    rules.push(
+      driftRule("metaCommentary", meta.severity ?? "warning", () => new MetaCommentaryScan(phrases), (s) => s.end())
+    )
   }
   const tone = enabled(options?.toneShift)
   if (tone !== undefined) {
+    const phrases = new Phrases([...INFORMAL_WORDS, ...FORMAL_WORDS])
+    const values = [...INFORMAL_WORDS.map(() => 1), ...FORMAL_WORDS.map(() => -1)]
     const limits = { window: tone.window ?? 50, threshold: tone.threshold ?? 0.1 }
-    rules.push(driftRule("toneShift", tone.severity ?? "warning", () => new ToneShiftScan(tonePhrases, toneValues, limits), (s) => s.end()))
+    const scan = () => new ToneShiftScan(phrases, values, limits)
+    rules.push(driftRule("toneShift", tone.severity ?? "warning", scan, (s) => s.end()))
   }
   const format = enabled(options?.formatCollapse)
   if (format !== undefined) {
@@ -573,8 +576,11 @@ export const drift = (options?: DriftOptions): ReadonlyArray<GuardrailRule> => {
   }
   const hedging = enabled(options?.hedging)
   if (hedging !== undefined) {
+    const phrases = new Phrases(HEDGE_PHRASES)
     const limits = { window: hedging.window ?? 50, maxHedges: hedging.maxHedges ?? 4 }
-    rules.push(driftRule("hedging", hedging.severity ?? "warning", () => new HedgingScan(hedgePhrases, limits), (s) => s.end()))
+    rules.push(
+      driftRule("hedging", hedging.severity ?? "warning", () => new HedgingScan(phrases, limits), (s) => s.end())
+    )
   }
   return rules
 }
