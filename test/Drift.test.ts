@@ -75,6 +75,20 @@ describe("Guardrails.drift", () => {
     )
   })
 
+  it("finds nothing in empty or blank output", () => {
+    for (const rule of Guardrails.drift()) {
+      expect(verdict(rule, "")).toEqual([])
+      expect(verdict(rule, " \n\t ")).toEqual([])
+    }
+  })
+
+  it("finds a loop after a long answer that came in one piece, at its offset", () => {
+    const answer = `${distinct(20_000)} `
+    expect(messages(kind("repetition"), [`${answer}${"again and ".repeat(8)}`])).toEqual([
+      `repetition loop at offset ${answer.length + 46}: the same 2 words came 5 times in a row: "again and"`
+    ])
+  })
+
   it.effect("ends the run with a FatalError when its options are invalid", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(L0.text({

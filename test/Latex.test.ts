@@ -25,6 +25,7 @@ describe("Guardrails.latex", () => {
       "\\begin {itemize}\\item one\\end{itemize}"
     ].join("\n")
     expect(verdict(rule, document)).toEqual([])
+    expect(verdict(rule, "")).toEqual([])
   })
 
   it("reports a closer that closes the wrong opener, mid-stream", () => {

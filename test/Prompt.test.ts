@@ -87,6 +87,10 @@ describe("Prompt.continuation", () => {
     expect(Prompt.continuation("abcdef", { maxChars: 2.9 }).endsWith("\nef\n</partial_reply>")).toBe(true)
   })
 
+  it("quotes an empty reply as an empty block", () => {
+    expect(Prompt.continuation("").endsWith("block below. " + "Continue it from exactly where it stops: begin with the next character (in the middle of a word if it stops in one), do not repeat anything already written, do not start over, and do not mention the interruption.\n\n<partial_reply>\n\n</partial_reply>")).toBe(true)
+  })
+
   it("quotes all of the text when maxChars covers it or is not a positive number", () => {
     for (const maxChars of [6, 100, 0, -3, Number.NaN]) {
       const prompt = Prompt.continuation("abcdef", { maxChars })
