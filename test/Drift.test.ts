@@ -230,6 +230,13 @@ describe("drift.repetition", () => {
     ])
   })
 
+  it("quotes a long looping block shortened", () => {
+    const sentence = "This sentence is long enough to be shortened when it is quoted in the message. "
+    expect(verdict(kind("repetition", { maxRepeats: 1 }), sentence.repeat(2))).toEqual([
+      `repetition loop at offset 149: the same 15 words came 2 times in a row: "${sentence.slice(0, 60)}…"`
+    ])
+  })
+
   it("compares words case-folded, across any punctuation", () => {
     expect(verdict(rule, "Go on, GO ON! go on; go on. gO On... go on")).toEqual([])
     expect(verdict(kind("repetition", { maxRepeats: 2, minLength: 1 }), "Go on, GO ON! go on")).toEqual([
@@ -255,6 +262,7 @@ describe("drift.repetition", () => {
     ])
     expect(verdict(twice, "go\ud83dgo")).toEqual([`repetition loop at offset 3: the same word came 2 times in a row: "go"`])
     expect(verdict(twice, "go\udc00go")).toEqual([`repetition loop at offset 3: the same word came 2 times in a row: "go"`])
+    expect(verdict(twice, "é\ud83dé")).toEqual([`repetition loop at offset 2: the same word came 2 times in a row: "é"`])
   })
 })
 

@@ -325,8 +325,8 @@ export class Phrases {
         k1 = extend1(k1, h1, length)
         k2 = extend2(k2, h2)
       }
-      if (!this.keys.has(keyOf(k1, k2))) this.keys.set(keyOf(k1, k2), index)
-      if (hashes.length > 0) this.lastWords[filterSlot(hashes[hashes.length - 1]![0])] = 1
+      this.keys.set(keyOf(k1, k2), index)
+      this.lastWords[filterSlot(hashes[hashes.length - 1]![0])] = 1
       longest = Math.max(longest, hashes.length)
     })
     this.longest = longest

@@ -225,7 +225,6 @@ export class LatexScan {
         return this.char(delta, i, at)
       }
     }
-    return undefined
   }
 
   private text(c: number, at: number): string | undefined {
