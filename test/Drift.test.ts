@@ -145,7 +145,7 @@ describe("drift.hedging", () => {
     const spread = Array.from({ length: 8 }, () => `perhaps ${distinct(12)}`).join(" ")
     expect(verdict(rule, spread)).toEqual([])
     expect(verdict(kind("hedging", { maxHedges: 0 }), "Well, as far as I know, yes.")).toEqual([
-      `hedging at offset 6: 1 hedges within 6 words, the last "as far as I know"`
+      `hedging at offset 6: 1 hedge within 6 words, the last "as far as I know"`
     ])
   })
 

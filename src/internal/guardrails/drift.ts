@@ -474,7 +474,7 @@ export class HedgingScan {
         this.done = true
         const start = this.window.matchStart
         const phrase = this.recent.slice(start, words.starts[i]! + words.lengths[i]!)
-        return `hedging at offset ${start}: ${this.sum} hedges within ${
+        return `hedging at offset ${start}: ${this.sum} hedge${this.sum === 1 ? "" : "s"} within ${
           Math.min(this.n, window)
         } words, the last ${quote(phrase)}`
       }
