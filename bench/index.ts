@@ -7,6 +7,7 @@
 import { writeFileSync } from "node:fs"
 import * as os from "node:os"
 import * as concurrency from "./concurrency.js"
+import * as guardrails from "./guardrails.js"
 import { hasGc } from "./harness.js"
 import * as http from "./http.js"
 import type { Budget, Outcome, Section } from "./report.js"
@@ -17,6 +18,7 @@ import * as ttft from "./ttft.js"
 
 const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["throughput", throughput.run],
+  ["guardrails", guardrails.run],
   ["structured", structured.run],
   ["concurrency", concurrency.run],
   ["ttft", ttft.run],

@@ -62,3 +62,41 @@ export const answer = (count: number, seed = 1): ReadonlyArray<string> => {
 export async function* replay(tokens: ReadonlyArray<string>, from = 0, to = tokens.length): AsyncGenerator<string> {
   for (let i = from; i < to; i++) yield tokens[i]!
 }
+
+/**
+ * About `count` tokens of a markdown answer in prose: sections with a
+ * heading, paragraphs of sentences and bulleted lists, none of which any
+ * drift kind reports, so that every rule reads the whole stream.
+ */
+export const prose = (count: number, seed = 1): ReadonlyArray<string> => {
+  const next = random(seed)
+  const word = (): string => WORDS[Math.floor(next() * WORDS.length)]!
+  const sentence = (out: Array<string>, capital: boolean): void => {
+    const first = word()
+    out.push(capital ? first[0]!.toUpperCase() + first.slice(1) : first)
+    const length = 6 + Math.floor(next() * 12)
+    for (let i = 1; i < length; i++) {
+      if (next() < 0.08) out.push(",")
+      out.push(` ${word()}`)
+    }
+    out.push(next() < 0.9 ? "." : "?")
+  }
+  const out: Array<string> = []
+  while (out.length < count) {
+    out.push("## ", word(), " ", word(), "\n\n")
+    for (let paragraph = 1 + Math.floor(next() * 3); paragraph > 0; paragraph--) {
+      for (let s = 2 + Math.floor(next() * 4); s > 0; s--) {
+        sentence(out, true)
+        out.push(" ")
+      }
+      out.push("\n\n")
+    }
+    for (let item = 2 + Math.floor(next() * 4); item > 0; item--) {
+      out.push("- ")
+      sentence(out, true)
+      out.push("\n")
+    }
+    out.push("\n")
+  }
+  return out
+}

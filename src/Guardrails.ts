@@ -11,14 +11,31 @@
  * | `pattern()` | warning | refusal and disclaimer phrases, your patterns |
  * | `zeroOutput` | error | output with no letters, digits or emoji |
  * | `repetition()` | error | a line or sentence (or block of them) looping |
+ * | `latex` | error | `\begin`/`\end`, `$`, `$$`, `\(…\)`, `\[…\]` balanced |
+ * | `drift()` | per kind | the answer derailing: meta commentary, tone shift, format collapse, loops, entropy collapse, hedging |
  *
  * Change a severity with `Guardrail.withSeverity`.
  *
  * @since 0.1.0
  */
 import type { GuardrailRule, Severity } from "./Guardrail.js"
-import { make } from "./Guardrail.js"
+import { make, withSeverity } from "./Guardrail.js"
+import {
+  EntropyScan,
+  FORMAL_WORDS,
+  FormatCollapseScan,
+  HEDGE_PHRASES,
+  HedgingScan,
+  INFORMAL_WORDS,
+  LoopScan,
+  META_PHRASES,
+  MetaCommentaryScan,
+  Phrases,
+  ToneShiftScan
+} from "./internal/guardrails/drift.js"
+import { LatexScan } from "./internal/guardrails/latex.js"
 import { compile, DEFAULT_PHRASES, PatternScan } from "./internal/guardrails/patterns.js"
+import { isRecord } from "./internal/options.js"
 import { JsonScan, MarkdownScan, RepetitionScan, StrictJson, ZeroOutputScan } from "./internal/guardrails/scanners.js"
 
 /**
@@ -299,6 +316,276 @@ export const repetition = (options?: RepetitionOptions): GuardrailRule => {
 }
 
 /**
+ * Checks that LaTeX math and environments are balanced and properly
+ * nested: `$…$`, `$$…$$`, `\(…\)`, `\[…\]` and `\begin{name}…\end{name}`.
+ * A closer without its opener, or closing another one (`\end{b}` inside
+ * `\begin{a}`, `\)` inside `$…$`), is reported at once, mid-stream; what is
+ * still open is reported at completion.
+ *
+ * It reads LaTeX as TeX does: an unescaped `$` always opens or closes math
+ * (`\$` is a dollar sign, `\\` a line break), `%` starts a comment, and
+ * the bodies of `\verb|…|` and of the verbatim environments (`verbatim`,
+ * `Verbatim`, `lstlisting`, `minted`, `comment`) are not read. Markdown
+ * code blocks are skipped too (a line starting with three backticks or
+ * tildes opens or closes one), so the rule also checks the math of a
+ * markdown answer; a `$` in prose or in inline code still counts as math.
+ *
+ * **Example** (Retrying LaTeX that would not compile)
+ * ```ts
+ * const text = yield* L0.text({ stream, guardrails: Guardrails.latexOnly })
+ * ```
+ * @category rules
+ * @since 0.1.0
+ */
+export const latex: GuardrailRule = make({
+  name: "latex",
+  severity: "error",
+  initial: () => new LatexScan(),
+  check: ({ completed, delta }, scan) => scan.feed(delta) ?? (completed ? scan.end() : undefined)
+})
+
+/**
+ * What every drift kind accepts besides its own limits.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DriftKindOptions {
+  /** Overrides the kind's default severity. */
+  readonly severity?: Severity | undefined
+}
+
+/**
+ * Options of the `toneShift` drift kind.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ToneShiftOptions extends DriftKindOptions {
+  /** Words in each of the two windows compared. Default 50. */
+  readonly window?: number | undefined
+  /** The difference of the windows' scores, per word, that counts as a shift. Default 0.1. */
+  readonly threshold?: number | undefined
+}
+
+/**
+ * Options of the `formatCollapse` drift kind.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FormatCollapseOptions extends DriftKindOptions {
+  /** Structured lines (headings, list items, table rows, quotes, fences) that make the answer structured. Default 3. */
+  readonly minStructure?: number | undefined
+  /** The longest line, in characters, that a structured answer may hold later. Default 1000. */
+  readonly maxLineLength?: number | undefined
+}
+
+/**
+ * Options of the `repetition` drift kind.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LoopOptions extends DriftKindOptions {
+  /** How many times in a row a word or block of words may come. Default 4: the fifth is a loop. */
+  readonly maxRepeats?: number | undefined
+  /** The characters the repetitions must span (each word counts its length plus one). Default 50. */
+  readonly minLength?: number | undefined
+}
+
+/**
+ * Options of the `entropyCollapse` drift kind.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface EntropyCollapseOptions extends DriftKindOptions {
+  /** Non-whitespace characters (UTF-16 code units) in the sliding window, from 2 to 65,536. Default 128. */
+  readonly window?: number | undefined
+  /** The entropy, in bits per character, below which the window has collapsed. Default 1. */
+  readonly threshold?: number | undefined
+}
+
+/**
+ * Options of the `hedging` drift kind.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface HedgingOptions extends DriftKindOptions {
+  /** Words in the sliding window. Default 50. */
+  readonly window?: number | undefined
+  /** How many hedges the window may hold. Default 4. */
+  readonly maxHedges?: number | undefined
+}
+
+/**
+ * Options of `drift`: each kind is on by default (`true`); `false` turns
+ * it off, an object sets its severity and limits.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface DriftOptions {
+  readonly metaCommentary?: boolean | DriftKindOptions | undefined
+  readonly toneShift?: boolean | ToneShiftOptions | undefined
+  readonly formatCollapse?: boolean | FormatCollapseOptions | undefined
+  readonly repetition?: boolean | LoopOptions | undefined
+  readonly entropyCollapse?: boolean | EntropyCollapseOptions | undefined
+  readonly hedging?: boolean | HedgingOptions | undefined
+}
+
+const SEVERITIES: ReadonlyArray<unknown> = ["warning", "error", "fatal"]
+const isSeverity = (u: unknown): boolean => SEVERITIES.includes(u)
+const isIntegerIn = (min: number, max: number) => (u: unknown): boolean =>
+  typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
+const isPositive = (u: unknown): boolean => typeof u === "number" && Number.isFinite(u) && u > 0
+
+type Check = readonly [string, string, (u: unknown) => boolean]
+
+const severityKey: Check = ["severity", `"warning", "error" or "fatal"`, isSeverity]
+
+/** Each kind's option keys, checked when the kind is given an options object. */
+const DRIFT_KEYS: Record<keyof DriftOptions, ReadonlyArray<Check>> = {
+  metaCommentary: [severityKey],
+  toneShift: [
+    severityKey,
+    ["window", "an integer from 1 to 10000", isIntegerIn(1, 10_000)],
+    ["threshold", "a number > 0", isPositive]
+  ],
+  formatCollapse: [
+    severityKey,
+    ["minStructure", "an integer ≥ 1", isCount],
+    ["maxLineLength", "an integer ≥ 1", isCount]
+  ],
+  repetition: [
+    severityKey,
+    ["maxRepeats", "an integer ≥ 1", isCount],
+    ["minLength", "an integer ≥ 1", isCount]
+  ],
+  entropyCollapse: [
+    severityKey,
+    ["window", "an integer from 2 to 65536", isIntegerIn(2, 65_536)],
+    ["threshold", "a number > 0", isPositive]
+  ],
+  hedging: [
+    severityKey,
+    ["window", "an integer from 1 to 10000", isIntegerIn(1, 10_000)],
+    ["maxHedges", "an integer ≥ 0", isIntegerIn(0, Number.MAX_SAFE_INTEGER)]
+  ]
+}
+
+const KINDS = Object.keys(DRIFT_KEYS) as ReadonlyArray<keyof DriftOptions>
+
+/** A kind's options: `undefined` when it is off, `{}` for its defaults. */
+const enabled = <O extends DriftKindOptions>(value: boolean | O | undefined): Partial<O> | undefined =>
+  value === false ? undefined : typeof value === "object" ? value : {}
+
+const isKindSetting = (u: unknown): boolean => typeof u === "boolean" || (typeof u === "object" && u !== null)
+
+/** A drift kind's rule: `scan` feeds each delta, `end` (if any) gives the verdict at completion. */
+const driftRule = <S extends { feed(delta: string): string | undefined }>(
+  kind: string,
+  severity: Severity,
+  initial: () => S,
+  end?: (scan: S) => string | undefined
+): GuardrailRule =>
+  make({
+    name: `drift.${kind}`,
+    severity,
+    initial,
+    check: ({ completed, delta }, scan) =>
+      scan.feed(delta) ?? (completed && end !== undefined ? end(scan) : undefined)
+  })
+
+/**
+ * Drift detection: the answer derailing while it streams. One rule per
+ * kind, named `drift.<kind>`, each with its own severity; each reports its
+ * first finding, with its offset.
+ *
+ * | kind | default severity | finds |
+ * | --- | --- | --- |
+ * | `metaCommentary` | warning | the model talking about itself or its progress: "as an AI", "as a language model", "my training data", "I'll now", "now let me", "in this response"… |
+ * | `toneShift` | warning | the register changing: the last `window` (50) words score, per word, `threshold` (0.1) away from the first 50; informal words ("lol", "gonna", "yeah", "awesome"…), each `!` before a blank and each emoji score +1, formal connectives ("therefore", "furthermore", "hence"…) -1 |
+ * | `formatCollapse` | warning | markdown structure lost: after `minStructure` (3) structured lines, a line longer than `maxLineLength` (1000) or a `##` heading marker in the middle of a line, outside code blocks |
+ * | `repetition` | error | a word or block of up to 16 words coming more than `maxRepeats` (4) times in a row over at least `minLength` (50) characters, case folded; words of digits only never repeat |
+ * | `entropyCollapse` | error | the last `window` (128) non-whitespace characters carrying less than `threshold` (1) bit of entropy per character ("aaaa", "!!!!", "abab" is exactly 1), or `window` whitespace characters in a row |
+ * | `hedging` | warning | more than `maxHedges` (4) hedges ("perhaps", "might", "I think", "it seems", "not sure"…) within the last `window` (50) words |
+ *
+ * Phrases match whole words, case-insensitively, across blanks only (not
+ * across punctuation). Output that starts with `{` or `[` is JSON and only
+ * `repetition` and `entropyCollapse` judge it. Every kind keeps a bounded
+ * window (words as hashes, a ring of characters), so the whole stream
+ * costs O(length) in constant memory. The lists are heuristics: tune the
+ * severities to what a false positive costs you.
+ *
+ * **Example** (Retrying loops, reporting the rest, no tone check)
+ * ```ts
+ * const guardrails = [
+ *   ...Guardrails.recommended,
+ *   ...Guardrails.drift({ toneShift: false, hedging: { maxHedges: 6 } })
+ * ]
+ * ```
+ * @category rules
+ * @since 0.1.0
+ */
+export const drift = (options?: DriftOptions): ReadonlyArray<GuardrailRule> => {
+  const invalid = invalidOptions(
+    "drift",
+    options,
+    KINDS.map((kind): Check => [kind, "a boolean or an options object", isKindSetting])
+  )
+  for (const kind of KINDS) {
+    const value: unknown = isRecord(options) ? options[kind] : undefined
+    if (typeof value === "object" && value !== null) {
+      invalid.push(...invalidOptions(`drift.${kind}`, value, DRIFT_KEYS[kind]))
+    }
+  }
+  if (invalid.length > 0) return [refused("drift", "warning", invalid)]
+  const rules: Array<GuardrailRule> = []
+  const meta = enabled(options?.metaCommentary)
+  if (meta !== undefined) {
+    const phrases = new Phrases(META_PHRASES)
+    rules.push(
+      driftRule("metaCommentary", meta.severity ?? "warning", () => new MetaCommentaryScan(phrases), (s) => s.end())
+    )
+  }
+  const tone = enabled(options?.toneShift)
+  if (tone !== undefined) {
+    const phrases = new Phrases([...INFORMAL_WORDS, ...FORMAL_WORDS])
+    const values = [...INFORMAL_WORDS.map(() => 1), ...FORMAL_WORDS.map(() => -1)]
+    const limits = { window: tone.window ?? 50, threshold: tone.threshold ?? 0.1 }
+    const scan = () => new ToneShiftScan(phrases, values, limits)
+    rules.push(driftRule("toneShift", tone.severity ?? "warning", scan, (s) => s.end()))
+  }
+  const format = enabled(options?.formatCollapse)
+  if (format !== undefined) {
+    const limits = { minStructure: format.minStructure ?? 3, maxLineLength: format.maxLineLength ?? 1000 }
+    rules.push(driftRule("formatCollapse", format.severity ?? "warning", () => new FormatCollapseScan(limits)))
+  }
+  const loop = enabled(options?.repetition)
+  if (loop !== undefined) {
+    const limits = { maxRepeats: loop.maxRepeats ?? 4, minLength: loop.minLength ?? 50 }
+    rules.push(driftRule("repetition", loop.severity ?? "error", () => new LoopScan(limits), (s) => s.end()))
+  }
+  const entropy = enabled(options?.entropyCollapse)
+  if (entropy !== undefined) {
+    const limits = { window: entropy.window ?? 128, threshold: entropy.threshold ?? 1 }
+    rules.push(driftRule("entropyCollapse", entropy.severity ?? "error", () => new EntropyScan(limits)))
+  }
+  const hedging = enabled(options?.hedging)
+  if (hedging !== undefined) {
+    const phrases = new Phrases(HEDGE_PHRASES)
+    const limits = { window: hedging.window ?? 50, maxHedges: hedging.maxHedges ?? 4 }
+    rules.push(
+      driftRule("hedging", hedging.severity ?? "warning", () => new HedgingScan(phrases, limits), (s) => s.end())
+    )
+  }
+  return rules
+}
+
+/**
  * `json` and `zeroOutput`: retries empty answers and broken JSON, nothing
  * else.
  *
@@ -338,3 +625,21 @@ export const strict: ReadonlyArray<GuardrailRule> = [...recommended, strictJson,
  * @since 0.1.0
  */
 export const jsonOnly: ReadonlyArray<GuardrailRule> = [json, strictJson, zeroOutput]
+
+/**
+ * `markdown` at severity `error`, and `zeroOutput`: the answer is markdown,
+ * and an unclosed code fence, emphasis left open or a broken table retries.
+ *
+ * @category presets
+ * @since 0.1.0
+ */
+export const markdownOnly: ReadonlyArray<GuardrailRule> = [withSeverity(markdown, "error"), zeroOutput]
+
+/**
+ * `latex` and `zeroOutput`: the answer is LaTeX, and unbalanced math or
+ * environments retry.
+ *
+ * @category presets
+ * @since 0.1.0
+ */
+export const latexOnly: ReadonlyArray<GuardrailRule> = [latex, zeroOutput]

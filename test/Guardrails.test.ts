@@ -1,20 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Guardrail, Guardrails } from "effect-l0"
-import { checkChunks, messages, units } from "./guardrailCheck.js"
-
-/** Every way of cutting `text` in two, plus one code unit per chunk. */
-const splits = (text: string): ReadonlyArray<ReadonlyArray<string>> => [
-  [text],
-  units(text),
-  ...Array.from({ length: text.length - 1 }, (_, i) => [text.slice(0, i + 1), text.slice(i + 1)])
-]
-
-/** The messages of `rule` on `text` in one chunk; cut in any other way, the same messages come (in any order). */
-const verdict = (rule: Guardrail.GuardrailRule, text: string): ReadonlyArray<string> => {
-  const [whole, ...others] = splits(text).map((chunks) => messages(rule, chunks))
-  for (const other of others) expect([...other].sort()).toEqual([...whole!].sort())
-  return whole!
-}
+import { checkChunks, messages, units, verdict } from "./guardrailCheck.js"
 
 describe("Guardrails.json", () => {
   const rule = Guardrails.json

@@ -33,6 +33,13 @@ describe.concurrent("examples run", () => {
     expect(out).toContain("unanimous: Paris, FR")
   })
 
+  it("drift", async () => {
+    const out = await example("drift")
+    expect(out).toContain(`Guardrail drift.repetition: repetition loop at offset 99: the same 2 words came 5 times in a row`)
+    expect(out).toContain("final text: As an AI, I can list them")
+    expect(out).toContain(`warning drift.metaCommentary: meta commentary at offset 0: "As an AI"`)
+  })
+
   it("retry-fallback", async () => {
     const out = await example("retry-fallback")
     expect(out).toContain("fallback_start")

@@ -1,3 +1,4 @@
+import { expect } from "@effect/vitest"
 import { Guardrail } from "effect-l0"
 
 /**
@@ -43,3 +44,17 @@ export const cut = (text: string, cuts: ReadonlyArray<number>): ReadonlyArray<st
 
 /** `text` one code unit per chunk. */
 export const units = (text: string): ReadonlyArray<string> => text.split("")
+
+/** Every way of cutting `text` in two, plus one code unit per chunk. */
+const splits = (text: string): ReadonlyArray<ReadonlyArray<string>> => [
+  [text],
+  units(text),
+  ...Array.from({ length: text.length - 1 }, (_, i) => [text.slice(0, i + 1), text.slice(i + 1)])
+]
+
+/** The messages of `rule` on `text` in one chunk; cut in any other way, the same messages come (in any order). */
+export const verdict = (rule: Guardrail.GuardrailRule, text: string): ReadonlyArray<string> => {
+  const [whole, ...others] = splits(text).map((chunks) => messages(rule, chunks))
+  for (const other of others) expect([...other].sort()).toEqual([...whole!].sort())
+  return whole!
+}

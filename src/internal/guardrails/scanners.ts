@@ -34,7 +34,7 @@ const FULLWIDTH_BANG = 0xff01
 const FULLWIDTH_QUESTION = 0xff1f
 
 /** JavaScript's `\s` (what `String.prototype.trim` removes), for one UTF-16 code unit. */
-const isSpace = (c: number): boolean =>
+export const isSpace = (c: number): boolean =>
   c <= SPACE
     ? c === SPACE || (c >= TAB && c <= CR)
     : c >= 0xa0 && (c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
@@ -80,7 +80,7 @@ const BODY = 3
  * first one that is not whitespace, after an optional opening code fence
  * line (three or more backticks and an info string) when `fences` is set.
  */
-class Lead {
+export class Lead {
   private phase = START
   private ticks = 0
   /** The character found, once `find` returned an index. */
@@ -525,7 +525,7 @@ const MAX_PERIOD = 16
 const PREVIEW = 60
 
 /** Lower case for the scripts that have case (Latin, Greek, Cyrillic), one code unit at a time. */
-const FOLDED = (() => {
+export const FOLDED = (() => {
   const table = new Uint16Array(0x530)
   for (let c = 0; c < table.length; c++) {
     const lower = String.fromCharCode(c).toLowerCase()
