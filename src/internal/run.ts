@@ -15,9 +15,9 @@ import type { AttemptFailure, CategoryError, L0Error } from "../L0Error.js"
 import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { L0State } from "../L0State.js"
+import { Joint } from "./continuation.js"
 import { Guard } from "./guard.js"
 import type { Resolved } from "./options.js"
-import { Overlap } from "./overlap.js"
 import * as Source from "./source.js"
 
 type Factory = (ctx: AttemptContext) => Source.Produced
@@ -165,7 +165,7 @@ export class Session {
   }
 }
 
-/** The stage of one attempt: bookkeeping, resets, continuation overlap and guardrails, one chunk array at a time. */
+/** The stage of one attempt: bookkeeping, resets, the continuation joint and guardrails, one chunk array at a time. */
 class Attempt {
   readonly streamId: string
   readonly handle: Source.AttemptHandle = { completion: undefined, adapter: undefined }
@@ -175,7 +175,10 @@ class Attempt {
   private readonly pending: Array<string> = []
   private readonly toolCalls: Array<L0Event.ToolCall> = []
   private readonly violations: Array<Violation> = []
-  private readonly overlap: Overlap | undefined
+  /** Set until the joint with the checkpoint is decided, then dropped: tokens pass through untouched. */
+  private joint: Joint | undefined
+  /** Characters of the checkpoint the consumer keeps under this attempt's text. */
+  private kept: number
   private readonly guard: Guard | undefined
   private tokenCount = 0
   private firstTokenAt: number | undefined = undefined
@@ -190,7 +193,8 @@ class Attempt {
     this.streamId = session.nextStreamId()
     this.startedAt = session.now()
     const { config, checkpoint } = session
-    this.overlap = config.continuation && checkpoint.length > 0 ? new Overlap(checkpoint) : undefined
+    this.joint = config.continuation === undefined ? undefined : Joint.make(checkpoint, config.continuation)
+    this.kept = checkpoint.length
     this.guard = config.guardrails.length === 0 ? undefined : new Guard(config.guardrails, config.checkInterval, checkpoint, {
       check: (completed, tokenCount, violations) => {
         session.emit("guardrail_check", this.streamId, { completed, tokenCount, violations: violations.length })
@@ -238,10 +242,14 @@ class Attempt {
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!
       let emitted: L0Event.L0Event | undefined = event
+      /** Text the joint released before this event. */
+      let released: L0Event.Token | undefined
       switch (event._tag) {
         case "Token": {
-          if (this.overlap !== undefined) {
-            const value = this.overlap.feed(event.value)
+          const joint = this.joint
+          if (joint !== undefined) {
+            const value = joint.feed(event.value)
+            if (joint.decided) this.joined(joint)
             emitted = value.length === 0 ? undefined : value === event.value ? event : L0Event.token(value)
           }
           if (emitted !== undefined) this.addToken(emitted as L0Event.Token)
@@ -252,6 +260,7 @@ class Attempt {
           break
         }
         case "Reset": {
+          released = this.release()
           emitted = this.nestedReset(event)
           break
         }
@@ -260,8 +269,11 @@ class Attempt {
           break
         }
       }
-      if (emitted !== event && out === undefined) out = events.slice(0, i)
-      if (out !== undefined && emitted !== undefined) out.push(emitted)
+      if ((emitted !== event || released !== undefined) && out === undefined) out = events.slice(0, i)
+      if (out !== undefined) {
+        if (released !== undefined) out.push(released)
+        if (emitted !== undefined) out.push(emitted)
+      }
     }
     this.flush()
     if (this.tokenCount > tokensBefore) {
@@ -276,6 +288,27 @@ class Attempt {
     return this.deliver(out ?? events)
   }
 
+  /** The joint is decided: from now on tokens pass through; a joint that keeps less of the checkpoint resets it. */
+  private joined(joint: Joint): void {
+    this.joint = undefined
+    if (joint.kept === this.kept) return
+    this.kept = joint.kept
+    this.guard?.rebase(this.session.checkpoint.slice(0, joint.kept))
+    this.session.resetPending = true
+  }
+
+  /** Decides the joint with what it holds (the text it returns becomes a token), at the end or before a nested reset. */
+  private release(): L0Event.Token | undefined {
+    const joint = this.joint
+    if (joint === undefined) return undefined
+    const rest = joint.flush()
+    this.joined(joint)
+    if (rest.length === 0) return undefined
+    const event = L0Event.token(rest)
+    this.addToken(event)
+    return event
+  }
+
   /** A source that is itself an L0 stream reset its text: apply it to ours. */
   private nestedReset(event: L0Event.Reset): L0Event.Reset {
     this.flush()
@@ -283,7 +316,7 @@ class Attempt {
     this.parts.length = 0
     if (kept.length > 0) this.parts.push(kept)
     this.guard?.restart()
-    return L0Event.reset(this.session.checkpoint.length + kept.length)
+    return L0Event.reset(this.kept + kept.length)
   }
 
   /** Puts a pending reset in front of the first events of this attempt, and reports the tokens. */
@@ -294,7 +327,7 @@ class Attempt {
     let delivered = out
     if (session.resetPending) {
       session.resetPending = false
-      const kept = session.checkpoint.length
+      const kept = this.kept
       session.emit("reset", this.streamId, { kept })
       delivered = [L0Event.reset(kept), ...out]
     }
@@ -311,19 +344,16 @@ class Attempt {
   private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
     this.finished = true
     const out: Array<L0Event.L0Event> = []
-    const rest = this.overlap?.flush()
-    if (rest !== undefined && rest.length > 0) {
-      const event = L0Event.token(rest)
-      this.addToken(event)
-      out.push(event)
-    }
+    const rest = this.release()
+    if (rest !== undefined) out.push(rest)
     this.flush()
     if (this.guard !== undefined) {
       const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, true)
       if (error !== undefined) return Effect.fail(error)
     }
     const session = this.session
-    const content = session.checkpoint + this.parts.join("")
+    const checkpoint = session.checkpoint.slice(0, this.kept)
+    const content = checkpoint + this.parts.join("")
     const invalid = session.config.completionCheck?.(content, this.toolCalls)
     if (invalid !== undefined) return Effect.fail(invalid)
     const completion = this.handle.completion
@@ -336,7 +366,7 @@ class Attempt {
       modelRetryCount: session.modelRetries,
       networkRetryCount: session.networkRetries,
       fallbackIndex: this.index,
-      checkpoint: session.checkpoint,
+      checkpoint,
       finishReason: completion?.finishReason,
       toolCalls: this.toolCalls,
       violations: this.violations
@@ -365,8 +395,8 @@ class Attempt {
   settle(error: CategoryError): void {
     const session = this.session
     const before = session.checkpoint
-    session.checkpoint = session.config.continuation && error.category !== "content"
-      ? before + this.parts.join("")
+    session.checkpoint = session.config.continuation !== undefined && error.category !== "content"
+      ? before.slice(0, this.kept) + this.parts.join("")
       : ""
     if (this.emitted || session.checkpoint !== before) session.resetPending = true
   }
