@@ -170,7 +170,7 @@ export const openaiChatOptions: Options = { deduplicate: { boundary: "word" } }
  *
  * **Example** (Continuing with the Anthropic client)
  * ```ts
- * const request = { model: "claude-sonnet-4-5", max_tokens: 1024, messages: [{ role: "user" as const, content: "Write a limerick" }], stream: true as const }
+ * const request = { model: "claude-sonnet-4-6", max_tokens: 1024, messages: [{ role: "user" as const, content: "Write a limerick" }], stream: true as const }
  * const text = yield* L0.text({
  *   stream: ({ checkpoint, signal }) => client.messages.create(Continuation.anthropic(request, checkpoint), { signal }),
  *   continuation: Continuation.anthropicOptions

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import { Continuation, L0, L0Error, L0Event } from "effect-l0"
+import { Continuation, Guardrail, L0, L0Error, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, connectionReset, failureOf, noDelay } from "./support.js"
 
@@ -213,6 +213,19 @@ describe("trailingWhitespace: \"dropped\" (an Anthropic prefill)", () => {
       expect(outcome.events.map((e) => e._tag)).toEqual(["Token", "Reset", "Data", "Reset", "Token", "Complete"])
     }))
 
+  it.effect("guardrails see the text the consumer holds: the taken-back whitespace is gone", () =>
+    Effect.gen(function*() {
+      const seen: Array<readonly [string, string]> = []
+      const rule = Guardrail.make({
+        name: "recorder",
+        check: (input) => void seen.push([input.delta, input.content])
+      })
+      const source = twoAttempts(["Title\n\n"], ["\nBody"])
+      const text = yield* L0.text({ stream: source.stream, retry: noDelay, continuation: dropped, guardrails: [rule] })
+      expect(text).toBe("Title\nBody")
+      expect(seen.at(-1)).toEqual(["Title\nBody", "Title\nBody"])
+    }))
+
   it.effect("the checkpoint of a further failure keeps only what the consumer holds", () =>
     Effect.gen(function*() {
       const source = TestSource.make(
@@ -223,6 +236,44 @@ describe("trailingWhitespace: \"dropped\" (an Anthropic prefill)", () => {
       const text = yield* L0.text({ stream: source.stream, retry: noDelay, continuation: dropped })
       expect(text).toBe("Title\nBody")
       expect(source.calls.map((call) => call.context.checkpoint)).toEqual(["", "Title\n\n", "Title\nBo"])
+    }))
+})
+
+describe("a source that is itself an L0 stream", () => {
+  it.effect("its reset while the joint is undecided restarts the decision with the text it keeps", () =>
+    Effect.gen(function*() {
+      const restated = [L0Event.token("quick"), L0Event.reset(0), L0Event.token("quick brown fox")]
+      expect(yield* continued(["The quick br"], restated, { deduplicate: true })).toBe("The quick brown fox")
+      const whitespace = [L0Event.token("\n"), L0Event.reset(0), L0Event.token("\nBody")]
+      expect(yield* continued(["Title\n\n"], whitespace, Continuation.anthropicOptions)).toBe("Title\nBody")
+      // part of the held head is kept by the nested reset
+      const kept = [L0Event.token("brXY"), L0Event.reset(2), L0Event.token("own fox")]
+      expect(yield* continued(["The quick br"], kept, { deduplicate: true })).toBe("The quick brown fox")
+    }))
+
+  it.effect("its reset after the joint is decided applies to this attempt's text only", () =>
+    Effect.gen(function*() {
+      const outcome = yield* runBoth(
+        ["The quick br"],
+        [L0Event.token("own fox"), L0Event.reset(3), L0Event.token(" cat")],
+        { deduplicate: true }
+      )
+      expect(outcome.content).toBe("The quick brown cat")
+      expect(outcome.resets).toEqual([12, 15])
+    }))
+
+  it.effect("its reset into the text the joint removed decides again", () =>
+    Effect.gen(function*() {
+      const dedup = { deduplicate: true }
+      const again = [L0Event.token("quick brown"), L0Event.reset(0), L0Event.token("quick brown fox")]
+      const outcome = yield* runBoth(["The quick br"], again, dedup)
+      expect(outcome.content).toBe("The quick brown fox")
+      expect(outcome.shown).toBe("The quick brown fox")
+      expect(outcome.resets).toEqual([12, 12])
+      const partly = [L0Event.token("quick brown"), L0Event.reset(3), L0Event.token("ck brown fox")]
+      expect(yield* continued(["The quick br"], partly, dedup)).toBe("The quick brown fox")
+      const whitespace = [L0Event.token("\nBo"), L0Event.reset(0), L0Event.token("\nBody")]
+      expect(yield* continued(["Title\n\n"], whitespace, Continuation.anthropicOptions)).toBe("Title\nBody")
     }))
 })
 

@@ -33,6 +33,13 @@ describe.concurrent("examples run", () => {
     expect(out).toContain("unanimous: Paris, FR")
   })
 
+  it("continuation", async () => {
+    const out = await example("continuation")
+    expect(out).toContain("anthropic: whole code true; prefill {\"role\":\"assistant\",\"content\":\"def total(xs):\"}")
+    expect(out).toContain("openai: cut after \"Once upon a time\", keeping 16 characters")
+    expect(out).toContain("openai: whole story true")
+  })
+
   it("retry-fallback", async () => {
     const out = await example("retry-fallback")
     expect(out).toContain("fallback_start")

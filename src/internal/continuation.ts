@@ -110,25 +110,31 @@ export class Joint {
   /** Characters of the checkpoint the consumer keeps; final once `decided`. */
   kept: number
   decided = false
+  /** Once decided: the head of the attempt's text that was not passed on (the removed overlap, the matched whitespace). */
+  taken = ""
   private head = ""
   private overlap = 0
   private alive: Array<number>
   private readonly context: string
   private readonly dropped: string
 
-  private constructor(checkpoint: string, end: number, alive: Array<number>) {
-    this.kept = checkpoint.length
+  private constructor(checkpoint: string, end: number, holding: number, private readonly starts: Array<number>) {
+    this.kept = holding
     this.context = checkpoint.slice(0, end)
-    this.dropped = checkpoint.slice(end)
-    this.alive = alive
+    this.dropped = checkpoint.slice(end, holding)
+    this.alive = starts
   }
 
-  /** A joint for an attempt that continues `checkpoint`, or `undefined` when its text is appended as is. */
-  static make(checkpoint: string, settings: Settings): Joint | undefined {
-    if (checkpoint.length === 0) return undefined
-    const end = settings.trailingWhitespace === "dropped" ? trailingWhitespaceStart(checkpoint) : checkpoint.length
+  /**
+   * A joint for an attempt that continues `checkpoint`, of which the
+   * consumer holds `holding` characters (all, unless a joint already took
+   * whitespace back), or `undefined` when the attempt's text is appended as is.
+   */
+  static make(checkpoint: string, settings: Settings, holding = checkpoint.length): Joint | undefined {
+    if (holding === 0) return undefined
+    const end = settings.trailingWhitespace === "dropped" ? trailingWhitespaceStart(checkpoint) : holding
     const alive = settings.deduplicate === undefined ? [] : overlapStarts(checkpoint.slice(0, end), settings.deduplicate)
-    return alive.length === 0 && end === checkpoint.length ? undefined : new Joint(checkpoint, end, alive)
+    return alive.length === 0 && end === holding ? undefined : new Joint(checkpoint, end, holding, alive)
   }
 
   /** Returns the part of `text` the consumer gets now ("" while undecided). */
@@ -143,6 +149,19 @@ export class Joint {
     const rest = this.head.length - this.overlap
     if (rest < dropped.length && dropped.startsWith(this.head.slice(this.overlap))) return ""
     return this.decide()
+  }
+
+  /**
+   * The source took back its own text (it is itself an L0 stream that
+   * reset): only the first `kept` characters of the head stay, and the
+   * decision starts over with them.
+   */
+  restart(kept: number): string {
+    const head = this.head.slice(0, kept)
+    this.head = ""
+    this.overlap = 0
+    this.alive = this.starts
+    return this.feed(head)
   }
 
   /** Decides with what has arrived, at the latest when the attempt ends. */
@@ -168,8 +187,9 @@ export class Joint {
     this.decided = true
     this.alive = []
     const rest = this.head.slice(this.overlap)
-    this.head = ""
     const same = commonPrefixLength(rest, this.dropped)
+    this.taken = this.head.slice(0, this.overlap + same)
+    this.head = ""
     this.kept = this.context.length + same
     return rest.slice(same)
   }

@@ -179,6 +179,8 @@ class Attempt {
   private joint: Joint | undefined
   /** Characters of the checkpoint the consumer keeps under this attempt's text. */
   private kept: number
+  /** The head of the source's text that the decided joint did not pass on. */
+  private taken = ""
   private readonly guard: Guard | undefined
   private tokenCount = 0
   private firstTokenAt: number | undefined = undefined
@@ -242,8 +244,6 @@ class Attempt {
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!
       let emitted: L0Event.L0Event | undefined = event
-      /** Text the joint released before this event. */
-      let released: L0Event.Token | undefined
       switch (event._tag) {
         case "Token": {
           const joint = this.joint
@@ -260,8 +260,9 @@ class Attempt {
           break
         }
         case "Reset": {
-          released = this.release()
-          emitted = this.nestedReset(event)
+          emitted = undefined
+          out ??= events.slice(0, i)
+          this.nestedReset(event, out)
           break
         }
         case "Complete": {
@@ -269,11 +270,8 @@ class Attempt {
           break
         }
       }
-      if ((emitted !== event || released !== undefined) && out === undefined) out = events.slice(0, i)
-      if (out !== undefined) {
-        if (released !== undefined) out.push(released)
-        if (emitted !== undefined) out.push(emitted)
-      }
+      if (emitted !== event && out === undefined) out = events.slice(0, i)
+      if (out !== undefined && emitted !== undefined) out.push(emitted)
     }
     this.flush()
     if (this.tokenCount > tokensBefore) {
@@ -291,32 +289,56 @@ class Attempt {
   /** The joint is decided: from now on tokens pass through; a joint that keeps less of the checkpoint resets it. */
   private joined(joint: Joint): void {
     this.joint = undefined
+    this.taken = joint.taken
     if (joint.kept === this.kept) return
     this.kept = joint.kept
     this.guard?.rebase(this.session.checkpoint.slice(0, joint.kept))
     this.session.resetPending = true
   }
 
-  /** Decides the joint with what it holds (the text it returns becomes a token), at the end or before a nested reset. */
-  private release(): L0Event.Token | undefined {
-    const joint = this.joint
-    if (joint === undefined) return undefined
-    const rest = joint.flush()
-    this.joined(joint)
-    if (rest.length === 0) return undefined
-    const event = L0Event.token(rest)
+  /** Text the joint let go outside a token of its own (at the end, or after a nested reset), as a token. */
+  private released(joint: Joint, value: string): L0Event.Token | undefined {
+    if (joint.decided) this.joined(joint)
+    if (value.length === 0) return undefined
+    const event = L0Event.token(value)
     this.addToken(event)
     return event
   }
 
-  /** A source that is itself an L0 stream reset its text: apply it to ours. */
-  private nestedReset(event: L0Event.Reset): L0Event.Reset {
+  /**
+   * A source that is itself an L0 stream reset its text: apply it to ours.
+   * Its text is what the joint took, then this attempt's parts.
+   */
+  private nestedReset(event: L0Event.Reset, out: Array<L0Event.L0Event>): void {
+    const joint = this.joint
+    if (joint !== undefined) {
+      // undecided: nothing of this attempt was shown, the decision starts over with what the source keeps
+      this.push(out, joint, joint.restart(event.kept))
+      return
+    }
     this.flush()
-    const kept = this.parts.join("").slice(0, event.kept)
+    const text = this.parts.join("")
     this.parts.length = 0
-    if (kept.length > 0) this.parts.push(kept)
     this.guard?.restart()
-    return L0Event.reset(this.kept + kept.length)
+    const own = event.kept - this.taken.length
+    if (own >= 0) {
+      if (own > 0) this.parts.push(text.slice(0, own))
+      out.push(L0Event.reset(this.kept + Math.min(own, text.length)))
+      return
+    }
+    // it took back part of what the joint removed: decide again from what it keeps
+    out.push(L0Event.reset(this.kept))
+    const retained = this.taken.slice(0, event.kept)
+    this.taken = ""
+    // a joint took text, so continuation is on and the checkpoint has overlaps or held whitespace to decide on
+    const restarted = Joint.make(this.session.checkpoint, this.session.config.continuation!, this.kept)!
+    this.joint = restarted
+    this.push(out, restarted, restarted.feed(retained))
+  }
+
+  private push(out: Array<L0Event.L0Event>, joint: Joint, value: string): void {
+    const token = this.released(joint, value)
+    if (token !== undefined) out.push(token)
   }
 
   /** Puts a pending reset in front of the first events of this attempt, and reports the tokens. */
@@ -344,7 +366,7 @@ class Attempt {
   private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
     this.finished = true
     const out: Array<L0Event.L0Event> = []
-    const rest = this.release()
+    const rest = this.joint === undefined ? undefined : this.released(this.joint, this.joint.flush())
     if (rest !== undefined) out.push(rest)
     this.flush()
     if (this.guard !== undefined) {
