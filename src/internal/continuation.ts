@@ -57,6 +57,7 @@ const segmentStart = (text: string, first: number): number => {
     if (WHITESPACE.test(text[i]!)) return i
   }
   let start = floor
+  // the second half of a flag letter: its first half may be the one that pairs
   const unit = text.charCodeAt(start)
   if (start > 0 && unit >= 0xdc00 && unit <= 0xdfff) start--
   while (start >= 2 && isRegionalIndicator(text, start - 2)) start -= 2
@@ -164,26 +165,23 @@ export class Joint {
     return this.feed(head)
   }
 
-  /** Decides with what has arrived, at the latest when the attempt ends. */
-  flush(): string {
-    return this.decided ? "" : this.decide()
-  }
-
   /** Keeps the overlaps the head still repeats; records those it has repeated whole. */
   private narrow(before: number): void {
     const { context, head } = this
+    const piece = head.slice(before)
     const alive: Array<number> = []
     for (const start of this.alive) {
       const length = context.length - start
       const end = Math.min(length, head.length)
-      if (!context.startsWith(head.slice(before, end), start + before)) continue
+      if (!context.startsWith(end === head.length ? piece : head.slice(before, end), start + before)) continue
       if (end === length) this.overlap = Math.max(this.overlap, length)
       else alive.push(start)
     }
     this.alive = alive
   }
 
-  private decide(): string {
+  /** Decides with what has arrived (at the latest when the attempt ends); returns the text the consumer gets. */
+  decide(): string {
     this.decided = true
     this.alive = []
     const rest = this.head.slice(this.overlap)

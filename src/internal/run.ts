@@ -366,7 +366,7 @@ class Attempt {
   private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
     this.finished = true
     const out: Array<L0Event.L0Event> = []
-    const rest = this.joint === undefined ? undefined : this.released(this.joint, this.joint.flush())
+    const rest = this.joint === undefined ? undefined : this.released(this.joint, this.joint.decide())
     if (rest !== undefined) out.push(rest)
     this.flush()
     if (this.guard !== undefined) {
