@@ -373,5 +373,11 @@ describe("request helpers", () => {
       role: "assistant",
       content: [image, { type: "text", text: "b" }]
     })
+    // an assistant message without content is left alone: the prefill follows it
+    const empty = { ...request, messages: [...messages, { role: "assistant" }] }
+    expect(Continuation.anthropic(empty, "b").messages.slice(1)).toEqual([
+      { role: "assistant" },
+      { role: "assistant", content: "b" }
+    ])
   })
 })

@@ -138,6 +138,11 @@ export class Joint {
     return alive.length === 0 && end === holding ? undefined : new Joint(checkpoint, end, holding, alive)
   }
 
+  /** The text held while undecided. */
+  get held(): string {
+    return this.head
+  }
+
   /** Returns the part of `text` the consumer gets now ("" while undecided). */
   feed(text: string): string {
     const before = this.head.length
@@ -153,16 +158,15 @@ export class Joint {
   }
 
   /**
-   * The source took back its own text (it is itself an L0 stream that
-   * reset): only the first `kept` characters of the head stay, and the
-   * decision starts over with them.
+   * Makes `head` the held text and weighs it again, without deciding: used
+   * when the source took back its own text (it is itself an L0 stream that
+   * reset). What remains of an undecided head cannot decide either.
    */
-  restart(kept: number): string {
-    const head = this.head.slice(0, kept)
-    this.head = ""
+  hold(head: string): void {
+    this.head = head
     this.overlap = 0
     this.alive = this.starts
-    return this.feed(head)
+    this.narrow(0)
   }
 
   /** Keeps the overlaps the head still repeats; records those it has repeated whole. */

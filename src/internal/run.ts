@@ -296,9 +296,10 @@ class Attempt {
     this.session.resetPending = true
   }
 
-  /** Text the joint let go outside a token of its own (at the end, or after a nested reset), as a token. */
-  private released(joint: Joint, value: string): L0Event.Token | undefined {
-    if (joint.decided) this.joined(joint)
+  /** The attempt ends undecided: the joint decides with what it holds, which becomes a token. */
+  private lastHeld(joint: Joint): L0Event.Token | undefined {
+    const value = joint.decide()
+    this.joined(joint)
     if (value.length === 0) return undefined
     const event = L0Event.token(value)
     this.addToken(event)
@@ -313,7 +314,7 @@ class Attempt {
     const joint = this.joint
     if (joint !== undefined) {
       // undecided: nothing of this attempt was shown, the decision starts over with what the source keeps
-      this.push(out, joint, joint.restart(event.kept))
+      joint.hold(joint.held.slice(0, event.kept))
       return
     }
     this.flush()
@@ -331,14 +332,8 @@ class Attempt {
     const retained = this.taken.slice(0, event.kept)
     this.taken = ""
     // a joint took text, so continuation is on and the checkpoint has overlaps or held whitespace to decide on
-    const restarted = Joint.make(this.session.checkpoint, this.session.config.continuation!, this.kept)!
-    this.joint = restarted
-    this.push(out, restarted, restarted.feed(retained))
-  }
-
-  private push(out: Array<L0Event.L0Event>, joint: Joint, value: string): void {
-    const token = this.released(joint, value)
-    if (token !== undefined) out.push(token)
+    this.joint = Joint.make(this.session.checkpoint, this.session.config.continuation!, this.kept)!
+    this.joint.hold(retained)
   }
 
   /** Puts a pending reset in front of the first events of this attempt, and reports the tokens. */
@@ -366,7 +361,7 @@ class Attempt {
   private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
     this.finished = true
     const out: Array<L0Event.L0Event> = []
-    const rest = this.joint === undefined ? undefined : this.released(this.joint, this.joint.decide())
+    const rest = this.joint === undefined ? undefined : this.lastHeld(this.joint)
     if (rest !== undefined) out.push(rest)
     this.flush()
     if (this.guard !== undefined) {
