@@ -323,8 +323,9 @@ class Attempt {
     this.guard?.restart()
     const own = event.kept - this.taken.length
     if (own >= 0) {
-      if (own > 0) this.parts.push(text.slice(0, own))
-      out.push(L0Event.reset(this.kept + Math.min(own, text.length)))
+      const kept = text.slice(0, own)
+      if (kept.length > 0) this.parts.push(kept)
+      out.push(L0Event.reset(this.kept + kept.length))
       return
     }
     // it took back part of what the joint removed: decide again from what it keeps
