@@ -9,6 +9,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import * as Adapter from "./Adapter.js"
+import type * as Continuation from "./Continuation.js"
 import * as EventBus from "./EventBus.js"
 import type { GuardrailRule } from "./Guardrail.js"
 import { resolve } from "./internal/options.js"
@@ -32,7 +33,7 @@ export interface AttemptContext {
   readonly attempt: number
   /** 0 for `stream`, 1 for the first fallback, … */
   readonly fallbackIndex: number
-  /** With `continuation: true`, the text the consumer already holds; else `""`. */
+  /** With `continuation` on, the text the consumer already holds (see `Continuation`); else `""`. */
   readonly checkpoint: string
   /** Aborted when the attempt ends: pass it to the request so that it stops. */
   readonly signal: AbortSignal
@@ -65,8 +66,12 @@ export interface L0Options {
   readonly timeout?: TimeoutOptions | undefined
   /** An adapter or its name; otherwise detected from the first chunk. */
   readonly adapter?: Adapter.Adapter | string | undefined
-  /** Continue from the text already shown instead of starting over; see the README. */
-  readonly continuation?: boolean | undefined
+  /**
+   * Continue from the text already shown instead of starting over: `true`
+   * appends the next attempt as is; an object also removes a repeated
+   * overlap or handles a prefill without trailing whitespace (see `Continuation`).
+   */
+  readonly continuation?: boolean | Continuation.Options | undefined
   /**
    * Secrets (API keys, gateway tokens) to remove from every error and event
    * of the run, wherever a provider or proxy echoed them: messages, causes

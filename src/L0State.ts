@@ -26,7 +26,7 @@ export interface L0State {
   readonly networkRetryCount: number
   /** 0 for `stream`, 1 for the first fallback, … */
   readonly fallbackIndex: number
-  /** Text kept from failed attempts when `continuation` is on, else `""`. */
+  /** Text kept from failed attempts when `continuation` is on (the part the consumer keeps under this attempt), else `""`. */
   readonly checkpoint: string
   /** The provider's finish reason, when its adapter reports one. */
   readonly finishReason: string | undefined

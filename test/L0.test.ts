@@ -155,11 +155,11 @@ describe("resets", () => {
 })
 
 describe("continuation", () => {
-  it.effect("passes the text so far as checkpoint and removes the overlap with the new attempt's head", () =>
+  it.effect("passes the text so far as checkpoint and appends the next attempt as is", () =>
     Effect.gen(function*() {
       const source = TestSource.make(
         ["The quick ", "brown fox", TestSource.fail(connectionReset())],
-        ["brown ", "fox jumps", " over"]
+        [" jumps", " over"]
       )
       const events = yield* Stream.runCollect(
         L0.stream({ stream: source.stream, retry: noDelay, continuation: true })
@@ -170,15 +170,16 @@ describe("continuation", () => {
       const { state } = completeOf(events)
       expect(state.content).toBe("The quick brown fox jumps over")
       expect(state.checkpoint).toBe("The quick brown fox")
+      expect(tokens(events)).toEqual(["The quick ", "brown fox", " jumps", " over"])
     }))
 
-  it.effect("keeps a head that does not repeat the checkpoint, and decides at the end of a short stream", () =>
+  it.effect("never removes a head that repeats the checkpoint's tail unless asked to", () =>
     Effect.gen(function*() {
-      const fresh = TestSource.make(["Hello", TestSource.fail(connectionReset())], [" there"])
-      expect(yield* L0.text({ stream: fresh.stream, retry: noDelay, continuation: true })).toBe("Hello there")
-      // the whole new attempt is a repetition of the checkpoint's tail
       const repeated = TestSource.make(["Hello world", TestSource.fail(connectionReset())], ["world"])
-      expect(yield* L0.text({ stream: repeated.stream, retry: noDelay, continuation: true })).toBe("Hello world")
+      expect(yield* L0.text({ stream: repeated.stream, retry: noDelay, continuation: true })).toBe("Hello worldworld")
+      const deduplicated = TestSource.make(["Hello world", TestSource.fail(connectionReset())], ["world"])
+      expect(yield* L0.text({ stream: deduplicated.stream, retry: noDelay, continuation: { deduplicate: true } }))
+        .toBe("Hello world")
     }))
 
   it.effect("accumulates the checkpoint over several failures and clears it after a content error", () =>

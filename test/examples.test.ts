@@ -74,3 +74,13 @@ describe.concurrent("examples run", () => {
     expect(out).toContain("final: 2 h consulting, travel")
   })
 })
+
+// it loads both SDK clients and a local server: run after the others rather than next to them
+describe("examples run one by one", () => {
+  it("continuation", async () => {
+    const out = await example("continuation")
+    expect(out).toContain("anthropic: whole code true; prefill {\"role\":\"assistant\",\"content\":\"def total(xs):\"}")
+    expect(out).toContain("openai: cut after \"Once upon a time\", keeping 16 characters")
+    expect(out).toContain("openai: whole story true")
+  })
+})

@@ -6,7 +6,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
-import { Adapters, EventBus, L0, L0Event } from "effect-l0"
+import { EventBus, L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import type { Client } from "./clients.js"
@@ -233,44 +233,6 @@ describe("faults, per protocol and client", () => {
           expect(lines.join("\n")).not.toContain(API_KEY)
         })))
     })
-  }
-})
-
-describe("continuation over HTTP", () => {
-  for (const client of httpClients.filter((c) => c.protocol !== "openai-responses")) {
-    it.live(`${client.name}: the next request gets the checkpoint and its overlap is removed`, () =>
-      Effect.gen(function*() {
-        // the provider continues from what the request says was shown, repeating its last 5 characters
-        const continued = (request: ProviderServer.RecordedRequest, index: number) => {
-          const shownSoFar = JSON.stringify(request.body).match(/"SHOWN:(.*?)"/)?.[1] ?? ""
-          return index === 0
-            ? ProviderServer.reply(TEXT, { fault: ProviderServer.resetAfter(3) })
-            : ProviderServer.reply(TEXT.slice(Math.max(0, shownSoFar.length - 5)))
-        }
-        const outcome = yield* Effect.scoped(Effect.gen(function*() {
-          const server = yield* ProviderServer.start(continued)
-          const factory = client.protocol === "anthropic" ? Adapters.anthropicHttp : Adapters.openaiHttp
-          const events: Array<L0Event.L0Event> = []
-          yield* Stream.runForEach(
-            L0.stream({
-              stream: factory({
-                baseUrl: client.protocol === "anthropic" ? server.anthropicBaseUrl : server.openaiBaseUrl,
-                apiKey: API_KEY,
-                body: (ctx) => ({ model: "m", max_tokens: 64, messages: [{ role: "user", content: `SHOWN:${ctx.checkpoint}` }] })
-              }),
-              continuation: true,
-              retry,
-              timeout
-            }),
-            (event) => Effect.sync(() => void events.push(event))
-          )
-          return events
-        }))
-        expect(shown(outcome)).toBe(TEXT)
-        expect(outcome.filter((e) => e._tag === "Reset")).toEqual([L0Event.reset(12)])
-        const complete = outcome.at(-1) as L0Event.Complete
-        expect(complete.state.checkpoint).toBe(TEXT.slice(0, 12))
-      }))
   }
 })
 

@@ -23,7 +23,7 @@ export class Guard {
   constructor(
     private readonly rules: ReadonlyArray<GuardrailRule>,
     private readonly interval: number,
-    private readonly base: string,
+    private base: string,
     private readonly report: GuardReport
   ) {
     this.checks = rules.map((rule) => [rule, rule.start()] as const)
@@ -35,6 +35,16 @@ export class Guard {
     this.checks = this.rules.map((rule) => [rule, rule.start()] as const)
     this.checkedParts = 0
     this.prefix = this.base
+  }
+
+  /**
+   * The consumer keeps less of the checkpoint than it held when the attempt
+   * began (the continuation request dropped its trailing whitespace). Called
+   * before the first check: held-back text is never checked.
+   */
+  rebase(base: string): void {
+    this.base = base
+    this.prefix = base
   }
 
   /** Whether enough tokens arrived for the next periodic check. */

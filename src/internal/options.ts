@@ -11,6 +11,7 @@ import type { ToolCall } from "../L0Event.js"
 import { FatalError } from "../L0Error.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
+import * as Continuation from "./continuation.js"
 
 /**
  * Checks a finished attempt before its `Complete` is emitted; an error fails
@@ -32,7 +33,8 @@ export interface Resolved<Factory> {
   readonly policy: Schedule.Schedule<Duration.Duration, CategoryError>
   readonly limits: Timeout.Limits
   readonly adapter: Adapter.Adapter | string | undefined
-  readonly continuation: boolean
+  /** `undefined` when continuation is off. */
+  readonly continuation: Continuation.Settings | undefined
   readonly completionCheck: CompletionCheck | undefined
   /** The secrets to remove from every error and event of the run. */
   readonly redact: ReadonlyArray<string | Redacted.Redacted<string>>
@@ -145,6 +147,51 @@ const retryOptions = (u: unknown): Retry.RetryInput => {
   return options as Retry.RetryOptions
 }
 
+/** Rejects keys outside `known`, so a misspelt option is not silently ignored. */
+const onlyKeys = (o: Record<string, unknown>, option: string, known: ReadonlyArray<string>): void => {
+  for (const key of Object.keys(o)) {
+    check(known.includes(key), option, `only the keys ${known.join(", ")}`, key)
+  }
+}
+
+const BOUNDARIES: ReadonlyArray<unknown> = ["grapheme", "word", "line"]
+
+const deduplication = (u: unknown): Continuation.Deduplication | undefined => {
+  if (u === undefined || u === false) return undefined
+  const option = "continuation.deduplicate"
+  check(u === true || isRecord(u), option, "a boolean or { minOverlap?, maxOverlap?, boundary? }", u)
+  const o = (u === true ? {} : u) as Record<string, unknown>
+  onlyKeys(o, option, ["minOverlap", "maxOverlap", "boundary"])
+  const minOverlap = integer(o.minOverlap, `${option}.minOverlap`, 1, Continuation.DEFAULT_MIN_OVERLAP)
+  const maxOverlap = integer(o.maxOverlap, `${option}.maxOverlap`, minOverlap, Continuation.DEFAULT_MAX_OVERLAP)
+  check(
+    o.boundary === undefined || BOUNDARIES.includes(o.boundary),
+    `${option}.boundary`,
+    `one of ${BOUNDARIES.map((b) => `"${b}"`).join(", ")}`,
+    o.boundary
+  )
+  return { minOverlap, maxOverlap, boundary: (o.boundary ?? Continuation.DEFAULT_BOUNDARY) as Continuation.Boundary }
+}
+
+const continuation = (u: unknown): Continuation.Settings | undefined => {
+  if (u === undefined || u === false) return undefined
+  if (u === true) return Continuation.exact
+  check(isRecord(u), "continuation", "a boolean or { deduplicate?, trailingWhitespace? }", u)
+  const o = u as Record<string, unknown>
+  onlyKeys(o, "continuation", ["deduplicate", "trailingWhitespace"])
+  check(
+    o.trailingWhitespace === undefined || o.trailingWhitespace === "sent" || o.trailingWhitespace === "dropped",
+    "continuation.trailingWhitespace",
+    "\"sent\" or \"dropped\"",
+    o.trailingWhitespace
+  )
+  const deduplicate = deduplication(o.deduplicate)
+  const trailingWhitespace = o.trailingWhitespace === "dropped" ? "dropped" : "sent"
+  return deduplicate === undefined && trailingWhitespace === "sent"
+    ? Continuation.exact
+    : { deduplicate, trailingWhitespace }
+}
+
 /** Schedules and limits are immutable descriptions: the defaults are built once, not per run. */
 const defaultPolicy = Retry.policy({})
 const defaultLimits = Timeout.limits(undefined)
@@ -175,12 +222,7 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     "an adapter or an adapter name",
     o.adapter
   )
-  check(
-    o.continuation === undefined || typeof o.continuation === "boolean",
-    "continuation",
-    "a boolean",
-    o.continuation
-  )
+  const continued = continuation(o.continuation)
   const redact = o.redact ?? []
   if (!(Array.isArray(redact) && redact.every(isSecret))) {
     throw new Invalid("redact", "an array of secrets (non-empty strings or Redacted strings)", new Hidden(secretsShape(redact)))
@@ -192,7 +234,7 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     policy: o.retry === undefined ? defaultPolicy : Retry.policy(retry),
     limits: timeout === undefined ? defaultLimits : Timeout.limits(timeout),
     adapter: o.adapter as Adapter.Adapter | string | undefined,
-    continuation: o.continuation === true,
+    continuation: continued,
     completionCheck: (o as { readonly [completionCheckKey]?: CompletionCheck })[completionCheckKey],
     redact: redact as ReadonlyArray<string | Redacted.Redacted<string>>
   }

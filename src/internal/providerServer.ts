@@ -4,6 +4,7 @@ import { hasProperty } from "effect/Predicate"
 import type {
   Answer,
   AsyncProviderServer,
+  ContinuingOptions,
   Fault,
   Outcome,
   Protocol,
@@ -322,6 +323,64 @@ const pick = async (state: State, record: RecordedRequest): Promise<readonly [An
   return [answer, index]
 }
 
+/** The `messages` (Chat Completions, Anthropic) or `input` items (Responses) of a request body. */
+const conversation = (body: unknown): ReadonlyArray<unknown> =>
+  hasProperty(body, "messages") && Array.isArray(body.messages) ? body.messages
+  : hasProperty(body, "input") && Array.isArray(body.input) ? body.input
+  : []
+
+const isAssistant = (message: unknown): message is { readonly content?: unknown } =>
+  hasProperty(message, "role") && message.role === "assistant"
+
+/** A message's text: its string content, or its text blocks joined. */
+const textOf = (content: unknown): string =>
+  typeof content === "string" ? content
+  : Array.isArray(content)
+  ? content.map((block) => hasProperty(block, "text") && typeof block.text === "string" ? block.text : "").join("")
+  : ""
+
+/** The text of the last assistant message of a request: the partial answer a continuation request carries. */
+const partialAnswer = (body: unknown): string => {
+  const messages = conversation(body)
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (isAssistant(messages[i])) return textOf((messages[i] as { readonly content?: unknown }).content)
+  }
+  return ""
+}
+
+/** Anthropic refuses a prefill (a final assistant message) that ends with whitespace. */
+const endsWithWhitespace = (body: unknown): boolean => {
+  const last = conversation(body).at(-1)
+  return isAssistant(last) && /\s$/.test(textOf(last.content))
+}
+
+/**
+ * A script that plays a model knowing its whole answer.
+ *
+ * @internal
+ */
+export const continuing = (text: string, options: ContinuingOptions): Script => {
+  const replies = options.replies ?? [{}]
+  return (request, index) => {
+    const partial = partialAnswer(request.body)
+    if (!text.startsWith(partial)) {
+      return {
+        _tag: "HttpError",
+        status: 400,
+        error: {
+          type: "invalid_request_error",
+          message: `ProviderServer: the partial answer is not the start of the scripted text; it ends with ${
+            JSON.stringify(partial.slice(-40))
+          }`
+        }
+      }
+    }
+    const repeat = typeof options.repeat === "function" ? options.repeat(partial) : options.repeat ?? 0
+    const start = partial.length - Math.min(partial.length, Math.max(0, repeat))
+    return { ...replies[Math.min(index, replies.length - 1)], _tag: "Reply", text: text.slice(start) }
+  }
+}
+
 const retryAfterHeader = (retryAfter: number | string | undefined): Record<string, string> =>
   retryAfter === undefined ? {} : { "retry-after": String(retryAfter) }
 
@@ -338,6 +397,14 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
       exchange,
       404,
       `no route for ${record.method} ${record.path}; POST to …/chat/completions, …/responses or …/messages`
+    )
+    return undefined
+  }
+  if (protocol === "anthropic" && endsWithWhitespace(record.body)) {
+    sendError(
+      exchange,
+      400,
+      errorBody(protocol, 400, { message: "messages: final assistant content cannot end with trailing whitespace" })
     )
     return undefined
   }

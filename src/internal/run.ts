@@ -15,9 +15,9 @@ import type { AttemptFailure, CategoryError, L0Error } from "../L0Error.js"
 import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { L0State } from "../L0State.js"
+import { Joint } from "./continuation.js"
 import { Guard } from "./guard.js"
 import type { Resolved } from "./options.js"
-import { Overlap } from "./overlap.js"
 import * as Redact from "./redact.js"
 import * as Source from "./source.js"
 
@@ -171,7 +171,7 @@ export class Session {
   }
 }
 
-/** The stage of one attempt: bookkeeping, resets, continuation overlap and guardrails, one chunk array at a time. */
+/** The stage of one attempt: bookkeeping, resets, the continuation joint and guardrails, one chunk array at a time. */
 class Attempt {
   readonly streamId: string
   readonly handle: Source.AttemptHandle = { completion: undefined, adapter: undefined }
@@ -181,7 +181,12 @@ class Attempt {
   private readonly pending: Array<string> = []
   private readonly toolCalls: Array<L0Event.ToolCall> = []
   private readonly violations: Array<Violation> = []
-  private readonly overlap: Overlap | undefined
+  /** Set until the joint with the checkpoint is decided, then dropped: tokens pass through untouched. */
+  private joint: Joint | undefined
+  /** Characters of the checkpoint the consumer keeps under this attempt's text. */
+  private kept: number
+  /** The head of the source's text that the decided joint did not pass on. */
+  private taken = ""
   private readonly guard: Guard | undefined
   private tokenCount = 0
   private firstTokenAt: number | undefined = undefined
@@ -196,7 +201,8 @@ class Attempt {
     this.streamId = session.nextStreamId()
     this.startedAt = session.now()
     const { config, checkpoint } = session
-    this.overlap = config.continuation && checkpoint.length > 0 ? new Overlap(checkpoint) : undefined
+    this.joint = config.continuation === undefined ? undefined : Joint.make(checkpoint, config.continuation)
+    this.kept = checkpoint.length
     this.guard = config.guardrails.length === 0 ? undefined : new Guard(config.guardrails, config.checkInterval, checkpoint, {
       check: (completed, tokenCount, violations) => {
         session.emit("guardrail_check", this.streamId, { completed, tokenCount, violations: violations.length })
@@ -246,8 +252,10 @@ class Attempt {
       let emitted: L0Event.L0Event | undefined = event
       switch (event._tag) {
         case "Token": {
-          if (this.overlap !== undefined) {
-            const value = this.overlap.feed(event.value)
+          const joint = this.joint
+          if (joint !== undefined) {
+            const value = joint.feed(event.value)
+            if (joint.decided) this.joined(joint)
             emitted = value.length === 0 ? undefined : value === event.value ? event : L0Event.token(value)
           }
           if (emitted !== undefined) this.addToken(emitted as L0Event.Token)
@@ -258,7 +266,9 @@ class Attempt {
           break
         }
         case "Reset": {
-          emitted = this.nestedReset(event)
+          emitted = undefined
+          out ??= events.slice(0, i)
+          this.nestedReset(event, out)
           break
         }
         case "Complete": {
@@ -282,14 +292,55 @@ class Attempt {
     return this.deliver(out ?? events)
   }
 
-  /** A source that is itself an L0 stream reset its text: apply it to ours. */
-  private nestedReset(event: L0Event.Reset): L0Event.Reset {
+  /** The joint is decided: from now on tokens pass through; a joint that keeps less of the checkpoint resets it. */
+  private joined(joint: Joint): void {
+    this.joint = undefined
+    this.taken = joint.taken
+    if (joint.kept === this.kept) return
+    this.kept = joint.kept
+    this.guard?.rebase(this.session.checkpoint.slice(0, joint.kept))
+    this.session.resetPending = true
+  }
+
+  /** The attempt ends undecided: the joint decides with what it holds, which becomes a token. */
+  private lastHeld(joint: Joint): L0Event.Token | undefined {
+    const value = joint.decide()
+    this.joined(joint)
+    if (value.length === 0) return undefined
+    const event = L0Event.token(value)
+    this.addToken(event)
+    return event
+  }
+
+  /**
+   * A source that is itself an L0 stream reset its text: apply it to ours.
+   * Its text is what the joint took, then this attempt's parts.
+   */
+  private nestedReset(event: L0Event.Reset, out: Array<L0Event.L0Event>): void {
+    const joint = this.joint
+    if (joint !== undefined) {
+      // undecided: nothing of this attempt was shown, the decision starts over with what the source keeps
+      joint.hold(joint.held.slice(0, event.kept))
+      return
+    }
     this.flush()
-    const kept = this.parts.join("").slice(0, event.kept)
+    const text = this.parts.join("")
     this.parts.length = 0
-    if (kept.length > 0) this.parts.push(kept)
     this.guard?.restart()
-    return L0Event.reset(this.session.checkpoint.length + kept.length)
+    const own = event.kept - this.taken.length
+    if (own >= 0) {
+      const kept = text.slice(0, own)
+      if (kept.length > 0) this.parts.push(kept)
+      out.push(L0Event.reset(this.kept + kept.length))
+      return
+    }
+    // it took back part of what the joint removed: decide again from what it keeps
+    out.push(L0Event.reset(this.kept))
+    const retained = this.taken.slice(0, event.kept)
+    this.taken = ""
+    // a joint took text, so continuation is on and the checkpoint has overlaps or held whitespace to decide on
+    this.joint = Joint.make(this.session.checkpoint, this.session.config.continuation!, this.kept)!
+    this.joint.hold(retained)
   }
 
   /** Puts a pending reset in front of the first events of this attempt, and reports the tokens. */
@@ -300,7 +351,7 @@ class Attempt {
     let delivered = out
     if (session.resetPending) {
       session.resetPending = false
-      const kept = session.checkpoint.length
+      const kept = this.kept
       session.emit("reset", this.streamId, { kept })
       delivered = [L0Event.reset(kept), ...out]
     }
@@ -317,19 +368,16 @@ class Attempt {
   private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
     this.finished = true
     const out: Array<L0Event.L0Event> = []
-    const rest = this.overlap?.flush()
-    if (rest !== undefined && rest.length > 0) {
-      const event = L0Event.token(rest)
-      this.addToken(event)
-      out.push(event)
-    }
+    const rest = this.joint === undefined ? undefined : this.lastHeld(this.joint)
+    if (rest !== undefined) out.push(rest)
     this.flush()
     if (this.guard !== undefined) {
       const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, true)
       if (error !== undefined) return Effect.fail(error)
     }
     const session = this.session
-    const content = session.checkpoint + this.parts.join("")
+    const checkpoint = session.checkpoint.slice(0, this.kept)
+    const content = checkpoint + this.parts.join("")
     const invalid = session.config.completionCheck?.(content, this.toolCalls)
     if (invalid !== undefined) return Effect.fail(invalid)
     const completion = this.handle.completion
@@ -342,7 +390,7 @@ class Attempt {
       modelRetryCount: session.modelRetries,
       networkRetryCount: session.networkRetries,
       fallbackIndex: this.index,
-      checkpoint: session.checkpoint,
+      checkpoint,
       finishReason: completion?.finishReason,
       toolCalls: this.toolCalls,
       violations: this.violations
@@ -371,8 +419,8 @@ class Attempt {
   settle(error: CategoryError): void {
     const session = this.session
     const before = session.checkpoint
-    session.checkpoint = session.config.continuation && error.category !== "content"
-      ? before + this.parts.join("")
+    session.checkpoint = session.config.continuation !== undefined && error.category !== "content"
+      ? before.slice(0, this.kept) + this.parts.join("")
       : ""
     if (this.emitted || session.checkpoint !== before) session.resetPending = true
   }

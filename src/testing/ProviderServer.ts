@@ -6,6 +6,9 @@
  * `Retry-After`, socket resets, stalls, in-band error events and malformed SSE
  * at any point of the stream. Every request is recorded (with API keys
  * redacted), including whether the client hung up before the answer ended.
+ * Like the real API, an Anthropic request whose final assistant message (a
+ * prefill) ends with whitespace gets a 400 `invalid_request_error`, before
+ * the script is asked.
  *
  * Routes (matched by path suffix, so any base path works):
  * `POST …/chat/completions` (OpenAI Chat Completions), `POST …/responses`
@@ -280,6 +283,27 @@ export type Script =
   | ((request: RecordedRequest, index: number) => Answer | Promise<Answer>)
 
 /**
+ * Options of {@link continuing}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ContinuingOptions {
+  /**
+   * Options of the n-th reply (the last element applies to every later
+   * request), for example `[{ fault: resetAfter(3) }, {}]` to cut the first
+   * answer. Default: one reply with the default options.
+   */
+  readonly replies?: ReadonlyArray<ReplyOptions>
+  /**
+   * Characters of the partial answer the model says again before it goes on
+   * (default 0, as a model continuing an assistant prefill): a number, or a
+   * function of the partial answer, such as one that restates its last word.
+   */
+  readonly repeat?: number | ((partial: string) => number)
+}
+
+/**
  * How a response ended: `completed` (the server ended it, errors included),
  * `disconnected` (the client closed the connection first, for example on
  * abort), `reset` (a `Reset` fault or `Hangup` destroyed the socket),
@@ -437,6 +461,26 @@ export const unstreamed = (text: string | ReadonlyArray<string>, options: Unstre
  * @since 0.1.0
  */
 export const hangup: Hangup = { _tag: "Hangup" }
+
+/**
+ * A script for continuation tests: a model that knows its whole answer
+ * `text` and, for each request, streams the part of it that follows the
+ * partial answer the request carries (the text of its last assistant
+ * message: an Anthropic prefill, or the partial answer in front of an
+ * OpenAI "continue" message; none in a first request). A request whose
+ * partial answer is not the start of `text` gets a 400 that says so.
+ *
+ * **Example** (Cut the first answer; the retry continues, restating the last word)
+ * ```ts
+ * ProviderServer.continuing("The quick brown fox", {
+ *   replies: [{ fault: ProviderServer.resetAfter(3) }, {}],
+ *   repeat: (partial) => partial.length - partial.lastIndexOf(" ") - 1
+ * })
+ * ```
+ * @category scripts
+ * @since 0.1.0
+ */
+export const continuing = (text: string, options: ContinuingOptions = {}): Script => internal.continuing(text, options)
 
 /**
  * Destroys the socket after `after` content chunks.
