@@ -41,6 +41,7 @@ export type EventType =
   | "error_fatal"
   | "batch_start"
   | "batch_complete"
+  | "tool_call"
 
 /**
  * One observation. `sessionId` is shared by every event of one run,

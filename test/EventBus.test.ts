@@ -6,7 +6,7 @@ import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
-import { EventBus, L0 } from "effect-l0"
+import { EventBus, L0, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, connectionReset, httpError } from "./support.js"
 
@@ -17,6 +17,22 @@ const collectLogs = () => {
 }
 
 describe("EventBus", () => {
+  it.effect("reports each tool call with its name and complete arguments, once per attempt that received it", () =>
+    Effect.gen(function*() {
+      const call = L0Event.toolCall("call_1", "lookup", "{\"q\":1}")
+      const source = TestSource.make([L0Event.token("x"), call, TestSource.fail(connectionReset())], [call, L0Event.token("y")])
+      const events = yield* Effect.gen(function*() {
+        yield* L0.text({ stream: source.stream, retry: { backoff: "fixed", baseDelay: "0 millis" } })
+        return yield* (yield* EventBus.Collected).events
+      }).pipe(Effect.provide(EventBus.layerCollect))
+      const calls = events.filter((event) => event.type === "tool_call")
+      expect(calls.map((event) => event.data)).toEqual([
+        { id: "call_1", name: "lookup", arguments: "{\"q\":1}" },
+        { id: "call_1", name: "lookup", arguments: "{\"q\":1}" }
+      ])
+      expect(new Set(calls.map((event) => event.streamId)).size).toBe(2)
+    }))
+
   it.effect("reports the documented events in order, one sessionId per run, timestamps from Clock", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(1_000)

@@ -72,7 +72,8 @@ const eventTypes: { readonly [K in EventBus.EventType]: null } = {
   error_content: null,
   error_fatal: null,
   batch_start: null,
-  batch_complete: null
+  batch_complete: null,
+  tool_call: null
 }
 
 export const BusEvent = Schema.Struct({

@@ -263,6 +263,7 @@ class Attempt {
         }
         case "ToolCall": {
           this.toolCalls.push(event)
+          this.session.emit("tool_call", this.streamId, { id: event.id, name: event.name, arguments: event.arguments })
           break
         }
         case "Reset": {
