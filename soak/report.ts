@@ -107,15 +107,21 @@ export const markdown = (result: SoakResult, chart: string, command: string, whe
     `${(options.faultRate * 100).toFixed(0)}% of requests get a fault at a random point: socket resets between chunks, ` +
     "inside an SSE line and inside a multi-byte character; stalls (timeouts of " +
     `${options.timeoutMs} ms); in-band errors; malformed SSE; 429, 500, 503 and 529 with and without \`Retry-After\`; ` +
-    "hang-ups before the response; 401/403. A quarter of the runs have a fallback, half continue with " +
-    "`continuation: true` (the server continues exactly from the checkpoint the request carries), one in twenty is " +
-    "interrupted after a random number of tokens.",
+    "hang-ups before the response; 401/403. A quarter of the runs have a fallback, one in twenty is interrupted " +
+    "after a random number of tokens.",
     "",
     options.eofFaults
       ? "Bodies that end cleanly without the protocol's closing events (an empty 200, a body cut short) are included."
       : "Bodies that end cleanly without the protocol's closing events (an empty 200, a body cut short) are left out: " +
         "L0 still takes them for a complete answer (issue 11). `npm run soak -- --eof-faults` includes them and then " +
         "reports their lost characters.",
+    "",
+    options.exactContinuation
+      ? "Half of the runs continue with `continuation: true`: the server continues exactly from the checkpoint the " +
+        "request carries, and L0 must keep all of it."
+      : "Runs with `continuation: true` are left out: L0 still trims what looks like a repeated overlap from an exact " +
+        "continuation (issue 11). `npm run soak -- --exact-continuation` includes them (half of the runs, continued " +
+        "exactly from the checkpoint the request carries) and then reports the characters trimmed.",
     "",
     "Every run's text (events with resets applied, and `Complete.state.content`) is compared with the text the " +
     "server was scripted to send; runs that end early (interrupted or failed) must show a start of it. The soak " +
