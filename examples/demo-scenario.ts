@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { EventBus, L0 } from "effect-l0"
-import type { L0Error, L0Event } from "effect-l0"
+import type { L0Error, L0Event, Timeout } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import OpenAI from "openai"
 
@@ -25,6 +25,8 @@ export interface ScenarioOptions {
   readonly retryAfter?: number | undefined
   /** Real milliseconds between streamed chunks. */
   readonly chunkDelay?: number | undefined
+  /** Limits of the run; 2 seconds for the first token and between tokens by default. */
+  readonly timeout?: Timeout.TimeoutOptions | undefined
 }
 
 export interface ScenarioResult {
@@ -128,7 +130,7 @@ export const scenarioSetup = (options: ScenarioOptions = {}): Effect.Effect<Scen
           }, { signal })
         }],
         retry: { maxRetries: 2, baseDelay: "100 millis", backoff: "fixed" },
-        timeout: { initialToken: "2 seconds", interToken: "2 seconds" }
+        timeout: options.timeout ?? { initialToken: "2 seconds", interToken: "2 seconds" }
       },
       requests: () => [primary.requests.length, fallback.requests.length] as const
     }

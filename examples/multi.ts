@@ -33,8 +33,8 @@ const broken: L0.L0Options = {
 }
 
 const program = Effect.gen(function*() {
-  // The first successful answer wins; the slower request is aborted.
-  const raced = yield* L0.race([model("slow", "A slow answer.", 300), model("fast", "A fast answer.", 20)])
+  // The first successful answer wins; the slower request is aborted (so its 5 s are never waited out).
+  const raced = yield* L0.race([model("slow", "A slow answer.", 5000), model("fast", "A fast answer.", 20)])
   yield* Console.log(`race: #${raced.index} won with "${raced.result.text}"`)
 
   // Input order, two at a time, every outcome kept.
@@ -59,7 +59,7 @@ const program = Effect.gen(function*() {
   const hedged = yield* L0.hedge({
     stream: (context) => {
       const call = ++calls
-      return model(`call ${call}`, `Call ${call} streamed first.`, call === 1 ? 500 : 10).stream(context)
+      return model(`call ${call}`, `Call ${call} streamed first.`, call === 1 ? 5000 : 10).stream(context)
     }
   }, { after: "50 millis" }).pipe(Stream.runFold(() => "", L0Event.applyTo))
   yield* Console.log(`hedge: ${hedged}`)

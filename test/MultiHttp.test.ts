@@ -5,6 +5,7 @@ import { L0, L0Event } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import OpenAI from "openai"
 import { API_KEY } from "./clients.js"
+import { ampleTimeout } from "./support.js"
 
 const messages = [{ role: "user" as const, content: "Hello" }]
 
@@ -20,7 +21,7 @@ const optionsFor = (server: ProviderServer.Addresses, model: string): L0.L0Optio
   const client = new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: API_KEY, maxRetries: 0, logLevel: "off" })
   return {
     stream: ({ signal }) => client.chat.completions.create({ model, messages, stream: true }, { signal }),
-    timeout: { initialToken: "10 seconds", interToken: "10 seconds" }
+    timeout: ampleTimeout
   }
 }
 

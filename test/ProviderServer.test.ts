@@ -471,6 +471,64 @@ describe("ProviderServer: faults", () => {
       }
     ))
 
+  it("a reset with a cut writes part of the next chunk first: some bytes of its SSE line, or up to inside a character", () => {
+    const events = ["data: one\n\n", "data: twé😀\n\n", "data: three\n\n"]
+    return withServer(
+      [
+        ProviderServer.replay(events.join(""), { fault: ProviderServer.resetAfter(1, { cut: 7 }) }),
+        ProviderServer.replay(events.join(""), { fault: ProviderServer.resetAfter(1, { cut: "character" }) }),
+        ProviderServer.replay("data: plain\n\n", { fault: ProviderServer.resetAfter(0, { cut: "character" }) }),
+        ProviderServer.reply("ab😀cd", { chunkSize: 2, fault: ProviderServer.resetAfter(1, { cut: "character" }) })
+      ],
+      async (server) => {
+        const received = async (): Promise<Buffer> => {
+          const response = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)
+          const reader = response.body!.getReader()
+          const parts: Array<Uint8Array> = []
+          try {
+            for (;;) {
+              const { value, done } = await reader.read()
+              if (done) return Buffer.concat(parts)
+              parts.push(value)
+            }
+          } catch {
+            return Buffer.concat(parts)
+          }
+        }
+        expect((await received()).toString("utf8")).toBe("data: one\n\ndata: t")
+        // "é" is 2 bytes: the cut leaves its first byte only
+        const inside = await received()
+        expect(inside.subarray(0, -1).toString("utf8")).toBe("data: one\n\ndata: tw")
+        expect(inside.at(-1)).toBe(Buffer.from("é")[0])
+        // no multi-byte character: cut in the middle
+        expect((await received()).toString("utf8")).toBe("data: ")
+        const seen: Array<string> = []
+        expect(await failure(chatDeltas(openai(server), seen))).toBeInstanceOf(TypeError)
+        expect(seen).toEqual(["ab"])
+        expect(server.requests.map((request) => request.outcome)).toEqual(["reset", "reset", "reset", "reset"])
+      }
+    )
+  })
+
+  it("an end after N chunks closes the response cleanly without the closing events, and the SDKs see no error", () =>
+    withServer(
+      [
+        ProviderServer.reply("abcdef", { chunkSize: 2, fault: ProviderServer.endAfter(2) }),
+        ProviderServer.reply("abcdef", { chunkSize: 2, fault: ProviderServer.endAfter(0) }),
+        ProviderServer.reply("abcdef", { chunkSize: 2, fault: ProviderServer.endAfter(1) })
+      ],
+      async (server) => {
+        const body = await (await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)).text()
+        expect(body).toContain(`"content":"cd"`)
+        expect(body).not.toContain(`"content":"ef"`)
+        expect(body).not.toContain("finish_reason\":\"stop")
+        expect(body).not.toContain("[DONE]")
+        expect(await anthropicDeltas(anthropic(server))).toEqual([])
+        expect(await chatDeltas(openai(server))).toEqual(["ab"])
+        expect(server.requests.map((request) => request.outcome)).toEqual(["completed", "completed", "completed"])
+      }
+    ))
+
   it("a hangup fails the request itself with APIConnectionError", () =>
     withServer([ProviderServer.hangup, "after"], async (server) => {
       const error = await failure(openai(server).chat.completions.create(chatRequest))
@@ -725,6 +783,7 @@ describe("ProviderServer: scripts", () => {
         ProviderServer.reply("x", { toolCalls: [{ name: "f", arguments: "{}", chunkSize: 1.5 }] }),
         ProviderServer.reply("x", { delay: -1 }),
         ProviderServer.reply("x", { fault: ProviderServer.resetAfter(-1) }),
+        ProviderServer.reply("x", { fault: ProviderServer.resetAfter(0, { cut: 1.5 }) }),
         ProviderServer.replay("x", { chunkSize: Number.NaN }),
         ProviderServer.httpError(200),
         ProviderServer.reply("x", { headers: { "x-bad": "line\nbreak" } })
@@ -734,6 +793,7 @@ describe("ProviderServer: scripts", () => {
         expect(await messageOf(server)).toContain("chunkSize must be a positive integer, got 1.5")
         expect(await messageOf(server)).toContain("delay must be a finite number of milliseconds >= 0, got -1")
         expect(await messageOf(server)).toContain("fault.after must be an integer >= 0, got -1")
+        expect(await messageOf(server)).toContain(`fault.cut must be an integer >= 0 or "character", got 1.5`)
         expect(await messageOf(server)).toContain("chunkSize must be a positive integer, got NaN")
         expect(await messageOf(server)).toContain("status must be an integer from 400 to 599, got 200")
         expect(await messageOf(server)).toContain("the script failed: Invalid character in header content")

@@ -12,7 +12,7 @@ import { ProviderServer, TestSource } from "effect-l0/testing"
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { loadFixture } from "./fixtureFiles.js"
-import { advance, connectionReset, lastErrorOf } from "./support.js"
+import { advance, ampleTimeout, connectionReset, lastErrorOf } from "./support.js"
 
 const Item = Schema.Struct({ name: Schema.String, price: Schema.Number })
 const Order = Schema.Struct({ id: Schema.String, items: Schema.Array(Item) })
@@ -443,6 +443,7 @@ describe("structured output through the real SDK clients and ProviderServer", ()
       const server = yield* ProviderServer.start([ProviderServer.replay(fixture.bytes, { chunkSize: 7 })])
       const client = openaiClient(server)
       const events: Events<typeof Weather.Type> = yield* Stream.runCollect(L0.structuredStream(Weather, {
+        timeout: ampleTimeout,
         stream: ({ signal }) =>
           client.chat.completions.create({ model: "gpt-4o", messages: [], stream: true }, { signal })
       }))
@@ -468,6 +469,7 @@ describe("structured output through the real SDK clients and ProviderServer", ()
       const args = yield* L0.structured(Schema.Struct({ city: Schema.String }), {
         toolCall: "get_weather",
         retry: { baseDelay: "1 millis", backoff: "fixed" },
+        timeout: ampleTimeout,
         stream: ({ previousError, signal }) => {
           seen.push(previousError?.message)
           return client.chat.completions.create({ model: "gpt-4o", messages: [], stream: true }, { signal })
@@ -484,6 +486,7 @@ describe("structured output through the real SDK clients and ProviderServer", ()
       const client = new Anthropic({ baseURL: server.anthropicBaseUrl, apiKey: "sk-test", maxRetries: 0, logLevel: "off" })
       const input = yield* L0.structured(Schema.Struct({ location: Schema.String }), {
         toolCall: "get_weather",
+        timeout: ampleTimeout,
         stream: ({ signal }) =>
           client.messages.create({ model: "claude-test", max_tokens: 256, messages: [], stream: true }, { signal })
       })

@@ -1,86 +1,155 @@
 import { execFile } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import * as Path from "node:path"
 import { promisify } from "node:util"
-import { describe, expect, it } from "vitest"
+import { build } from "esbuild"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const run = promisify(execFile)
-const example = async (name: string) =>
-  (await run(process.execPath, ["--import", "tsx", `examples/${name}.ts`], { timeout: 30_000 })).stdout
 
-describe.concurrent("examples run", () => {
-  it("basic", async () => {
-    const out = await example("basic")
-    expect(out).toContain("You asked: how do streams break.")
-    expect(out).toContain("You asked: and then. (attempt 1)")
+const NAMES = [
+  "basic",
+  "async",
+  "multi",
+  "retry-fallback",
+  "structured-effect",
+  "structured-async",
+  "drift",
+  "eventlog",
+  "continuation"
+] as const
+
+/**
+ * Far above what one example needs on a busy 2-core machine. The examples
+ * run one at a time, from one esbuild bundle each (the transform `npx tsx`
+ * applies module by module), so a run is a plain node process that does not
+ * compile thousands of modules first.
+ */
+const BUDGET = 120_000
+
+let dir = ""
+
+beforeAll(async () => {
+  dir = await mkdtemp(Path.join(tmpdir(), "l0-examples-"))
+  await build({
+    entryPoints: NAMES.map((name) => `examples/${name}.ts`),
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    tsconfig: "tsconfig.json",
+    outdir: dir,
+    outExtension: { ".js": ".mjs" },
+    logLevel: "warning"
   })
+}, BUDGET)
+
+afterAll(() => rm(dir, { recursive: true, force: true }))
+
+/** Runs an example without an API key (the structured examples then use their scripted model); its output lines. */
+const example = async (name: typeof NAMES[number]): Promise<ReadonlyArray<string>> => {
+  const { OPENAI_API_KEY: _, ANTHROPIC_API_KEY: __, ...env } = process.env
+  const { stdout } = await run(process.execPath, [Path.join(dir, `${name}.mjs`)], { timeout: BUDGET, env })
+  return stdout.trimEnd().split("\n")
+}
+
+/** Lines of results, without the indented progress lines printed while runs are under way. */
+const results = (lines: ReadonlyArray<string>) => lines.filter((line) => !line.startsWith("  "))
+
+describe("examples run", () => {
+  it("basic", async () => {
+    expect(await example("basic")).toEqual([
+      "You asked: how do streams break.",
+      "6 tokens",
+      "You asked: and then. (attempt 1)"
+    ])
+  }, BUDGET)
 
   it("async", async () => {
-    const out = await example("async")
-    expect(out.split("\n").slice(0, 3)).toEqual([
+    expect(await example("async")).toEqual([
       "Hello, world",
       "Hello, world",
       "ExhaustedError (fatal): All 1 source(s) failed after 1 attempt(s); last: FatalError: no"
     ])
-  })
+  }, BUDGET)
 
   it("multi", async () => {
-    const out = await example("multi")
-    expect(out).toContain(`race: #1 won with "A fast answer."`)
-    expect(out).toContain("parallel: one, ExhaustedError, three")
-    expect(out).toContain("batch 5/5 done")
-    expect(out).toContain("batched: ABCDE")
-    expect(out).toContain("hedge: Call 2 streamed first.")
-    expect(out).toContain(`majority: "Paris" with agreement 0.67`)
-    expect(out).toContain("unanimous: Paris, FR")
-  })
+    const lines = await example("multi")
+    expect(results(lines)).toEqual([
+      `race: #1 won with "A fast answer."`,
+      "parallel: one, ExhaustedError, three",
+      "batched: ABCDE",
+      "hedge: Call 2 streamed first.",
+      `majority: "Paris" with agreement 0.67`,
+      "unanimous: Paris, FR"
+    ])
+    // the losers of the race and of the hedge were aborted, and batches reported their progress in order
+    expect(lines).toContain("  (slow: request aborted)")
+    expect(lines).toContain("  (call 1: request aborted)")
+    expect(lines.filter((line) => line.includes("batch "))).toEqual([
+      "  batch 2/5 done",
+      "  batch 4/5 done",
+      "  batch 5/5 done"
+    ])
+  }, BUDGET)
 
   it("drift", async () => {
-    const out = await example("drift")
+    const out = (await example("drift")).join("\n")
     expect(out).toContain(`Guardrail drift.repetition: repetition loop at offset 99: the same 2 words came 5 times in a row`)
     expect(out).toContain("final text: As an AI, I can list them")
     expect(out).toContain(`warning drift.metaCommentary: meta commentary at offset 0: "As an AI"`)
-  })
+  }, BUDGET)
 
   it("retry-fallback", async () => {
-    const out = await example("retry-fallback")
-    expect(out).toContain("fallback_start")
-    expect(out).toContain("final text: Answer from the fallback")
-  })
+    const lines = await example("retry-fallback")
+    expect(lines.at(-1)).toBe("final text: Answer from the fallback")
+    const types = lines.slice(0, -2).map((line) => line.split(" ")[0])
+    expect(types).toEqual([
+      "session_start",
+      ...["stream_start", "error_transient", "retry_attempt"],
+      ...["stream_start", "error_transient", "retry_attempt"],
+      ...["stream_start", "error_transient", "retry_attempt"],
+      ...["stream_start", "error_transient", "retry_exhausted", "fallback_start"],
+      ...["stream_start", "error_network", "retry_attempt"],
+      ...["stream_start", "reset", "stream_complete", "fallback_success", "session_end"]
+    ])
+    // exponential backoff from 20 ms
+    expect(lines.filter((line) => line.startsWith("retry_attempt")).map((line) => JSON.parse(line.slice(19)).delayMs))
+      .toEqual([20, 40, 80, 20])
+  }, BUDGET)
 
   it("eventlog", async () => {
-    const out = await example("eventlog")
+    const out = (await example("eventlog")).join("\n")
     expect(out).toContain("bus events: session_start, stream_start, error_network, retry_attempt")
     expect(out).toContain("original: ExhaustedError: All 2 source(s) failed after 3 attempt(s)")
     expect(out).toContain("replayed: ExhaustedError: All 2 source(s) failed after 3 attempt(s)")
     expect(out).toContain("same events: true")
     expect(out).toContain("provider calls: 3 while recording, 0 while replaying")
-  })
-
-  // without an API key the structured examples use their scripted model
-  const offline = async (name: string) => {
-    const { OPENAI_API_KEY: _, ...env } = process.env
-    return (await run(process.execPath, ["--import", "tsx", `examples/${name}.ts`], { timeout: 30_000, env })).stdout
-  }
+  }, BUDGET)
 
   it("structured-effect", async () => {
-    const out = await offline("structured-effect")
-    expect(out).toContain(`retrying; the model is told: The reply does not match the schema: total: Expected number, got "225.50 EUR"`)
-    expect(out).toContain("INV-042: 225.5 EUR in 2 lines")
-  })
+    expect(await example("structured-effect")).toEqual([
+      `retrying; the model is told: The reply does not match the schema: total: Expected number, got "225.50 EUR"`,
+      "INV-042: 225.5 EUR in 2 lines",
+      "  - 2 h consulting: 180",
+      "  - travel: 45.5"
+    ])
+  }, BUDGET)
 
   it("structured-async", async () => {
-    const out = await offline("structured-async")
-    expect(out).toContain("INV-042: 225.5 EUR")
-    expect(out).toMatch(/partial: 1 lines so far[\s\S]*partial: 2 lines so far/)
-    expect(out).toContain("final: 2 h consulting, travel")
-  })
-})
+    const lines = await example("structured-async")
+    expect(lines[0]).toBe("INV-042: 225.5 EUR")
+    expect(lines.at(-1)).toBe("final: 2 h consulting, travel")
+    // partial values only grow: 0, then 1, then 2 lines
+    const counts = lines.slice(1, -1).map((line) => Number(/^partial: (\d) lines so far$/.exec(line)?.[1]))
+    expect(counts).toEqual([...counts].sort())
+    expect(new Set(counts)).toEqual(new Set([0, 1, 2]))
+  }, BUDGET)
 
-// it loads both SDK clients and a local server: run after the others rather than next to them
-describe("examples run one by one", () => {
   it("continuation", async () => {
-    const out = await example("continuation")
+    const out = (await example("continuation")).join("\n")
     expect(out).toContain("anthropic: whole code true; prefill {\"role\":\"assistant\",\"content\":\"def total(xs):\"}")
     expect(out).toContain("openai: cut after \"Once upon a time\", keeping 16 characters")
     expect(out).toContain("openai: whole story true")
-  })
+  }, BUDGET)
 })

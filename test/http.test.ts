@@ -7,6 +7,7 @@ import * as Stream from "effect/Stream"
 import { Adapters, L0 } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import { API_KEY } from "./clients.js"
+import { ampleTimeout } from "./support.js"
 
 const context = (signal: AbortSignal = new AbortController().signal): L0.AttemptContext => ({
   attempt: 1,
@@ -66,6 +67,7 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
     withServer(["Hi", "Hi"], (server) =>
       Effect.gen(function*() {
         const text = yield* L0.text({
+          timeout: ampleTimeout,
           stream: Adapters.openaiHttp({
             baseUrl: `${server.openaiBaseUrl}/`,
             apiKey: Redacted.make(API_KEY),
@@ -81,6 +83,7 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
         expect(openai.headers["x-team"]).toBe("l0")
         expect(openai.headers.accept).toBe("text/event-stream")
         yield* L0.text({
+          timeout: ampleTimeout,
           stream: Adapters.anthropicHttp({ baseUrl: server.anthropicBaseUrl, apiKey: API_KEY, body: { model: "c" } })
         })
         const anthropic = server.requests[1]!
@@ -90,17 +93,19 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
       })))
 
   it.live("Retry-After as an HTTP date, status and provider message are kept", () =>
-    withServer([
-      ProviderServer.httpError(429, { retryAfter: new Date(Date.now() + 3000).toUTCString() }),
-      ProviderServer.httpError(400, { error: { type: "invalid_request_error", message: "max_tokens is too large" } })
-    ], (server) =>
+    // the date is made when the request arrives, a minute ahead, so that a slow machine cannot eat the margin
+    withServer((_, index) =>
+      index === 0
+        ? ProviderServer.httpError(429, { retryAfter: new Date(Date.now() + 60_000).toUTCString() })
+        : ProviderServer.httpError(400, { error: { type: "invalid_request_error", message: "max_tokens is too large" } }), (server) =>
       Effect.gen(function*() {
         const limited = yield* errorOf(chat(server))
         if (limited._tag !== "TransientError") return expect.unreachable(limited._tag)
         expect(limited.status).toBe(429)
+        // HTTP dates have whole seconds
         const wait = Duration.toMillis(limited.retryAfter!)
-        expect(wait).toBeGreaterThan(1000)
-        expect(wait).toBeLessThanOrEqual(3000)
+        expect(wait).toBeGreaterThan(30_000)
+        expect(wait).toBeLessThanOrEqual(60_000)
         const invalid = yield* errorOf(chat(server))
         expect(invalid._tag).toBe("FatalError")
         expect(invalid.message).toBe("invalid_request_error: OpenAI responded 400: max_tokens is too large")
@@ -125,7 +130,7 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
     }))
 
   it.live("aborting ctx.signal fails the stream with an aborted FatalError and closes the connection", () =>
-    withServer([ProviderServer.reply("x".repeat(200), { chunkSize: 1, delay: 5 })], (server) =>
+    withServer([ProviderServer.reply("x".repeat(20), { chunkSize: 1, fault: ProviderServer.stallAfter(2) })], (server) =>
       Effect.gen(function*() {
         const controller = new AbortController()
         const error = yield* Effect.flip(
@@ -155,7 +160,7 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
       ProviderServer.replay(`${chatChunk("part")}data: {"choices": [{"index"`)
     ], (server) =>
       Effect.gen(function*() {
-        expect(yield* L0.text({ stream: chat(server) })).toBe("whole")
+        expect(yield* L0.text({ stream: chat(server), timeout: ampleTimeout })).toBe("whole")
         const error = yield* errorOf(chat(server))
         expect(error._tag === "NetworkError" && error.reason).toBe("eof")
       })))
@@ -165,7 +170,7 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
       ProviderServer.replay(`retry: 1000\n: keep-alive\n\n${chatChunk("ok", "stop")}data: [DONE]\n\ndata: not json\n\n`)
     ], (server) =>
       Effect.gen(function*() {
-        expect(yield* L0.text({ stream: chat(server) })).toBe("ok")
+        expect(yield* L0.text({ stream: chat(server), timeout: ampleTimeout })).toBe("ok")
       })))
 
   it.live("an event larger than the SSE limit is a ModelError", () =>

@@ -3,11 +3,12 @@ import * as Effect from "effect/Effect"
 import { L0 } from "effect-l0"
 import { ProviderServer, TestSource } from "effect-l0/testing"
 import { httpClients, sdkClients } from "./clients.js"
+import { ampleTimeout } from "./support.js"
 
 /** 2 MiB of text with multi-byte characters (2-, 3- and 4-byte UTF-8) spread through it. */
 const HUGE = Array.from({ length: 1 << 16 }, (_, i) => `tök ${i} — 𝄞 `).join("").slice(0, 2 * 1024 * 1024)
 
-const fast = { retry: { backoff: "fixed", baseDelay: 0, maxRetries: 0 }, timeout: { initialToken: "20 seconds" } } as const
+const fast = { retry: { backoff: "fixed", baseDelay: 0, maxRetries: 0 }, timeout: ampleTimeout } as const
 
 describe("huge chunks", () => {
   it.effect("a single multi-megabyte token passes through whole", () =>

@@ -6,17 +6,19 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/testing/TestClock"
 import { EventBus, L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import type { Client } from "./clients.js"
 import { allClients, API_KEY, httpClients } from "./clients.js"
 import { fixtureNames, loadFixture } from "./fixtureFiles.js"
-import { failureOf, lastErrorOf } from "./support.js"
+import { ampleTimeout, failureOf, lastErrorOf } from "./support.js"
 
 /** Real time for HTTP, tiny L0 delays: Retry-After (capped at maxDelay) shows as a 20 ms wait. */
 const retry = { baseDelay: "1 millis", maxDelay: "20 millis", backoff: "fixed" } as const
-const timeout = { initialToken: "250 millis", interToken: "250 millis" } as const
+/** On the live clock, timeouts never fire: stalls are tested under TestClock (see `stalled`). */
+const timeout = ampleTimeout
 
 const TEXT = "The quick brown fox jumps over the lazy dog."
 /** Past the last of TEXT's 11 chunks: the fault strikes before the closing events. */
@@ -60,6 +62,48 @@ const expectRecovered = (outcome: Outcome, options: { readonly reset: boolean })
   expect(outcome.server.requests.length).toBe(2)
 }
 
+/** The limit of the stall tests, on the TestClock. */
+const STALL_LIMIT = "1 second"
+
+/**
+ * A stall, under `TestClock`: the first request stalls after `after` chunks
+ * of TEXT, the second answers it whole. Once the consumer has shown the text
+ * before the stall, the clock moves past the limit, so the timeout fires
+ * there and nowhere else, however slow the machine.
+ */
+const stalled = (client: Client, after: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const server = yield* ProviderServer.start([
+      ProviderServer.reply(TEXT, { fault: ProviderServer.stallAfter(after) }),
+      clean
+    ])
+    // the default chunk is 4 code points
+    const before = TEXT.slice(0, after * 4)
+    const reached = yield* Deferred.make<void>()
+    if (before === "") yield* Deferred.succeed(reached, undefined)
+    const events: Array<L0Event.L0Event> = []
+    const bus: Array<EventBus.BusEvent> = []
+    let text = ""
+    const fiber = yield* Stream.runForEach(
+      L0.stream({
+        stream: client.source(server),
+        retry: { backoff: "fixed", baseDelay: 0 },
+        timeout: { initialToken: STALL_LIMIT, interToken: STALL_LIMIT }
+      }),
+      (event) =>
+        Effect.suspend(() => {
+          events.push(event)
+          text = L0Event.applyTo(text, event)
+          return text.length >= before.length ? Deferred.succeed(reached, undefined) : Effect.void
+        })
+    ).pipe(Effect.provide(EventBus.layer((event) => bus.push(event))), Effect.exit, Effect.forkChild)
+    yield* server.awaitRequest(0)
+    yield* Deferred.await(reached)
+    yield* TestClock.adjust(STALL_LIMIT)
+    const exit = yield* Fiber.join(fiber)
+    return { server, events, bus, exit } satisfies Outcome
+  }))
+
 const failure = (outcome: Outcome): L0Error.L0Error => failureOf(outcome.exit)
 
 const lastError = (outcome: Outcome) => lastErrorOf(failure(outcome))
@@ -84,8 +128,7 @@ describe("fixtures replayed by ProviderServer through the real clients", () => {
       for (const [label, replay] of replays) {
         it.live(`${name} via ${client.name}${label}`, () =>
           Effect.gen(function*() {
-            // timeouts are not under test here, and thousands of 7-byte writes take a while
-            const outcome = yield* scenario(client, [replay], { retry: { maxRetries: 0 }, timeout: {} })
+            const outcome = yield* scenario(client, [replay], { retry: { maxRetries: 0 } })
             if (expected.error !== null) {
               const error = lastError(outcome)
               expect(error._tag).toBe(expected.error.type === "insufficient_quota" ? "FatalError" : "TransientError")
@@ -122,7 +165,6 @@ describe("faults, per protocol and client", () => {
         const reset = after > 0
         const recoverable = [
           ["a socket reset", ProviderServer.resetAfter(after), "error_network"],
-          ["a stall (timeout)", ProviderServer.stallAfter(after), "timeout"],
           ["a transient in-band error", ProviderServer.errorAfter(after), "error_transient"],
           ["malformed SSE (a ModelError)", ProviderServer.malformedAfter(after), "error_model"]
         ] as const
@@ -132,12 +174,17 @@ describe("faults, per protocol and client", () => {
               const outcome = yield* scenario(client, [ProviderServer.reply(TEXT, { fault: script }), clean])
               expectRecovered(outcome, { reset })
               expect(outcome.bus.some((e) => e.type === observed)).toBe(true)
-              if (script._tag !== "Stall") return
-              // the timeout aborted the stalled request
-              expect(outcome.bus.find((e) => e.type === "timeout")?.data.phase).toBe(after === 0 ? "initial" : "inter")
-              expect(yield* outcome.server.awaitEnd(0)).toBe("disconnected")
             }))
         }
+
+        it.effect(`a stall (timeout) ${where} is retried to the exact text`, () =>
+          Effect.gen(function*() {
+            const outcome = yield* stalled(client, after)
+            expectRecovered(outcome, { reset })
+            // the timeout aborted the stalled request
+            expect(outcome.bus.find((e) => e.type === "timeout")?.data.phase).toBe(after === 0 ? "initial" : "inter")
+            expect(yield* outcome.server.awaitEnd(0)).toBe("disconnected")
+          }))
 
         it.live(`a fatal in-band error ${where} fails with a FatalError and no retry`, () =>
           Effect.gen(function*() {
@@ -182,7 +229,8 @@ describe("faults, per protocol and client", () => {
 
       it.live("interrupting the consumer aborts the HTTP request", () =>
         Effect.scoped(Effect.gen(function*() {
-          const server = yield* ProviderServer.start([ProviderServer.reply(TEXT.repeat(20), { chunkSize: 1, delay: 5 })])
+          // a stall after the second token: the request is still open when the consumer is interrupted
+          const server = yield* ProviderServer.start([ProviderServer.reply(TEXT, { fault: ProviderServer.stallAfter(2) })])
           const first = yield* Deferred.make<void>()
           const fiber = yield* Effect.forkChild(
             Stream.runForEach(

@@ -12,6 +12,13 @@ export const connectionReset = (): Error => Object.assign(new Error("read ECONNR
 export const httpError = (status: number, headers: Record<string, string> = {}): Error =>
   Object.assign(new Error(`${status} status code`), { status, headers })
 
+/**
+ * Timeout limits that no slow or busy machine comes near, for tests on the
+ * live clock whose subject is not timing: a timeout there would change what
+ * they count (requests, resets). Timeouts are tested under `TestClock`.
+ */
+export const ampleTimeout = { initialToken: "1 minute", interToken: "1 minute" } as const
+
 /** Retries at once, so tests without a clock can retry. */
 export const noDelay = { backoff: "fixed", baseDelay: 0 } as const
 

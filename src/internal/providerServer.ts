@@ -5,6 +5,7 @@ import type {
   Answer,
   AsyncProviderServer,
   ContinuingOptions,
+  Cut,
   Fault,
   Outcome,
   Protocol,
@@ -166,8 +167,10 @@ const invalidStream = (answer: Reply | Replay, sizes: ReadonlyArray<number | und
   const badSize = sizes.find((n) => !isSize(n))
   if (badSize !== undefined) return `chunkSize must be a positive integer, got ${badSize}`
   if (!isDelay(answer.delay)) return `delay must be a finite number of milliseconds >= 0, got ${answer.delay}`
-  if (answer.fault !== undefined && !isCount(answer.fault.after)) {
-    return `fault.after must be an integer >= 0, got ${answer.fault.after}`
+  const { fault } = answer
+  if (fault !== undefined && !isCount(fault.after)) return `fault.after must be an integer >= 0, got ${fault.after}`
+  if (fault?._tag === "Reset" && fault.cut !== undefined && fault.cut !== "character" && !isCount(fault.cut)) {
+    return `fault.cut must be an integer >= 0 or "character", got ${JSON.stringify(fault.cut)}`
   }
   return undefined
 }
@@ -250,11 +253,24 @@ const planFor = (answer: Extract<Answer, { readonly _tag: "Reply" | "Replay" }>,
   }
 }
 
-/** Plays `fault`; true when the response is over. */
-const strike = async (exchange: Exchange, plan: Plan, fault: Fault): Promise<boolean> => {
+/** The first bytes of `data` up to `cut`. */
+const cutInto = (data: string | Uint8Array, cut: Cut): Uint8Array => {
+  const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data
+  if (cut !== "character") return bytes.subarray(0, cut)
+  // the lead byte of a multi-byte UTF-8 character is 11xxxxxx
+  const lead = bytes.findIndex((byte) => byte >= 0xc0)
+  return bytes.subarray(0, lead === -1 ? bytes.length >> 1 : lead + 1)
+}
+
+/** Plays `fault` before `next` (the bytes due next); true when the response is over. */
+const strike = async (exchange: Exchange, plan: Plan, fault: Fault, next: () => string | Uint8Array): Promise<boolean> => {
   switch (fault._tag) {
     case "Reset":
+      if (fault.cut !== undefined) await write(exchange, cutInto(next(), fault.cut))
       destroy(exchange)
+      return true
+    case "End":
+      exchange.res.end()
       return true
     case "Stall":
       await exchange.ended
@@ -277,14 +293,14 @@ const stream = async (exchange: Exchange, plan: Plan): Promise<void> => {
     if (pending !== undefined && count >= pending.after) {
       const fault = pending
       pending = undefined
-      if (await strike(exchange, plan, fault)) return
+      if (await strike(exchange, plan, fault, () => chunk)) return
     }
     if (plan.delay > 0) await sleep(plan.delay, exchange.signal)
     if (!(await write(exchange, chunk))) return
     count++
   }
   // a fault past the last chunk strikes before the closing events
-  if (pending !== undefined && (await strike(exchange, plan, pending))) return
+  if (pending !== undefined && (await strike(exchange, plan, pending, plan.tail))) return
   await write(exchange, plan.tail())
   exchange.res.end()
 }

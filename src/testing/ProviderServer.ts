@@ -83,7 +83,8 @@ export interface ErrorDetails {
  * `after` at or past the number of chunks strikes after the last token,
  * before the closing events.
  *
- * - `Reset`: the socket is destroyed abruptly; the client sees a connection error.
+ * - `Reset`: the socket is destroyed abruptly; the client sees a connection
+ *   error. With `cut`, part of what comes next is written first (see {@link Cut}).
  * - `Stall`: nothing more is sent and the connection stays open until the
  *   client disconnects or the server closes.
  * - `InBandError`: the protocol's error event is sent and the response ends
@@ -91,15 +92,30 @@ export interface ErrorDetails {
  *   Chat Completions `data: {"error": …}`).
  * - `Malformed`: `raw` (by default an event whose data is truncated JSON) is
  *   written as is, then the stream goes on as scripted.
+ * - `End`: the response ends cleanly, without the protocol's closing events
+ *   (`[DONE]`, `message_stop`, `response.completed`): a body cut short that no
+ *   connection error reveals.
  *
  * @category models
  * @since 0.1.0
  */
 export type Fault =
-  | { readonly _tag: "Reset"; readonly after: number }
+  | { readonly _tag: "Reset"; readonly after: number; readonly cut?: Cut }
   | { readonly _tag: "Stall"; readonly after: number }
   | { readonly _tag: "InBandError"; readonly after: number; readonly error: ErrorDetails }
   | { readonly _tag: "Malformed"; readonly after: number; readonly raw?: string }
+  | { readonly _tag: "End"; readonly after: number }
+
+/**
+ * Where a `Reset` cuts into the bytes due next (the next chunk, or the
+ * closing events): a number of bytes to write before the reset, so that the
+ * connection dies inside an SSE line, or `"character"`: inside the first
+ * multi-byte UTF-8 character (the middle of the bytes when there is none).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Cut = number | "character"
 
 /**
  * Options of a streamed {@link Reply}.
@@ -483,12 +499,27 @@ export const hangup: Hangup = { _tag: "Hangup" }
 export const continuing = (text: string, options: ContinuingOptions = {}): Script => internal.continuing(text, options)
 
 /**
- * Destroys the socket after `after` content chunks.
+ * Destroys the socket after `after` content chunks; with `cut`, after part
+ * of the next chunk.
+ *
+ * **Example** (The connection dies inside the third chunk's first emoji)
+ * ```ts
+ * ProviderServer.reply("ab😀cd😀", { chunkSize: 2, fault: ProviderServer.resetAfter(2, { cut: "character" }) })
+ * ```
+ * @category faults
+ * @since 0.1.0
+ */
+export const resetAfter = (after: number, options: { readonly cut?: Cut | undefined } = {}): Fault =>
+  options.cut === undefined ? { _tag: "Reset", after } : { _tag: "Reset", after, cut: options.cut }
+
+/**
+ * Ends the response cleanly after `after` content chunks, without the
+ * closing events. `endAfter(0)` sends the opening events only.
  *
  * @category faults
  * @since 0.1.0
  */
-export const resetAfter = (after: number): Fault => ({ _tag: "Reset", after })
+export const endAfter = (after: number): Fault => ({ _tag: "End", after })
 
 /**
  * Sends nothing more after `after` content chunks, keeping the connection open.
