@@ -26,6 +26,7 @@ type Row = Readonly<Partial<Record<"openai" | "@anthropic-ai/sdk", string>>>
 const MATRIX: ReadonlyArray<Row> = [
   { "openai": "5.0.0" },
   { "openai": "6.0.0" },
+  { "openai": "7.0.0" },
   { "@anthropic-ai/sdk": "0.81.0" },
   { "@anthropic-ai/sdk": "1.0.0" }
 ]

@@ -1,12 +1,14 @@
 /**
- * `npm run smoke`: installs the packed tarball into a fresh project with its
+ * `npm run smoke`: installs the packed tarball into fresh projects with its
  * peer dependencies from the registry, type-checks a consumer under
  * TypeScript's node16 resolution (ES module and CommonJS files), then runs
- * scripts/smoke/esm.mjs and cjs.cjs on every supported Node major: the oldest
- * supported release, the Node running this script (24, from the `node` dev
- * dependency) and the newest major, the others installed from the npm
- * registry's `node` package and kept in the temporary directory for the next
- * run. Every child process has a time limit.
+ * scripts/smoke/esm.mjs (the openai client) and cjs.cjs (the Anthropic
+ * client) on every supported Node major: the oldest supported release with
+ * the oldest clients that the peer ranges accept, then the Node running this
+ * script (24, from the `node` dev dependency) and the newest major with the
+ * clients of this project. Node releases other than the current one come
+ * from the npm registry's `node` package and stay in the temporary directory
+ * for the next run. Every child process has a time limit.
  */
 import { execFileSync } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
@@ -14,14 +16,32 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { pack, root } from "./tarball.js"
 
-/** The `node` package versions to run on; "current" is the Node running this script. */
-const NODES: ReadonlyArray<string> = ["22.12.0", "current", "26"]
+type Clients = "oldest" | "newest"
+
+/** The `node` package versions to run on ("current" is the Node running this script), and with which clients. */
+const RUNS: ReadonlyArray<{ readonly node: string; readonly clients: Clients }> = [
+  { node: "22.12.0", clients: "oldest" },
+  { node: "current", clients: "newest" },
+  { node: "26", clients: "newest" }
+]
+
+const CLIENTS = ["openai", "@anthropic-ai/sdk"] as const
 
 const INSTALL_TIMEOUT = 5 * 60_000
 const RUN_TIMEOUT = 60_000
 
+const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, "utf8"))
+
 const installedVersion = (name: string): string =>
-  (JSON.parse(readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version
+  readJson(path.join(root, "node_modules", name, "package.json")).version as string
+
+/** The lowest version that a peer range of package.json accepts: the first one it names. */
+const oldestVersion = (name: string): string => {
+  const range = (readJson(path.join(root, "package.json")).peerDependencies as Record<string, string>)[name]!
+  const version = /\d+\.\d+\.\d+/.exec(range)?.[0]
+  if (version === undefined) throw new Error(`no version in the peer range of ${name}: ${range}`)
+  return version
+}
 
 const run = (file: string, args: ReadonlyArray<string>, cwd: string, timeout: number): string =>
   execFileSync(file, args, { cwd, encoding: "utf8", timeout, stdio: ["ignore", "pipe", "inherit"] })
@@ -50,28 +70,36 @@ const nodeBinary = (spec: string): string => {
   return binary
 }
 
-const consumer = (tarball: string): string => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "effect-l0-smoke-"))
+const consumer = (tarball: string, clients: Clients): string => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `effect-l0-smoke-${clients}-`))
   cpSync(path.join(root, "scripts", "smoke"), dir, { recursive: true })
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "effect-l0-smoke", private: true }))
-  const peers = ["effect", "openai", "@anthropic-ai/sdk"].map((name) => `${name}@${installedVersion(name)}`)
-  run("npm", ["install", tarball, ...peers, "--no-audit", "--no-fund", "--loglevel=error"], dir, INSTALL_TIMEOUT)
+  const versions = CLIENTS.map((name) => `${name}@${clients === "oldest" ? oldestVersion(name) : installedVersion(name)}`)
+  run(
+    "npm",
+    ["install", tarball, `effect@${installedVersion("effect")}`, ...versions, "--no-audit", "--no-fund", "--loglevel=error"],
+    dir,
+    INSTALL_TIMEOUT
+  )
+  console.log(`smoke: ${path.basename(tarball)} installed with ${versions.join(" ")}`)
   return dir
 }
 
 const main = (): void => {
   const tarball = pack()
-  const project = consumer(tarball)
+  const projects = new Map<Clients, string>()
   try {
-    console.log(`smoke: ${path.basename(tarball)} installed with its peers`)
-    run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", project], project, RUN_TIMEOUT)
+    for (const clients of ["newest", "oldest"] as const) projects.set(clients, consumer(tarball, clients))
+    run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", projects.get("newest")!], root, RUN_TIMEOUT)
     console.log("  types: node16 resolution, ES module and CommonJS consumers, skipLibCheck off")
-    for (const spec of NODES) {
+    for (const { clients, node: spec } of RUNS) {
       const node = nodeBinary(spec)
-      for (const file of ["esm.mjs", "cjs.cjs"]) process.stdout.write(run(node, [file], project, RUN_TIMEOUT))
+      for (const file of ["esm.mjs", "cjs.cjs"]) {
+        process.stdout.write(run(node, [file], projects.get(clients)!, RUN_TIMEOUT))
+      }
     }
   } finally {
-    rmSync(project, { recursive: true, force: true })
+    for (const project of projects.values()) rmSync(project, { recursive: true, force: true })
     rmSync(path.dirname(tarball), { recursive: true, force: true })
   }
 }

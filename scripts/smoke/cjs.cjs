@@ -7,6 +7,7 @@ const index = require("effect-l0")
 const pkg = require("effect-l0/package.json")
 const { ProviderServer } = require("effect-l0/testing")
 const Anthropic = require("@anthropic-ai/sdk").default
+const { VERSION } = require("@anthropic-ai/sdk/version")
 
 for (const subpath of Object.keys(pkg.exports)) {
   if (subpath === "." || subpath === "./package.json" || subpath === "./testing") continue
@@ -33,7 +34,7 @@ const main = async () => {
   } finally {
     await server.close()
   }
-  console.log(`  ${process.version} CommonJS: ${Object.keys(pkg.exports).length - 1} subpaths, Anthropic client run`)
+  console.log(`  ${process.version} CommonJS: ${Object.keys(pkg.exports).length - 1} subpaths, @anthropic-ai/sdk ${VERSION} client run`)
 }
 
 main().catch((error) => {

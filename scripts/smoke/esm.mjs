@@ -7,6 +7,7 @@ import * as index from "effect-l0"
 import * as L0 from "effect-l0/L0"
 import { ProviderServer } from "effect-l0/testing"
 import OpenAI from "openai"
+import { VERSION } from "openai/version"
 
 const pkg = JSON.parse(readFileSync(new URL(import.meta.resolve("effect-l0/package.json")), "utf8"))
 for (const subpath of Object.keys(pkg.exports)) {
@@ -37,4 +38,4 @@ try {
 } finally {
   await server.close()
 }
-console.log(`  ${process.version} ES modules: ${Object.keys(pkg.exports).length - 1} subpaths, openai client run`)
+console.log(`  ${process.version} ES modules: ${Object.keys(pkg.exports).length - 1} subpaths, openai ${VERSION} client run`)
