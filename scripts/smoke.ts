@@ -4,11 +4,11 @@
  * TypeScript's node16 resolution (ES module and CommonJS files), then runs
  * scripts/smoke/esm.mjs (the openai client) and cjs.cjs (the Anthropic
  * client) on every supported Node major: the oldest supported release with
- * the oldest clients that the peer ranges accept, then the Node running this
- * script (24, from the `node` dev dependency) and the newest major with the
- * clients of this project. Node releases other than the current one come
- * from the npm registry's `node` package and stay in the temporary directory
- * for the next run. Every child process has a time limit.
+ * the oldest clients that the peer ranges accept, then 24 and 26 with the
+ * clients of this project. A Node other than the one running this script
+ * (24, from the `node` dev dependency) comes from the npm registry's `node`
+ * package and stays in the temporary directory for the next run. Every child
+ * process has a time limit.
  */
 import { execFileSync } from "node:child_process"
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
@@ -18,16 +18,17 @@ import { pack, root } from "./tarball.js"
 
 type Clients = "oldest" | "newest"
 
-/** The `node` package versions to run on ("current" is the Node running this script), and with which clients. */
+/** The `node` package versions to run on (a release or a major), and with which clients. */
 const RUNS: ReadonlyArray<{ readonly node: string; readonly clients: Clients }> = [
   { node: "22.12.0", clients: "oldest" },
-  { node: "current", clients: "newest" },
+  { node: "24", clients: "newest" },
   { node: "26", clients: "newest" }
 ]
 
 const CLIENTS = ["openai", "@anthropic-ai/sdk"] as const
 
 const INSTALL_TIMEOUT = 5 * 60_000
+const CHECK_TIMEOUT = 5 * 60_000
 const RUN_TIMEOUT = 60_000
 
 const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, "utf8"))
@@ -46,14 +47,17 @@ const oldestVersion = (name: string): string => {
 const run = (file: string, args: ReadonlyArray<string>, cwd: string, timeout: number): string =>
   execFileSync(file, args, { cwd, encoding: "utf8", timeout, stdio: ["ignore", "pipe", "inherit"] })
 
-/** The binary of `node@spec`, installed once into the temporary directory. */
+/** Whether a Node version (without the "v") is the release or in the major that `spec` names. */
+const isVersion = (version: string, spec: string): boolean => version === spec || version.startsWith(`${spec}.`)
+
+/** The binary of `node@spec`: the Node running this script, or one installed once into the temporary directory. */
 const nodeBinary = (spec: string): string => {
-  if (spec === "current") return process.execPath
+  if (isVersion(process.versions.node, spec)) return process.execPath
   const dir = path.join(os.tmpdir(), `effect-l0-smoke-node-${spec}`)
   const binary = path.join(dir, "node_modules", "node", "bin", "node")
   const works = (file: string) => {
     try {
-      return run(file, ["--version"], os.tmpdir(), RUN_TIMEOUT).startsWith(`v${spec}`)
+      return isVersion(run(file, ["--version"], os.tmpdir(), RUN_TIMEOUT).trim().slice(1), spec)
     } catch {
       return false
     }
@@ -90,7 +94,7 @@ const main = (): void => {
   const projects = new Map<Clients, string>()
   try {
     for (const clients of ["newest", "oldest"] as const) projects.set(clients, consumer(tarball, clients))
-    run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", projects.get("newest")!], root, RUN_TIMEOUT)
+    run(path.join(root, "node_modules", ".bin", "tsc"), ["-p", projects.get("newest")!], root, CHECK_TIMEOUT)
     console.log("  types: node16 resolution, ES module and CommonJS consumers, skipLibCheck off")
     for (const { clients, node: spec } of RUNS) {
       const node = nodeBinary(spec)
