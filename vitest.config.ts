@@ -3,11 +3,13 @@ import { defineConfig } from "vitest/config"
 
 export default defineConfig({
   resolve: {
-    alias: {
-      "effect-l0/client": fileURLToPath(new URL("./src/client.ts", import.meta.url)),
-      "effect-l0/testing": fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)),
-      "effect-l0": fileURLToPath(new URL("./src/index.ts", import.meta.url))
-    }
+    // the package's subpaths, as package.json exports them from dist
+    alias: [
+      { find: /^effect-l0$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      { find: /^effect-l0\/testing$/, replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)) },
+      { find: /^effect-l0\/Adapters$/, replacement: fileURLToPath(new URL("./src/adapters/index.ts", import.meta.url)) },
+      { find: /^effect-l0\/(\w+)$/, replacement: fileURLToPath(new URL("./src/$1.ts", import.meta.url)) }
+    ]
   },
   test: {
     include: ["test/**/*.test.ts"],

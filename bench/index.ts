@@ -12,6 +12,7 @@ import { hasGc } from "./harness.js"
 import * as http from "./http.js"
 import type { Budget, Outcome, Section } from "./report.js"
 import * as report from "./report.js"
+import * as size from "./size.js"
 import * as structured from "./structured.js"
 import * as throughput from "./throughput.js"
 import * as ttft from "./ttft.js"
@@ -22,7 +23,8 @@ const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["structured", structured.run],
   ["concurrency", concurrency.run],
   ["ttft", ttft.run],
-  ["http", http.run]
+  ["http", http.run],
+  ["size", size.run]
 ]
 
 const main = async (): Promise<void> => {

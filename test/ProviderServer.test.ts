@@ -219,7 +219,7 @@ describe("ProviderServer: OpenAI Responses", () => {
         const argumentDeltas: Array<string> = []
         stream.on("response.function_call_arguments.delta", (event) => argumentDeltas.push(event.delta))
         const response = await stream.finalResponse()
-        expect(response.output_text).toBe("Let me look.")
+        expect(response.output[0]).toMatchObject({ type: "message", content: [{ type: "output_text", text: "Let me look." }] })
         expect(response.output[1]).toMatchObject({
           type: "function_call",
           name: "lookup",
@@ -349,7 +349,10 @@ describe("ProviderServer: HTTP errors", () => {
         expect(overloaded.headers?.get("retry-after")).toBe("5")
         const unauthorized = await failure(client.messages.create(messagesRequest))
         expect(unauthorized).toBeInstanceOf(Anthropic.AuthenticationError)
-        expect((unauthorized as InstanceType<typeof Anthropic.APIError>).apiMessage).toBe("invalid x-api-key")
+        expect((unauthorized as InstanceType<typeof Anthropic.APIError>).error).toEqual({
+          type: "error",
+          error: { type: "authentication_error", message: "invalid x-api-key" }
+        })
         expect((await failure(client.messages.create(messagesRequest)) as InstanceType<typeof Anthropic.APIError>).type)
           .toBe("api_error")
         expect((await failure(client.messages.create(messagesRequest)) as InstanceType<typeof Anthropic.APIError>).type)
