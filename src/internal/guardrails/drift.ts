@@ -385,21 +385,18 @@ class PhraseWindow {
 
 // metaCommentary
 
-/** Reports the first phrase of `phrases` in prose output. */
-export class MetaCommentaryScan {
+/**
+ * The driver shared by the word-based prose kinds: a gate that skips JSON
+ * output, the words of each delta, and a scan over the words it completed.
+ */
+abstract class ProseWordScan {
   private readonly gate = new ProseGate()
-  private readonly words = new Words()
-  private readonly recent = new Recent()
-  private readonly window: PhraseWindow
-  private done = false
-
-  constructor(phrases: Phrases) {
-    this.window = new PhraseWindow(phrases)
-  }
+  protected readonly words = new Words()
+  protected done = false
 
   feed(delta: string): string | undefined {
     if (this.done || !this.gate.admits(delta)) return undefined
-    this.recent.push(delta)
+    this.keep(delta)
     this.words.feed(delta)
     return this.scan()
   }
@@ -410,7 +407,27 @@ export class MetaCommentaryScan {
     return this.scan()
   }
 
-  private scan(): string | undefined {
+  /** Keeps the text a finding quotes; only the kinds that quote keep it. */
+  protected keep(_delta: string): void {}
+
+  protected abstract scan(): string | undefined
+}
+
+/** Reports the first phrase of `phrases` in prose output. */
+export class MetaCommentaryScan extends ProseWordScan {
+  private readonly recent = new Recent()
+  private readonly window: PhraseWindow
+
+  constructor(phrases: Phrases) {
+    super()
+    this.window = new PhraseWindow(phrases)
+  }
+
+  protected override keep(delta: string): void {
+    this.recent.push(delta)
+  }
+
+  protected scan(): string | undefined {
     const words = this.words
     for (let i = 0; i < words.count; i++) {
       if (this.window.push(words, i) >= 0) {
@@ -433,35 +450,24 @@ export interface HedgingLimits {
 }
 
 /** Reports the first time more than `maxHedges` of the last `window` words end a hedge. */
-export class HedgingScan {
-  private readonly gate = new ProseGate()
-  private readonly words = new Words()
+export class HedgingScan extends ProseWordScan {
   private readonly recent = new Recent()
   private readonly window: PhraseWindow
   private readonly hedged: Uint8Array
   private n = 0
   private sum = 0
-  private done = false
 
   constructor(phrases: Phrases, private readonly limits: HedgingLimits) {
+    super()
     this.window = new PhraseWindow(phrases)
     this.hedged = new Uint8Array(limits.window)
   }
 
-  feed(delta: string): string | undefined {
-    if (this.done || !this.gate.admits(delta)) return undefined
+  protected override keep(delta: string): void {
     this.recent.push(delta)
-    this.words.feed(delta)
-    return this.scan()
   }
 
-  end(): string | undefined {
-    if (this.done || this.gate.skipped) return undefined
-    this.words.end()
-    return this.scan()
-  }
-
-  private scan(): string | undefined {
+  protected scan(): string | undefined {
     const { maxHedges, window } = this.limits
     const words = this.words
     for (let i = 0; i < words.count; i++) {
@@ -496,38 +502,24 @@ export interface ToneLimits {
  * words score, per word, at least `threshold` away from the first `window`
  * words (the two windows do not overlap).
  */
-export class ToneShiftScan {
-  private readonly gate = new ProseGate()
-  private readonly words = new Words()
+export class ToneShiftScan extends ProseWordScan {
   private readonly window: PhraseWindow
   private readonly scores: Int32Array
   private n = 0
   private sum = 0
   private baseline = 0
-  private done = false
 
   constructor(
     phrases: Phrases,
     private readonly values: ReadonlyArray<number>,
     private readonly limits: ToneLimits
   ) {
+    super()
     this.window = new PhraseWindow(phrases)
     this.scores = new Int32Array(limits.window)
   }
 
-  feed(delta: string): string | undefined {
-    if (this.done || !this.gate.admits(delta)) return undefined
-    this.words.feed(delta)
-    return this.scan()
-  }
-
-  end(): string | undefined {
-    if (this.done || this.gate.skipped) return undefined
-    this.words.end()
-    return this.scan()
-  }
-
-  private scan(): string | undefined {
+  protected scan(): string | undefined {
     const { threshold, window } = this.limits
     const words = this.words
     for (let i = 0; i < words.count; i++) {
