@@ -206,7 +206,7 @@ const drawPlan = (options: SoakOptions, index: number): Effect.Effect<Plan> =>
     const parts: Array<string> = []
     let length = 0
     while (length < target) {
-      // genuine repetition: exact continuation must keep it whole, and the deduplicated mode restates around it (see restatement)
+      // genuine repetition: exact continuation keeps it whole, the deduplicated mode restates around it (restatement)
       const word = parts.length > 0 && (yield* Random.next) < 0.08
         ? parts.slice(-3).join(" ")
         : yield* Random.choice(WORDS)
