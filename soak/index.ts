@@ -1,6 +1,6 @@
 /**
  * npm run soak [-- --streams 2000 --concurrency 100 --fault-rate 0.3 --seed 1 --budget 150 --timeout 5000
- *   --eof-faults --exact-continuation --report SOAK.md --no-report]
+ *   --report SOAK.md --no-report]
  *
  * Runs the chaos soak, prints its figures, writes a Markdown report with an
  * SVG chart next to it, and exits with 1 if any character was lost or
@@ -21,8 +21,6 @@ const { values } = parseArgs({
     seed: { type: "string" },
     budget: { type: "string" },
     timeout: { type: "string" },
-    "eof-faults": { type: "boolean" },
-    "exact-continuation": { type: "boolean" },
     report: { type: "string" },
     "no-report": { type: "boolean" }
   }
@@ -45,15 +43,13 @@ const options = {
   seed: number("seed", values.seed, defaults.seed),
   budgetMs: number("budget", values.budget, defaults.budgetMs / 1000) * 1000,
   deadlineMs: number("budget", values.budget, defaults.budgetMs / 1000) * 1000 + defaults.deadlineMs - defaults.budgetMs,
-  timeoutMs: number("timeout", values.timeout, defaults.timeoutMs),
-  eofFaults: values["eof-faults"] === true || defaults.eofFaults,
-  exactContinuation: values["exact-continuation"] === true || defaults.exactContinuation
+  timeoutMs: number("timeout", values.timeout, defaults.timeoutMs)
 }
 
 const command = ["npm run soak", ...process.argv.slice(2)].join(" ")
 console.log(
   `soak: ${options.streams} streams, ${options.concurrency} concurrent, ${options.faultRate * 100}% of requests faulted, ` +
-    `seed ${options.seed}${options.eofFaults ? ", with clean truncations" : ""}`
+    `seed ${options.seed}`
 )
 
 let done = 0

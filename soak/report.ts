@@ -36,6 +36,11 @@ export const figures = (result: SoakResult): ReadonlyArray<readonly [string, str
     ["errors holding the API key", `${result.secretLeaks}`],
     ["requests (faulted share)", `${result.requests} (${((1 - (result.injected.none ?? 0) / Math.max(1, result.requests)) * 100).toFixed(1)}%)`],
     ["faults injected", entries(Object.fromEntries(Object.entries(result.injected).filter(([kind]) => kind !== "none")))],
+    [
+      "continued requests",
+      `exact ${result.continued.exact}, deduplicated ${result.continued.deduplicated} ` +
+      `(${result.restatements} restating the end of the checkpoint)`
+    ],
     ["open server responses at the end", `${result.openResponses}`],
     ["active fibers at the end", `${result.liveFibers} of ${result.fibersStarted} started`],
     ["handles left open at the end", entries(result.leakedHandles)],
@@ -107,21 +112,18 @@ export const markdown = (result: SoakResult, chart: string, command: string, whe
     `${(options.faultRate * 100).toFixed(0)}% of requests get a fault at a random point: socket resets between chunks, ` +
     "inside an SSE line and inside a multi-byte character; stalls (timeouts of " +
     `${options.timeoutMs} ms); in-band errors; malformed SSE; 429, 500, 503 and 529 with and without \`Retry-After\`; ` +
-    "hang-ups before the response; 401/403. A quarter of the runs have a fallback, one in twenty is interrupted " +
-    "after a random number of tokens.",
+    "hang-ups before the response; 401/403; bodies that end cleanly without the protocol's closing events (an " +
+    "empty 200, a body cut short), which L0 must retry rather than take for the answer. A quarter of the runs have " +
+    "a fallback, one in twenty is interrupted after a random number of tokens.",
     "",
-    options.eofFaults
-      ? "Bodies that end cleanly without the protocol's closing events (an empty 200, a body cut short) are included."
-      : "Bodies that end cleanly without the protocol's closing events (an empty 200, a body cut short) are left out: " +
-        "L0 still takes them for a complete answer (issue 11). `npm run soak -- --eof-faults` includes them and then " +
-        "reports their lost characters.",
-    "",
-    options.exactContinuation
-      ? "Half of the runs continue with `continuation: true`: the server continues exactly from the checkpoint the " +
-        "request carries, and L0 must keep all of it."
-      : "Runs with `continuation: true` are left out: L0 still trims what looks like a repeated overlap from an exact " +
-        "continuation (issue 11). `npm run soak -- --exact-continuation` includes them (half of the runs, continued " +
-        "exactly from the checkpoint the request carries) and then reports the characters trimmed.",
+    "A third of the runs start over after a failed attempt (`Reset { kept: 0 }`). A third continue with " +
+    "`continuation: true`: the server continues exactly from the checkpoint the request carries, and L0 must keep " +
+    "all of it. A third continue with `Continuation.openaiChatOptions` (deduplication at word boundaries): the " +
+    "server first restates the end of the checkpoint from a word start, as a model told to continue may, and L0 " +
+    "must remove exactly that. The golden texts repeat words on purpose, and deduplication removes the longest " +
+    "tail of the checkpoint that the reply starts with, so the server restates that longest tail (a random word " +
+    "start, lengthened while a longer tail also starts the reply): the restatement is then the only overlap, and " +
+    "the answer must be the golden text exactly once.",
     "",
     "Every run's text (events with resets applied, and `Complete.state.content`) is compared with the text the " +
     "server was scripted to send; runs that end early (interrupted or failed) must show a start of it. The soak " +

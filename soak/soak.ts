@@ -16,7 +16,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
-import { Adapters, L0, L0Error, L0Event } from "effect-l0"
+import { Adapters, Continuation, L0, L0Error, L0Event } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import OpenAI from "openai"
 
@@ -38,13 +38,10 @@ export type FaultKind =
   | "end-early"
 
 /**
- * Bodies that end cleanly without the protocol's closing events: an empty
- * 200, and a body that stops before them. L0 must fail such an attempt, not
- * take it as the whole answer; they only run with `eofFaults`.
+ * The fault kinds a soak plays, all of them every time. `empty-200` and
+ * `end-early` are bodies that end cleanly without the protocol's closing
+ * events: L0 must fail such an attempt and retry, not take it as the answer.
  */
-export const eofFaultKinds: Arr.NonEmptyReadonlyArray<FaultKind> = ["empty-200", "end-early"]
-
-/** The fault kinds a soak always plays. */
 export const faultKinds: Arr.NonEmptyReadonlyArray<FaultKind> = [
   "reset",
   "reset-in-line",
@@ -57,19 +54,27 @@ export const faultKinds: Arr.NonEmptyReadonlyArray<FaultKind> = [
   "http-503",
   "http-529",
   "hangup",
-  "fatal"
+  "fatal",
+  "empty-200",
+  "end-early"
 ]
 
 /**
- * How a run goes on after a failed attempt: from the start (`Reset { kept: 0 }`),
- * or with `continuation: true` from the text already shown, which the server
- * continues exactly. A mode where the provider repeats the end of the
- * checkpoint joins this list together with L0's option that removes it.
+ * How a run goes on after a failed attempt: from the start (`Reset { kept: 0 }`);
+ * with `continuation: true` from the text already shown, which the server
+ * continues exactly; or with word-boundary deduplication
+ * (`Continuation.openaiChatOptions`), where the server first restates the end
+ * of the text already shown, as a model told to "continue" may.
  */
-export type ContinuationMode = "restart" | "exact"
+export type ContinuationMode = "restart" | "exact" | "deduplicated"
 
-const continuationModes = (options: SoakOptions): Arr.NonEmptyReadonlyArray<ContinuationMode> =>
-  options.exactContinuation ? ["restart", "exact"] : ["restart"]
+const continuationModes: Arr.NonEmptyReadonlyArray<ContinuationMode> = ["restart", "exact", "deduplicated"]
+
+const continuationOption: Record<ContinuationMode, L0.L0Options["continuation"]> = {
+  restart: false,
+  exact: true,
+  deduplicated: Continuation.openaiChatOptions
+}
 
 export interface SoakOptions {
   readonly streams: number
@@ -85,14 +90,6 @@ export interface SoakOptions {
   readonly timeoutMs: number
   /** A run that neither receives events nor starts an attempt for this long counts as hung. */
   readonly hangMs: number
-  /** Adds the {@link eofFaultKinds}. */
-  readonly eofFaults: boolean
-  /**
-   * Runs half of the runs with `continuation: true` against a server that
-   * continues exactly; L0 must keep every character of it (it still removes
-   * what looks like a repeated overlap: issue 11).
-   */
-  readonly exactContinuation: boolean
   /** Allowed heap growth over the run, in bytes, measured after a full GC (needs `--expose-gc`). */
   readonly heapBound: number
   /** The longest scripted answer, in characters (at least 20). */
@@ -109,9 +106,6 @@ export const defaults: SoakOptions = {
   deadlineMs: 170_000,
   timeoutMs: 5000,
   hangMs: 30_000,
-  // both off while L0 takes a clean truncation for a whole answer and trims exact continuations (issue 11)
-  eofFaults: false,
-  exactContinuation: false,
   heapBound: 32 * 1024 * 1024,
   maxTextLength: 1200
 }
@@ -172,6 +166,10 @@ export interface SoakResult {
   readonly secretLeaks: number
   readonly requests: number
   readonly injected: Readonly<Record<string, number>>
+  /** Requests that continue from a checkpoint, by the run's continuation mode. */
+  readonly continued: Readonly<Record<ContinuationMode, number>>
+  /** Continued requests of the deduplicated mode whose reply restates the end of the checkpoint. */
+  readonly restatements: number
   /** Responses the server still had open once every run had ended. */
   readonly openResponses: number
   /** Fibers started under the soak, and those of them not ended. */
@@ -208,7 +206,7 @@ const drawPlan = (options: SoakOptions, index: number): Effect.Effect<Plan> =>
     const parts: Array<string> = []
     let length = 0
     while (length < target) {
-      // genuine repetition, which no continuation may take for an overlap
+      // genuine repetition: exact continuation keeps it whole, the deduplicated mode restates around it (restatement)
       const word = parts.length > 0 && (yield* Random.next) < 0.08
         ? parts.slice(-3).join(" ")
         : yield* Random.choice(WORDS)
@@ -224,7 +222,7 @@ const drawPlan = (options: SoakOptions, index: number): Effect.Effect<Plan> =>
       golden: parts.join(" "),
       client,
       fallback,
-      continuation: yield* Random.choice(continuationModes(options)),
+      continuation: yield* Random.choice(continuationModes),
       chunkSize: yield* Random.nextIntBetween(1, 16),
       splitSurrogates: (yield* Random.next) < 0.1,
       interruptAfter: interrupted ? yield* Random.nextIntBetween(1, 40) : undefined
@@ -375,16 +373,66 @@ export const faultAnswer = (kind: FaultKind, text: string, shape: Shape, params:
   }
 }
 
-/** The server's answer to one request of a run: clean, or with a fault drawn from the seed. */
+// L0's default deduplication window (`Continuation.Deduplicate`), which `Continuation.openaiChatOptions` uses
+const MIN_OVERLAP = 2
+const MAX_OVERLAP = 512
+
+const words = new Intl.Segmenter("und", { granularity: "word" })
+
+/** Where in `checkpoint` a restated tail may start: word starts 2 to 512 code units from its end, in order. */
+const wordStarts = (checkpoint: string): Array<number> => {
+  const first = checkpoint.length - Math.min(MAX_OVERLAP, checkpoint.length)
+  const last = checkpoint.length - MIN_OVERLAP
+  const starts: Array<number> = []
+  for (const segment of words.segment(checkpoint)) {
+    if (segment.index > last) break
+    if (segment.index >= first && segment.isWordLike === true) starts.push(segment.index)
+  }
+  return starts
+}
+
+/**
+ * How many characters of the checkpoint (`golden.slice(0, checkpoint)`) the
+ * server restates before it goes on, in the deduplicated mode: a tail that
+ * starts at a random word, lengthened while a longer tail also starts the
+ * reply. Deduplication removes the longest tail that the reply starts with,
+ * so where the text after the cut genuinely repeats the text before it (the
+ * golden texts repeat words on purpose), a shorter restatement would be taken
+ * for the longer one and genuine text removed: by design, not a defect. With
+ * the longest one restated, the restatement is the only overlap there is, and
+ * the answer must be the golden text exactly once.
+ */
+export const restatement = (golden: string, checkpoint: number, pick: number): number => {
+  const starts = wordStarts(golden.slice(0, checkpoint))
+  if (starts.length === 0) return 0
+  let from = starts[Math.min(starts.length - 1, Math.floor(pick * starts.length))]!
+  for (;;) {
+    // starts are in order: the first that matches is the longest tail
+    const longer = starts.find((start) => start < from && golden.startsWith(golden.slice(start, checkpoint), from))
+    if (longer === undefined) return checkpoint - from
+    from = longer
+  }
+}
+
+/**
+ * The server's answer to one request of a run that continues from
+ * `checkpoint` characters of its text: the rest of the text (after a
+ * restatement in the deduplicated mode), clean or with a fault drawn from
+ * the seed; and how many characters it restates.
+ */
 const drawAnswer = (
   options: SoakOptions,
   plan: Plan,
-  text: string
-): Effect.Effect<readonly [FaultKind | "none", ProviderServer.Answer]> =>
+  checkpoint: number
+): Effect.Effect<readonly [FaultKind | "none", ProviderServer.Answer, number]> =>
   Effect.gen(function*() {
+    const restated = plan.continuation === "deduplicated" && checkpoint > 0
+      ? restatement(plan.golden, checkpoint, yield* Random.next)
+      : 0
+    const text = plan.golden.slice(checkpoint - restated)
     const shape = { chunkSize: plan.chunkSize, splitSurrogates: plan.splitSurrogates }
-    if ((yield* Random.next) >= options.faultRate) return ["none", ProviderServer.reply(text, shape)] as const
-    const kind = yield* Random.choice(options.eofFaults ? [...faultKinds, ...eofFaultKinds] as const : faultKinds)
+    if ((yield* Random.next) >= options.faultRate) return ["none", ProviderServer.reply(text, shape), restated] as const
+    const kind = yield* Random.choice(faultKinds)
     const units = plan.splitSurrogates ? text.length : Array.from(text).length
     const params: FaultParams = {
       // from before the first token to after the last one (before the closing events)
@@ -393,7 +441,7 @@ const drawAnswer = (
       retryAfter: yield* Random.choice([undefined, 0, 1, "date"] as const),
       status: yield* Random.choice([401, 403] as const)
     }
-    return [kind, faultAnswer(kind, text, shape, params)] as const
+    return [kind, faultAnswer(kind, text, shape, params), restated] as const
   })
 
 /**
@@ -479,6 +527,8 @@ interface Phase {
   readonly outcomes: Array<Outcome>
   readonly requests: number
   readonly injected: Record<string, number>
+  readonly continued: Record<ContinuationMode, number>
+  readonly restatements: number
   readonly openResponses: number
   readonly fibersStarted: number
   readonly liveFibers: number
@@ -510,7 +560,7 @@ const runOne = (
       L0.stream({
         stream: attempt(clients[plan.client]!.source(server, marker(plan))),
         fallbacks: plan.fallback === undefined ? undefined : [attempt(clients[plan.fallback]!.source(server, marker(plan)))],
-        continuation: plan.continuation === "exact",
+        continuation: continuationOption[plan.continuation],
         retry: { maxAttempts: 3, maxRetries: 10, baseDelay: "5 millis", maxDelay: "50 millis" },
         timeout: { initialToken: options.timeoutMs, interToken: options.timeoutMs }
       }),
@@ -601,17 +651,23 @@ const runOne = (
 
 const runPhase = async (options: SoakOptions, plans: ReadonlyArray<Plan>): Promise<Phase> => {
   const injected: Record<string, number> = {}
+  const continued: Record<ContinuationMode, number> = { restart: 0, exact: 0, deduplicated: 0 }
+  let restatements = 0
   const requestsOf = new Array<number>(plans.length).fill(0)
   const script: ProviderServer.Script = (request) => {
     const match = MARKER.exec(request.rawBody)
     const plan = match === null ? undefined : plans[Number(match[1])]
     if (match === null || plan === undefined) return ProviderServer.httpError(400, { error: { message: "no soak marker" } })
     const n = requestsOf[plan.index]!++
-    const text = plan.golden.slice(Number(match[2]))
-    const [kind, answer] = Effect.runSync(
-      drawAnswer(options, plan, text).pipe(Random.withSeed(`${options.seed}/${plan.index}/${n}`))
+    const checkpoint = Number(match[2])
+    const [kind, answer, restated] = Effect.runSync(
+      drawAnswer(options, plan, checkpoint).pipe(Random.withSeed(`${options.seed}/${plan.index}/${n}`))
     )
     injected[kind] = (injected[kind] ?? 0) + 1
+    if (checkpoint > 0) {
+      continued[plan.continuation]++
+      if (restated > 0) restatements++
+    }
     return answer
   }
   const server = await ProviderServer.listen(script)
@@ -654,6 +710,8 @@ const runPhase = async (options: SoakOptions, plans: ReadonlyArray<Plan>): Promi
     outcomes,
     requests,
     injected,
+    continued,
+    restatements,
     openResponses,
     fibersStarted: census.started(),
     liveFibers: census.live(),
@@ -743,6 +801,8 @@ export const run = async (overrides: Partial<SoakOptions> = {}): Promise<SoakRes
     checkedCharacters: outcomes.reduce((n, outcome) => n + (outcome.status === "ok" ? outcome.plan.golden.length : 0), 0),
     requests: phase.requests,
     injected: phase.injected,
+    continued: phase.continued,
+    restatements: phase.restatements,
     openResponses: phase.openResponses,
     fibersStarted: phase.fibersStarted,
     liveFibers: phase.liveFibers,

@@ -3,11 +3,11 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
-import { EventBus, L0 } from "effect-l0"
+import { Continuation, EventBus, L0 } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import { describe, expect, it } from "vitest"
 import type { FaultKind } from "../soak/soak.js"
-import { clients, defaults, eofFaultKinds, faultAnswer } from "../soak/soak.js"
+import { clients, faultAnswer, restatement } from "../soak/soak.js"
 import { ampleTimeout } from "./support.js"
 
 /** Faults that a retry always gets past (stalls are timed out under TestClock in providers.test.ts). */
@@ -22,12 +22,15 @@ const recoverable: ReadonlyArray<FaultKind> = [
   "http-503",
   "http-529",
   "hangup",
-  ...(defaults.eofFaults ? eofFaultKinds : [])
+  "empty-200",
+  "end-early"
 ]
 
 // few letters, so that texts repeat themselves (what an overlap heuristic would eat), and multi-byte characters
 const golden = fc.oneof(
   fc.string({ unit: fc.constantFrom("a", "b"), minLength: 1, maxLength: 30 }),
+  // repeated words: word starts where a deduplicated continuation may restate from
+  fc.array(fc.constantFrom("ha", "ho", "a"), { minLength: 1, maxLength: 12 }).map((words) => words.join(" ")),
   fc.string({ unit: fc.constantFrom("a", "b", " ", "\n", "é", "中", "😀", "👩‍💻"), minLength: 1, maxLength: 40 })
 )
 
@@ -43,17 +46,29 @@ const scenario = fc.record({
   client: fc.nat({ max: clients.length - 1 }),
   chunkSize: fc.integer({ min: 1, max: 6 }),
   splitSurrogates: fc.boolean(),
-  schedule: fc.array(fault, { maxLength: 4 })
+  schedule: fc.array(fault, { maxLength: 4 }),
+  /** Which word start a deduplicated continuation restates from (see `restatement`). */
+  pick: fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })
 })
 
 /** The request's prompt carries the length of the checkpoint, so that the server continues exactly from it. */
 const prompt = (ctx: L0.AttemptContext): string => `checkpoint:${ctx.checkpoint.length}`
 
-const textOf = async (input: typeof scenario extends fc.Arbitrary<infer A> ? A : never, continuation: boolean) => {
+/**
+ * Runs the scenario; with deduplication, each continued reply first restates
+ * the longest tail of the checkpoint that starts at a word and that the reply
+ * starts with, which deduplication must remove exactly.
+ */
+const textOf = async (
+  input: typeof scenario extends fc.Arbitrary<infer A> ? A : never,
+  continuation: boolean | Continuation.Options
+) => {
   const shape = { chunkSize: input.chunkSize, splitSurrogates: input.splitSurrogates }
+  const deduplicating = typeof continuation === "object"
   const server = await ProviderServer.listen((request, index) => {
     const from = Number(/checkpoint:(\d+)/.exec(request.rawBody)?.[1] ?? 0)
-    const text = input.golden.slice(from)
+    const restated = deduplicating && from > 0 ? restatement(input.golden, from, input.pick) : 0
+    const text = input.golden.slice(from - restated)
     const planned = input.schedule[index]
     return planned === undefined
       ? ProviderServer.reply(text, shape)
@@ -89,12 +104,20 @@ describe("random fault schedules through the real clients and ProviderServer", (
     )
   }, 120_000)
 
-  // continuation: true must keep every character of an exact continuation; L0 still removes what looks like a
-  // repeated overlap (issue 11), so this runs with the soak's exactContinuation switch
-  it.runIf(defaults.exactContinuation)("with continuation, L0.text is the golden text", async () => {
+  // continuation: true keeps every character of an exact continuation, also where the text repeats itself
+  it("with continuation, L0.text is the golden text", async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (input) => {
         expect(await textOf(input, true)).toBe(input.golden)
+      }),
+      { seed: 14, numRuns: 60 }
+    )
+  }, 120_000)
+
+  it("with deduplicated continuation and a restated end of the checkpoint, L0.text is the golden text once", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (input) => {
+        expect(await textOf(input, Continuation.openaiChatOptions)).toBe(input.golden)
       }),
       { seed: 14, numRuns: 60 }
     )
