@@ -21,7 +21,7 @@ export const isJsonContentType = (type: string | null | undefined): boolean =>
 export const stringOf = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
 /** @internal */
-export const numberOf = (u: unknown): number | undefined => typeof u === "number" ? u : undefined
+const numberOf = (u: unknown): number | undefined => typeof u === "number" ? u : undefined
 
 /** @internal */
 export const unexpectedChunk = (adapter: string, chunk: unknown): FatalError =>
@@ -34,7 +34,7 @@ export const unexpectedChunk = (adapter: string, chunk: unknown): FatalError =>
  *
  * @internal
  */
-export const endedEarly = (adapter: string, marker: string): NetworkError =>
+const endedEarly = (adapter: string, marker: string): NetworkError =>
   new NetworkError({ reason: "eof", message: `The ${adapter} stream ended before its ${marker}` })
 
 /**

@@ -2,7 +2,7 @@ import { STATUS_CODES } from "node:http"
 import type { ErrorDetails, Protocol } from "../testing/ProviderServer.js"
 
 /** @internal */
-export interface ToolContent {
+interface ToolContent {
   readonly id: string | undefined
   readonly name: string
   readonly pieces: ReadonlyArray<string>

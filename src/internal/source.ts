@@ -47,7 +47,7 @@ const BUFFER_SIZE = 1024
 const aborted = new DOMException("This operation was aborted", "AbortError")
 
 /** An `ExhaustedError` from a nested run counts as its last error. */
-export const toCategoryError = (u: unknown, now: number): CategoryError => {
+const toCategoryError = (u: unknown, now: number): CategoryError => {
   const error = fromUnknown(u, now)
   return error instanceof ExhaustedError
     ? error.lastError ?? new FatalError({ message: error.message, reason: "protocol" })

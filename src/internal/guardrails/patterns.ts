@@ -51,7 +51,7 @@ const repeatAt = (source: string, i: number): number => {
  * `(\w+\s?)*`: such patterns can backtrack exponentially, which no window
  * bounds. The check is conservative: some safe patterns are refused too.
  */
-export const nestsRepetition = (source: string): boolean => {
+const nestsRepetition = (source: string): boolean => {
   const outer: Array<boolean> = []
   let repeats = false
   let groupRepeats = false
