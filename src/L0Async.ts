@@ -4,13 +4,11 @@
  *
  * @since 0.1.0
  */
-import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import type * as Layer from "effect/Layer"
-import * as Pull from "effect/Pull"
-import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as EventBus from "./EventBus.js"
 import type { Violation } from "./Guardrail.js"
@@ -228,11 +226,13 @@ export const structured = <S extends L0.StructuredSchema>(
 const EMPTY: ReadonlyArray<L0Event> = []
 
 /**
- * The events of a run as an `AsyncIterable`. Each pull takes a whole array
- * of events from the stream and the iterator hands them out one by one, so
- * the runtime works once per array, not per event. Leaving the loop early
- * (`break`, `return`, a throw) or aborting `signal` ends the run and aborts
- * its request; after an abort the loop throws an {@link AbortError}.
+ * The events of a run as an `AsyncIterable`. The run reads the stream one
+ * array at a time (`Stream.runForEachArray`) and waits while the loop works
+ * through the array, event by event in plain JavaScript, so the runtime
+ * steps once per array, not per event. Leaving the loop early (`break`,
+ * `return`, a throw) or aborting `signal` ends the run and aborts its
+ * request; after an abort the loop throws an {@link AbortError}. Each
+ * `for await` starts its own run.
  *
  * **Example** (Showing tokens, applying resets)
  * ```ts
@@ -249,72 +249,82 @@ export const events = (options: L0.L0Options, runOptions: RunOptions = {}): Asyn
   [Symbol.asyncIterator]: () => new Events(L0.stream(options), runOptions)
 })
 
-/** One iteration of {@link events}: the pull, the array being handed out and the scope of the run. */
+interface Waiter {
+  readonly resolve: (result: IteratorResult<L0Event>) => void
+  readonly reject: (error: unknown) => void
+}
+
+const DONE: IteratorResult<L0Event> = { done: true, value: undefined }
+
+/**
+ * One iteration of {@link events}: a fiber runs the stream and hands each
+ * array over, then waits until the loop has taken all of it. Waiting for the
+ * loop lets the source fill the next array meanwhile, as `runForEachArray`
+ * does, rather than being pulled one event at a time.
+ */
 class Events implements AsyncIterator<L0Event> {
-  private readonly scope = Scope.makeUnsafe()
-  private readonly signal: AbortSignal | undefined
   private readonly stream: Stream.Stream<L0Event, unknown>
-  private pull: Pull.Pull<Arr.NonEmptyReadonlyArray<L0Event>, unknown, void> | undefined
+  private readonly signal: AbortSignal | undefined
+  private fiber: Fiber.Fiber<void, unknown> | undefined
   private buffer = EMPTY
   private index = 0
-  private pulling = false
-  private closed: Promise<void> | undefined
-  private readonly onAbort = (): void => {
-    // a pull in flight is interrupted by its own signal and closes the scope after it
-    if (!this.pulling) void this.close()
-  }
+  /** Resumes the run once the loop wants the next array. */
+  private proceed: (() => void) | undefined
+  private waiter: Waiter | undefined
+  private exit: Exit.Exit<void, unknown> | undefined
 
   constructor(stream: Stream.Stream<L0Event, unknown>, options: RunOptions) {
     this.stream = hasCallbacks(options) ? Stream.provide(stream, layer(options)) : stream
     this.signal = options.signal
-    this.signal?.addEventListener("abort", this.onAbort, { once: true })
   }
 
   next(): Promise<IteratorResult<L0Event>> {
     if (this.index < this.buffer.length) return Promise.resolve({ done: false, value: this.buffer[this.index++]! })
-    return this.fill()
+    if (this.exit !== undefined) return this.settled(this.exit)
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject }
+      if (this.fiber === undefined) this.start()
+      const proceed = this.proceed
+      this.proceed = undefined
+      proceed?.()
+    })
   }
 
-  return(): Promise<IteratorResult<L0Event>> {
-    return this.close().then(() => ({ done: true, value: undefined }))
+  async return(): Promise<IteratorResult<L0Event>> {
+    this.buffer = EMPTY
+    if (this.fiber !== undefined && this.exit === undefined) await Effect.runPromise(Fiber.interrupt(this.fiber))
+    return DONE
   }
 
-  private close(): Promise<void> {
-    if (this.closed === undefined) {
-      this.signal?.removeEventListener("abort", this.onAbort)
-      this.buffer = EMPTY
-      this.closed = Effect.runPromise(Scope.close(this.scope, Exit.void))
-    }
-    return this.closed
-  }
-
-  private async fill(): Promise<IteratorResult<L0Event>> {
+  private start(): void {
     const signal = this.signal
     if (signal?.aborted === true) {
-      await this.close()
-      throw new AbortError(signal.reason)
+      this.end(Exit.interrupt())
+      return
     }
-    if (this.closed !== undefined) return { done: true, value: undefined }
-    this.pulling = true
-    const exit = await Effect.runPromiseExit(
-      this.pull === undefined ? this.open() : this.pull,
-      signal === undefined ? undefined : { signal }
-    )
-    this.pulling = false
-    if (Exit.isSuccess(exit)) {
-      this.buffer = exit.value
-      this.index = 1
-      return { done: false, value: exit.value[0] }
-    }
-    await this.close()
-    if (Pull.isDoneCause(exit.cause)) return { done: true, value: undefined }
-    throw rejection(exit.cause, signal)
+    const run = Stream.runForEachArray(this.stream, (events) =>
+      Effect.callback<void>((resume) => {
+        this.buffer = events
+        this.index = 1
+        this.proceed = () => resume(Effect.void)
+        const waiter = this.waiter!
+        this.waiter = undefined
+        waiter.resolve({ done: false, value: events[0] })
+      }))
+    this.fiber = Effect.runFork(run, signal === undefined ? undefined : { signal })
+    this.fiber.addObserver((exit) => this.end(exit))
   }
 
-  private open(): Pull.Pull<Arr.NonEmptyReadonlyArray<L0Event>, unknown, void> {
-    return Effect.flatMap(Scope.provide(Stream.toPull(this.stream), this.scope), (pull) => {
-      this.pull = pull
-      return pull
-    })
+  private end(exit: Exit.Exit<void, unknown>): void {
+    this.exit = exit
+    // an abort drops what the loop has not read yet
+    if (Exit.isFailure(exit)) this.buffer = EMPTY
+    const waiter = this.waiter
+    this.waiter = undefined
+    if (waiter !== undefined) this.settled(exit).then(waiter.resolve, waiter.reject)
+  }
+
+  private settled(exit: Exit.Exit<void, unknown>): Promise<IteratorResult<L0Event>> {
+    return Exit.isSuccess(exit) ? Promise.resolve(DONE) : Promise.reject(rejection(exit.cause, this.signal))
   }
 }
