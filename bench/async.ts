@@ -27,6 +27,22 @@ const forAwait = async (events: AsyncIterable<L0Event.L0Event>): Promise<string>
   return text
 }
 
+const eachArray = (options: L0.L0Options): Promise<string> => {
+  let text = ""
+  return Effect.runPromise(Stream.runForEachArray(L0.stream(options), (events) => {
+    for (let i = 0; i < events.length; i++) text = apply(text, events[i]!)
+    return Effect.void
+  })).then(() => text)
+}
+
+const each = (options: L0.L0Options): Promise<string> => {
+  let text = ""
+  return Effect.runPromise(Stream.runForEach(L0.stream(options), (event) =>
+    Effect.sync(() => {
+      text = apply(text, event)
+    }))).then(() => text)
+}
+
 const FACADE = "L0Async.events, for await"
 const TEXT = "L0.text"
 const ARRAYS = "L0.stream, Stream.runForEachArray"
@@ -47,8 +63,8 @@ export const run = async (): Promise<Outcome> => {
     { name: FACADE, run: () => forAwait(L0Async.events(options())) },
     { name: "L0Async.text", run: () => L0Async.text(options()) },
     { name: TEXT, run: () => Effect.runPromise(L0.text(options())) },
-    { name: ARRAYS, run: () => Effect.runPromise(consumers.streamArrays(options())) },
-    { name: "L0.stream, Stream.runForEach", run: () => Effect.runPromise(consumers.streamEach(options())) },
+    { name: ARRAYS, run: () => eachArray(options()) },
+    { name: "L0.stream, Stream.runForEach", run: () => each(options()) },
     { name: "L0.stream, for await over Stream.toAsyncIterable", run: () => forAwait(Stream.toAsyncIterable(L0.stream(options()))) }
   ].map((c) => ({ ...c, repeat: 3 }))
   const timings = await interleave(cases, ROUNDS)
