@@ -15,10 +15,12 @@ describe.concurrent("examples run", () => {
 
   it("async", async () => {
     const out = await example("async")
-    expect(out.split("\n").slice(0, 3)).toEqual([
+    expect(out.split("\n").slice(0, 5)).toEqual([
       "Hello, world",
       "Hello, world",
-      "ExhaustedError (fatal): All 1 source(s) failed after 1 attempt(s); last: FatalError: no"
+      "ExhaustedError (fatal): All 1 source(s) failed after 1 attempt(s); last: FatalError: no",
+      "token: Thinking",
+      "AbortError: cancelled"
     ])
   })
 
