@@ -1,4 +1,5 @@
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { Guardrail, L0Async, L0Error } from "effect-l0"
 import type { L0Event } from "effect-l0"
 import { ProviderServer, TestSource } from "effect-l0/testing"
@@ -203,6 +204,34 @@ describe("L0Async.events", () => {
     controller.abort()
     await until(() => source.calls[0]!.context.signal.aborted)
     expectAbortError(await rejectionOf(iterator.next()))
+  })
+
+  it("after an abort, events already received are not handed out", async () => {
+    // one array of three tokens, then nothing until the end of time
+    const stream = () => Stream.concat(Stream.make("a", "b", "c"), Stream.never)
+    const controller = new AbortController()
+    const iterator = L0Async.events({ stream }, { signal: controller.signal })[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    controller.abort()
+    expectAbortError(await rejectionOf(iterator.next()))
+  })
+
+  it("an abort after the last events arrived, while the loop still reads, throws rather than ending quietly", async () => {
+    const controller = new AbortController()
+    const iterator = L0Async.events({ stream: TestSource.make(["a", "b"]).stream }, { signal: controller.signal })[
+      Symbol.asyncIterator
+    ]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    controller.abort()
+    expectAbortError(await rejectionOf(iterator.next()))
+  })
+
+  it("return() before the first read starts no run", async () => {
+    const source = TestSource.make(["a"])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+    expect(source.calls).toHaveLength(0)
   })
 
   it("a failed run throws the typed L0Error from the loop", async () => {
