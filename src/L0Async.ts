@@ -293,6 +293,8 @@ class Events implements AsyncIterator<L0Event> {
   async return(): Promise<IteratorResult<L0Event>> {
     this.buffer = EMPTY
     if (this.fiber !== undefined && this.exit === undefined) await Effect.runPromise(Fiber.interrupt(this.fiber))
+    // a closed iterator stays done: no new run, no interruption error
+    this.exit = Exit.void
     return DONE
   }
 

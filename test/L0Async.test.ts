@@ -231,7 +231,17 @@ describe("L0Async.events", () => {
     const source = TestSource.make(["a"])
     const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
     expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
     expect(source.calls).toHaveLength(0)
+  })
+
+  it("after return() mid-run, next() is done", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    await iterator.return!()
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
   it("a failed run throws the typed L0Error from the loop", async () => {
