@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from "node:fs"
 import * as os from "node:os"
+import * as async from "./async.js"
 import * as concurrency from "./concurrency.js"
 import * as guardrails from "./guardrails.js"
 import { hasGc } from "./harness.js"
@@ -20,6 +21,7 @@ import * as ttft from "./ttft.js"
 const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["throughput", throughput.run],
   ["guardrails", guardrails.run],
+  ["async", async.run],
   ["structured", structured.run],
   ["concurrency", concurrency.run],
   ["ttft", ttft.run],

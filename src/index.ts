@@ -25,6 +25,8 @@ export * as JsonRepair from "./JsonRepair.js"
 /** @since 0.1.0 */
 export * as L0 from "./L0.js"
 /** @since 0.1.0 */
+export * as L0Async from "./L0Async.js"
+/** @since 0.1.0 */
 export * as L0Error from "./L0Error.js"
 /** @since 0.1.0 */
 export * as L0Event from "./L0Event.js"

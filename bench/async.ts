@@ -1,0 +1,95 @@
+/**
+ * Plain async consumers at 100k tokens with `Guardrails.recommended`, against
+ * the cheapest raw consumer: `for await (const t of gen()) s += t` over the
+ * same pre-built tokens, measured in the same rounds.
+ */
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { Guardrails, L0, L0Async } from "effect-l0"
+import type { L0Event } from "effect-l0"
+import * as consumers from "./consumers.js"
+import { interleave } from "./harness.js"
+import type { Budget, Outcome } from "./report.js"
+import * as report from "./report.js"
+import { answer, replay } from "./tokens.js"
+
+const COUNT = 100_000
+const ROUNDS = { rounds: 8, warmup: 2 }
+const BASELINE = "raw for await, s += t"
+
+/** The text a plain consumer shows, with `s +=` like the baseline. */
+const apply = (text: string, event: L0Event.L0Event): string =>
+  event._tag === "Token" ? text + event.value : event._tag === "Reset" ? text.slice(0, event.kept) : text
+
+const forAwait = async (events: AsyncIterable<L0Event.L0Event>): Promise<string> => {
+  let text = ""
+  for await (const event of events) text = apply(text, event)
+  return text
+}
+
+const eachArray = (options: L0.L0Options): Promise<string> => {
+  let text = ""
+  return Effect.runPromise(Stream.runForEachArray(L0.stream(options), (events) => {
+    for (let i = 0; i < events.length; i++) text = apply(text, events[i]!)
+    return Effect.void
+  })).then(() => text)
+}
+
+const each = (options: L0.L0Options): Promise<string> => {
+  let text = ""
+  return Effect.runPromise(Stream.runForEach(L0.stream(options), (event) =>
+    Effect.sync(() => {
+      text = apply(text, event)
+    }))).then(() => text)
+}
+
+const FACADE = "L0Async.events, for await"
+const TEXT = "L0.text"
+const ARRAYS = "L0.stream, Stream.runForEachArray"
+
+export const run = async (): Promise<Outcome> => {
+  const tokens = answer(COUNT)
+  const options = (): L0.L0Options => ({ stream: () => replay(tokens), guardrails: Guardrails.recommended })
+  const cases = [
+    {
+      name: BASELINE,
+      run: async () => {
+        let s = ""
+        for await (const t of replay(tokens)) s += t
+        return s
+      }
+    },
+    { name: "raw for await, text joined once", run: () => consumers.raw(replay(tokens)) },
+    { name: FACADE, run: () => forAwait(L0Async.events(options())) },
+    { name: "L0Async.text", run: () => L0Async.text(options()) },
+    { name: TEXT, run: () => Effect.runPromise(L0.text(options())) },
+    { name: ARRAYS, run: () => eachArray(options()) },
+    { name: "L0.stream, Stream.runForEach", run: () => each(options()) },
+    { name: "L0.stream, for await over Stream.toAsyncIterable", run: () => forAwait(Stream.toAsyncIterable(L0.stream(options()))) }
+  ].map((c) => ({ ...c, repeat: 3 }))
+  const timings = await interleave(cases, ROUNDS)
+  const base = timings[0]!.median
+  const at = (name: string): number => timings.find((t) => t.name === name)!.median / base
+  const characters = tokens.reduce((sum, t) => sum + t.length, 0) / tokens.length
+  const budget = (name: string, limit: number): Budget => ({
+    name: `${name} at 100k tokens with Guardrails.recommended`,
+    limit: `≤ ${limit.toFixed(2)}x ${BASELINE}`,
+    measured: report.ratio(at(name)),
+    pass: at(name) <= limit
+  })
+  return {
+    sections: [{
+      title: "Plain async consumers",
+      description:
+        `${report.tokens(tokens.length)} tokens of the throughput workload (${characters.toFixed(2)} characters on average), replayed by an async generator; every L0 consumer runs with \`Guardrails.recommended\`. Baseline: the cheapest raw consumer, ${BASELINE}. Every L0 consumer but \`L0.text\` and \`L0Async.text\` builds its text with \`s +=\` too, resets applied.`,
+      rows: timings.map((t) => ({
+        workload: t.name,
+        size: report.tokens(tokens.length),
+        measured: report.ms(t.median),
+        perToken: report.ns(t.median * 1e6 / tokens.length),
+        ratio: report.ratio(t.median / base)
+      }))
+    }],
+    budgets: [budget(FACADE, 1.5), budget(TEXT, 1.5), budget(ARRAYS, 2)]
+  }
+}

@@ -1,0 +1,332 @@
+/**
+ * L0 for code that does not use Effect: promises, `for await` and
+ * `AbortSignal`, on the same runtime as `L0.stream`.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as EventBus from "./EventBus.js"
+import type { Violation } from "./Guardrail.js"
+import * as L0 from "./L0.js"
+import type { ErrorCategory } from "./L0Error.js"
+import type { L0Event } from "./L0Event.js"
+
+/**
+ * A retry of the same source, from `retry_attempt`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RetryInfo {
+  readonly source: number
+  /** The attempt about to start (1-based). */
+  readonly attempt: number
+  readonly category: ErrorCategory
+  readonly delayMs: number
+}
+
+/**
+ * A switch to the next source, from `fallback_start`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FallbackInfo {
+  /** 1 for the first fallback, … */
+  readonly fallbackIndex: number
+  /** The category of the error that exhausted the previous source. */
+  readonly category: ErrorCategory
+}
+
+/**
+ * A failed attempt, from `error_<category>`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ErrorInfo {
+  readonly source: number
+  readonly attempt: number
+  readonly category: ErrorCategory
+  /** The error's `_tag`, such as `"NetworkError"`. */
+  readonly tag: string
+  readonly message: string
+  readonly status: number | undefined
+}
+
+/**
+ * The successful attempt, from `stream_complete`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface CompleteInfo {
+  readonly source: number
+  readonly attempt: number
+  readonly tokenCount: number
+  /** The name of the adapter that decoded the source. */
+  readonly adapter: string | undefined
+}
+
+/**
+ * Callbacks of one run. Each gets what the EventBus event carries and the
+ * event itself. A callback that throws is reported once through the Effect
+ * logger and never breaks the run.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Callbacks {
+  /** Every delivered token. Only this callback makes L0 report tokens on the bus. */
+  readonly onToken?: ((value: string, event: EventBus.BusEvent) => void) | undefined
+  /** Before the delay of a retry of the same source. */
+  readonly onRetry?: ((info: RetryInfo, event: EventBus.BusEvent) => void) | undefined
+  /** When the run moves to the next fallback source. */
+  readonly onFallback?: ((info: FallbackInfo, event: EventBus.BusEvent) => void) | undefined
+  /** When the consumer must drop its text after the first `kept` characters. */
+  readonly onReset?: ((kept: number, event: EventBus.BusEvent) => void) | undefined
+  /** Each guardrail violation, errors and warnings. */
+  readonly onViolation?: ((violation: Violation, event: EventBus.BusEvent) => void) | undefined
+  /** When the run's successful attempt completes. */
+  readonly onComplete?: ((info: CompleteInfo, event: EventBus.BusEvent) => void) | undefined
+  /** Each failed attempt, whether a retry or a fallback follows or not. */
+  readonly onError?: ((info: ErrorInfo, event: EventBus.BusEvent) => void) | undefined
+}
+
+/**
+ * What every function of this module accepts besides the L0 options.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunOptions extends Callbacks {
+  /** Aborting it aborts the current request and rejects with an {@link AbortError}. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * The rejection of a run whose `signal` aborted. Its `cause` is the
+ * signal's `reason`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AbortError extends Error {
+  override readonly name = "AbortError"
+  readonly code = "ABORT_ERR"
+
+  constructor(reason: unknown) {
+    super("The operation was aborted", { cause: reason })
+  }
+}
+
+/** The bus event's `data`, whose shape its `type` fixes (see the README's EventBus section). */
+const payload = <A>(event: EventBus.BusEvent): A => event.data as unknown as A
+
+const dispatch = (callbacks: Callbacks) => (event: EventBus.BusEvent): void => {
+  const data = event.data
+  switch (event.type) {
+    case "stream_token":
+      return callbacks.onToken?.(data.value as string, event)
+    case "retry_attempt":
+      return callbacks.onRetry?.(payload<RetryInfo>(event), event)
+    case "fallback_start":
+      return callbacks.onFallback?.(payload<FallbackInfo>(event), event)
+    case "reset":
+      return callbacks.onReset?.(data.kept as number, event)
+    case "guardrail_violation":
+      return callbacks.onViolation?.(payload<Violation>(event), event)
+    case "stream_complete":
+      return callbacks.onComplete?.(payload<CompleteInfo>(event), event)
+    case "error_network":
+    case "error_transient":
+    case "error_model":
+    case "error_content":
+    case "error_fatal":
+      return callbacks.onError?.({ ...data, category: event.type.slice(6) } as ErrorInfo, event)
+  }
+}
+
+/**
+ * An `EventBus` layer that calls `callbacks`: usable from Effect code too.
+ *
+ * **Example** (Logging retries of an Effect program)
+ * ```ts
+ * yield* L0.text(options).pipe(Effect.provide(L0Async.layer({ onRetry: (info) => console.log("retry", info) })))
+ * ```
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (callbacks: Callbacks): Layer.Layer<never> =>
+  EventBus.layer(dispatch(callbacks), { tokens: callbacks.onToken !== undefined })
+
+const hasCallbacks = (options: RunOptions): boolean =>
+  options.onToken !== undefined || options.onRetry !== undefined || options.onFallback !== undefined ||
+  options.onReset !== undefined || options.onViolation !== undefined || options.onComplete !== undefined ||
+  options.onError !== undefined
+
+/** The typed error itself, an `AbortError` after `signal` aborted, or the defect. */
+const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined): unknown =>
+  signal?.aborted === true && Cause.hasInterrupts(cause)
+    ? new AbortError(signal.reason)
+    : Cause.squash(cause)
+
+const runPromise = async <A, E>(effect: Effect.Effect<A, E>, options: RunOptions): Promise<A> => {
+  const { signal } = options
+  if (signal?.aborted === true) throw new AbortError(signal.reason)
+  const provided = hasCallbacks(options) ? Effect.provide(effect, layer(options)) : effect
+  const exit = await Effect.runPromiseExit(provided, signal === undefined ? undefined : { signal })
+  if (Exit.isSuccess(exit)) return exit.value
+  throw rejection(exit.cause, signal)
+}
+
+/**
+ * Runs to completion and resolves with the final text, resets applied.
+ * Rejects with the `L0Error` itself, or an {@link AbortError}.
+ *
+ * **Example** (Cancelling after 30 seconds)
+ * ```ts
+ * const answer = await L0Async.text(
+ *   { stream: ({ signal }) => client.chat.completions.create(request, { signal }) },
+ *   { signal: AbortSignal.timeout(30_000) }
+ * )
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const text = (options: L0.L0Options, runOptions: RunOptions = {}): Promise<string> =>
+  runPromise(L0.text(options), runOptions)
+
+/**
+ * Runs to completion and resolves with the text, the final state and usage.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = (options: L0.L0Options, runOptions: RunOptions = {}): Promise<L0.L0Result> =>
+  runPromise(L0.run(options), runOptions)
+
+/**
+ * Runs `L0.structured`: resolves with the decoded value.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const structured = <S extends L0.StructuredSchema>(
+  schema: S,
+  options: L0.StructuredOptions,
+  runOptions: RunOptions = {}
+): Promise<S["Type"]> => runPromise(L0.structured(schema, options), runOptions)
+
+const EMPTY: ReadonlyArray<L0Event> = []
+
+/**
+ * The events of a run as an `AsyncIterable`. The run reads the stream one
+ * array at a time (`Stream.runForEachArray`) and waits while the loop works
+ * through the array, event by event in plain JavaScript, so the runtime
+ * steps once per array, not per event. Leaving the loop early (`break`,
+ * `return`, a throw) or aborting `signal` ends the run and aborts its
+ * request; after an abort the loop throws an {@link AbortError}. Each
+ * `for await` starts its own run.
+ *
+ * **Example** (Showing tokens, applying resets)
+ * ```ts
+ * let shown = ""
+ * for await (const event of L0Async.events({ stream: ({ signal }) => client.chat.completions.create(request, { signal }) })) {
+ *   if (event._tag === "Token") shown += event.value
+ *   if (event._tag === "Reset") shown = shown.slice(0, event.kept)
+ * }
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const events = (options: L0.L0Options, runOptions: RunOptions = {}): AsyncIterable<L0Event> => ({
+  [Symbol.asyncIterator]: () => new Events(L0.stream(options), runOptions)
+})
+
+interface Waiter {
+  readonly resolve: (result: IteratorResult<L0Event>) => void
+  readonly reject: (error: unknown) => void
+}
+
+const DONE: IteratorResult<L0Event> = { done: true, value: undefined }
+
+/**
+ * One iteration of {@link events}: a fiber runs the stream and hands each
+ * array over, then waits until the loop has taken all of it. Waiting for the
+ * loop lets the source fill the next array meanwhile, as `runForEachArray`
+ * does, rather than being pulled one event at a time.
+ */
+class Events implements AsyncIterator<L0Event> {
+  private readonly stream: Stream.Stream<L0Event, unknown>
+  private readonly signal: AbortSignal | undefined
+  private fiber: Fiber.Fiber<void, unknown> | undefined
+  private buffer = EMPTY
+  private index = 0
+  /** Resumes the run once the loop wants the next array. */
+  private proceed: (() => void) | undefined
+  private waiter: Waiter | undefined
+  private exit: Exit.Exit<void, unknown> | undefined
+
+  constructor(stream: Stream.Stream<L0Event, unknown>, options: RunOptions) {
+    this.stream = hasCallbacks(options) ? Stream.provide(stream, layer(options)) : stream
+    this.signal = options.signal
+  }
+
+  next(): Promise<IteratorResult<L0Event>> {
+    if (this.index < this.buffer.length) return Promise.resolve({ done: false, value: this.buffer[this.index++]! })
+    if (this.exit !== undefined) return this.settled(this.exit)
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject }
+      if (this.fiber === undefined) this.start()
+      const proceed = this.proceed
+      this.proceed = undefined
+      proceed?.()
+    })
+  }
+
+  async return(): Promise<IteratorResult<L0Event>> {
+    this.buffer = EMPTY
+    if (this.fiber !== undefined && this.exit === undefined) await Effect.runPromise(Fiber.interrupt(this.fiber))
+    // a closed iterator stays done: no new run, no interruption error
+    this.exit = Exit.void
+    return DONE
+  }
+
+  private start(): void {
+    const signal = this.signal
+    if (signal?.aborted === true) {
+      this.end(Exit.interrupt())
+      return
+    }
+    const run = Stream.runForEachArray(this.stream, (events) =>
+      Effect.callback<void>((resume) => {
+        this.buffer = events
+        this.index = 1
+        this.proceed = () => resume(Effect.void)
+        const waiter = this.waiter!
+        this.waiter = undefined
+        waiter.resolve({ done: false, value: events[0] })
+      }))
+    this.fiber = Effect.runFork(run, signal === undefined ? undefined : { signal })
+    this.fiber.addObserver((exit) => this.end(exit))
+  }
+
+  private end(exit: Exit.Exit<void, unknown>): void {
+    this.exit = exit
+    // an abort drops what the loop has not read yet
+    if (Exit.isFailure(exit)) this.buffer = EMPTY
+    const waiter = this.waiter
+    this.waiter = undefined
+    if (waiter !== undefined) this.settled(exit).then(waiter.resolve, waiter.reject)
+  }
+
+  private settled(exit: Exit.Exit<void, unknown>): Promise<IteratorResult<L0Event>> {
+    return Exit.isSuccess(exit) ? Promise.resolve(DONE) : Promise.reject(rejection(exit.cause, this.signal))
+  }
+}

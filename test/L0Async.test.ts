@@ -1,0 +1,325 @@
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Guardrail, L0Async, L0Error } from "effect-l0"
+import type { L0Event } from "effect-l0"
+import { ProviderServer, TestSource } from "effect-l0/testing"
+import OpenAI from "openai"
+import { afterEach, describe, expect, it } from "vitest"
+import { API_KEY } from "./clients.js"
+import { connectionReset, httpError, noDelay } from "./support.js"
+
+/** Waits (in real time) until `condition` holds. */
+const until = async (condition: () => boolean): Promise<void> => {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2))
+}
+
+const rejectionOf = async (promise: Promise<unknown>): Promise<unknown> => {
+  try {
+    await promise
+  } catch (error) {
+    return error
+  }
+  throw new Error("expected a rejection")
+}
+
+const expectAbortError = (error: unknown, reason?: unknown) => {
+  expect(error).toBeInstanceOf(L0Async.AbortError)
+  expect((error as Error).name).toBe("AbortError")
+  if (reason !== undefined) expect((error as Error).cause).toBe(reason)
+}
+
+const collect = async (iterable: AsyncIterable<L0Event.L0Event>) => {
+  const events: Array<L0Event.L0Event> = []
+  for await (const event of iterable) events.push(event)
+  return events
+}
+
+describe("L0Async.text and run", () => {
+  it("resolve with the final text after a retry, resets applied", async () => {
+    const source = TestSource.make(["a", "b", TestSource.fail(connectionReset())], ["x", "y"])
+    expect(await L0Async.text({ stream: source.stream, retry: noDelay })).toBe("xy")
+    const result = await L0Async.run({ stream: TestSource.make(["he", "llo"]).stream })
+    expect(result.text).toBe("hello")
+    expect(result.state.tokenCount).toBe(2)
+  })
+
+  it("reject with the typed L0Error itself", async () => {
+    const exhausted = await rejectionOf(L0Async.text({ stream: () => Promise.reject(httpError(401)) }))
+    expect(exhausted).toBeInstanceOf(L0Error.ExhaustedError)
+    expect((exhausted as L0Error.ExhaustedError).lastError).toBeInstanceOf(L0Error.FatalError)
+    const invalid = await rejectionOf(L0Async.run({ stream: TestSource.make(["a"]).stream, adapter: "nope" }))
+    expect(invalid).toBeInstanceOf(L0Error.FatalError)
+    expect((invalid as L0Error.FatalError).reason).toBe("options")
+  })
+
+  it("an abort mid-stream aborts the request and rejects with an AbortError", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const controller = new AbortController()
+    const pending = L0Async.text({ stream: source.stream }, { signal: controller.signal })
+    await until(() => source.calls[0]?.emitted === 1)
+    const reason = new Error("user left")
+    controller.abort(reason)
+    expectAbortError(await rejectionOf(pending), reason)
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+    expect(source.calls).toHaveLength(1)
+  })
+
+  it("an already aborted signal rejects without calling the source", async () => {
+    const source = TestSource.make(["a"])
+    const signal = AbortSignal.abort()
+    expectAbortError(await rejectionOf(L0Async.text({ stream: source.stream }, { signal })), signal.reason)
+    expectAbortError(await rejectionOf(collect(L0Async.events({ stream: source.stream }, { signal }))))
+    expect(source.calls).toHaveLength(0)
+  })
+
+  it("a signal that never aborts changes nothing", async () => {
+    const { signal } = new AbortController()
+    expect(await L0Async.text({ stream: TestSource.make(["o", "k"]).stream }, { signal })).toBe("ok")
+  })
+})
+
+describe("L0Async callbacks", () => {
+  it("report tokens, errors, retries, resets and completion of one run", async () => {
+    const source = TestSource.make(["a", "b", TestSource.fail(connectionReset())], ["x", "y"])
+    const seen: Array<string> = []
+    const text = await L0Async.text({ stream: source.stream, retry: noDelay }, {
+      onToken: (value) => seen.push(`token ${value}`),
+      onError: (info) => seen.push(`error ${info.category} ${info.tag} attempt ${info.attempt}`),
+      onRetry: (info) => seen.push(`retry ${info.category} attempt ${info.attempt}`),
+      onReset: (kept) => seen.push(`reset ${kept}`),
+      onComplete: (info, event) => seen.push(`complete ${info.tokenCount} ${event.type}`)
+    })
+    expect(text).toBe("xy")
+    expect(seen).toEqual([
+      "token a",
+      "token b",
+      "error network NetworkError attempt 1",
+      "retry network attempt 2",
+      "reset 0",
+      "token x",
+      "token y",
+      "complete 2 stream_complete"
+    ])
+  })
+
+  it("report fallbacks and guardrail violations", async () => {
+    const fallbacks: Array<L0Async.FallbackInfo> = []
+    const violations: Array<string> = []
+    const shouting = Guardrail.make({
+      name: "shouting",
+      severity: "warning",
+      check: ({ delta }) => delta.includes("!") ? [{ rule: "shouting", message: "an exclamation", severity: "warning" }] : []
+    })
+    const result = await L0Async.run({
+      stream: () => Promise.reject(httpError(401)),
+      fallbacks: [TestSource.make(["Hi", "!"]).stream],
+      guardrails: [shouting]
+    }, {
+      onFallback: (info) => fallbacks.push(info),
+      onViolation: (violation) => violations.push(`${violation.rule} ${violation.severity}`)
+    })
+    expect(result.text).toBe("Hi!")
+    expect(fallbacks).toEqual([{ fallbackIndex: 1, category: "fatal" }])
+    expect(violations).toEqual(["shouting warning"])
+  })
+
+  it("a callback that throws does not break the run", async () => {
+    const tokens: Array<string> = []
+    const text = await L0Async.text({ stream: TestSource.make(["a", "b", "c"]).stream }, {
+      onToken: (value) => {
+        tokens.push(value)
+        throw new Error("broken handler")
+      }
+    })
+    expect(text).toBe("abc")
+    expect(tokens).toEqual(["a", "b", "c"])
+  })
+
+  it("work from events too", async () => {
+    const tokens: Array<string> = []
+    const events = await collect(
+      L0Async.events({ stream: TestSource.make(["a", "b"]).stream }, { onToken: (value) => tokens.push(value) })
+    )
+    expect(events.map((e) => e._tag)).toEqual(["Token", "Token", "Complete"])
+    expect(tokens).toEqual(["a", "b"])
+  })
+})
+
+describe("L0Async.events", () => {
+  it("yields every event, resets included, then ends", async () => {
+    const source = TestSource.make(["a", "b", TestSource.fail(connectionReset())], ["x", "y"])
+    const events = await collect(L0Async.events({ stream: source.stream, retry: noDelay }))
+    expect(events.map((e) => e._tag === "Token" ? e.value : e._tag)).toEqual(["a", "b", "Reset", "x", "y", "Complete"])
+  })
+
+  it("each for await starts its own run", async () => {
+    const source = TestSource.make(["a"])
+    const iterable = L0Async.events({ stream: source.stream })
+    expect((await collect(iterable)).length).toBe(2)
+    expect((await collect(iterable)).length).toBe(2)
+    expect(source.calls).toHaveLength(2)
+  })
+
+  it("leaving the loop early aborts the request", async () => {
+    const source = TestSource.make(["a", "b", TestSource.stall])
+    const seen: Array<string> = []
+    for await (const event of L0Async.events({ stream: source.stream })) {
+      if (event._tag === "Token") seen.push(event.value)
+      if (seen.length === 1) break
+    }
+    expect(seen).toEqual(["a"])
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+
+  it("a throw in the loop body aborts the request", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const thrown = await rejectionOf((async () => {
+      for await (const _ of L0Async.events({ stream: source.stream })) throw new Error("consumer failed")
+    })())
+    expect((thrown as Error).message).toBe("consumer failed")
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+
+  it("an abort while waiting for events throws an AbortError and aborts the request", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const controller = new AbortController()
+    const seen: Array<string> = []
+    const loop = (async () => {
+      for await (const event of L0Async.events({ stream: source.stream }, { signal: controller.signal })) {
+        if (event._tag === "Token") seen.push(event.value)
+      }
+    })()
+    await until(() => seen.length === 1)
+    controller.abort()
+    expectAbortError(await rejectionOf(loop))
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+
+  it("an abort between two reads aborts the request at once and the next read throws", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const controller = new AbortController()
+    const iterator = L0Async.events({ stream: source.stream }, { signal: controller.signal })[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    await until(() => source.calls[0]?.emitted === 1)
+    controller.abort()
+    await until(() => source.calls[0]!.context.signal.aborted)
+    expectAbortError(await rejectionOf(iterator.next()))
+  })
+
+  it("after an abort, events already received are not handed out", async () => {
+    // one array of three tokens, then nothing until the end of time
+    const stream = () => Stream.concat(Stream.make("a", "b", "c"), Stream.never)
+    const controller = new AbortController()
+    const iterator = L0Async.events({ stream }, { signal: controller.signal })[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    controller.abort()
+    expectAbortError(await rejectionOf(iterator.next()))
+  })
+
+  it("an abort after the last events arrived, while the loop still reads, throws rather than ending quietly", async () => {
+    const controller = new AbortController()
+    const iterator = L0Async.events({ stream: TestSource.make(["a", "b"]).stream }, { signal: controller.signal })[
+      Symbol.asyncIterator
+    ]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    controller.abort()
+    expectAbortError(await rejectionOf(iterator.next()))
+  })
+
+  it("return() before the first read starts no run", async () => {
+    const source = TestSource.make(["a"])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+    expect(source.calls).toHaveLength(0)
+  })
+
+  it("after return() mid-run, next() is done", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    await iterator.return!()
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it("a failed run throws the typed L0Error from the loop", async () => {
+    const thrown = await rejectionOf(collect(L0Async.events({ stream: () => Promise.reject(httpError(401)) })))
+    expect(thrown).toBeInstanceOf(L0Error.ExhaustedError)
+  })
+})
+
+describe("L0Async.structured", () => {
+  const Person = Schema.Struct({ name: Schema.String, born: Schema.Number })
+
+  it("resolves with the decoded value", async () => {
+    const person = await L0Async.structured(Person, { stream: TestSource.make(["{\"name\":\"Frank\",", "\"born\":1920}"]).stream })
+    expect(person).toEqual({ name: "Frank", born: 1920 })
+  })
+
+  it("rejects with the typed error or an AbortError", async () => {
+    const invalid = await rejectionOf(
+      L0Async.structured(Person, { stream: TestSource.make(["{\"name\":1}"]).stream, retry: { ...noDelay, maxAttempts: 1 } })
+    )
+    expect(L0Error.isL0Error(invalid)).toBe(true)
+    const source = TestSource.make(["{\"name\":", TestSource.stall])
+    const controller = new AbortController()
+    const pending = L0Async.structured(Person, { stream: source.stream }, { signal: controller.signal })
+    await until(() => source.calls[0]?.emitted === 1)
+    controller.abort()
+    expectAbortError(await rejectionOf(pending))
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+})
+
+describe("L0Async with the openai client against ProviderServer", () => {
+  let server: ProviderServer.AsyncProviderServer | undefined
+  afterEach(async () => {
+    await server?.close()
+    server = undefined
+  })
+
+  const chat = (target: ProviderServer.AsyncProviderServer) => {
+    const client = new OpenAI({ baseURL: target.openaiBaseUrl, apiKey: API_KEY, maxRetries: 0, logLevel: "off" })
+    return ({ signal }: { readonly signal: AbortSignal }) =>
+      client.chat.completions.create({ model: "gpt-test", messages: [{ role: "user", content: "Hi" }], stream: true }, {
+        signal
+      })
+  }
+
+  it("text resolves with the streamed answer", async () => {
+    server = await ProviderServer.listen(["The quick brown fox."])
+    expect(await L0Async.text({ stream: chat(server) })).toBe("The quick brown fox.")
+  })
+
+  it("an abort mid-stream disconnects the request", async () => {
+    server = await ProviderServer.listen([ProviderServer.reply("The quick brown fox.", { fault: ProviderServer.stallAfter(2) })])
+    const controller = new AbortController()
+    const tokens: Array<string> = []
+    const pending = L0Async.text({ stream: chat(server) }, { signal: controller.signal, onToken: (t) => tokens.push(t) })
+    await until(() => tokens.length === 2)
+    controller.abort()
+    expectAbortError(await rejectionOf(pending))
+    expect(await server.awaitEnd(0)).toBe("disconnected")
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it("leaving a for await loop early disconnects the request", async () => {
+    server = await ProviderServer.listen([ProviderServer.reply("The quick brown fox.", { fault: ProviderServer.stallAfter(3) })])
+    let shown = ""
+    for await (const event of L0Async.events({ stream: chat(server) })) {
+      if (event._tag === "Token") shown += event.value
+      if (shown.length >= 4) break
+    }
+    expect(shown).toBe("The ")
+    expect(await server.awaitEnd(0)).toBe("disconnected")
+  })
+
+  it("a provider error rejects with the typed error", async () => {
+    server = await ProviderServer.listen([ProviderServer.httpError(401)])
+    const error = await rejectionOf(L0Async.text({ stream: chat(server) }))
+    expect(error).toBeInstanceOf(L0Error.ExhaustedError)
+    expect((error as L0Error.ExhaustedError).lastError?.status).toBe(401)
+  })
+})
