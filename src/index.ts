@@ -40,3 +40,5 @@ export * as Sse from "./Sse.js"
 export * as Structured from "./Structured.js"
 /** @since 0.1.0 */
 export * as Timeout from "./Timeout.js"
+/** @since 0.1.0 */
+export * as Window from "./Window.js"

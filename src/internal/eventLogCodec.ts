@@ -72,7 +72,9 @@ const eventTypes: { readonly [K in EventBus.EventType]: null } = {
   error_content: null,
   error_fatal: null,
   batch_start: null,
-  batch_complete: null
+  batch_complete: null,
+  window_start: null,
+  window_complete: null
 }
 
 export const BusEvent = Schema.Struct({
