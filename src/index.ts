@@ -31,6 +31,8 @@ export * as L0State from "./L0State.js"
 /** @since 0.1.0 */
 export * as Multi from "./Multi.js"
 /** @since 0.1.0 */
+export * as Pipeline from "./Pipeline.js"
+/** @since 0.1.0 */
 export * as Prompt from "./Prompt.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
