@@ -15,6 +15,7 @@ import * as report from "./report.js"
 import * as structured from "./structured.js"
 import * as throughput from "./throughput.js"
 import * as ttft from "./ttft.js"
+import * as windows from "./windows.js"
 
 const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["throughput", throughput.run],
@@ -22,7 +23,8 @@ const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["structured", structured.run],
   ["concurrency", concurrency.run],
   ["ttft", ttft.run],
-  ["http", http.run]
+  ["http", http.run],
+  ["windows", windows.run]
 ]
 
 const main = async (): Promise<void> => {
