@@ -96,6 +96,8 @@ describe("Pipeline.run", () => {
       expect(bad.message).toContain(`"steps[1]"`)
       const input = yield* Effect.flip(Pipeline.run([ok], 3 as unknown as string))
       expect(input.message).toContain(`"input"`)
+      const notArray = yield* Effect.flip(Pipeline.run("steps" as unknown as ReadonlyArray<Pipeline.Step>, "in"))
+      expect(notArray.message).toContain(`"steps": expected a non-empty array of steps, got "steps"`)
       expect(source.calls.length).toBe(0)
     }))
 })

@@ -234,6 +234,8 @@ describe("Window.process", () => {
         Window.process("abc", { size: 1 }, "nope" as unknown as (window: Window.Window) => L0.L0Options)
       )
       expect(fn.message).toContain(`"toOptions"`)
+      const none = yield* Effect.flip(Window.process("abc", null as unknown as Window.ProcessOptions, toOptions))
+      expect(none.message).toContain(`"options"`)
       yield* settle
       expect(source.calls.length).toBe(0)
     }))
