@@ -17,6 +17,7 @@ import * as size from "./size.js"
 import * as structured from "./structured.js"
 import * as throughput from "./throughput.js"
 import * as ttft from "./ttft.js"
+import * as windows from "./windows.js"
 
 const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["throughput", throughput.run],
@@ -26,7 +27,8 @@ const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["concurrency", concurrency.run],
   ["ttft", ttft.run],
   ["http", http.run],
-  ["size", size.run]
+  ["size", size.run],
+  ["windows", windows.run]
 ]
 
 const main = async (): Promise<void> => {

@@ -15,7 +15,9 @@ import * as Metric from "effect/Metric"
  * `L0.batched`: their `sessionId` and `streamId` identify the batched run,
  * and their `data` holds `batch` (0-based), `batches`, `size` and, on
  * completion, `outcome`, `succeeded`, `failed`, `completed` (items finished
- * over all batches so far) and `total`.
+ * over all batches so far) and `total`. `window_start` and `window_complete`
+ * come from `Window.process`: their `data` holds `index` (0-based) and
+ * `total` and, on completion, `outcome` and `completed`.
  *
  * @category models
  * @since 0.1.0
@@ -42,6 +44,8 @@ export type EventType =
   | "batch_start"
   | "batch_complete"
   | "tool_call"
+  | "window_start"
+  | "window_complete"
 
 /**
  * One observation. `sessionId` is shared by every event of one run,

@@ -35,6 +35,8 @@ export * as L0State from "./L0State.js"
 /** @since 0.1.0 */
 export * as Multi from "./Multi.js"
 /** @since 0.1.0 */
+export * as Pipeline from "./Pipeline.js"
+/** @since 0.1.0 */
 export * as Prompt from "./Prompt.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
@@ -44,3 +46,5 @@ export * as Sse from "./Sse.js"
 export * as Structured from "./Structured.js"
 /** @since 0.1.0 */
 export * as Timeout from "./Timeout.js"
+/** @since 0.1.0 */
+export * as Window from "./Window.js"

@@ -73,7 +73,9 @@ const eventTypes: { readonly [K in EventBus.EventType]: null } = {
   error_fatal: null,
   batch_start: null,
   batch_complete: null,
-  tool_call: null
+  tool_call: null,
+  window_start: null,
+  window_complete: null
 }
 
 export const BusEvent = Schema.Struct({

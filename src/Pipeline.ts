@@ -1,0 +1,124 @@
+/**
+ * Pipelines: L0 runs in sequence, each step's output feeding the next
+ * step's prompt. Every step is a whole `L0Options`, so it keeps its own
+ * retries, fallbacks, timeouts and guardrails.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import { firstInvalid } from "./internal/contest.js"
+import { isRecord } from "./internal/options.js"
+// use L0's functions only inside function bodies: L0's modules import each other
+import { run as runL0 } from "./L0.js"
+import type { L0Options, L0Result } from "./L0.js"
+import type { L0Error } from "./L0Error.js"
+import { FatalError } from "./L0Error.js"
+
+/**
+ * One step: `options` gets the previous step's text (the pipeline's input
+ * for the first step) and the outputs so far.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Step {
+  readonly name?: string | undefined
+  readonly options: (previous: string, outputs: ReadonlyArray<StepOutput>) => L0Options
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface StepOutput {
+  readonly index: number
+  readonly name: string | undefined
+  readonly text: string
+  readonly result: L0Result
+}
+
+/**
+ * `text` is the last step's text.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PipelineResult {
+  readonly text: string
+  readonly outputs: ReadonlyArray<StepOutput>
+}
+
+/**
+ * A step failed (after its own retries and fallbacks): `index` and `name`
+ * say which, `outputs` holds the steps before it.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class PipelineError extends Data.TaggedError("PipelineError")<{
+  readonly message: string
+  readonly index: number
+  readonly name: string | undefined
+  readonly error: L0Error
+  readonly outputs: ReadonlyArray<StepOutput>
+}> {}
+
+const isStep = (u: unknown): boolean =>
+  isRecord(u) && typeof u.options === "function" && (u.name === undefined || typeof u.name === "string")
+
+/**
+ * Runs the steps in order: step 0 gets `input`, each next step the text of
+ * the one before. A failing step fails the pipeline with a `PipelineError`;
+ * a step whose `options` throws fails it with a `FatalError` inside. Invalid
+ * steps fail with a `FatalError` naming them before any step runs.
+ *
+ * **Example** (Draft, then critique, then rewrite)
+ * ```ts
+ * const { text } = yield* Pipeline.run([
+ *   { name: "draft", options: (topic) => ({ stream: ({ signal }) => ask(`Write about ${topic}`, signal) }) },
+ *   { name: "critique", options: (draft) => ({ stream: ({ signal }) => ask(`Critique:\n${draft}`, signal) }) },
+ *   { name: "rewrite", options: (critique, [draft]) =>
+ *       ({ stream: ({ signal }) => ask(`Rewrite ${draft!.text} given ${critique}`, signal) }) }
+ * ], "tide pools")
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const run = (
+  steps: ReadonlyArray<Step>,
+  input: string
+): Effect.Effect<PipelineResult, PipelineError | FatalError> =>
+  Effect.gen(function*() {
+    const invalid = firstInvalid(
+      [Array.isArray(steps) && steps.length > 0, "steps", "a non-empty array of steps", steps],
+      ...(Array.isArray(steps) ? steps : []).map((step: unknown, i) =>
+        [isStep(step), `steps[${i}]`, "{ name?: string, options: (previous, outputs) => L0Options }", step] as const
+      ),
+      [typeof input === "string", "input", "a string", input]
+    )
+    if (invalid !== undefined) return yield* invalid
+    const outputs: Array<StepOutput> = []
+    let previous = input
+    for (let index = 0; index < steps.length; index++) {
+      const { name, options } = steps[index]!
+      const result = yield* Effect.suspend(() => {
+        try {
+          return runL0(options(previous, outputs.slice()))
+        } catch (cause) {
+          return Effect.fail(new FatalError({ reason: "options", message: `The options of step ${index} threw`, cause }))
+        }
+      }).pipe(Effect.mapError((error) =>
+        new PipelineError({
+          message: `Step ${index}${name === undefined ? "" : ` "${name}"`} failed: ${error.message}`,
+          index,
+          name,
+          error,
+          outputs: outputs.slice()
+        })
+      ))
+      outputs.push({ index, name, text: result.text, result })
+      previous = result.text
+    }
+    return { text: previous, outputs }
+  })
