@@ -28,6 +28,7 @@ export type EventType =
   | "stream_start"
   | "stream_token"
   | "stream_complete"
+  | "stream_progress"
   | "retry_attempt"
   | "retry_exhausted"
   | "fallback_start"

@@ -62,6 +62,11 @@ export interface L0Options {
   readonly guardrails?: ReadonlyArray<GuardrailRule> | undefined
   /** Tokens between guardrail checks; default 10. Completion always checks. */
   readonly checkInterval?: number | undefined
+  /**
+   * Tokens between the `stream_progress` events of an attempt on the
+   * EventBus (token count, elapsed time, tokens per second); default 100.
+   */
+  readonly progressInterval?: number | undefined
   readonly retry?: RetryInput | undefined
   readonly timeout?: TimeoutOptions | undefined
   /** An adapter or its name; otherwise detected from the first chunk. */

@@ -17,6 +17,30 @@ const collectLogs = () => {
 }
 
 describe("EventBus", () => {
+  it.effect("reports the progress of a long attempt every progressInterval tokens, with its rate from Clock", () =>
+    Effect.gen(function*() {
+      const source = TestSource.make(TestSource.paced(Array.from({ length: 7 }, (_, i) => `t${i}`), "1 second"))
+      const fiber = yield* Effect.forkChild(Effect.gen(function*() {
+        const text = yield* L0.text({ stream: source.stream, progressInterval: 3, timeout: { interToken: "1 minute" } })
+        return { text, events: yield* (yield* EventBus.Collected).events }
+      }).pipe(Effect.provide(EventBus.layerCollect)))
+      for (let i = 0; i < 7; i++) yield* TestSource.advance("1 second")
+      const { events, text } = yield* Fiber.join(fiber)
+      expect(text).toBe("t0t1t2t3t4t5t6")
+      expect(events.filter((event) => event.type === "stream_progress").map((event) => event.data)).toEqual([
+        { source: 0, attempt: 1, tokenCount: 3, elapsedMs: 3000, tokensPerSecond: 1 },
+        { source: 0, attempt: 1, tokenCount: 6, elapsedMs: 6000, tokensPerSecond: 1 }
+      ])
+    }))
+
+  it.effect("an invalid progressInterval fails before any source is called", () =>
+    Effect.gen(function*() {
+      const source = TestSource.make(["a"])
+      const error = yield* Effect.flip(L0.text({ stream: source.stream, progressInterval: 0 }))
+      expect(error.message).toContain(`Invalid option "progressInterval"`)
+      expect(source.calls.length).toBe(0)
+    }))
+
   it.effect("reports each tool call with its name and complete arguments, once per attempt that received it", () =>
     Effect.gen(function*() {
       const call = L0Event.toolCall("call_1", "lookup", "{\"q\":1}")

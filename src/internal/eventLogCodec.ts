@@ -74,6 +74,7 @@ const eventTypes: { readonly [K in EventBus.EventType]: null } = {
   batch_start: null,
   batch_complete: null,
   tool_call: null,
+  stream_progress: null,
   window_start: null,
   window_complete: null
 }

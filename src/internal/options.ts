@@ -30,6 +30,7 @@ export interface Resolved<Factory> {
   readonly sources: ReadonlyArray<Factory>
   readonly guardrails: ReadonlyArray<GuardrailRule>
   readonly checkInterval: number
+  readonly progressInterval: number
   readonly policy: Schedule.Schedule<Duration.Duration, CategoryError>
   readonly limits: Timeout.Limits
   readonly adapter: Adapter.Adapter | string | undefined
@@ -211,6 +212,7 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     check(isGuardrailRule(rule), `guardrails[${i}]`, "a guardrail rule (Guardrail.make)", rule)
   )
   const checkInterval = integer(o.checkInterval, "checkInterval", 1, 10)
+  const progressInterval = integer(o.progressInterval, "progressInterval", 1, 100)
   const retry = retryOptions(o.retry)
   check(o.timeout === undefined || isRecord(o.timeout), "timeout", "{ initialToken?, interToken? }", o.timeout)
   const timeout = o.timeout as Timeout.TimeoutOptions | undefined
@@ -231,6 +233,7 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     sources: [o.stream as Factory, ...(fallbacks as Array<Factory>)],
     guardrails: guardrails as Array<GuardrailRule>,
     checkInterval,
+    progressInterval,
     policy: o.retry === undefined ? defaultPolicy : Retry.policy(retry),
     limits: timeout === undefined ? defaultLimits : Timeout.limits(timeout),
     adapter: o.adapter as Adapter.Adapter | string | undefined,

@@ -194,12 +194,15 @@ class Attempt {
   private emitted = false
   private finished = false
   private tokensReported = 0
+  /** The token count at which the next `stream_progress` event is due. */
+  private nextProgress: number
 
   private readonly startedAt: number
 
   constructor(readonly session: Session, readonly index: number, readonly number: number) {
     this.streamId = session.nextStreamId()
     this.startedAt = session.now()
+    this.nextProgress = session.config.progressInterval
     const { config, checkpoint } = session
     this.joint = config.continuation === undefined ? undefined : Joint.make(checkpoint, config.continuation)
     this.kept = checkpoint.length
@@ -285,12 +288,27 @@ class Attempt {
       const now = this.session.now()
       this.firstTokenAt ??= now
       this.lastTokenAt = now
+      if (this.tokenCount >= this.nextProgress) this.progress(now)
     }
     if (this.guard !== undefined && this.guard.due(this.tokenCount)) {
       const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, false)
       if (error !== undefined) return error
     }
     return this.deliver(out ?? events)
+  }
+
+  /** Reports how far a long attempt has come: at most one event per received array. */
+  private progress(now: number): void {
+    const interval = this.session.config.progressInterval
+    this.nextProgress = this.tokenCount - (this.tokenCount % interval) + interval
+    const elapsedMs = now - this.startedAt
+    this.session.emit("stream_progress", this.streamId, {
+      source: this.index,
+      attempt: this.number,
+      tokenCount: this.tokenCount,
+      elapsedMs,
+      tokensPerSecond: elapsedMs > 0 ? Math.round(this.tokenCount * 1000 / elapsedMs) : undefined
+    })
   }
 
   /** The joint is decided: from now on tokens pass through; a joint that keeps less of the checkpoint resets it. */
