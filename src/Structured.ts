@@ -1,6 +1,7 @@
 /**
  * Structured output: the reply (or a tool call's arguments) as a value
- * decoded by an Effect `Schema`. Parsing, repair and decoding run inside
+ * decoded by an Effect `Schema` or any Standard Schema v1 (Zod, Valibot,
+ * ArkType…). Parsing, repair and decoding run inside
  * L0's attempt loop, so an invalid reply is a `ContentError` that retries,
  * falls back and reaches the next attempt as `ctx.previousError`.
  *
@@ -11,6 +12,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaParser from "effect/SchemaParser"
+import type { StandardSchemaV1 } from "effect/StandardSchema"
 import * as Stream from "effect/Stream"
 import * as json from "./internal/json.js"
 import type { CompletionCheck } from "./internal/options.js"
@@ -43,13 +45,36 @@ export interface StructuredOptions extends L0Options {
 }
 
 /**
- * A schema whose decoding needs no services. Decoding runs synchronously
- * when a reply completes, so its transformations must not be asynchronous.
+ * An Effect `Schema` whose decoding needs no services, or any Standard
+ * Schema v1 (Zod ≥ 3.24, Valibot, ArkType, `Schema.toStandardSchemaV1`).
+ * Validation runs synchronously when a reply completes, inside the attempt
+ * loop: a schema that validates asynchronously (an async Zod refinement, an
+ * Effect Schema with async steps) fails with a `FatalError`.
  *
  * @category models
  * @since 0.1.0
  */
-export type StructuredSchema = Schema.ConstraintDecoder<unknown>
+export type StructuredSchema = Schema.ConstraintDecoder<unknown> | StandardSchemaV1
+
+/**
+ * The value a schema decodes to.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TypeOf<S extends StructuredSchema> = S extends Schema.ConstraintDecoder<unknown> ? S["Type"]
+  : S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S>
+  : never
+
+/**
+ * The JSON form a schema decodes from (what partial values hold).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type EncodedOf<S extends StructuredSchema> = S extends Schema.ConstraintDecoder<unknown> ? S["Encoded"]
+  : S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S>
+  : never
 
 /**
  * A JSON value with every field and element optional: what a partial value
@@ -87,7 +112,13 @@ interface Prepared<A> {
   readonly options: L0Options
   readonly limits: json.Limits
   readonly toolCall: string | undefined
-  readonly decoded: { value: A | undefined }
+  readonly decoded: Decoded<A>
+}
+
+/** What the check of the successful attempt decoded, and from which text. */
+interface Decoded<A> {
+  value: A | undefined
+  raw: string
 }
 
 const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -126,8 +157,7 @@ const MAX_ISSUES = 10
  * One line per issue, with its path and what was found there, for people
  * and for a model that is told what to fix.
  */
-const describeIssue = (issue: SchemaIssue.Issue, input: unknown): string => {
-  const issues = issueFormatter(issue).issues
+const describeIssues = (issues: ReadonlyArray<StandardSchemaV1.Issue>, input: unknown): string => {
   const lines = issues.slice(0, MAX_ISSUES).map((issue) => {
     const path = (issue.path ?? []).map((segment) => typeof segment === "object" ? segment.key : segment)
     const found = valueAt(input, path)
@@ -138,6 +168,59 @@ const describeIssue = (issue: SchemaIssue.Issue, input: unknown): string => {
   })
   if (issues.length > MAX_ISSUES) lines.push(`… and ${issues.length - MAX_ISSUES} more`)
   return `The reply does not match the schema: ${lines.join("; ")}`
+}
+
+/** Decodes a parsed JSON value: the value, a `ContentError` that retries, or a `FatalError` for a schema that cannot run. */
+type Decode<A> = (input: unknown) => Result.Result<A, ContentError | FatalError>
+
+const isStandardSchema = (u: unknown): u is StandardSchemaV1 =>
+  (typeof u === "object" || typeof u === "function") && u !== null && isRecord((u as StandardSchemaV1)["~standard"]) &&
+  (u as StandardSchemaV1)["~standard"].version === 1 && typeof (u as StandardSchemaV1)["~standard"].validate === "function"
+
+const cannotRun = (message: string, cause?: unknown): Result.Result<never, FatalError> =>
+  Result.fail(new FatalError({ reason: "options", message, cause }))
+
+const ASYNC = "structured output validates inside the attempt loop, synchronously"
+
+const decodeEffect = <A>(schema: Schema.ConstraintDecoder<unknown>): Decode<A> => {
+  const decode = SchemaParser.decodeUnknownResult(schema, { errors: "all" })
+  return (input) => {
+    let result: Result.Result<unknown, SchemaIssue.Issue>
+    try {
+      result = decode(input)
+    } catch (cause) {
+      return cannotRun(`The schema cannot decode synchronously: ${ASYNC}`, cause)
+    }
+    if (Result.isSuccess(result)) return Result.succeed(result.success as A)
+    const issues = issueFormatter(result.failure).issues
+    return Result.fail(
+      new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: result.failure })
+    )
+  }
+}
+
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
+
+const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => (input) => {
+  let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>
+  try {
+    result = schema["~standard"].validate(input)
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause)
+    return cannotRun(`The ${schema["~standard"].vendor} schema threw while validating: ${reason}`, cause)
+  }
+  if (isThenable(result)) {
+    // nobody awaits it: keep a late rejection from becoming an unhandled one
+    result.then(undefined, () => undefined)
+    return cannotRun(`The ${schema["~standard"].vendor} schema validates asynchronously: ${ASYNC}`)
+  }
+  if (!isRecord(result)) {
+    return cannotRun(`The ${schema["~standard"].vendor} schema's validate returned ${typeof result}, not a result`)
+  }
+  if (result.issues === undefined || result.issues === null) return Result.succeed(result.value as A)
+  const issues = Array.isArray(result.issues) ? result.issues : []
+  return Result.fail(new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: issues }))
 }
 
 const describeCalls = (calls: ReadonlyArray<ToolCall>): string =>
@@ -160,14 +243,13 @@ const selectText = (
   return call.arguments.trim().length === 0 ? "{}" : call.arguments
 }
 
-const makeCheck = <S extends StructuredSchema>(
-  schema: S,
+const makeCheck = <A>(
+  decode: Decode<A>,
   autoCorrect: boolean,
   limits: json.Limits,
   toolCall: string | undefined,
-  decoded: { value: S["Type"] | undefined }
+  decoded: Decoded<A>
 ): CompletionCheck => {
-  const decode = SchemaParser.decodeUnknownResult(schema, { errors: "all" })
   return (content, toolCalls) => {
     const text = selectText(content, toolCalls, toolCall)
     if (typeof text !== "string") return text
@@ -179,20 +261,10 @@ const makeCheck = <S extends StructuredSchema>(
         cause: parsed.cause
       })
     }
-    let result: Result.Result<S["Type"], SchemaIssue.Issue>
-    try {
-      result = decode(parsed)
-    } catch (cause) {
-      return new FatalError({
-        reason: "options",
-        message: "The schema cannot decode synchronously: structured output needs a schema without async steps",
-        cause
-      })
-    }
-    if (Result.isFailure(result)) {
-      return new ContentError({ rule: "schema", message: describeIssue(result.failure, parsed), cause: result.failure })
-    }
+    const result = decode(parsed)
+    if (Result.isFailure(result)) return result.failure
     decoded.value = result.success
+    decoded.raw = text
     return undefined
   }
 }
@@ -205,9 +277,14 @@ const parseTolerant = (text: string, limits: json.Limits): unknown => {
 const prepare = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
-): Result.Result<Prepared<S["Type"]>, FatalError> => {
-  if (!Schema.isSchema(schema)) {
-    return Result.fail(invalidOption("schema", "an Effect Schema", schema))
+): Result.Result<Prepared<TypeOf<S>>, FatalError> => {
+  const decode: Decode<TypeOf<S>> | undefined = Schema.isSchema(schema)
+    ? decodeEffect(schema as Schema.ConstraintDecoder<unknown>)
+    : isStandardSchema(schema)
+    ? decodeStandard(schema)
+    : undefined
+  if (decode === undefined) {
+    return Result.fail(invalidOption("schema", "an Effect Schema or a Standard Schema v1", schema))
   }
   if (!isRecord(options)) {
     return Result.fail(invalidOption("options", "an options object", options))
@@ -220,8 +297,8 @@ const prepare = <S extends StructuredSchema>(
     return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
   }
   return Result.map(json.resolveLimits(options.json, "json."), (limits) => {
-    const decoded: { value: S["Type"] | undefined } = { value: undefined }
-    const check = makeCheck(schema, autoCorrect ?? true, limits, toolCall, decoded)
+    const decoded: Decoded<TypeOf<S>> = { value: undefined, raw: "" }
+    const check = makeCheck(decode, autoCorrect ?? true, limits, toolCall, decoded)
     return {
       options: Object.assign({}, options, { [completionCheckKey]: check }),
       limits,
@@ -261,12 +338,12 @@ const prepare = <S extends StructuredSchema>(
 export const structured = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
-): Effect.Effect<S["Type"], L0Error> =>
+): Effect.Effect<TypeOf<S>, L0Error> =>
   Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
     const { decoded } = prepared.success
-    return Effect.map(run(prepared.success.options), () => decoded.value as S["Type"])
+    return Effect.map(run(prepared.success.options), () => decoded.value as TypeOf<S>)
   })
 
 /** Turns the events of one run into partial values, resets and the final value. */
@@ -347,15 +424,18 @@ class Preview<A> {
 export const structuredStream = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
-): Stream.Stream<StructuredEvent<S["Type"], DeepPartial<S["Encoded"]>>, L0Error> =>
+): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error> =>
   Stream.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Stream.fail(prepared.failure)
-    const preview = new Preview<S["Type"]>(prepared.success)
+    const preview = new Preview<TypeOf<S>>(prepared.success)
     return stream(prepared.success.options).pipe(
       Stream.mapAccumArray(
         () => preview,
-        (state, events) => [state, state.receive(events) as ReadonlyArray<StructuredEvent<S["Type"], DeepPartial<S["Encoded"]>>>]
+        (state, events) => [
+          state,
+          state.receive(events) as ReadonlyArray<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>>
+        ]
       )
     )
   })
