@@ -18,7 +18,7 @@ import * as json from "./internal/json.js"
 import type { CompletionCheck } from "./internal/options.js"
 import { completionCheckKey, invalidOption, isRecord } from "./internal/options.js"
 import type * as JsonRepair from "./JsonRepair.js"
-import type { L0Options } from "./L0.js"
+import type { L0Options, L0Result, SourceFactory } from "./L0.js"
 import { run, stream } from "./L0.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
@@ -115,10 +115,11 @@ interface Prepared<A> {
   readonly decoded: Decoded<A>
 }
 
-/** What the check of the successful attempt decoded, and from which text. */
+/** What the check of the successful attempt decoded, from which text, with which repairs (flags). */
 interface Decoded<A> {
   value: A | undefined
   raw: string
+  repairs: number
 }
 
 const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -253,7 +254,16 @@ const makeCheck = <A>(
   return (content, toolCalls) => {
     const text = selectText(content, toolCalls, toolCall)
     if (typeof text !== "string") return text
-    const parsed = autoCorrect ? parseTolerant(text, limits) : json.parseStrict(text, limits)
+    let repairs = 0
+    let parsed: unknown
+    if (autoCorrect) {
+      const sink = new json.ValueSink()
+      const report = json.parseWithRepairs(sink, text, limits)
+      parsed = report.error ?? sink.root
+      repairs = report.repairs
+    } else {
+      parsed = json.parseStrict(text, limits)
+    }
     if (parsed instanceof ContentError) {
       return autoCorrect ? parsed : new ContentError({
         rule: parsed.rule,
@@ -265,13 +275,9 @@ const makeCheck = <A>(
     if (Result.isFailure(result)) return result.failure
     decoded.value = result.success
     decoded.raw = text
+    decoded.repairs = repairs
     return undefined
   }
-}
-
-const parseTolerant = (text: string, limits: json.Limits): unknown => {
-  const sink = new json.ValueSink()
-  return json.parseInto(sink, text, limits) ?? sink.root
 }
 
 const prepare = <S extends StructuredSchema>(
@@ -297,7 +303,7 @@ const prepare = <S extends StructuredSchema>(
     return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
   }
   return Result.map(json.resolveLimits(options.json, "json."), (limits) => {
-    const decoded: Decoded<TypeOf<S>> = { value: undefined, raw: "" }
+    const decoded: Decoded<TypeOf<S>> = { value: undefined, raw: "", repairs: 0 }
     const check = makeCheck(decode, autoCorrect ?? true, limits, toolCall, decoded)
     return {
       options: Object.assign({}, options, { [completionCheckKey]: check }),
@@ -344,6 +350,74 @@ export const structured = <S extends StructuredSchema>(
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
     const { decoded } = prepared.success
     return Effect.map(run(prepared.success.options), () => decoded.value as TypeOf<S>)
+  })
+
+/**
+ * A decoded value with how it was obtained.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StructuredResult<A> {
+  readonly value: A
+  /** The JSON text that was decoded: the reply, or the tool call's arguments. */
+  readonly raw: string
+  /** Whether `raw` needed repair: `false` when it is standard JSON (whitespace around it aside). */
+  readonly repaired: boolean
+  /** What was repaired, in the order of `JsonRepair.Repair`'s list; empty when `repaired` is `false`. */
+  readonly repairs: ReadonlyArray<JsonRepair.Repair>
+  /** Attempts made over every source, the successful one included, network retries too. */
+  readonly attempts: number
+  /** The run's result: final text, state (fallback index, retry counts, tool calls) and usage. */
+  readonly result: L0Result
+}
+
+/** Counts the calls of each source factory: one per attempt. */
+const counted = (options: L0Options, count: { attempts: number }): L0Options => {
+  const wrap = (factory: SourceFactory): SourceFactory =>
+    typeof factory === "function"
+      ? (context) => {
+        count.attempts++
+        return factory(context)
+      }
+      : factory
+  const fallbacks = Array.isArray(options.fallbacks) ? options.fallbacks.map(wrap) : options.fallbacks
+  return Object.assign({}, options, { stream: wrap(options.stream), fallbacks })
+}
+
+/**
+ * Like `structured`, but returns the value with its metadata: the JSON text
+ * it was decoded from, whether and how that text was repaired, the attempts
+ * it took and the run's result.
+ *
+ * **Example** (Logging how much help the model needed)
+ * ```ts
+ * const { value, repairs, attempts } = yield* L0.structuredWithMetadata(Person, { stream })
+ * if (repairs.length > 0 || attempts > 1) yield* Effect.logInfo("structured output repaired", { repairs, attempts })
+ * ```
+ * @category structured output
+ * @since 0.1.0
+ */
+export const structuredWithMetadata = <S extends StructuredSchema>(
+  schema: S,
+  options: StructuredOptions
+): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error> =>
+  Effect.suspend(() => {
+    const prepared = prepare(schema, options)
+    if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
+    const { decoded } = prepared.success
+    const count = { attempts: 0 }
+    return Effect.map(run(counted(prepared.success.options, count)), (result): StructuredResult<TypeOf<S>> => {
+      const repairs = json.repairNames(decoded.repairs)
+      return {
+        value: decoded.value as TypeOf<S>,
+        raw: decoded.raw,
+        repaired: repairs.length > 0,
+        repairs,
+        attempts: count.attempts,
+        result
+      }
+    })
   })
 
 /** Turns the events of one run into partial values, resets and the final value. */
