@@ -560,7 +560,7 @@ export interface FieldDecision<V> {
  * @since 0.1.0
  */
 export interface FieldwiseResult<A> {
-  /** Each field's winning value; a field most runs left out is absent. */
+  /** A plain object of each field's winning value (not a class instance); a field most runs left out is absent. */
   readonly value: A
   readonly fields: { readonly [K in keyof A]-?: FieldDecision<A[K]> }
   /** The fields whose outputs did not all agree, in the order first seen. */
