@@ -14,6 +14,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaParser from "effect/SchemaParser"
 import type { StandardSchemaV1 } from "effect/StandardSchema"
 import * as Stream from "effect/Stream"
+import { describe } from "./internal/describe.js"
 import * as json from "./internal/json.js"
 import type { CompletionCheck } from "./internal/options.js"
 import { completionCheckKey, invalidOption, isRecord } from "./internal/options.js"
@@ -168,15 +169,32 @@ const describeIssues = (issues: ReadonlyArray<StandardSchemaV1.Issue>, input: un
     return `${formatPath(path)}: ${issue.message}${got}`
   })
   if (issues.length > MAX_ISSUES) lines.push(`… and ${issues.length - MAX_ISSUES} more`)
+  if (lines.length === 0) return "The reply does not match the schema (no issue given)"
   return `The reply does not match the schema: ${lines.join("; ")}`
 }
 
 /** Decodes a parsed JSON value: the value, a `ContentError` that retries, or a `FatalError` for a schema that cannot run. */
 type Decode<A> = (input: unknown) => Result.Result<A, ContentError | FatalError>
 
-const isStandardSchema = (u: unknown): u is StandardSchemaV1 =>
-  (typeof u === "object" || typeof u === "function") && u !== null && isRecord((u as StandardSchemaV1)["~standard"]) &&
-  (u as StandardSchemaV1)["~standard"].version === 1 && typeof (u as StandardSchemaV1)["~standard"].validate === "function"
+const isStandardSchema = (u: unknown): u is StandardSchemaV1 => {
+  if ((typeof u !== "object" && typeof u !== "function") || u === null) return false
+  try {
+    const props: unknown = (u as StandardSchemaV1)["~standard"]
+    return isRecord(props) && props.version === 1 && typeof props.validate === "function"
+  } catch {
+    // a getter that throws: not a schema we can use
+    return false
+  }
+}
+
+/** What a thrown value says, without letting a hostile one throw again. */
+const reasonOf = (cause: unknown): string => {
+  try {
+    return cause instanceof Error ? cause.message : String(cause)
+  } catch {
+    return "an unreadable value"
+  }
+}
 
 const cannotRun = (message: string, cause?: unknown): Result.Result<never, FatalError> =>
   Result.fail(new FatalError({ reason: "options", message, cause }))
@@ -203,25 +221,27 @@ const decodeEffect = <A>(schema: Schema.ConstraintDecoder<unknown>): Decode<A> =
 const isThenable = (u: unknown): u is PromiseLike<unknown> =>
   typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
 
-const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => (input) => {
-  let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>
-  try {
-    result = schema["~standard"].validate(input)
-  } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause)
-    return cannotRun(`The ${schema["~standard"].vendor} schema threw while validating: ${reason}`, cause)
+const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
+  const props = schema["~standard"]
+  const name = `The ${typeof props.vendor === "string" ? props.vendor : "Standard"} schema`
+  return (input) => {
+    let result: unknown
+    try {
+      result = props.validate(input)
+      if (isThenable(result)) {
+        // nobody awaits it: keep a late rejection from becoming an unhandled one
+        result.then(undefined, () => undefined)
+        return cannotRun(`${name} validates asynchronously: ${ASYNC}`)
+      }
+      if (!isRecord(result)) return cannotRun(`${name}'s validate returned ${result === undefined ? "undefined" : describe(result)}, not a result`)
+      const { issues, value } = result
+      if (issues === undefined || issues === null || issues === false) return Result.succeed(value as A)
+      if (!Array.isArray(issues)) return cannotRun(`${name}'s validate returned issues that are not a list`)
+      return Result.fail(new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: issues }))
+    } catch (cause) {
+      return cannotRun(`${name} threw while validating: ${reasonOf(cause)}`, cause)
+    }
   }
-  if (isThenable(result)) {
-    // nobody awaits it: keep a late rejection from becoming an unhandled one
-    result.then(undefined, () => undefined)
-    return cannotRun(`The ${schema["~standard"].vendor} schema validates asynchronously: ${ASYNC}`)
-  }
-  if (!isRecord(result)) {
-    return cannotRun(`The ${schema["~standard"].vendor} schema's validate returned ${typeof result}, not a result`)
-  }
-  if (result.issues === undefined || result.issues === null) return Result.succeed(result.value as A)
-  const issues = Array.isArray(result.issues) ? result.issues : []
-  return Result.fail(new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: issues }))
 }
 
 const describeCalls = (calls: ReadonlyArray<ToolCall>): string =>

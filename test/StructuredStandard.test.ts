@@ -90,6 +90,20 @@ describe("L0.structured with a Standard Schema", () => {
       const empty = standard(() => undefined as unknown as StandardSchemaV1.Result<string>)
       const none = yield* Effect.flip(L0.structured(empty, { stream: TestSource.make([`{}`]).stream }))
       expect(none).toMatchObject({ _tag: "FatalError", message: "The handmade schema's validate returned undefined, not a result" })
+      const notList = standard(() => ({ issues: "bad" }) as unknown as StandardSchemaV1.Result<string>)
+      const notListError = yield* Effect.flip(L0.structured(notList, { stream: TestSource.make([`{}`]).stream }))
+      expect(notListError.message).toBe("The handmade schema's validate returned issues that are not a list")
+      const noIssue = standard(() => ({ issues: [] }))
+      const noIssueError = yield* Effect.flip(L0.structured(noIssue, { stream: TestSource.make([`{}`]).stream, retry: { maxAttempts: 1 } }))
+      expect(lastErrorOf(noIssueError)).toMatchObject({ rule: "schema", message: "The reply does not match the schema (no issue given)" })
+      const hostile = standard(() => {
+        throw { toString: () => { throw new Error("gotcha") } }
+      })
+      const hostileError = yield* Effect.flip(L0.structured(hostile, { stream: TestSource.make([`{}`]).stream }))
+      expect(hostileError.message).toBe("The handmade schema threw while validating: an unreadable value")
+      const trap = Object.defineProperty({}, "~standard", { get: () => { throw new Error("trap") } }) as StandardSchemaV1
+      const trapError = yield* Effect.flip(L0.structured(trap, { stream: TestSource.make([`{}`]).stream }))
+      expect(trapError.message).toContain(`"schema": expected an Effect Schema or a Standard Schema v1`)
       const ok = standard((value) => ({ value: JSON.stringify(value) }))
       expect(yield* L0.structured(ok, { stream: TestSource.make([`{"a": [1,]}`]).stream })).toBe(`{"a":[1]}`)
     }))
