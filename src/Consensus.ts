@@ -598,6 +598,11 @@ const voteField = <A>(
     .map(({ indices, value, votes }) => ({ value, votes, indices }))
 }
 
+/** Sets an own property, even `__proto__`, without touching the prototype. */
+const define = (target: object, key: string, value: unknown): void => {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 const decideFields = <A>(
   config: FieldwiseOptions<A>,
   size: number,
@@ -637,8 +642,8 @@ const decideFields = <A>(
       )
     }
     if (votes.length > 1) disagreements.push(field)
-    if (top.value !== undefined) value[field] = top.value
-    fields[field] = { value: top.value, agreement, votes }
+    if (top.value !== undefined) define(value, field, top.value)
+    define(fields, field, { value: top.value, agreement, votes })
   }
   return Exit.succeed({
     value: value as A,

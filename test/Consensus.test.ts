@@ -554,6 +554,14 @@ describe("Consensus.fieldwise", () => {
       expect(result.disagreements).toEqual([])
       expect(result.value).toStrictEqual({ city: "paris", population: 1 })
       expect(result.failures[0]?.error.message).toBe("Expected the decoded output to be an object, got [1]")
+      const proto = succeeded(
+        yield* decide(Consensus.fieldwise(optionsOf([answer(`{"__proto__": {"polluted": true}, "a": 1}`)]), {
+          decode: (result) => Effect.succeed(JSON.parse(result.text) as Record<string, unknown>)
+        }))
+      )
+      expect(Object.getPrototypeOf(proto.value)).toBe(Object.prototype)
+      expect(Object.getOwnPropertyNames(proto.value)).toEqual(["__proto__", "a"])
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       const all = failedWith(yield* decide(Consensus.fieldwise(optionsOf([failed()]), { decode })))
       expect(all._tag).toBe("AllFailedError")
     }))
