@@ -11,6 +11,7 @@
  *
  * @since 0.1.0
  */
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
@@ -98,6 +99,34 @@ export interface ConsensusOptions<A> {
    * decoding fails counts as failed.
    */
   readonly decode?: ((result: L0Result) => Effect.Effect<A, L0Error>) | undefined
+  /**
+   * The least agreement (0 to 1, see `ConsensusResult.agreement`) the
+   * chosen value needs; below it consensus fails with an `AgreementError`
+   * carrying the votes. Runs still going are awaited while they could lift
+   * the agreement to the threshold.
+   */
+  readonly minAgreement?: number | undefined
+  /**
+   * Settles a conflict (no unanimity, no majority, a weighted tie without
+   * `tieBreak`) instead of failing: called once every run has ended, with
+   * every candidate (most votes first), it returns the one to choose, or
+   * `undefined` to fail with the usual `ContentError`.
+   */
+  readonly resolve?: ((candidates: ReadonlyArray<Candidate<A>>) => Candidate<A> | undefined) | undefined
+}
+
+/**
+ * A distinct value with the runs that voted for it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Vote<V> {
+  readonly value: V
+  /** The number of runs, or their total weight. */
+  readonly votes: number
+  /** The runs' positions in the input, ascending. */
+  readonly indices: ReadonlyArray<number>
 }
 
 /**
@@ -117,13 +146,34 @@ export interface ConsensusResult<A> {
   readonly outputs: ReadonlyArray<Output<A>>
   /** Every failed run, in input order. */
   readonly failures: ReadonlyArray<Failure>
+  /** Whether `resolve` settled a conflict to give this value. */
+  readonly resolved: boolean
 }
+
+/**
+ * The chosen value's agreement is below `minAgreement`. It carries the
+ * votes: every candidate with its outputs, and the failed runs.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class AgreementError extends Data.TaggedError("AgreementError")<{
+  readonly message: string
+  /** The agreement reached, from 0 to 1. */
+  readonly agreement: number
+  readonly minAgreement: number
+  /** Every distinct value with its votes, most first; for `fieldwise`, the values of `field`. */
+  readonly votes: ReadonlyArray<Vote<unknown>>
+  readonly failures: ReadonlyArray<Failure>
+  /** For `fieldwise`: the field that lacks agreement. */
+  readonly field?: string | undefined
+}> {}
 
 /**
  * @category models
  * @since 0.1.0
  */
-export type ConsensusError = L0Error | AllFailedError
+export type ConsensusError = L0Error | AllFailedError | AgreementError
 
 const STRATEGIES: ReadonlySet<unknown> = new Set(["unanimous", "majority", "weighted", "best"])
 
@@ -162,6 +212,16 @@ const show = (value: unknown): string => {
 }
 
 const clip = (text: string): string => text.length > 80 ? `${text.slice(0, 79)}…` : text
+
+const percent = (ratio: number): string => `${Math.round(ratio * 1000) / 10}%`
+
+const voteOf = <A>(candidate: Candidate<A>): Vote<A> => ({
+  value: candidate.value,
+  votes: candidate.votes,
+  indices: candidate.outputs.map((output) => output.index)
+})
+
+const isRatio = (u: unknown): boolean => typeof u === "number" && u >= 0 && u <= 1
 
 interface Group<A> {
   readonly key: unknown
@@ -216,11 +276,11 @@ class Tally<A> {
     if (this.pending === 0 && this.outputs.length === 0) {
       return Exit.fail(new AllFailedError(describeFailures(this.failures)))
     }
-    return this.decide(outcome._tag === "Success" ? outcome.success : undefined)
+    return this.decide()
   }
 
   /** The strategy's decision: an exit once the answer is certain, else `undefined`. */
-  decide(latest: Output<A> | undefined): Decision<A> {
+  decide(): Decision<A> {
     const done = this.pending === 0
     const ranked = this.ranked()
     const top = ranked[0]
@@ -246,7 +306,10 @@ class Tally<A> {
       }
       case "best": {
         const score = this.config.score
-        if (score === undefined) return latest === undefined ? undefined : this.choose(this.groupOf(latest), latest)
+        if (score === undefined) {
+          const first = this.outputs[0]
+          return first === undefined ? undefined : this.choose(this.groupOf(first), first)
+        }
         if (!done) return undefined
         const outputs = this.outputs.slice().sort(byIndex)
         let best = outputs[0]!
@@ -293,18 +356,52 @@ class Tally<A> {
     return { value: outputs[0]!.value, outputs, votes: group.votes }
   }
 
-  choose(group: Group<A>, output: Output<A> = firstOf(group)): Exit.Exit<ConsensusResult<A>, ConsensusError> {
+  /** The result for `group`, once its agreement meets `minAgreement` or can no longer reach it. */
+  choose(group: Group<A>, output: Output<A> = firstOf(group), resolved = false): Decision<A> {
+    const agreement = group.votes / this.totalWeight
+    const minAgreement = this.config.minAgreement ?? 0
+    const candidates = this.ranked().map((candidate) => this.candidate(candidate))
+    const failures = this.failures.slice().sort(byIndex)
+    if (agreement < minAgreement) {
+      if (this.pending > 0 && (group.votes + this.pendingWeight) / this.totalWeight >= minAgreement) return undefined
+      return Exit.fail(
+        new AgreementError({
+          message: `The agreement ${percent(agreement)} is below minAgreement ${percent(minAgreement)}: ${
+            candidates.map((candidate) => `${clip(show(candidate.value))} (${candidate.votes})`).join("; ")
+          }`,
+          agreement,
+          minAgreement,
+          votes: candidates.map(voteOf),
+          failures
+        })
+      )
+    }
     return Exit.succeed({
       value: output.value,
       chosen: output,
-      agreement: group.votes / this.totalWeight,
-      candidates: this.ranked().map((candidate) => this.candidate(candidate)),
+      agreement,
+      candidates,
       outputs: this.outputs.slice().sort(byIndex),
-      failures: this.failures.slice().sort(byIndex)
+      failures,
+      resolved
     })
   }
 
-  disagree(reason: string): Exit.Exit<ConsensusResult<A>, ConsensusError> {
+  /** A conflict: settled by `resolve` once every run has ended, else a `ContentError`. */
+  disagree(reason: string): Decision<A> {
+    const resolve = this.config.resolve
+    if (resolve === undefined) return this.conflict(reason)
+    if (this.pending > 0) return undefined
+    const ranked = this.ranked()
+    const candidates = ranked.map((group) => this.candidate(group))
+    const picked = userCall("resolve", () => resolve(candidates))
+    if (picked === undefined) return this.conflict(reason)
+    const index = candidates.indexOf(picked)
+    if (index < 0) return Exit.fail(invalidOption("resolve", "a function returning one of the candidates or undefined", picked))
+    return this.choose(ranked[index]!, undefined, true)
+  }
+
+  conflict(reason: string): Exit.Exit<ConsensusResult<A>, ConsensusError> {
     const violations: Array<Violation> = []
     for (const output of this.outputs.slice().sort(byIndex)) {
       violations.push({ rule: "consensus", severity: "error", message: `#${output.index}: ${show(output.value)}` })
@@ -346,7 +443,12 @@ const validate = (options: unknown, config: unknown): FatalError | undefined => 
   const size = Array.isArray(options) ? options.length : 0
   return firstInvalid(
     checkList(options, true),
-    [isRecord(config), "config", "{ strategy, weights?, score?, normalize?, tieBreak?, decode? }", config],
+    [
+      isRecord(config),
+      "config",
+      "{ strategy, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }",
+      config
+    ],
     [STRATEGIES.has(c.strategy), "strategy", `"unanimous", "majority", "weighted" or "best"`, c.strategy],
     [
       c.weights === undefined || Array.isArray(c.weights) && c.weights.length === size && c.weights.every(isWeight),
@@ -362,7 +464,9 @@ const validate = (options: unknown, config: unknown): FatalError | undefined => 
       `"first" or a function`,
       c.tieBreak
     ],
-    [isOptionalFunction(c.decode), "decode", "a function returning an Effect", c.decode]
+    [isOptionalFunction(c.decode), "decode", "a function returning an Effect", c.decode],
+    [c.minAgreement === undefined || isRatio(c.minAgreement), "minAgreement", "a number from 0 to 1", c.minAgreement],
+    [isOptionalFunction(c.resolve), "resolve", "a function", c.resolve]
   )
 }
 
@@ -420,3 +524,201 @@ export function consensus<A>(
     })
   })
 }
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface FieldwiseOptions<A> {
+  /** Turns each run's result into an object (for example a `Schema` decoder of `result.text`). */
+  readonly decode: (result: L0Result) => Effect.Effect<A, L0Error>
+  /** One positive weight per run, in input order; default 1 each. */
+  readonly weights?: ReadonlyArray<number> | undefined
+  /** The least agreement each field needs; below it consensus fails with an `AgreementError` naming the field. */
+  readonly minAgreement?: number | undefined
+  /** The value a field's values are compared by (`Equal.equals`); default the value itself. */
+  readonly normalize?: ((field: string, value: unknown) => unknown) | undefined
+}
+
+/**
+ * How one field was decided.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface FieldDecision<V> {
+  /** The value with the most votes; `undefined` when most runs left the field out. */
+  readonly value: V
+  /** Its votes over all runs, from 0 to 1. */
+  readonly agreement: number
+  /** Every distinct value of the field, most votes first (a run without the field votes `undefined`). */
+  readonly votes: ReadonlyArray<Vote<V | undefined>>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface FieldwiseResult<A> {
+  /** A plain object of each field's winning value (not a class instance); a field most runs left out is absent. */
+  readonly value: A
+  readonly fields: { readonly [K in keyof A]-?: FieldDecision<A[K]> }
+  /** The fields whose outputs did not all agree, in the order first seen. */
+  readonly disagreements: ReadonlyArray<keyof A & string>
+  /** Every output, in input order. */
+  readonly outputs: ReadonlyArray<Output<A>>
+  /** Every failed run, in input order. */
+  readonly failures: ReadonlyArray<Failure>
+}
+
+const notAnObject = (value: unknown): ContentError =>
+  new ContentError({ rule: "consensus", message: `Expected the decoded output to be an object, got ${clip(show(value))}` })
+
+/** One field's vote over every output: values grouped by `normalize`, most votes first, ties to the lower index. */
+const voteField = <A>(
+  field: string,
+  outputs: ReadonlyArray<Output<A>>,
+  weight: (index: number) => number,
+  normalize: (field: string, value: unknown) => unknown
+): Array<Vote<unknown>> => {
+  const groups: Array<{ key: unknown; value: unknown; votes: number; indices: Array<number> }> = []
+  for (const output of outputs) {
+    const record = output.value as Readonly<Record<string, unknown>>
+    const value = Object.prototype.hasOwnProperty.call(record, field) ? record[field] : undefined
+    const key = value === undefined ? undefined : userCall("normalize", () => normalize(field, value))
+    const group = groups.find((candidate) => Equal.equals(candidate.key, key))
+    if (group === undefined) groups.push({ key, value, votes: weight(output.index), indices: [output.index] })
+    else {
+      group.votes += weight(output.index)
+      group.indices.push(output.index)
+    }
+  }
+  return groups
+    .sort((a, b) => b.votes - a.votes || a.indices[0]! - b.indices[0]!)
+    .map(({ indices, value, votes }) => ({ value, votes, indices }))
+}
+
+/** Sets an own property, even `__proto__`, without touching the prototype. */
+const define = (target: object, key: string, value: unknown): void => {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+const decideFields = <A>(
+  config: FieldwiseOptions<A>,
+  size: number,
+  outputs: Array<Output<A>>,
+  failures: Array<Failure>
+): Exit.Exit<FieldwiseResult<A>, ConsensusError> => {
+  outputs.sort(byIndex)
+  failures.sort(byIndex)
+  if (outputs.length === 0) return Exit.fail(new AllFailedError(describeFailures(failures)))
+  const weight = (index: number): number => config.weights?.[index] ?? 1
+  const total = config.weights?.reduce((sum, w) => sum + w, 0) ?? size
+  const normalize = config.normalize ?? ((_: string, value: unknown) => value)
+  const minAgreement = config.minAgreement ?? 0
+  const names: Array<string> = []
+  for (const output of outputs) {
+    for (const field of Object.keys(output.value as object)) if (!names.includes(field)) names.push(field)
+  }
+  const value: Record<string, unknown> = {}
+  const fields: Record<string, FieldDecision<unknown>> = {}
+  const disagreements: Array<string> = []
+  for (const field of names) {
+    const votes = voteField(field, outputs, weight, normalize)
+    const top = votes[0]!
+    const agreement = top.votes / total
+    if (agreement < minAgreement) {
+      return Exit.fail(
+        new AgreementError({
+          message: `Field "${field}": the agreement ${percent(agreement)} is below minAgreement ${percent(minAgreement)}: ${
+            votes.map((vote) => `${clip(show(vote.value))} (${vote.votes})`).join("; ")
+          }`,
+          agreement,
+          minAgreement,
+          votes,
+          failures,
+          field
+        })
+      )
+    }
+    if (votes.length > 1) disagreements.push(field)
+    if (top.value !== undefined) define(value, field, top.value)
+    define(fields, field, { value: top.value, agreement, votes })
+  }
+  return Exit.succeed({
+    value: value as A,
+    fields: fields as FieldwiseResult<A>["fields"],
+    disagreements: disagreements as Array<keyof A & string>,
+    outputs,
+    failures
+  })
+}
+
+const validateFieldwise = (options: unknown, config: unknown): FatalError | undefined => {
+  const c: Readonly<Record<string, unknown>> = isRecord(config) ? config : {}
+  const size = Array.isArray(options) ? options.length : 0
+  return firstInvalid(
+    checkList(options, true),
+    [isRecord(config), "config", "{ decode, weights?, minAgreement?, normalize? }", config],
+    [typeof c.decode === "function", "decode", "a function returning an Effect", c.decode],
+    [
+      c.weights === undefined || Array.isArray(c.weights) && c.weights.length === size && c.weights.every(isWeight),
+      "weights",
+      `an array of ${size} positive numbers, one per run`,
+      c.weights
+    ],
+    [c.minAgreement === undefined || isRatio(c.minAgreement), "minAgreement", "a number from 0 to 1", c.minAgreement],
+    [isOptionalFunction(c.normalize), "normalize", "a function", c.normalize]
+  )
+}
+
+/**
+ * Field-wise consensus over structured outputs: every run is awaited, each
+ * decoded to an object, and each top-level field is decided by its own vote
+ * (the most votes, weighted by `weights`; a tie goes to the value of the
+ * lowest input index). The result is assembled from the winners and says
+ * which fields disagreed. Failed runs abstain but count in each field's
+ * agreement; a run without a field votes for leaving it out.
+ *
+ * **Example** (Three extractions, merged field by field)
+ * ```ts
+ * const Invoice = Schema.Struct({ number: Schema.String, total: Schema.Number, currency: Schema.String })
+ * const decodeInvoice = Schema.decodeUnknownEffect(Schema.fromJsonString(Invoice))
+ * const { value, disagreements } = yield* Consensus.fieldwise([gpt, claude, gemini], {
+ *   decode: (result) => decodeInvoice(result.text).pipe(
+ *     Effect.mapError((error) => new L0Error.ContentError({ message: error.message, rule: "schema" }))
+ *   ),
+ *   minAgreement: 0.5
+ * })
+ * // disagreements: ["total"] when one model read a different total
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const fieldwise = <A extends object>(
+  options: ReadonlyArray<L0Options>,
+  config: FieldwiseOptions<A>
+): Effect.Effect<FieldwiseResult<A>, ConsensusError> =>
+  Effect.suspend((): Effect.Effect<FieldwiseResult<A>, ConsensusError> => {
+    const invalid = validateFieldwise(options, config)
+    if (invalid !== undefined) return Effect.fail(invalid)
+    const outputs: Array<Output<A>> = []
+    const failures: Array<Failure> = []
+    const runs = options.map((item, index) =>
+      Effect.flatMap(
+        outputOf(item, index, config.decode),
+        (output) => isRecord(output.value) ? Effect.succeed(output) : Effect.fail(notAnObject(output.value))
+      )
+    )
+    return contest(runs, (index, outcome) => {
+      if (outcome._tag === "Success") outputs.push(outcome.success)
+      else failures.push({ index, error: outcome.failure })
+      if (outputs.length + failures.length < options.length) return undefined
+      try {
+        return decideFields(config, options.length, outputs, failures)
+      } catch (error) {
+        const { cause, option } = error as CallbackFailed
+        return Exit.fail(callbackError(option, cause))
+      }
+    })
+  })

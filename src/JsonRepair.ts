@@ -64,6 +64,58 @@ export const parse = (text: string, options?: Options): Result.Result<unknown, C
   Result.map(run(text, options, new internal.ValueSink()), (sink) => sink.root)
 
 /**
+ * What the tolerant parser repaired:
+ * - `fence`: a Markdown fence around the value; `prose`: text before or after it.
+ * - `quotes`: single or typographic quotes; `unquotedKeys`; `unquotedValues`
+ *   (a bare word kept as a string); `literals` (`True`, `None`, `undefined`…);
+ *   `numbers` (`+1`, `.5`, `007`); `ellipsis` (a `...` element dropped).
+ * - `comments`; `trailingCommas`; `syntax`: missing, extra or wrong commas,
+ *   colons, brackets or characters, and whitespace JSON does not allow.
+ * - `unescapedQuotes` inside strings; `controlCharacters` (raw line breaks
+ *   or tabs inside strings); `escapes` (unknown or incomplete ones).
+ * - `truncated`: the text ended inside the value, which was completed.
+ * - `unsafeKeys`: `__proto__` members dropped.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Repair = internal.RepairKind
+
+/**
+ * A parsed value and what was repaired to get it; `repairs` is empty when
+ * the text is standard JSON, maybe with whitespace around it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Parsed {
+  readonly value: unknown
+  readonly repairs: ReadonlyArray<Repair>
+}
+
+/**
+ * Like `parse`, and also says which repairs the text needed, in the order
+ * of `Repair`'s list.
+ *
+ * **Example** (What a model got wrong)
+ * ```ts
+ * JsonRepair.parseWithRepairs("```json\n{'ok': True,}\n```")
+ * // Result.succeed({ value: { ok: true }, repairs: ["fence", "quotes", "trailingCommas", "literals"] })
+ * ```
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseWithRepairs = (text: string, options?: Options): Result.Result<Parsed, ContentError | FatalError> =>
+  Result.flatMap(internal.resolveLimits(options, ""), (bounds) => {
+    if (typeof text !== "string") return Result.fail(notText(text))
+    const sink = new internal.ValueSink()
+    const { error, repairs } = internal.parseWithRepairs(sink, text, bounds)
+    return error === undefined
+      ? Result.succeed({ value: sink.root, repairs: internal.repairNames(repairs) })
+      : Result.fail(error)
+  })
+
+/**
  * Like `parse`, but returns the repaired value as compact JSON text.
  * Numbers keep the digits they were written with.
  *

@@ -1,6 +1,7 @@
 /**
  * Structured output: the reply (or a tool call's arguments) as a value
- * decoded by an Effect `Schema`. Parsing, repair and decoding run inside
+ * decoded by an Effect `Schema` or any Standard Schema v1 (Zod, Valibot,
+ * ArkType…). Parsing, repair and decoding run inside
  * L0's attempt loop, so an invalid reply is a `ContentError` that retries,
  * falls back and reaches the next attempt as `ctx.previousError`.
  *
@@ -11,12 +12,14 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaParser from "effect/SchemaParser"
+import type { StandardSchemaV1 } from "effect/StandardSchema"
 import * as Stream from "effect/Stream"
+import { describe } from "./internal/describe.js"
 import * as json from "./internal/json.js"
 import type { CompletionCheck } from "./internal/options.js"
 import { completionCheckKey, invalidOption, isRecord } from "./internal/options.js"
 import type * as JsonRepair from "./JsonRepair.js"
-import type { L0Options } from "./L0.js"
+import type { L0Options, L0Result, SourceFactory } from "./L0.js"
 import { run, stream } from "./L0.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
@@ -43,13 +46,36 @@ export interface StructuredOptions extends L0Options {
 }
 
 /**
- * A schema whose decoding needs no services. Decoding runs synchronously
- * when a reply completes, so its transformations must not be asynchronous.
+ * An Effect `Schema` whose decoding needs no services, or any Standard
+ * Schema v1 (Zod ≥ 3.24, Valibot, ArkType, `Schema.toStandardSchemaV1`).
+ * Validation runs synchronously when a reply completes, inside the attempt
+ * loop: a schema that validates asynchronously (an async Zod refinement, an
+ * Effect Schema with async steps) fails with a `FatalError`.
  *
  * @category models
  * @since 0.1.0
  */
-export type StructuredSchema = Schema.ConstraintDecoder<unknown>
+export type StructuredSchema = Schema.ConstraintDecoder<unknown> | StandardSchemaV1
+
+/**
+ * The value a schema decodes to.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TypeOf<S extends StructuredSchema> = S extends Schema.ConstraintDecoder<unknown> ? S["Type"]
+  : S extends StandardSchemaV1 ? StandardSchemaV1.InferOutput<S>
+  : never
+
+/**
+ * The JSON form a schema decodes from (what partial values hold).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type EncodedOf<S extends StructuredSchema> = S extends Schema.ConstraintDecoder<unknown> ? S["Encoded"]
+  : S extends StandardSchemaV1 ? StandardSchemaV1.InferInput<S>
+  : never
 
 /**
  * A JSON value with every field and element optional: what a partial value
@@ -87,7 +113,14 @@ interface Prepared<A> {
   readonly options: L0Options
   readonly limits: json.Limits
   readonly toolCall: string | undefined
-  readonly decoded: { value: A | undefined }
+  readonly decoded: Decoded<A>
+}
+
+/** What the check of the successful attempt decoded, from which text, with which repairs (flags). */
+interface Decoded<A> {
+  value: A | undefined
+  raw: string
+  repairs: number
 }
 
 const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -126,8 +159,7 @@ const MAX_ISSUES = 10
  * One line per issue, with its path and what was found there, for people
  * and for a model that is told what to fix.
  */
-const describeIssue = (issue: SchemaIssue.Issue, input: unknown): string => {
-  const issues = issueFormatter(issue).issues
+const describeIssues = (issues: ReadonlyArray<StandardSchemaV1.Issue>, input: unknown): string => {
   const lines = issues.slice(0, MAX_ISSUES).map((issue) => {
     const path = (issue.path ?? []).map((segment) => typeof segment === "object" ? segment.key : segment)
     const found = valueAt(input, path)
@@ -137,7 +169,79 @@ const describeIssue = (issue: SchemaIssue.Issue, input: unknown): string => {
     return `${formatPath(path)}: ${issue.message}${got}`
   })
   if (issues.length > MAX_ISSUES) lines.push(`… and ${issues.length - MAX_ISSUES} more`)
+  if (lines.length === 0) return "The reply does not match the schema (no issue given)"
   return `The reply does not match the schema: ${lines.join("; ")}`
+}
+
+/** Decodes a parsed JSON value: the value, a `ContentError` that retries, or a `FatalError` for a schema that cannot run. */
+type Decode<A> = (input: unknown) => Result.Result<A, ContentError | FatalError>
+
+const isStandardSchema = (u: unknown): u is StandardSchemaV1 => {
+  if ((typeof u !== "object" && typeof u !== "function") || u === null) return false
+  try {
+    const props: unknown = (u as StandardSchemaV1)["~standard"]
+    return isRecord(props) && props.version === 1 && typeof props.validate === "function"
+  } catch {
+    // a getter that throws: not a schema we can use
+    return false
+  }
+}
+
+/** What a thrown value says, without letting a hostile one throw again. */
+const reasonOf = (cause: unknown): string => {
+  try {
+    return cause instanceof Error ? cause.message : String(cause)
+  } catch {
+    return "an unreadable value"
+  }
+}
+
+const cannotRun = (message: string, cause?: unknown): Result.Result<never, FatalError> =>
+  Result.fail(new FatalError({ reason: "options", message, cause }))
+
+const ASYNC = "structured output validates inside the attempt loop, synchronously"
+
+const decodeEffect = <A>(schema: Schema.ConstraintDecoder<unknown>): Decode<A> => {
+  const decode = SchemaParser.decodeUnknownResult(schema, { errors: "all" })
+  return (input) => {
+    let result: Result.Result<unknown, SchemaIssue.Issue>
+    try {
+      result = decode(input)
+    } catch (cause) {
+      return cannotRun(`The schema cannot decode synchronously: ${ASYNC}`, cause)
+    }
+    if (Result.isSuccess(result)) return Result.succeed(result.success as A)
+    const issues = issueFormatter(result.failure).issues
+    return Result.fail(
+      new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: result.failure })
+    )
+  }
+}
+
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
+
+const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
+  const props = schema["~standard"]
+  const name = `The ${typeof props.vendor === "string" ? props.vendor : "Standard"} schema`
+  return (input) => {
+    let result: unknown
+    try {
+      result = props.validate(input)
+      if (isThenable(result)) {
+        // nobody awaits it: keep a late rejection from becoming an unhandled one
+        result.then(undefined, () => undefined)
+        return cannotRun(`${name} validates asynchronously: ${ASYNC}`)
+      }
+      if (!isRecord(result)) return cannotRun(`${name}'s validate returned ${result === undefined ? "undefined" : describe(result)}, not a result`)
+      const { issues, value } = result
+      if (issues === undefined || issues === null || issues === false) return Result.succeed(value as A)
+      if (!Array.isArray(issues)) return cannotRun(`${name}'s validate returned issues that are not a list`)
+      return Result.fail(new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: issues }))
+    } catch (cause) {
+      return cannotRun(`${name} threw while validating: ${reasonOf(cause)}`, cause)
+    }
+  }
 }
 
 const describeCalls = (calls: ReadonlyArray<ToolCall>): string =>
@@ -160,18 +264,26 @@ const selectText = (
   return call.arguments.trim().length === 0 ? "{}" : call.arguments
 }
 
-const makeCheck = <S extends StructuredSchema>(
-  schema: S,
+const makeCheck = <A>(
+  decode: Decode<A>,
   autoCorrect: boolean,
   limits: json.Limits,
   toolCall: string | undefined,
-  decoded: { value: S["Type"] | undefined }
+  decoded: Decoded<A>
 ): CompletionCheck => {
-  const decode = SchemaParser.decodeUnknownResult(schema, { errors: "all" })
   return (content, toolCalls) => {
     const text = selectText(content, toolCalls, toolCall)
     if (typeof text !== "string") return text
-    const parsed = autoCorrect ? parseTolerant(text, limits) : json.parseStrict(text, limits)
+    let repairs = 0
+    let parsed: unknown
+    if (autoCorrect) {
+      const sink = new json.ValueSink()
+      const report = json.parseWithRepairs(sink, text, limits)
+      parsed = report.error ?? sink.root
+      repairs = report.repairs
+    } else {
+      parsed = json.parseStrict(text, limits)
+    }
     if (parsed instanceof ContentError) {
       return autoCorrect ? parsed : new ContentError({
         rule: parsed.rule,
@@ -179,35 +291,26 @@ const makeCheck = <S extends StructuredSchema>(
         cause: parsed.cause
       })
     }
-    let result: Result.Result<S["Type"], SchemaIssue.Issue>
-    try {
-      result = decode(parsed)
-    } catch (cause) {
-      return new FatalError({
-        reason: "options",
-        message: "The schema cannot decode synchronously: structured output needs a schema without async steps",
-        cause
-      })
-    }
-    if (Result.isFailure(result)) {
-      return new ContentError({ rule: "schema", message: describeIssue(result.failure, parsed), cause: result.failure })
-    }
+    const result = decode(parsed)
+    if (Result.isFailure(result)) return result.failure
     decoded.value = result.success
+    decoded.raw = text
+    decoded.repairs = repairs
     return undefined
   }
-}
-
-const parseTolerant = (text: string, limits: json.Limits): unknown => {
-  const sink = new json.ValueSink()
-  return json.parseInto(sink, text, limits) ?? sink.root
 }
 
 const prepare = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
-): Result.Result<Prepared<S["Type"]>, FatalError> => {
-  if (!Schema.isSchema(schema)) {
-    return Result.fail(invalidOption("schema", "an Effect Schema", schema))
+): Result.Result<Prepared<TypeOf<S>>, FatalError> => {
+  const decode: Decode<TypeOf<S>> | undefined = Schema.isSchema(schema)
+    ? decodeEffect(schema as Schema.ConstraintDecoder<unknown>)
+    : isStandardSchema(schema)
+    ? decodeStandard(schema)
+    : undefined
+  if (decode === undefined) {
+    return Result.fail(invalidOption("schema", "an Effect Schema or a Standard Schema v1", schema))
   }
   if (!isRecord(options)) {
     return Result.fail(invalidOption("options", "an options object", options))
@@ -220,8 +323,8 @@ const prepare = <S extends StructuredSchema>(
     return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
   }
   return Result.map(json.resolveLimits(options.json, "json."), (limits) => {
-    const decoded: { value: S["Type"] | undefined } = { value: undefined }
-    const check = makeCheck(schema, autoCorrect ?? true, limits, toolCall, decoded)
+    const decoded: Decoded<TypeOf<S>> = { value: undefined, raw: "", repairs: 0 }
+    const check = makeCheck(decode, autoCorrect ?? true, limits, toolCall, decoded)
     return {
       options: Object.assign({}, options, { [completionCheckKey]: check }),
       limits,
@@ -261,12 +364,80 @@ const prepare = <S extends StructuredSchema>(
 export const structured = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
-): Effect.Effect<S["Type"], L0Error> =>
+): Effect.Effect<TypeOf<S>, L0Error> =>
   Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
     const { decoded } = prepared.success
-    return Effect.map(run(prepared.success.options), () => decoded.value as S["Type"])
+    return Effect.map(run(prepared.success.options), () => decoded.value as TypeOf<S>)
+  })
+
+/**
+ * A decoded value with how it was obtained.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StructuredResult<A> {
+  readonly value: A
+  /** The JSON text that was decoded: the reply, or the tool call's arguments. */
+  readonly raw: string
+  /** Whether `raw` needed repair: `false` when it is standard JSON (whitespace around it aside). */
+  readonly repaired: boolean
+  /** What was repaired, in the order of `JsonRepair.Repair`'s list; empty when `repaired` is `false`. */
+  readonly repairs: ReadonlyArray<JsonRepair.Repair>
+  /** Attempts made over every source, the successful one included, network retries too. */
+  readonly attempts: number
+  /** The run's result: final text, state (fallback index, retry counts, tool calls) and usage. */
+  readonly result: L0Result
+}
+
+/** Counts the calls of each source factory: one per attempt. */
+const counted = (options: L0Options, count: { attempts: number }): L0Options => {
+  const wrap = (factory: SourceFactory): SourceFactory =>
+    typeof factory === "function"
+      ? (context) => {
+        count.attempts++
+        return factory(context)
+      }
+      : factory
+  const fallbacks = Array.isArray(options.fallbacks) ? options.fallbacks.map(wrap) : options.fallbacks
+  return Object.assign({}, options, { stream: wrap(options.stream), fallbacks })
+}
+
+/**
+ * Like `structured`, but returns the value with its metadata: the JSON text
+ * it was decoded from, whether and how that text was repaired, the attempts
+ * it took and the run's result.
+ *
+ * **Example** (Logging how much help the model needed)
+ * ```ts
+ * const { value, repairs, attempts } = yield* L0.structuredWithMetadata(Person, { stream })
+ * if (repairs.length > 0 || attempts > 1) yield* Effect.logInfo("structured output repaired", { repairs, attempts })
+ * ```
+ * @category structured output
+ * @since 0.1.0
+ */
+export const structuredWithMetadata = <S extends StructuredSchema>(
+  schema: S,
+  options: StructuredOptions
+): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error> =>
+  Effect.suspend(() => {
+    const prepared = prepare(schema, options)
+    if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
+    const { decoded } = prepared.success
+    const count = { attempts: 0 }
+    return Effect.map(run(counted(prepared.success.options, count)), (result): StructuredResult<TypeOf<S>> => {
+      const repairs = json.repairNames(decoded.repairs)
+      return {
+        value: decoded.value as TypeOf<S>,
+        raw: decoded.raw,
+        repaired: repairs.length > 0,
+        repairs,
+        attempts: count.attempts,
+        result
+      }
+    })
   })
 
 /** Turns the events of one run into partial values, resets and the final value. */
@@ -347,15 +518,18 @@ class Preview<A> {
 export const structuredStream = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
-): Stream.Stream<StructuredEvent<S["Type"], DeepPartial<S["Encoded"]>>, L0Error> =>
+): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error> =>
   Stream.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Stream.fail(prepared.failure)
-    const preview = new Preview<S["Type"]>(prepared.success)
+    const preview = new Preview<TypeOf<S>>(prepared.success)
     return stream(prepared.success.options).pipe(
       Stream.mapAccumArray(
         () => preview,
-        (state, events) => [state, state.receive(events) as ReadonlyArray<StructuredEvent<S["Type"], DeepPartial<S["Encoded"]>>>]
+        (state, events) => [
+          state,
+          state.receive(events) as ReadonlyArray<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>>
+        ]
       )
     )
   })

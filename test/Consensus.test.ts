@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import type { Consensus } from "effect-l0"
+import { Consensus } from "effect-l0"
 import { L0, L0Error } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, httpError, settle } from "./support.js"
@@ -359,5 +359,235 @@ describe("L0.consensus options", () => {
       yield* settle
       yield* Fiber.interrupt(fiber)
       expect(sources.every(isInterrupted)).toBe(true)
+    }))
+})
+
+describe("L0.consensus minAgreement", () => {
+  it.effect("below the threshold once every run has voted: an AgreementError carrying the votes", () =>
+    Effect.gen(function*() {
+      const sources = [answer("a"), answer("b"), answer("a", "2 seconds"), failed()]
+      const error = failedWith(
+        yield* decide(L0.consensus(optionsOf(sources), { strategy: "majority", minAgreement: 0.75 }))
+      )
+      expect(error._tag).toBe("AgreementError")
+      if (error._tag !== "AgreementError") return
+      expect([error.agreement, error.minAgreement]).toEqual([0.5, 0.75])
+      expect(error.votes).toEqual([{ value: "a", votes: 2, indices: [0, 2] }, { value: "b", votes: 1, indices: [1] }])
+      expect(error.failures.map(({ index }) => index)).toEqual([3])
+      expect(error.message).toBe(`The agreement 50% is below minAgreement 75%: "a" (2); "b" (1)`)
+    }))
+
+  it.effect("waits for the runs that could still lift the agreement, then decides and interrupts the rest", () =>
+    Effect.gen(function*() {
+      const last = answer("b", "5 seconds")
+      const sources = [answer("a"), answer("a"), answer("a"), answer("a", "2 seconds"), last]
+      const fiber = yield* Effect.forkChild(L0.consensus(optionsOf(sources), { strategy: "majority", minAgreement: 0.8 }))
+      yield* advance("1 second")
+      expect(fiber.pollUnsafe()).toBeUndefined()
+      yield* advance("1 second")
+      const result = yield* Fiber.join(fiber)
+      expect([result.value, result.agreement]).toEqual(["a", 0.8])
+      expect(isInterrupted(last)).toBe(true)
+    }))
+
+  it.effect("fails as soon as the threshold is out of reach, interrupting the rest", () =>
+    Effect.gen(function*() {
+      const rest = stalled()
+      const sources = [failed(), failed(), answer("a"), rest]
+      const error = failedWith(yield* decide(L0.consensus(optionsOf(sources), { strategy: "best", minAgreement: 0.75 }), 1))
+      expect(error._tag).toBe("AgreementError")
+      expect(isInterrupted(rest)).toBe(true)
+    }))
+
+  it.effect("a threshold met keeps the result as without it", () =>
+    Effect.gen(function*() {
+      const sources = [answer("x"), answer("x"), answer("y")]
+      const result = succeeded(yield* decide(L0.consensus(optionsOf(sources), { strategy: "majority", minAgreement: 2 / 3 })))
+      expect([result.value, result.agreement, result.resolved]).toEqual(["x", 2 / 3, false])
+    }))
+})
+
+describe("L0.consensus resolve", () => {
+  it.effect("settles a conflict once every run has ended, with every candidate", () =>
+    Effect.gen(function*() {
+      const seen: Array<ReadonlyArray<readonly [string, number]>> = []
+      const sources = [answer("short"), answer("a longer answer"), answer("short", "2 seconds")]
+      const result = succeeded(
+        yield* decide(L0.consensus(optionsOf(sources), {
+          strategy: "unanimous",
+          resolve: (candidates) => {
+            seen.push(candidates.map((candidate) => [candidate.value, candidate.votes] as const))
+            return candidates.find((candidate) => candidate.value.length > 5)
+          }
+        }))
+      )
+      expect(seen).toEqual([[["short", 2], ["a longer answer", 1]]])
+      expect([result.value, result.chosen.index, result.agreement, result.resolved]).toEqual([
+        "a longer answer",
+        1,
+        1 / 3,
+        true
+      ])
+      expect(result.outputs).toHaveLength(3)
+    }))
+
+  it.effect("undefined keeps the ContentError; a value that is no candidate or a throw is a FatalError", () =>
+    Effect.gen(function*() {
+      const sources = () => [answer("a"), answer("b")]
+      const none = failedWith(yield* decide(L0.consensus(optionsOf(sources()), { strategy: "majority", resolve: () => undefined })))
+      expect(none.message).toBe(`No output has a majority: #0: "a"; #1: "b"`)
+      const foreign = failedWith(
+        yield* decide(L0.consensus(optionsOf(sources()), {
+          strategy: "weighted",
+          resolve: (candidates) => ({ ...candidates[0]! })
+        }))
+      )
+      expect(foreign).toMatchObject({ _tag: "FatalError", reason: "options" })
+      expect(foreign.message).toContain(`"resolve": expected a function returning one of the candidates or undefined`)
+      const thrown = failedWith(
+        yield* decide(L0.consensus(optionsOf(sources()), {
+          strategy: "unanimous",
+          resolve: () => {
+            throw new Error("no")
+          }
+        }))
+      )
+      expect(thrown.message).toBe(`Option "resolve" threw: no`)
+    }))
+
+  it.effect("the resolved value still needs minAgreement", () =>
+    Effect.gen(function*() {
+      const sources = [answer("a"), answer("b"), answer("c")]
+      const error = failedWith(
+        yield* decide(L0.consensus(optionsOf(sources), {
+          strategy: "unanimous",
+          minAgreement: 0.5,
+          resolve: (candidates) => candidates[2]
+        }))
+      )
+      expect(error._tag).toBe("AgreementError")
+      expect(error.message).toMatch(/^The agreement 33.3% is below minAgreement 50%/)
+    }))
+
+  it.effect("invalid minAgreement or resolve fail with a FatalError naming the option", () =>
+    Effect.gen(function*() {
+      const options = optionsOf([answer("a")])
+      const bad = yield* Effect.flip(L0.consensus(options, { strategy: "majority", minAgreement: 1.5 }))
+      expect(bad.message).toContain(`"minAgreement": expected a number from 0 to 1, got 1.5`)
+      const resolve = yield* Effect.flip(
+        L0.consensus(options, { strategy: "majority", resolve: "first" as unknown as () => undefined })
+      )
+      expect(resolve.message).toContain(`"resolve": expected a function`)
+    }))
+})
+
+describe("Consensus.fieldwise", () => {
+  const City = Schema.Struct({
+    city: Schema.String,
+    population: Schema.Number,
+    country: Schema.optionalKey(Schema.String)
+  })
+  const decodeCity = Schema.decodeUnknownEffect(Schema.fromJsonString(City))
+  const decode = (result: L0.L0Result) =>
+    decodeCity(result.text).pipe(
+      Effect.mapError((error) => new L0Error.ContentError({ message: error.message, rule: "schema" }))
+    )
+  const cities = () => [
+    answer(`{"city": "Paris", "population": 2.1, "country": "FR"}`),
+    answer(`{"city": "Paris", "population": 2.2, "country": "FR"}`, "2 seconds"),
+    answer(`{"city": "Paris", "population": 2.1}`),
+    failed()
+  ]
+
+  it.effect("decides each field by its own vote and names the fields that disagreed", () =>
+    Effect.gen(function*() {
+      const result = succeeded(yield* decide(Consensus.fieldwise(optionsOf(cities()), { decode })))
+      expect(result.value).toStrictEqual({ city: "Paris", population: 2.1, country: "FR" })
+      expect(result.disagreements).toEqual(["population", "country"])
+      expect(result.fields.city).toEqual({ value: "Paris", agreement: 0.75, votes: [{ value: "Paris", votes: 3, indices: [0, 1, 2] }] })
+      expect(result.fields.population.votes).toEqual([
+        { value: 2.1, votes: 2, indices: [0, 2] },
+        { value: 2.2, votes: 1, indices: [1] }
+      ])
+      expect(result.fields.country.votes).toEqual([
+        { value: "FR", votes: 2, indices: [0, 1] },
+        { value: undefined, votes: 1, indices: [2] }
+      ])
+      expect(result.outputs.map((output) => output.index)).toEqual([0, 1, 2])
+      expect(result.failures.map(({ index }) => index)).toEqual([3])
+    }))
+
+  it.effect("weights decide, ties go to the lowest index, a field most runs leave out is absent", () =>
+    Effect.gen(function*() {
+      const weighted = succeeded(
+        yield* decide(Consensus.fieldwise(optionsOf(cities()), { decode, weights: [1, 3, 1, 1] }))
+      )
+      expect(weighted.value.population).toBe(2.2)
+      expect(weighted.fields.population.agreement).toBe(0.5)
+      const sources = [answer(`{"city": "Lyon", "population": 1}`), answer(`{"city": "Nice", "population": 1, "country": "FR"}`), answer(`{"city": "Nice", "population": 2}`)]
+      const result = succeeded(yield* decide(Consensus.fieldwise(optionsOf(sources), { decode })))
+      expect(result.value).toStrictEqual({ city: "Nice", population: 1 })
+      expect("country" in result.value).toBe(false)
+      expect(result.fields.country.value).toBeUndefined()
+      const tie = succeeded(yield* decide(Consensus.fieldwise(optionsOf([answer(`{"city": "B", "population": 1}`), answer(`{"city": "A", "population": 1}`)]), { decode })))
+      expect(tie.value.city).toBe("B")
+    }))
+
+  it.effect("minAgreement per field: an AgreementError names the first field below it", () =>
+    Effect.gen(function*() {
+      const error = failedWith(yield* decide(Consensus.fieldwise(optionsOf(cities()), { decode, minAgreement: 0.6 })))
+      expect(error._tag).toBe("AgreementError")
+      if (error._tag !== "AgreementError") return
+      expect(error.field).toBe("population")
+      expect(error.message).toBe(`Field "population": the agreement 50% is below minAgreement 60%: 2.1 (2); 2.2 (1)`)
+    }))
+
+  it.effect("normalize compares a field's values; outputs that are not objects count as failed", () =>
+    Effect.gen(function*() {
+      const sources = [answer(`{"city": "paris", "population": 1}`), answer(`{"city": "PARIS ", "population": 1}`), answer("[1]")]
+      const result = succeeded(
+        yield* decide(Consensus.fieldwise(optionsOf(sources), {
+          decode: (result) => Effect.succeed(JSON.parse(result.text) as Record<string, unknown>),
+          normalize: (field, value) => field === "city" ? String(value).trim().toLowerCase() : value
+        }))
+      )
+      expect(result.disagreements).toEqual([])
+      expect(result.value).toStrictEqual({ city: "paris", population: 1 })
+      expect(result.failures[0]?.error.message).toBe("Expected the decoded output to be an object, got [1]")
+      const proto = succeeded(
+        yield* decide(Consensus.fieldwise(optionsOf([answer(`{"__proto__": {"polluted": true}, "a": 1}`)]), {
+          decode: (result) => Effect.succeed(JSON.parse(result.text) as Record<string, unknown>)
+        }))
+      )
+      expect(Object.getPrototypeOf(proto.value)).toBe(Object.prototype)
+      expect(Object.getOwnPropertyNames(proto.value)).toEqual(["__proto__", "a"])
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      const all = failedWith(yield* decide(Consensus.fieldwise(optionsOf([failed()]), { decode })))
+      expect(all._tag).toBe("AllFailedError")
+    }))
+
+  it.effect("invalid options and throwing callbacks fail with a FatalError naming them", () =>
+    Effect.gen(function*() {
+      const options = optionsOf([answer(`{"city": "a", "population": 1}`)])
+      const cases: ReadonlyArray<readonly [unknown, string]> = [
+        [{}, `"decode": expected a function returning an Effect`],
+        [{ decode, weights: [1, 2] }, `"weights": expected an array of 1 positive numbers`],
+        [{ decode, minAgreement: -1 }, `"minAgreement"`],
+        [{ decode, normalize: 1 }, `"normalize"`],
+        ["x", `"config"`]
+      ]
+      for (const [config, message] of cases) {
+        const error = yield* Effect.flip(Consensus.fieldwise(options, config as Consensus.FieldwiseOptions<object>))
+        expect(error.message).toContain(message)
+      }
+      const thrown = failedWith(
+        yield* decide(Consensus.fieldwise(options, {
+          decode,
+          normalize: () => {
+            throw new Error("bad")
+          }
+        }))
+      )
+      expect(thrown.message).toBe(`Option "normalize" threw: bad`)
     }))
 })

@@ -41,6 +41,55 @@ export interface Sink {
   readonly close: () => void
 }
 
+/** What the parser repaired, in the order of the flags below. */
+export const repairKinds = [
+  "fence",
+  "prose",
+  "quotes",
+  "unquotedKeys",
+  "unquotedValues",
+  "comments",
+  "trailingCommas",
+  "literals",
+  "numbers",
+  "unescapedQuotes",
+  "controlCharacters",
+  "escapes",
+  "syntax",
+  "truncated",
+  "ellipsis",
+  "unsafeKeys"
+] as const
+
+export type RepairKind = typeof repairKinds[number]
+
+// repair flags, one bit per kind
+const FENCE = 1
+const PROSE = 1 << 1
+const QUOTES = 1 << 2
+const UNQUOTED_KEYS = 1 << 3
+const UNQUOTED_VALUES = 1 << 4
+const COMMENTS = 1 << 5
+const TRAILING_COMMAS = 1 << 6
+const LITERALS_FLAG = 1 << 7
+const NUMBERS = 1 << 8
+const UNESCAPED_QUOTES = 1 << 9
+const CONTROL = 1 << 10
+const ESCAPES_FLAG = 1 << 11
+const SYNTAX = 1 << 12
+const TRUNCATED = 1 << 13
+const ELLIPSIS_FLAG = 1 << 14
+const UNSAFE = 1 << 15
+
+/** The names of the flags set in `flags`. */
+export const repairNames = (flags: number): Array<RepairKind> => repairKinds.filter((_, bit) => (flags & (1 << bit)) !== 0)
+
+/** The JSON spellings of the literals. */
+const STRICT_LITERALS: ReadonlySet<string> = new Set(["true", "false", "null"])
+
+/** JSON's own whitespace: space, tab, line feed, carriage return. */
+const isJsonWhitespace = (c: number): boolean => c === 32 || c === 10 || c === 13 || c === 9
+
 // lexical modes
 const SEEK = 0
 const SEEK_ARRAY = 1
@@ -163,6 +212,10 @@ export class Parser {
   private hex = ""
   private atom = NUMERIC
   private error: ContentError | undefined = undefined
+  /** The last structural character, to see a comma right before a closer. */
+  private previous = 0
+  /** What was repaired so far: bits of the flags above. */
+  repairs = 0
 
   constructor(private readonly sink: Sink, private readonly limits: Limits, private readonly scalarRoot = false) {
     if (scalarRoot) this.mode = STRUCT
@@ -182,6 +235,14 @@ export class Parser {
       else if (this.mode === ATOM) i = this.scanAtom(chunk, i)
       else if (this.step(chunk.charCodeAt(i))) i++
     }
+    if (this.mode === DONE && i < n) this.after(chunk.slice(i))
+  }
+
+  /** Text after the value: a closing fence or prose. */
+  private after(rest: string): void {
+    const text = rest.trim()
+    if (text.length === 0) return
+    this.repairs |= /^(?:```|~~~)$/.test(text) ? FENCE : PROSE
   }
 
   /** Completes what the end of the text cut off and closes every open container. */
@@ -192,6 +253,9 @@ export class Parser {
       case STRING:
       case ESCAPE:
       case UNICODE:
+        this.repairs |= TRUNCATED
+        this.endString(true)
+        break
       case CLOSING:
         this.endString(true)
         break
@@ -202,6 +266,7 @@ export class Parser {
         this.open(true)
     }
     if (this.mode === FAILED) return this.error
+    if (this.arrays.length > 0) this.repairs |= TRUNCATED
     while (this.arrays.length > 0) this.closeTop()
     if (this.started) return undefined
     if (this.scalarRoot) {
@@ -209,8 +274,12 @@ export class Parser {
       return this.error
     }
     const fallback = new Parser(this.sink, this.limits, true)
-    fallback.push(stripFence(this.skipped.join("")))
-    return fallback.end()
+    const text = this.skipped.join("")
+    const body = stripFence(text)
+    fallback.push(body)
+    const error = fallback.end()
+    this.repairs = fallback.repairs | (body === text.trim() ? 0 : FENCE)
+    return error
   }
 
   private fail(message: string): void {
@@ -224,11 +293,15 @@ export class Parser {
       case SEEK:
         if (c === 123) this.open(false)
         else if (c === 91) this.mode = SEEK_ARRAY
+        else if (!isJsonWhitespace(c)) this.repairs |= PROSE
         return true
       case SEEK_ARRAY:
         if (isWhitespace(c)) return true
         if (startsElement(c)) this.open(true)
-        else this.mode = SEEK
+        else {
+          this.mode = SEEK
+          this.repairs |= PROSE
+        }
         return false
       case STRUCT:
         return this.structural(c)
@@ -240,6 +313,7 @@ export class Parser {
         return this.closing(c)
       case SLASH:
         this.mode = c === 47 ? LINE_COMMENT : c === 42 ? BLOCK_COMMENT : STRUCT
+        this.repairs |= c === 47 || c === 42 ? COMMENTS : SYNTAX
         return c === 47 || c === 42
       case LINE_COMMENT:
         if (c === 10 || c === 13) this.mode = STRUCT
@@ -255,25 +329,38 @@ export class Parser {
   }
 
   private structural(c: number): boolean {
-    if (isWhitespace(c)) return true
+    if (isWhitespace(c)) {
+      if (!isJsonWhitespace(c)) this.repairs |= SYNTAX
+      return true
+    }
     if (c === 47) {
       this.mode = SLASH
       return true
     }
     if (c === 35) {
       this.mode = LINE_COMMENT
+      this.repairs |= COMMENTS
       return true
     }
+    const previous = this.previous
+    this.previous = c
     const top = this.arrays.length - 1
     if (top < 0) return this.beginValue(c)
     if (c === 125 || c === 93) {
+      if (previous === 44) this.repairs |= TRAILING_COMMAS
+      else if (!this.arrays[top] && this.states[top] !== KEY && this.states[top] !== AFTER) this.repairs |= SYNTAX
       this.closeWith(c === 93)
       return true
     }
     const state = this.states[top]!
     if (this.arrays[top]) {
-      if (c === 44) this.states[top] = VALUE
-      return c === 44 || c === 58 ? true : this.beginValue(c)
+      if (c === 44) {
+        if (state !== AFTER) this.repairs |= SYNTAX
+        this.states[top] = VALUE
+        return true
+      }
+      if (c === 58 || state === AFTER) this.repairs |= SYNTAX
+      return c === 58 ? true : this.beginValue(c)
     }
     switch (state) {
       case KEY:
@@ -281,11 +368,20 @@ export class Parser {
           this.beginString(c, true)
           return true
         }
-        if (!isKeyPart(c)) return true
+        if (!isKeyPart(c)) {
+          this.repairs |= SYNTAX
+          return true
+        }
+        this.repairs |= UNQUOTED_KEYS
         this.beginAtom(KEY_WORD)
         return false
       case COLON:
-        if (c === 58 || c === 61) {
+        if (c === 58) {
+          this.states[top] = VALUE
+          return true
+        }
+        this.repairs |= SYNTAX
+        if (c === 61) {
           this.states[top] = VALUE
           return true
         }
@@ -296,6 +392,7 @@ export class Parser {
         this.states[top] = VALUE
         return false
       case VALUE:
+        if (c === 44 || c === 58) this.repairs |= SYNTAX
         if (c === 44) {
           this.states[top] = KEY
           return true
@@ -303,6 +400,7 @@ export class Parser {
         return c === 58 ? true : this.beginValue(c)
       default:
         this.states[top] = KEY
+        if (c !== 44) this.repairs |= SYNTAX
         return c === 44 || c === 58
     }
   }
@@ -319,11 +417,15 @@ export class Parser {
     }
     if (isNumberStart(c)) this.beginAtom(NUMERIC)
     else if (isLetter(c)) this.beginAtom(WORD)
-    else return true
+    else {
+      this.repairs |= SYNTAX
+      return true
+    }
     return false
   }
 
   private beginString(quote: number, isKey: boolean): void {
+    if (quote !== 34) this.repairs |= QUOTES
     this.mode = STRING
     this.quote = closerOf(quote)
     this.stringIsKey = isKey
@@ -344,6 +446,7 @@ export class Parser {
     while (i < n) {
       const c = chunk.charCodeAt(i)
       if (c === quote || c === 92) break
+      if (c < 32) this.repairs |= CONTROL
       i++
     }
     if (i > from) this.parts.push(chunk.slice(from, i))
@@ -365,6 +468,7 @@ export class Parser {
       return true
     }
     const escaped = ESCAPES.get(c)
+    if (escaped === undefined || c === 39) this.repairs |= ESCAPES_FLAG
     // an unknown escape such as `\d` in a regex: keep the backslash, as the model meant it
     this.parts.push(escaped ?? `\\${String.fromCharCode(c)}`)
     return true
@@ -373,6 +477,7 @@ export class Parser {
   private unicode(c: number): boolean {
     const isHex = isDigit(c) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)
     if (!isHex) {
+      this.repairs |= ESCAPES_FLAG
       this.parts.push("\\u", this.hex)
       this.mode = STRING
       return false
@@ -404,6 +509,7 @@ export class Parser {
     if (ends) {
       this.endString(false)
     } else {
+      this.repairs |= UNESCAPED_QUOTES
       this.parts.push(String.fromCharCode(this.quote), this.whitespace)
       this.mode = STRING
     }
@@ -415,7 +521,10 @@ export class Parser {
     if (atEnd) {
       // a surrogate pair cut in half by the end of the text
       const last = text.charCodeAt(text.length - 1)
-      if (last >= 0xd800 && last <= 0xdbff) text = text.slice(0, -1)
+      if (last >= 0xd800 && last <= 0xdbff) {
+        text = text.slice(0, -1)
+        this.repairs |= TRUNCATED
+      }
     }
     this.mode = STRUCT
     if (!this.stringIsKey) return this.scalar(text, undefined)
@@ -451,17 +560,27 @@ export class Parser {
       if (!atEnd) this.key(text)
       return
     }
-    if (ELLIPSIS.test(text)) return
+    if (ELLIPSIS.test(text)) {
+      this.repairs |= ELLIPSIS_FLAG
+      return
+    }
     if (this.atom === NUMERIC) {
       if (JSON_NUMBER.test(text)) return this.scalar(Number(text), text)
       const trimmed = atEnd ? text.replace(/(?:[eE][-+]?|\.)$/, "") : text
+      this.repairs |= trimmed === text ? NUMBERS : TRUNCATED
       if (LOOSE_NUMBER.test(trimmed)) return this.scalar(Number(trimmed), undefined)
       if (atEnd && /^[-+.]*$/.test(text)) return
     } else {
-      const literal = LITERALS.has(text) ? LITERALS.get(text)! : atEnd ? truncatedLiteral(text) : undefined
-      if (literal !== undefined) return this.scalar(literal, undefined)
+      const known = LITERALS.has(text)
+      const literal = known ? LITERALS.get(text)! : atEnd ? truncatedLiteral(text) : undefined
+      if (literal !== undefined) {
+        if (!known) this.repairs |= TRUNCATED
+        else if (!STRICT_LITERALS.has(text)) this.repairs |= LITERALS_FLAG
+        return this.scalar(literal, undefined)
+      }
     }
     if (this.arrays.length === 0) return this.fail("No JSON value found in the text")
+    this.repairs |= UNQUOTED_VALUES
     this.scalar(text, undefined)
   }
 
@@ -483,6 +602,7 @@ export class Parser {
   private scalar(value: Scalar, lexeme: string | undefined): void {
     this.started = true
     const key = this.takeKey()
+    if (key === UNSAFE_KEY) this.repairs |= UNSAFE
     if (!this.muted && key !== UNSAFE_KEY) this.sink.scalar(value, lexeme, key)
     if (this.arrays.length === 0) this.mode = DONE
   }
@@ -496,6 +616,7 @@ export class Parser {
     this.started = true
     this.skipped.length = 0
     const key = this.takeKey()
+    if (key === UNSAFE_KEY) this.repairs |= UNSAFE
     if (!this.muted) {
       if (key === UNSAFE_KEY) this.skipFrom = this.arrays.length + 1
       else this.sink.open(isArray, key)
@@ -519,16 +640,34 @@ export class Parser {
   /** Closes up to the nearest container of the kind `]` or `}` closes; a closer with no match is ignored. */
   private closeWith(isArray: boolean): void {
     const match = this.arrays.lastIndexOf(isArray)
+    if (match !== this.arrays.length - 1) this.repairs |= SYNTAX
     if (match < 0) return
     while (this.arrays.length > match) this.closeTop()
   }
 }
 
 /** Parses a whole text into `sink`; returns the error, if any. */
-export const parseInto = (sink: Sink, text: string, limits: Limits): ContentError | undefined => {
+export const parseInto = (sink: Sink, text: string, limits: Limits): ContentError | undefined =>
+  parseWithRepairs(sink, text, limits).error
+
+/** Parses a whole text into `sink`; returns the error, if any, and what was repaired (flags). */
+export const parseWithRepairs = (
+  sink: Sink,
+  text: string,
+  limits: Limits
+): { readonly error: ContentError | undefined; readonly repairs: number } => {
   const parser = new Parser(sink, limits)
-  parser.push(fencedStart(text))
-  return parser.end()
+  const start = fencedStart(text)
+  parser.push(start)
+  const error = parser.end()
+  return { error, repairs: parser.repairs | (start.length === text.length ? 0 : prefixRepair(text, start)) }
+}
+
+/** What the text skipped before a fenced value held: a fence, and prose if anything else. */
+const prefixRepair = (text: string, start: string): number => {
+  const prefix = text.slice(0, text.length - start.length)
+  const rest = prefix.replace(/(?:```|~~~)[\w+-]*/g, "")
+  return FENCE | (rest.trim().length > 0 ? PROSE : 0)
 }
 
 /** A fence opener at the start of a line (```json, ```, ~~~ …), maybe several in a row, then the `{` or `[` it holds. */
