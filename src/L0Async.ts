@@ -15,6 +15,7 @@ import type { Violation } from "./Guardrail.js"
 import * as L0 from "./L0.js"
 import type { ErrorCategory } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
+import type * as Structured from "./Structured.js"
 
 /**
  * A retry of the same source, from `retry_attempt`.
@@ -221,7 +222,7 @@ export const structured = <S extends L0.StructuredSchema>(
   schema: S,
   options: L0.StructuredOptions,
   runOptions: RunOptions = {}
-): Promise<S["Type"]> => runPromise(L0.structured(schema, options), runOptions)
+): Promise<Structured.TypeOf<S>> => runPromise(L0.structured(schema, options), runOptions)
 
 const EMPTY: ReadonlyArray<L0Event> = []
 
