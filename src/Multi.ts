@@ -7,7 +7,6 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,8 +15,7 @@ import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import * as EventBus from "./EventBus.js"
-import { checkList, contest, describeFailures, firstInvalid, isPositiveInteger } from "./internal/contest.js"
+import { checkList, contest, describeFailures, firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
 import { durationMillis, invalidOption, isRecord } from "./internal/options.js"
 // L0 re-exports this module: use its functions only inside function bodies
 import { run, stream } from "./L0.js"
@@ -234,14 +232,7 @@ export function batched(
       checkMode(config?.mode)
     )
     if (invalid !== undefined) return yield* invalid
-    const bus = yield* EventBus.EventBus
-    const clock = yield* Clock.Clock
-    const id = globalThis.crypto.randomUUID()
-    const emit = (type: EventBus.EventType, data: Readonly<Record<string, unknown>>): void => {
-      if (bus !== EventBus.noop) {
-        bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data })
-      }
-    }
+    const emit = yield* groupReporter
     const { size, mode } = config
     const total = options.length
     const batches = Math.ceil(total / size)

@@ -12,13 +12,11 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
-import * as EventBus from "./EventBus.js"
-import { firstInvalid, isPositiveInteger } from "./internal/contest.js"
+import { firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
 import { isRecord } from "./internal/options.js"
 // use L0's functions only inside function bodies: L0's modules import each other
 import { run } from "./L0.js"
@@ -239,14 +237,7 @@ export const process = (
     )
     if (invalid !== undefined) return yield* invalid
     const windows = yield* Effect.fromResult(split(text, options))
-    const bus = yield* EventBus.EventBus
-    const clock = yield* Clock.Clock
-    const id = globalThis.crypto.randomUUID()
-    const emit = (type: EventBus.EventType, data: Readonly<Record<string, unknown>>): void => {
-      if (bus !== EventBus.noop) {
-        bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data })
-      }
-    }
+    const emit = yield* groupReporter
     const total = windows.length
     const results: Array<L0Result | undefined> = []
     let completed = 0

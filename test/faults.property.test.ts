@@ -7,24 +7,11 @@ import { Continuation, EventBus, L0 } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import { describe, expect, it } from "vitest"
 import type { FaultKind } from "../soak/soak.js"
-import { clients, faultAnswer, restatement } from "../soak/soak.js"
+import { clients, faultAnswer, faultKinds, restatement } from "../soak/soak.js"
 import { ampleTimeout } from "./support.js"
 
 /** Faults that a retry always gets past (stalls are timed out under TestClock in providers.test.ts). */
-const recoverable: ReadonlyArray<FaultKind> = [
-  "reset",
-  "reset-in-line",
-  "reset-in-character",
-  "in-band-error",
-  "malformed",
-  "http-429",
-  "http-500",
-  "http-503",
-  "http-529",
-  "hangup",
-  "empty-200",
-  "end-early"
-]
+const recoverable: ReadonlyArray<FaultKind> = faultKinds.filter((kind) => kind !== "stall" && kind !== "fatal")
 
 // few letters, so that texts repeat themselves (what an overlap heuristic would eat), and multi-byte characters
 const golden = fc.oneof(

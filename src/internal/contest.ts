@@ -1,8 +1,10 @@
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
+import * as EventBus from "../EventBus.js"
 import type { FatalError, L0Error } from "../L0Error.js"
 import { invalidOption } from "./options.js"
 
@@ -88,3 +90,22 @@ export const describeFailures = <F extends { readonly index: number; readonly er
     }`
   }
 }
+
+/**
+ * Reports the progress of a run made of several L0 runs (batches, document
+ * windows) on the EventBus, under one id used as both session and stream.
+ * Builds nothing when no bus is provided.
+ *
+ * @internal
+ */
+export const groupReporter: Effect.Effect<(type: EventBus.EventType, data: Readonly<Record<string, unknown>>) => void> =
+  Effect.gen(function*() {
+    const bus = yield* EventBus.EventBus
+    const clock = yield* Clock.Clock
+    const id = globalThis.crypto.randomUUID()
+    return (type, data) => {
+      if (bus !== EventBus.noop) {
+        bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data })
+      }
+    }
+  })
