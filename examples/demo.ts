@@ -11,7 +11,7 @@ import { printer, scenario, summary, table } from "./demo-scenario.js"
 const write = (text: string) => void process.stdout.write(text)
 
 const scripted = Effect.gen(function*() {
-  write("effect-l0 demo: OpenAI-compatible primary (429, then a reset, then overloaded) with an Anthropic fallback\n\n")
+  write(`effect-l0 demo on Node ${process.version}: OpenAI-compatible primary (429, then a reset, then overloaded) with an Anthropic fallback\n\n`)
   const started = Date.now()
   const result = yield* scenario({ write })
   write(`\n${table(result.events)}\n\n${summary(result, Date.now() - started)}\n`)
