@@ -17,9 +17,8 @@ import type * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import { checkList, contest, describeFailures, firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
 import { durationMillis, invalidOption, isRecord } from "./internal/options.js"
-// L0 re-exports this module: use its functions only inside function bodies
-import { run, stream } from "./L0.js"
-import type { L0Options, L0Result } from "./L0.js"
+import { run, stream } from "./internal/l0.js"
+import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { FatalError, L0Error } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
 

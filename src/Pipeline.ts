@@ -9,9 +9,8 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { firstInvalid } from "./internal/contest.js"
 import { isRecord } from "./internal/options.js"
-// use L0's functions only inside function bodies: L0's modules import each other
-import { run as runL0 } from "./L0.js"
-import type { L0Options, L0Result } from "./L0.js"
+import { run as runL0 } from "./internal/l0.js"
+import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import { FatalError } from "./L0Error.js"
 

@@ -18,9 +18,8 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import { firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
 import { isRecord } from "./internal/options.js"
-// use L0's functions only inside function bodies: L0's modules import each other
-import { run } from "./L0.js"
-import type { L0Options, L0Result } from "./L0.js"
+import { run } from "./internal/l0.js"
+import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import { FatalError } from "./L0Error.js"
 

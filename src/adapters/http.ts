@@ -8,7 +8,7 @@ import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import * as Redacted from "effect/Redacted"
 import type * as Stream from "effect/Stream"
 import { sseSource } from "../internal/http.js"
-import type { AttemptContext } from "../L0.js"
+import type { AttemptContext } from "../internal/l0Types.js"
 import type { L0Error } from "../L0Error.js"
 
 /**

@@ -1,12 +1,16 @@
 import type { Completion, Decoder } from "../Adapter.js"
+import * as Predicate from "effect/Predicate"
 import { describe } from "./describe.js"
-import { isRecord } from "./options.js"
 import { ContentError, FatalError, NetworkError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { Usage } from "../L0Event.js"
 
-/** @internal */
-export { isRecord }
+/**
+ * A non-null object that is not an array.
+ *
+ * @internal
+ */
+export const isRecord: (u: unknown) => u is Record<string, unknown> = Predicate.isObject
 
 /**
  * `application/json` or a `+json` type: a provider that answered a streamed

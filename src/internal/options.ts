@@ -12,6 +12,7 @@ import { FatalError } from "../L0Error.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
 import * as Continuation from "./continuation.js"
+import { isRecord } from "./decode.js"
 
 /**
  * Checks a finished attempt before its `Complete` is emitted; an error fails
@@ -81,8 +82,7 @@ const shown = (u: unknown): string =>
     : `a ${typeof u}`
 
 /** @internal */
-export const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+export { isRecord }
 
 const check = (ok: boolean, option: string, expected: string, got: unknown): void => {
   if (!ok) throw new Invalid(option, expected, got)

@@ -20,7 +20,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as internal from "../internal/providerServer.js"
+import * as internal from "./internal/providerServer.js"
 
 /**
  * The wire protocol of a request, chosen by its path.

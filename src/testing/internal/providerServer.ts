@@ -14,7 +14,7 @@ import type {
   Reply,
   Script,
   Unstreamed
-} from "../testing/ProviderServer.js"
+} from "../ProviderServer.js"
 import { type Content, errorBody, makeWire, splitBytes, splitText, type Wire } from "./providerWire.js"
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http"
-import type { ErrorDetails, Protocol } from "../testing/ProviderServer.js"
+import type { ErrorDetails, Protocol } from "../ProviderServer.js"
 
 /** @internal */
 interface ToolContent {

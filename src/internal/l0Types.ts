@@ -1,0 +1,92 @@
+/**
+ * The options and result of a run, in a module of types only so that the
+ * runtime, the adapters and the feature modules can all name them without
+ * importing `L0`, which re-exports them.
+ *
+ * @internal
+ */
+import type * as Redacted from "effect/Redacted"
+import type * as Adapter from "../Adapter.js"
+import type * as Continuation from "../Continuation.js"
+import type { GuardrailRule } from "../Guardrail.js"
+import type { CategoryError } from "../L0Error.js"
+import type { Usage } from "../L0Event.js"
+import type { L0State } from "../L0State.js"
+import type { RetryInput } from "../Retry.js"
+import type { TimeoutOptions } from "../Timeout.js"
+import type { Produced } from "./source.js"
+
+/**
+ * What a source factory receives for each attempt.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface AttemptContext {
+  /** 1-based attempt number within this source. */
+  readonly attempt: number
+  /** 0 for `stream`, 1 for the first fallback, … */
+  readonly fallbackIndex: number
+  /** With `continuation` on, the text the consumer already holds (see `Continuation`); else `""`. */
+  readonly checkpoint: string
+  /** Aborted when the attempt ends: pass it to the request so that it stops. */
+  readonly signal: AbortSignal
+  /** The error that ended the previous attempt, if any (to tell the model what went wrong). */
+  readonly previousError?: CategoryError | undefined
+}
+
+/**
+ * A provider stream for one attempt: an `AsyncIterable` (SDK streams), a
+ * `Promise` of one, an Effect `Stream`, or an `Effect` producing either.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SourceFactory = (ctx: AttemptContext) => Produced
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface L0Options {
+  /** Called once per attempt. */
+  readonly stream: SourceFactory
+  /** Tried in order once the previous source is exhausted or failed fatally. */
+  readonly fallbacks?: ReadonlyArray<SourceFactory> | undefined
+  readonly guardrails?: ReadonlyArray<GuardrailRule> | undefined
+  /** Tokens between guardrail checks; default 10. Completion always checks. */
+  readonly checkInterval?: number | undefined
+  /**
+   * Tokens between the `stream_progress` events of an attempt on the
+   * EventBus (token count, elapsed time, tokens per second); default 100.
+   */
+  readonly progressInterval?: number | undefined
+  readonly retry?: RetryInput | undefined
+  readonly timeout?: TimeoutOptions | undefined
+  /** An adapter or its name; otherwise detected from the first chunk. */
+  readonly adapter?: Adapter.Adapter | string | undefined
+  /**
+   * Continue from the text already shown instead of starting over: `true`
+   * appends the next attempt as is; an object also removes a repeated
+   * overlap or handles a prefill without trailing whitespace (see `Continuation`).
+   */
+  readonly continuation?: boolean | Continuation.Options | undefined
+  /**
+   * Secrets (API keys, gateway tokens) to remove from every error and event
+   * of the run, wherever a provider or proxy echoed them: messages, causes
+   * (SDK errors with response bodies and headers) and EventBus events. Keys
+   * shaped like `sk-…` and `Bearer` tokens are removed from messages anyway,
+   * and `Adapters.*Http` always remove their own key.
+   */
+  readonly redact?: ReadonlyArray<string | Redacted.Redacted<string>> | undefined
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface L0Result {
+  readonly text: string
+  readonly state: L0State
+  readonly usage: Usage | undefined
+}
