@@ -6,16 +6,20 @@ const Effect = require("effect/Effect")
 const index = require("effect-l0")
 const pkg = require("effect-l0/package.json")
 const { ProviderServer } = require("effect-l0/testing")
+const client = require("effect-l0/client")
 const Anthropic = require("@anthropic-ai/sdk").default
 const { VERSION } = require("@anthropic-ai/sdk/version")
 
 for (const subpath of Object.keys(pkg.exports)) {
-  if (subpath === "." || subpath === "./package.json" || subpath === "./testing") continue
+  // the test kit and the browser client are entries of their own, not namespaces of the index
+  if (subpath === "." || subpath === "./package.json" || subpath === "./testing" || subpath === "./client") continue
   const name = subpath.slice(2)
   const module = require(`effect-l0/${name}`)
   assert.deepEqual(Object.keys(module).sort(), Object.keys(index[name]).sort(), name)
   for (const key of Object.keys(module)) assert.equal(module[key], index[name][key], `${name}.${key}`)
 }
+assert.equal(typeof client.read, "function")
+assert.equal(typeof client.StreamError, "function")
 
 const main = async () => {
   const answer = "Hello through require()."
