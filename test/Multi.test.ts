@@ -7,22 +7,9 @@ import * as Stream from "effect/Stream"
 import type * as Duration from "effect/Duration"
 import { EventBus, L0, L0Event, Multi } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset, httpError, settle } from "./support.js"
+import { activity, advance, connectionReset, httpError, settle } from "./support.js"
 
 type L0Options = L0.L0Options
-
-/** Counts the sources whose attempt is open: from the factory call until the attempt's signal aborts. */
-const activity = () => {
-  const counter = { active: 0, peak: 0, started: 0 }
-  const track = (factory: L0.SourceFactory): L0.SourceFactory => (context) => {
-    counter.active++
-    counter.started++
-    counter.peak = Math.max(counter.peak, counter.active)
-    context.signal.addEventListener("abort", () => counter.active--, { once: true })
-    return factory(context)
-  }
-  return { counter, track }
-}
 
 /** A run that answers `text` after `delay`. */
 const slow = (text: string, delay: Duration.Input) => TestSource.make([TestSource.sleep(delay), text])

@@ -12,22 +12,12 @@ import { ProviderServer, TestSource } from "effect-l0/testing"
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { loadFixture } from "./fixtureFiles.js"
-import { advance, ampleTimeout, connectionReset, lastErrorOf } from "./support.js"
+import { advance, ampleTimeout, connectionReset, lastErrorOf, retry, withRetries } from "./support.js"
 
 const Item = Schema.Struct({ name: Schema.String, price: Schema.Number })
 const Order = Schema.Struct({ id: Schema.String, items: Schema.Array(Item) })
 const valid = `{"id": "A1", "items": [{"name": "tea", "price": 3}]}`
 const order = { id: "A1", items: [{ name: "tea", price: 3 }] }
-
-/** Runs an effect that may wait on the retry backoff (fixed 1 s) under the TestClock. */
-const withRetries = <A, E>(effect: Effect.Effect<A, E>, waits = 1) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.forkChild(effect)
-    for (let i = 0; i < waits; i++) yield* advance("1 second")
-    return yield* Fiber.join(fiber)
-  })
-
-const retry = { backoff: "fixed", baseDelay: "1 second" } as const
 
 describe("L0.structured", () => {
   it.effect("decodes a JSON reply into the schema's type", () =>

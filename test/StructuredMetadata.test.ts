@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { JsonRepair, L0Event, Structured } from "effect-l0"
@@ -8,20 +7,11 @@ import { TestSource } from "effect-l0/testing"
 import * as fc from "fast-check"
 import * as z from "zod"
 import { corpus } from "./json-corpus.js"
-import { advance, connectionReset, httpError } from "./support.js"
+import { connectionReset, httpError, retry, withRetries } from "./support.js"
 
 const Order = Schema.Struct({ id: Schema.String, items: Schema.Array(Schema.Struct({ name: Schema.String, price: Schema.Number })) })
 const valid = `{"id": "A1", "items": [{"name": "tea", "price": 3}]}`
 const order = { id: "A1", items: [{ name: "tea", price: 3 }] }
-
-const retry = { backoff: "fixed", baseDelay: "1 second" } as const
-
-const withRetries = <A, E>(effect: Effect.Effect<A, E>, waits = 1) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.forkChild(effect)
-    for (let i = 0; i < waits; i++) yield* advance("1 second")
-    return yield* Fiber.join(fiber)
-  })
 
 const repairsOf = (text: string): ReadonlyArray<JsonRepair.Repair> => {
   const parsed = JsonRepair.parseWithRepairs(text)

@@ -7,7 +7,7 @@ import * as Stream from "effect/Stream"
 import { L0 } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import * as z from "zod"
-import { advance, lastErrorOf } from "./support.js"
+import { advance, lastErrorOf, retry, withRetries } from "./support.js"
 
 const Order = z.object({
   id: z.string(),
@@ -15,15 +15,6 @@ const Order = z.object({
 })
 const valid = `{"id": "A1", "items": [{"name": "tea", "price": 3}]}`
 const order = { id: "A1", items: [{ name: "tea", price: 3 }] }
-
-const retry = { backoff: "fixed", baseDelay: "1 second" } as const
-
-const withRetries = <A, E>(effect: Effect.Effect<A, E>, waits = 1) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.forkChild(effect)
-    for (let i = 0; i < waits; i++) yield* advance("1 second")
-    return yield* Fiber.join(fiber)
-  })
 
 describe("L0.structured with a Standard Schema", () => {
   it.effect("decodes a reply with a Zod schema, typed by the schema's output", () =>

@@ -6,7 +6,7 @@ import * as Result from "effect/Result"
 import * as fc from "fast-check"
 import { EventBus, L0, Window } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset, httpError, settle } from "./support.js"
+import { activity, advance, connectionReset, httpError, settle } from "./support.js"
 
 const windowsOf = (text: string, options: Window.SplitOptions): ReadonlyArray<Window.Window> =>
   Result.getOrThrow(Window.split(text, options))
@@ -114,19 +114,6 @@ describe("Window.split", () => {
     )
   })
 })
-
-/** Counts the sources whose attempt is open. */
-const activity = () => {
-  const counter = { active: 0, peak: 0, started: 0 }
-  const track = (factory: L0.SourceFactory): L0.SourceFactory => (context) => {
-    counter.active++
-    counter.started++
-    counter.peak = Math.max(counter.peak, counter.active)
-    context.signal.addEventListener("abort", () => counter.active--, { once: true })
-    return factory(context)
-  }
-  return { counter, track }
-}
 
 describe("Window.process", () => {
   it.effect("runs every window and merges results in window order despite out-of-order completion", () =>

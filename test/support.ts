@@ -1,5 +1,7 @@
+import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type { L0Error } from "effect-l0"
+import * as Fiber from "effect/Fiber"
+import type { L0, L0Error } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 
 /** Re-exported so tests read `advance("1 second")`. */
@@ -33,3 +35,27 @@ export const failureOf = <A>(exit: Exit.Exit<A, L0Error.L0Error>): L0Error.L0Err
 /** The error of the last attempt behind an `ExhaustedError`, or the error itself. */
 export const lastErrorOf = (error: L0Error.L0Error): L0Error.CategoryError =>
   error._tag === "ExhaustedError" ? error.lastError! : error
+
+/** Retries after a fixed second, for tests that wait the backoff out with `withRetries`. */
+export const retry = { backoff: "fixed", baseDelay: "1 second" } as const
+
+/** Runs an effect that waits on `waits` retry backoffs of `retry` (fixed 1 s) under the TestClock. */
+export const withRetries = <A, E>(effect: Effect.Effect<A, E>, waits = 1) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forkChild(effect)
+    for (let i = 0; i < waits; i++) yield* advance("1 second")
+    return yield* Fiber.join(fiber)
+  })
+
+/** Counts the sources whose attempt is open: from the factory call until the attempt's signal aborts. */
+export const activity = () => {
+  const counter = { active: 0, peak: 0, started: 0 }
+  const track = (factory: L0.SourceFactory): L0.SourceFactory => (context) => {
+    counter.active++
+    counter.started++
+    counter.peak = Math.max(counter.peak, counter.active)
+    context.signal.addEventListener("abort", () => counter.active--, { once: true })
+    return factory(context)
+  }
+  return { counter, track }
+}
