@@ -110,6 +110,25 @@ declare const request: ChatRequest
 declare const model: string
 declare const options: L0Options
 declare const stream: L0Options["stream"]
+declare const signal: AbortSignal
+declare const gpt: L0Options
+declare const claude: L0Options
+declare const gemini: L0Options
+declare const openaiOptions: L0Options
+declare const anthropicOptions: L0Options
+declare const requests: ReadonlyArray<L0Options>
+declare const documents: ReadonlyArray<string>
+declare const toOptions: (document: string) => L0Options
+declare const passages: ReadonlyArray<string>
+declare const question: string
+declare const report: string
+declare const summarize: (text: string) => ChatRequest
+declare const ask: (prompt: string) => L0Options["stream"]
+declare const decode: (result: import("effect-l0").L0.L0Result) => import("effect").Effect.Effect<{ readonly total: number }, import("effect-l0").L0Error.L0Error>
+declare const metrics: { readonly record: (type: string, data: unknown) => void }
+declare const requestId: string
+declare const show: (event: import("effect-l0").L0Event.L0Event) => import("effect").Effect.Effect<void>
+declare const mySummarizer: (client: OpenAIClient, text: string) => Promise<string>
 `
 
 interface Source {
