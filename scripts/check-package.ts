@@ -3,7 +3,8 @@
  * count as errors) and Are the Types Wrong (node16 profile: `effect` itself
  * cannot be resolved under the older node10 resolution, so neither can we),
  * and its source maps point into the shipped src/ instead of carrying a
- * second copy of it.
+ * second copy of it. The API reference (`npm run docs`) is built once too,
+ * so a documentation comment TypeDoc cannot read fails here.
  */
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs"
@@ -45,6 +46,9 @@ try {
   const problems = sourceMapProblems(path.join(unpacked, "package"))
   if (problems.length > 0) throw new Error(`source maps:\n  ${problems.join("\n  ")}`)
   console.log("source maps: every source is a file of src/ in the package")
+  const reference = path.join(path.dirname(tarball), "api")
+  execFileSync(bin("typedoc"), ["--out", reference], { stdio: "inherit" })
+  if (!existsSync(path.join(reference, "index.html"))) throw new Error("typedoc wrote no index.html")
 } finally {
   rmSync(path.dirname(tarball), { recursive: true, force: true })
 }
