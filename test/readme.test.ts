@@ -106,3 +106,19 @@ describe("the quick starts", () => {
     }
   }, 180_000)
 })
+
+/** GitHub's anchor for a heading. */
+const anchor = (heading: string): string =>
+  heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\- _]/gu, "").replace(/ /g, "-")
+
+describe("the README's contents", () => {
+  it("link every section and subsection, in order", () => {
+    const text = Fs.readFileSync("README.md", "utf8")
+    const outsideCode = text.replace(/^(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, "")
+    const headings = [...outsideCode.matchAll(/^(##|###) (.+)$/gm)]
+      .filter(([, , title]) => title !== "Contents")
+      .map(([, level, title]) => `${level === "###" ? "  " : ""}- [${title}](#${anchor(title!)})`)
+    const contents = text.slice(text.indexOf("## Contents\n"), text.indexOf("\n## ", text.indexOf("## Contents\n") + 1))
+    expect(contents.split("\n").filter((line) => line.trimStart().startsWith("- ["))).toEqual(headings)
+  })
+})
