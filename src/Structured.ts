@@ -248,20 +248,27 @@ const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
     if (!Array.isArray(issues)) return cannotRun(`${name}'s validate returned issues that are not a list`)
     return Effect.fail(new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: issues }))
   }
+  // a result whose fields throw when read is the validator's failure too
+  const readSafely = (input: unknown, result: unknown): Effect.Effect<A, ContentError | FatalError> => {
+    try {
+      return read(input, result)
+    } catch (cause) {
+      return threw(cause)
+    }
+  }
   return (input) =>
     Effect.suspend(() => {
       let result: unknown
       try {
         result = props.validate(input)
-        if (!isThenable(result)) return read(input, result)
+        if (!isThenable(result)) return readSafely(input, result)
       } catch (cause) {
         return threw(cause)
       }
       const pending = result
-      return Effect.flatMap(
-        Effect.tryPromise({ try: () => Promise.resolve(pending), catch: (cause) => cause }),
-        (settled) => read(input, settled)
-      ).pipe(Effect.catch((cause) => cause instanceof ContentError || cause instanceof FatalError ? Effect.fail(cause) : threw(cause)))
+      return Effect.tryPromise({ try: () => Promise.resolve(pending), catch: (cause) => cause }).pipe(
+        Effect.matchEffect({ onFailure: threw, onSuccess: (settled) => readSafely(input, settled) })
+      )
     })
 }
 

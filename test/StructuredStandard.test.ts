@@ -110,6 +110,14 @@ describe("L0.structured with a Standard Schema", () => {
         expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema's validate returned undefined, not a result" })
       }))
 
+    it.effect("a resolved result whose fields throw when read ends the run with a FatalError", () =>
+      Effect.gen(function*() {
+        const trap = Object.defineProperty({}, "issues", { get: () => { throw new Error("trapped") } })
+        const schema = asyncSchema(() => Promise.resolve(trap as StandardSchemaV1.Result<unknown>))
+        const error = yield* Effect.flip(L0.structured(schema, { stream: TestSource.make([`{}`]).stream }))
+        expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema threw while validating: trapped" })
+      }))
+
     it.effect("structuredStream waits for it: the Final event holds the validated value", () =>
       Effect.gen(function*() {
         const schema = asyncSchema(async (value) => ({ value: { checked: value } }))
