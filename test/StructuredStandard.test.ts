@@ -118,6 +118,17 @@ describe("L0.structured with a Standard Schema", () => {
         expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema threw while validating: trapped" })
       }))
 
+    it.effect("a validation that never settles can be interrupted, and the request is closed", () =>
+      Effect.gen(function*() {
+        const schema = asyncSchema(() => new Promise(() => {}))
+        const source = TestSource.make([`{}`])
+        const fiber = yield* Effect.forkChild(L0.structured(schema, { stream: source.stream }))
+        yield* advance("1 millis")
+        expect(source.calls).toHaveLength(1)
+        yield* Fiber.interrupt(fiber)
+        expect(source.calls[0]!.context.signal.aborted).toBe(true)
+      }))
+
     it.effect("structuredStream waits for it: the Final event holds the validated value", () =>
       Effect.gen(function*() {
         const schema = asyncSchema(async (value) => ({ value: { checked: value } }))
