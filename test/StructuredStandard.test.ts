@@ -108,6 +108,10 @@ describe("L0.structured with a Standard Schema", () => {
         const schema = asyncSchema(() => Promise.resolve(undefined as unknown as StandardSchemaV1.Result<unknown>))
         const error = yield* Effect.flip(L0.structured(schema, { stream: TestSource.make([`{}`]).stream }))
         expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema's validate returned undefined, not a result" })
+        const number = asyncSchema(() => Promise.resolve(42 as unknown as StandardSchemaV1.Result<unknown>))
+        const numberError = yield* Effect.flip(L0.structured(number, { stream: TestSource.make([`{}`]).stream }))
+        expect(numberError).toMatchObject({ _tag: "FatalError", reason: "options" })
+        expect(numberError.message).toBe("The handmade schema's validate returned a number, not a result")
       }))
 
     it.effect("a resolved result whose fields throw when read ends the run with a FatalError", () =>
