@@ -58,5 +58,11 @@ export { consensus } from "./Consensus.js"
 export { batched, hedge, parallel, race } from "./Multi.js"
 
 // Structured output is documented in its own module.
-export { structured, structuredStream, structuredWithMetadata } from "./Structured.js"
-export type { DeepPartial, StructuredEvent, StructuredOptions, StructuredSchema } from "./Structured.js"
+export { structured, structuredStream, structuredStreamWithMetadata, structuredWithMetadata } from "./Structured.js"
+export type {
+  DeepPartial,
+  StructuredEvent,
+  StructuredMetadataEvent,
+  StructuredOptions,
+  StructuredSchema
+} from "./Structured.js"

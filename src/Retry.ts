@@ -11,9 +11,9 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Pull from "effect/Pull"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import * as internal from "./internal/retry.js"
 import type { CategoryError } from "./L0Error.js"
 
 /**
@@ -52,13 +52,7 @@ export type RetryInput = RetryOptions | Schedule.Schedule<unknown, CategoryError
  * @category defaults
  * @since 0.1.0
  */
-export const defaults = {
-  maxAttempts: 3,
-  maxRetries: 10,
-  baseDelay: "1 second",
-  maxDelay: "10 seconds",
-  backoff: "fixed-jitter"
-} as const
+export const defaults: typeof internal.defaults = internal.defaults
 
 const backoff = (delay: (retry: number, base: number, cap: number, random: number) => number, random: boolean) =>
 (base: Duration.Input, cap: Duration.Input): Schedule.Schedule<Duration.Duration> => {
@@ -166,32 +160,9 @@ export const isBackoffName = (u: unknown): u is BackoffName =>
  * @category policy
  * @since 0.1.0
  */
-export const policy = (input: RetryInput = {}): Schedule.Schedule<Duration.Duration, CategoryError> => {
-  const options: RetryOptions = Schedule.isSchedule(input) ? { backoff: input } : input
-  const maxAttempts = options.maxAttempts ?? defaults.maxAttempts
-  const maxRetries = options.maxRetries ?? defaults.maxRetries
-  const maxDelay = Duration.fromInputUnsafe(options.maxDelay ?? defaults.maxDelay)
-  const chosen = options.backoff ?? defaults.backoff
-  const schedule: Schedule.Schedule<unknown, CategoryError> = Schedule.isSchedule(chosen)
-    ? chosen
-    : strategies[chosen](options.baseDelay ?? defaults.baseDelay, maxDelay)
-  return Schedule.fromStep(Effect.map(Schedule.toStep(schedule), (step) => {
-    let attempts = 1
-    let retries = 0
-    return (now: number, error: CategoryError) => {
-      const consumesAttempt = error.category === "model" || error.category === "content"
-      if (error.category === "fatal" || retries >= maxRetries || (consumesAttempt && attempts >= maxAttempts)) {
-        return Cause.done(Duration.zero)
-      }
-      return step(now, error).pipe(
-        Pull.catchDone(() => Cause.done(Duration.zero)),
-        Effect.map(([, delay]): [Duration.Duration, Duration.Duration] => {
-          retries++
-          if (consumesAttempt) attempts++
-          const wait = error.retryAfter === undefined ? delay : Duration.min(error.retryAfter, maxDelay)
-          return [wait, wait]
-        })
-      )
-    }
-  }))
-}
+export const policy = (input: RetryInput = {}): Schedule.Schedule<Duration.Duration, CategoryError> =>
+  Schedule.fromStep(Effect.map(internal.budget(internal.settings(input, strategies)), (decide) => (now, error) =>
+    Effect.flatMap(decide(now, error), (decision) =>
+      decision._tag === "Retry"
+        ? Effect.succeed<[Duration.Duration, Duration.Duration]>([decision.delay, decision.delay])
+        : Cause.done(Duration.zero))))

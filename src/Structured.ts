@@ -16,14 +16,15 @@ import type { StandardSchemaV1 } from "effect/StandardSchema"
 import * as Stream from "effect/Stream"
 import { describe } from "./internal/describe.js"
 import * as json from "./internal/json.js"
-import type { CompletionCheck } from "./internal/options.js"
-import { completionCheckKey, invalidOption, isRecord } from "./internal/options.js"
+import { invalidOption, isRecord } from "./internal/options.js"
+import type { Check, Completed } from "./internal/run.js"
 import type * as JsonRepair from "./JsonRepair.js"
-import type { L0Options, L0Result, SourceFactory } from "./internal/l0Types.js"
-import { run, stream } from "./internal/l0.js"
+import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type { Checked } from "./internal/l0.js"
+import { runChecked, streamChecked } from "./internal/l0.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
-import type { L0Event, ToolCall } from "./L0Event.js"
+import type { ToolCall } from "./L0Event.js"
 
 /**
  * @category models
@@ -48,9 +49,10 @@ export interface StructuredOptions extends L0Options {
 /**
  * An Effect `Schema` whose decoding needs no services, or any Standard
  * Schema v1 (Zod ≥ 3.24, Valibot, ArkType, `Schema.toStandardSchemaV1`).
- * Validation runs synchronously when a reply completes, inside the attempt
- * loop: a schema that validates asynchronously (an async Zod refinement, an
- * Effect Schema with async steps) fails with a `FatalError`.
+ * Validation runs when a reply completes, inside the attempt loop, and may
+ * be asynchronous (an async Zod refinement, a validator that returns a
+ * Promise, an Effect Schema with async steps): the attempt completes once it
+ * settles. A validator that throws or rejects ends the run with a `FatalError`.
  *
  * @category models
  * @since 0.1.0
@@ -108,19 +110,34 @@ export type StructuredEvent<A, P> =
   | { readonly _tag: "Reset" }
   | { readonly _tag: "Final"; readonly value: A }
 
-/** What one run needs: the options passed to `L0.stream` and the slot the check fills. */
+/**
+ * What `structuredStreamWithMetadata` emits: the events of
+ * `structuredStream`, whose `Final` also carries the metadata that
+ * `structuredWithMetadata` returns.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StructuredMetadataEvent<A, P> =
+  | Exclude<StructuredEvent<A, P>, { readonly _tag: "Final" }>
+  | { readonly _tag: "Final"; readonly value: A; readonly metadata: StructuredMetadata }
+
+/** Partial values and resets, the same in both kinds of structured stream. */
+type Progress<P = unknown> = Exclude<StructuredEvent<never, P>, { readonly _tag: "Final" }>
+
+/** What one run needs: the options passed to `L0.stream` and the check of each completed attempt. */
 interface Prepared<A> {
-  readonly options: L0Options
+  readonly options: StructuredOptions
   readonly limits: json.Limits
   readonly toolCall: string | undefined
-  readonly decoded: Decoded<A>
+  readonly check: Check<Decoded<A>>
 }
 
-/** What the check of the successful attempt decoded, from which text, with which repairs (flags). */
+/** What the check of a completed attempt decoded, from which text, with which repairs (flags). */
 interface Decoded<A> {
-  value: A | undefined
-  raw: string
-  repairs: number
+  readonly value: A
+  readonly raw: string
+  readonly repairs: number
 }
 
 const issueFormatter = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -174,7 +191,7 @@ const describeIssues = (issues: ReadonlyArray<StandardSchemaV1.Issue>, input: un
 }
 
 /** Decodes a parsed JSON value: the value, a `ContentError` that retries, or a `FatalError` for a schema that cannot run. */
-type Decode<A> = (input: unknown) => Result.Result<A, ContentError | FatalError>
+type Decode<A> = (input: unknown) => Effect.Effect<A, ContentError | FatalError>
 
 const isStandardSchema = (u: unknown): u is StandardSchemaV1 => {
   if ((typeof u !== "object" && typeof u !== "function") || u === null) return false
@@ -196,26 +213,23 @@ const reasonOf = (cause: unknown): string => {
   }
 }
 
-const cannotRun = (message: string, cause?: unknown): Result.Result<never, FatalError> =>
-  Result.fail(new FatalError({ reason: "options", message, cause }))
-
-const ASYNC = "structured output validates inside the attempt loop, synchronously"
+const cannotRun = (message: string, cause?: unknown): Effect.Effect<never, FatalError> =>
+  Effect.fail(new FatalError({ reason: "options", message, cause }))
 
 const decodeEffect = <A>(schema: Schema.ConstraintDecoder<unknown>): Decode<A> => {
-  const decode = SchemaParser.decodeUnknownResult(schema, { errors: "all" })
-  return (input) => {
-    let result: Result.Result<unknown, SchemaIssue.Issue>
-    try {
-      result = decode(input)
-    } catch (cause) {
-      return cannotRun(`The schema cannot decode synchronously: ${ASYNC}`, cause)
-    }
-    if (Result.isSuccess(result)) return Result.succeed(result.success as A)
-    const issues = issueFormatter(result.failure).issues
-    return Result.fail(
-      new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: result.failure })
+  const decode = SchemaParser.decodeUnknownEffect(schema, { errors: "all" })
+  return (input) =>
+    Effect.suspend(() => decode(input)).pipe(
+      Effect.mapError((issue) =>
+        new ContentError({
+          rule: "schema",
+          message: describeIssues(issueFormatter(issue).issues, input),
+          cause: issue
+        })
+      ),
+      Effect.catchDefect((cause) => cannotRun(`The schema threw while decoding: ${reasonOf(cause)}`, cause)),
+      Effect.map((value) => value as A)
     )
-  }
 }
 
 const isThenable = (u: unknown): u is PromiseLike<unknown> =>
@@ -224,24 +238,38 @@ const isThenable = (u: unknown): u is PromiseLike<unknown> =>
 const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
   const props = schema["~standard"]
   const name = `The ${typeof props.vendor === "string" ? props.vendor : "Standard"} schema`
-  return (input) => {
-    let result: unknown
+  const threw = (cause: unknown) => cannotRun(`${name} threw while validating: ${reasonOf(cause)}`, cause)
+  const read = (input: unknown, result: unknown): Effect.Effect<A, ContentError | FatalError> => {
+    if (!isRecord(result)) {
+      return cannotRun(`${name}'s validate returned ${result === undefined ? "undefined" : describe(result)}, not a result`)
+    }
+    const { issues, value } = result
+    if (issues === undefined || issues === null || issues === false) return Effect.succeed(value as A)
+    if (!Array.isArray(issues)) return cannotRun(`${name}'s validate returned issues that are not a list`)
+    return Effect.fail(new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: issues }))
+  }
+  // a result whose fields throw when read is the validator's failure too
+  const readSafely = (input: unknown, result: unknown): Effect.Effect<A, ContentError | FatalError> => {
     try {
-      result = props.validate(input)
-      if (isThenable(result)) {
-        // nobody awaits it: keep a late rejection from becoming an unhandled one
-        result.then(undefined, () => undefined)
-        return cannotRun(`${name} validates asynchronously: ${ASYNC}`)
-      }
-      if (!isRecord(result)) return cannotRun(`${name}'s validate returned ${result === undefined ? "undefined" : describe(result)}, not a result`)
-      const { issues, value } = result
-      if (issues === undefined || issues === null || issues === false) return Result.succeed(value as A)
-      if (!Array.isArray(issues)) return cannotRun(`${name}'s validate returned issues that are not a list`)
-      return Result.fail(new ContentError({ rule: "schema", message: describeIssues(issues, input), cause: issues }))
+      return read(input, result)
     } catch (cause) {
-      return cannotRun(`${name} threw while validating: ${reasonOf(cause)}`, cause)
+      return threw(cause)
     }
   }
+  return (input) =>
+    Effect.suspend(() => {
+      let result: unknown
+      try {
+        result = props.validate(input)
+        if (!isThenable(result)) return readSafely(input, result)
+      } catch (cause) {
+        return threw(cause)
+      }
+      const pending = result
+      return Effect.tryPromise({ try: () => Promise.resolve(pending), catch: (cause) => cause }).pipe(
+        Effect.matchEffect({ onFailure: threw, onSuccess: (settled) => readSafely(input, settled) })
+      )
+    })
 }
 
 const describeCalls = (calls: ReadonlyArray<ToolCall>): string =>
@@ -268,36 +296,31 @@ const makeCheck = <A>(
   decode: Decode<A>,
   autoCorrect: boolean,
   limits: json.Limits,
-  toolCall: string | undefined,
-  decoded: Decoded<A>
-): CompletionCheck => {
-  return (content, toolCalls) => {
-    const text = selectText(content, toolCalls, toolCall)
-    if (typeof text !== "string") return text
-    let repairs = 0
-    let parsed: unknown
-    if (autoCorrect) {
-      const sink = new json.ValueSink()
-      const report = json.parseWithRepairs(sink, text, limits)
-      parsed = report.error ?? sink.root
-      repairs = report.repairs
-    } else {
-      parsed = json.parseStrict(text, limits)
-    }
-    if (parsed instanceof ContentError) {
-      return autoCorrect ? parsed : new ContentError({
+  toolCall: string | undefined
+): Check<Decoded<A>> =>
+(content, toolCalls) => {
+  const text = selectText(content, toolCalls, toolCall)
+  if (typeof text !== "string") return Effect.fail(text)
+  let repairs = 0
+  let parsed: unknown
+  if (autoCorrect) {
+    const sink = new json.ValueSink()
+    const report = json.parseWithRepairs(sink, text, limits)
+    parsed = report.error ?? sink.root
+    repairs = report.repairs
+  } else {
+    parsed = json.parseStrict(text, limits)
+  }
+  if (parsed instanceof ContentError) {
+    return Effect.fail(
+      autoCorrect ? parsed : new ContentError({
         rule: parsed.rule,
         message: `${parsed.message} (autoCorrect is off)`,
         cause: parsed.cause
       })
-    }
-    const result = decode(parsed)
-    if (Result.isFailure(result)) return result.failure
-    decoded.value = result.success
-    decoded.raw = text
-    decoded.repairs = repairs
-    return undefined
+    )
   }
+  return Effect.map(decode(parsed), (value): Decoded<A> => ({ value, raw: text, repairs }))
 }
 
 const prepare = <S extends StructuredSchema>(
@@ -322,16 +345,12 @@ const prepare = <S extends StructuredSchema>(
   if (toolCall !== undefined && (typeof toolCall !== "string" || toolCall.length === 0)) {
     return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
   }
-  return Result.map(json.resolveLimits(options.json, "json."), (limits) => {
-    const decoded: Decoded<TypeOf<S>> = { value: undefined, raw: "", repairs: 0 }
-    const check = makeCheck(decode, autoCorrect ?? true, limits, toolCall, decoded)
-    return {
-      options: Object.assign({}, options, { [completionCheckKey]: check }),
-      limits,
-      toolCall,
-      decoded
-    }
-  })
+  return Result.map(json.resolveLimits(options.json, "json."), (limits) => ({
+    options,
+    limits,
+    toolCall,
+    check: makeCheck(decode, autoCorrect ?? true, limits, toolCall)
+  }))
 }
 
 /**
@@ -368,18 +387,16 @@ export const structured = <S extends StructuredSchema>(
   Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
-    const { decoded } = prepared.success
-    return Effect.map(run(prepared.success.options), () => decoded.value as TypeOf<S>)
+    return Effect.map(runChecked(options, prepared.success.check), (complete) => complete.value.value)
   })
 
 /**
- * A decoded value with how it was obtained.
+ * How a decoded value was obtained.
  *
  * @category models
  * @since 0.1.0
  */
-export interface StructuredResult<A> {
-  readonly value: A
+export interface StructuredMetadata {
   /** The JSON text that was decoded: the reply, or the tool call's arguments. */
   readonly raw: string
   /** Whether `raw` needed repair: `false` when it is standard JSON (whitespace around it aside). */
@@ -392,17 +409,28 @@ export interface StructuredResult<A> {
   readonly result: L0Result
 }
 
-/** Counts the calls of each source factory: one per attempt. */
-const counted = (options: L0Options, count: { attempts: number }): L0Options => {
-  const wrap = (factory: SourceFactory): SourceFactory =>
-    typeof factory === "function"
-      ? (context) => {
-        count.attempts++
-        return factory(context)
-      }
-      : factory
-  const fallbacks = Array.isArray(options.fallbacks) ? options.fallbacks.map(wrap) : options.fallbacks
-  return Object.assign({}, options, { stream: wrap(options.stream), fallbacks })
+/**
+ * A decoded value with how it was obtained.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StructuredResult<A> extends StructuredMetadata {
+  readonly value: A
+}
+
+/** The value of the successful attempt with its metadata; every retry was decided, so the state counts the attempts. */
+const withMetadata = <A>(complete: Completed<Decoded<A>>): StructuredResult<A> => {
+  const { state, usage, value: decoded } = complete
+  const repairs = json.repairNames(decoded.repairs)
+  return {
+    value: decoded.value,
+    raw: decoded.raw,
+    repaired: repairs.length > 0,
+    repairs,
+    attempts: state.modelRetryCount + state.networkRetryCount + state.fallbackIndex + 1,
+    result: { text: state.content, state, usage }
+  }
 }
 
 /**
@@ -425,36 +453,24 @@ export const structuredWithMetadata = <S extends StructuredSchema>(
   Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
-    const { decoded } = prepared.success
-    const count = { attempts: 0 }
-    return Effect.map(run(counted(prepared.success.options, count)), (result): StructuredResult<TypeOf<S>> => {
-      const repairs = json.repairNames(decoded.repairs)
-      return {
-        value: decoded.value as TypeOf<S>,
-        raw: decoded.raw,
-        repaired: repairs.length > 0,
-        repairs,
-        attempts: count.attempts,
-        result
-      }
-    })
+    return Effect.map(runChecked(options, prepared.success.check), withMetadata)
   })
 
-/** Turns the events of one run into partial values, resets and the final value. */
-class Preview<A> {
+/** Turns the events of one run into partial values, resets and the final event that `final` builds. */
+class Preview<A, F> {
   private parser: json.Parser
   private sink: json.ValueSink
   private seen = 0
   private shown = false
   private readonly texts: Array<string> = []
 
-  constructor(private readonly prepared: Prepared<A>) {
+  constructor(private readonly prepared: Prepared<A>, private readonly final: (complete: Completed<Decoded<A>>) => F) {
     this.sink = new json.ValueSink()
     this.parser = new json.Parser(this.sink, prepared.limits)
   }
 
-  receive(events: ReadonlyArray<L0Event>): ReadonlyArray<StructuredEvent<A, unknown>> {
-    const out: Array<StructuredEvent<A, unknown>> = []
+  receive(events: ReadonlyArray<Checked<Decoded<A>>>): ReadonlyArray<Progress | F> {
+    const out: Array<Progress | F> = []
     const tokens = this.prepared.toolCall === undefined
     for (const event of events) {
       if (event._tag === "Token" && tokens) {
@@ -464,14 +480,14 @@ class Preview<A> {
         this.restart(event.kept, out)
       } else if (event._tag === "Complete") {
         this.partial(out)
-        out.push({ _tag: "Final", value: this.prepared.decoded.value as A })
+        out.push(this.final(event))
       }
     }
     this.partial(out)
     return out
   }
 
-  private partial(out: Array<StructuredEvent<A, unknown>>): void {
+  private partial(out: Array<Progress | F>): void {
     if (this.sink.version === this.seen) return
     this.seen = this.sink.version
     this.shown = true
@@ -479,7 +495,7 @@ class Preview<A> {
   }
 
   /** A retry: parse again from the text the consumer keeps (`kept` characters; none without continuation). */
-  private restart(kept: number, out: Array<StructuredEvent<A, unknown>>): void {
+  private restart(kept: number, out: Array<Progress | F>): void {
     if (this.shown) out.push({ _tag: "Reset" })
     this.shown = false
     const text = this.texts.join("").slice(0, kept)
@@ -519,17 +535,48 @@ export const structuredStream = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
 ): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error> =>
+  preview(schema, options, (complete) => ({ _tag: "Final", value: complete.value.value }))
+
+/**
+ * Like `structuredStream`, but the `Final` event also carries the metadata
+ * that `structuredWithMetadata` returns: the JSON text, whether and how it
+ * was repaired, the attempts and the run's result.
+ *
+ * **Example** (Showing partials, then noting a repaired reply)
+ * ```ts
+ * yield* L0.structuredStreamWithMetadata(Todo, { stream }).pipe(
+ *   Stream.runForEach((event) =>
+ *     event._tag === "Final" && event.metadata.repaired
+ *       ? Effect.logInfo("repaired", event.metadata.repairs)
+ *       : Effect.void)
+ * )
+ * ```
+ * @category structured output
+ * @since 0.1.0
+ */
+export const structuredStreamWithMetadata = <S extends StructuredSchema>(
+  schema: S,
+  options: StructuredOptions
+): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error> =>
+  preview(schema, options, (complete) => {
+    const { value, ...metadata } = withMetadata(complete)
+    return { _tag: "Final", value, metadata }
+  })
+
+const preview = <S extends StructuredSchema, F>(
+  schema: S,
+  options: StructuredOptions,
+  final: (complete: Completed<Decoded<TypeOf<S>>>) => F
+): Stream.Stream<Progress<DeepPartial<EncodedOf<S>>> | F, L0Error> =>
   Stream.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Stream.fail(prepared.failure)
-    const preview = new Preview<TypeOf<S>>(prepared.success)
-    return stream(prepared.success.options).pipe(
-      Stream.mapAccumArray(
-        () => preview,
-        (state, events) => [
-          state,
-          state.receive(events) as ReadonlyArray<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>>
-        ]
-      )
+    const state = new Preview(prepared.success, final)
+    return streamChecked(options, prepared.success.check).pipe(
+      Stream.mapAccumArray(() => state, (preview, events) => [
+        preview,
+        // partial values are parsed JSON, not validated: they hold what the schema's encoded form may hold
+        preview.receive(events) as ReadonlyArray<Progress<DeepPartial<EncodedOf<S>>> | F>
+      ])
     )
   })

@@ -118,6 +118,48 @@ describe("JsonRepair corpus", () => {
     )
   })
 
+  describe("strings holding braces, brackets and quotes", () => {
+    it("a string literal is a string, not the object or array a brace inside it opens", () => {
+      expect(value(JsonRepair.parse(`"{"`))).toBe("{")
+      expect(value(JsonRepair.parse(`"["`))).toBe("[")
+      expect(value(JsonRepair.parse(` "a{b}[c]" `))).toBe("a{b}[c]")
+      expect(value(JsonRepair.parse(`"\\"{"`))).toBe(`"{`)
+      expect(value(JsonRepair.parse("```json\n\"{\"\n```"))).toBe("{")
+      expect(value(JsonRepair.parseWithRepairs(`"{"`))).toStrictEqual({ value: "{", repairs: [] })
+      expect(value(JsonRepair.parse(`"{abc`))).toBe("{abc")
+    })
+
+    it("a quoted phrase followed by more text is prose: the value after it, or inside it, still wins", () => {
+      expect(value(JsonRepair.parseWithRepairs(`"note" {"a": 1}`))).toStrictEqual({ value: { a: 1 }, repairs: ["prose"] })
+      expect(value(JsonRepair.parse(`"{"a": 1}"`))).toStrictEqual({ a: 1 })
+    })
+
+    const awkward = fc.string({ unit: fc.constantFrom(..."{}[]\"\\:, a\n") })
+
+    it("any string round-trips, at top level and nested, whole and in pieces", () => {
+      fc.assert(
+        fc.property(awkward, fc.array(fc.nat(), { maxLength: 4 }), (text, cuts) => {
+          for (const [input, expected] of [
+            [JSON.stringify(text), text],
+            [JSON.stringify({ k: text, n: [text] }), { k: text, n: [text] }],
+            [JSON.stringify([text, { k: text }]), [text, { k: text }]]
+          ] as const) {
+            expect(value(JsonRepair.parse(input))).toStrictEqual(expected)
+            const points = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b)
+            const parser = incremental()
+            let from = 0
+            for (const point of [...points, input.length]) {
+              parser.push(input.slice(from, point))
+              from = point
+            }
+            expect(value(parser.end())).toStrictEqual(expected)
+          }
+        }),
+        { numRuns: 500, seed: 17 }
+      )
+    })
+  })
+
   // The decision recorded in the README ("Structured output"): the corpus decides between our parser and jsonrepair.
   it("passes more cases than the jsonrepair package", () => {
     let ours = 0

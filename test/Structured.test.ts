@@ -176,18 +176,37 @@ describe("L0.structured", () => {
       expect(source.calls).toHaveLength(0)
     }))
 
-  it.effect("a schema that cannot decode synchronously ends the run with a FatalError", () =>
+  it.effect("an Effect Schema with an asynchronous step decodes once the step completes", () =>
     Effect.gen(function*() {
       const Slow = Schema.String.pipe(
         Schema.decode({
-          decode: SchemaGetter.transformEffect((s: string) => Effect.delay(Effect.succeed(s), "1 millis")),
+          decode: SchemaGetter.transformEffect((s: string) => Effect.delay(Effect.succeed(s.toUpperCase()), "1 second")),
           encode: SchemaGetter.passthrough()
         })
       )
       const source = TestSource.make([`"x"`])
-      const error = yield* Effect.flip(L0.structured(Slow, { stream: source.stream }))
+      const fiber = yield* Effect.forkChild(L0.structured(Slow, { stream: source.stream }))
+      yield* advance("999 millis")
+      expect(fiber.pollUnsafe()).toBeUndefined()
+      yield* advance("1 millis")
+      expect(yield* Fiber.join(fiber)).toBe("X")
+      expect(source.calls).toHaveLength(1)
+    }))
+
+  it.effect("a schema that throws while decoding ends the run with a FatalError, without retrying", () =>
+    Effect.gen(function*() {
+      const Broken = Schema.String.pipe(
+        Schema.decode({
+          decode: SchemaGetter.transform((): string => {
+            throw new Error("boom")
+          }),
+          encode: SchemaGetter.passthrough()
+        })
+      )
+      const source = TestSource.make([`"x"`], [`"x"`])
+      const error = yield* Effect.flip(L0.structured(Broken, { stream: source.stream, retry }))
       expect(error).toMatchObject({ _tag: "FatalError", reason: "options" })
-      expect(error.message).toContain("cannot decode synchronously")
+      expect(error.message).toBe("The schema threw while decoding: boom")
       expect(source.calls).toHaveLength(1)
     }))
 })

@@ -53,17 +53,93 @@ describe("L0.structured with a Standard Schema", () => {
       expect(source.calls).toHaveLength(2)
     }))
 
-  it.effect("an asynchronous validator fails with a FatalError, without retrying", () =>
+  it.effect("a Zod schema with an async refinement: a passing reply decodes, a failing one retries as a content error", () =>
     Effect.gen(function*() {
-      const Checked = z.object({ id: z.string() }).refine(async (value) => value.id.length > 0)
-      const source = TestSource.make([`{"id": "A1"}`], [`{"id": "A1"}`])
-      const error = yield* Effect.flip(L0.structured(Checked, { stream: source.stream, retry }))
-      expect(error._tag).toBe("FatalError")
-      expect(error.message).toBe(
-        "The zod schema validates asynchronously: structured output validates inside the attempt loop, synchronously"
-      )
-      expect(source.calls).toHaveLength(1)
+      const Checked = z.object({ id: z.string() }).refine(async (value) => value.id.startsWith("A"), { message: "id must start with A" })
+      const source = TestSource.make([`{"id": "B2"}`], [`{"id": "A1"}`])
+      const value = yield* withRetries(L0.structured(Checked, { stream: source.stream, retry }))
+      expect(value).toStrictEqual({ id: "A1" })
+      expect(source.calls).toHaveLength(2)
+      expect(source.calls[1]!.context.previousError).toMatchObject({ _tag: "ContentError", rule: "schema" })
+      expect(source.calls[1]!.context.previousError!.message).toContain("id must start with A")
     }))
+
+  describe("a hand-written asynchronous Standard Schema", () => {
+    const asyncSchema = (validate: (value: unknown) => Promise<StandardSchemaV1.Result<unknown>>): StandardSchemaV1 => ({
+      "~standard": { version: 1, vendor: "handmade", validate }
+    })
+
+    it.effect("its resolved value is the result", () =>
+      Effect.gen(function*() {
+        const schema = asyncSchema(async (value) => ({ value: { wrapped: value } }))
+        expect(yield* L0.structured(schema, { stream: TestSource.make([`{"a": 1}`]).stream })).toStrictEqual({ wrapped: { a: 1 } })
+      }))
+
+    it.effect("resolved issues fail the attempt with a ContentError that retries and reaches the next attempt", () =>
+      Effect.gen(function*() {
+        let calls = 0
+        const schema = asyncSchema(async (value) => ++calls === 1 ? { issues: [{ message: "Not yet", path: ["a"] }] } : { value })
+        const source = TestSource.make([`{"a": 1}`], [`{"a": 2}`])
+        expect(yield* withRetries(L0.structured(schema, { stream: source.stream, retry }))).toStrictEqual({ a: 2 })
+        expect(source.calls[1]!.context.previousError).toMatchObject({
+          _tag: "ContentError",
+          rule: "schema",
+          message: "The reply does not match the schema: a: Not yet"
+        })
+      }))
+
+    it.effect("a rejected promise ends the run with a FatalError, without retrying", () =>
+      Effect.gen(function*() {
+        const schema = asyncSchema(async () => {
+          throw new Error("validator offline")
+        })
+        const source = TestSource.make([`{}`], [`{}`])
+        const error = yield* Effect.flip(L0.structured(schema, { stream: source.stream, retry }))
+        expect(error).toMatchObject({
+          _tag: "FatalError",
+          reason: "options",
+          message: "The handmade schema threw while validating: validator offline"
+        })
+        expect(source.calls).toHaveLength(1)
+      }))
+
+    it.effect("a promise resolving to no result ends the run with a FatalError", () =>
+      Effect.gen(function*() {
+        const schema = asyncSchema(() => Promise.resolve(undefined as unknown as StandardSchemaV1.Result<unknown>))
+        const error = yield* Effect.flip(L0.structured(schema, { stream: TestSource.make([`{}`]).stream }))
+        expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema's validate returned undefined, not a result" })
+        const number = asyncSchema(() => Promise.resolve(42 as unknown as StandardSchemaV1.Result<unknown>))
+        const numberError = yield* Effect.flip(L0.structured(number, { stream: TestSource.make([`{}`]).stream }))
+        expect(numberError).toMatchObject({ _tag: "FatalError", reason: "options" })
+        expect(numberError.message).toBe("The handmade schema's validate returned a number, not a result")
+      }))
+
+    it.effect("a resolved result whose fields throw when read ends the run with a FatalError", () =>
+      Effect.gen(function*() {
+        const trap = Object.defineProperty({}, "issues", { get: () => { throw new Error("trapped") } })
+        const schema = asyncSchema(() => Promise.resolve(trap as StandardSchemaV1.Result<unknown>))
+        const error = yield* Effect.flip(L0.structured(schema, { stream: TestSource.make([`{}`]).stream }))
+        expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema threw while validating: trapped" })
+      }))
+
+    it.effect("a validation that never settles can be interrupted, and the request is closed", () =>
+      Effect.gen(function*() {
+        const schema = asyncSchema(() => new Promise(() => {}))
+        const source = TestSource.make([`{}`])
+        const fiber = yield* Effect.forkChild(L0.structured(schema, { stream: source.stream }))
+        yield* advance("1 millis")
+        expect(source.calls).toHaveLength(1)
+        yield* Fiber.interrupt(fiber)
+        expect(source.calls[0]!.context.signal.aborted).toBe(true)
+      }))
+
+    it.effect("structuredStream waits for it: the Final event holds the validated value", () =>
+      Effect.gen(function*() {
+        const schema = asyncSchema(async (value) => ({ value: { checked: value } }))
+        const events = yield* Stream.runCollect(L0.structuredStream(schema, { stream: TestSource.make([`{"a": 1}`]).stream }))
+        expect(events.at(-1)).toStrictEqual({ _tag: "Final", value: { checked: { a: 1 } } })
+      }))
+  })
 
   it.effect("any vendor: object path segments, a throwing validate, a validate returning no result", () =>
     Effect.gen(function*() {

@@ -36,6 +36,9 @@ describe("timeouts", () => {
       expect(timeout?.data).toEqual({ phase: "initial", limitMs: 2000 })
       const error = bus.events.find((event) => event.type === "error_network")
       expect(error?.data).toMatchObject({ tag: "NetworkError", message: "No output within 2000 ms of the request" })
+      // reported by the attempt that timed out, right before its error
+      const first = bus.events.filter((event) => event.streamId === timeout?.streamId).map((event) => event.type)
+      expect(first).toEqual(["stream_start", "timeout", "error_network", "retry_attempt"])
     }))
 
   it.effect("a gap over interToken fails the attempt, and the retry follows a Reset", () =>

@@ -3,9 +3,12 @@ import { normalize } from "../Guardrail.js"
 import type { CategoryError } from "../L0Error.js"
 import { ContentError, FatalError } from "../L0Error.js"
 
-/** Receives what a check found, for the EventBus and the attempt's state. */
-export interface GuardReport {
-  readonly check: (completed: boolean, tokenCount: number, violations: ReadonlyArray<Violation>) => void
+/** What one check found, and the error that ends the attempt, if any. */
+export interface GuardCheck {
+  readonly completed: boolean
+  readonly tokenCount: number
+  readonly violations: ReadonlyArray<Violation>
+  readonly error: CategoryError | undefined
 }
 
 /**
@@ -23,8 +26,7 @@ export class Guard {
   constructor(
     private readonly rules: ReadonlyArray<GuardrailRule>,
     private readonly interval: number,
-    private base: string,
-    private readonly report: GuardReport
+    private base: string
   ) {
     this.checks = rules.map((rule) => [rule, rule.start()] as const)
     this.prefix = base
@@ -52,13 +54,13 @@ export class Guard {
     return tokenCount - this.checkedTokens >= this.interval
   }
 
-  /** Runs every rule on the text since the last check; returns the error that ends the attempt, if any. */
+  /** Runs every rule on the text since the last check. */
   run(
     parts: ReadonlyArray<string>,
     tokenCount: number,
     toolCallCount: number,
     completed: boolean
-  ): CategoryError | undefined {
+  ): GuardCheck {
     const delta = this.prefix + (parts.length - this.checkedParts === 1
       ? parts[this.checkedParts]!
       : parts.slice(this.checkedParts).join(""))
@@ -80,8 +82,7 @@ export class Guard {
     for (const [rule, check] of this.checks) {
       for (const violation of checked(rule, check, input)) violations.push(violation)
     }
-    this.report.check(completed, tokenCount, violations)
-    return failure(violations)
+    return { completed, tokenCount, violations, error: failure(violations) }
   }
 }
 

@@ -105,6 +105,18 @@ const BLOCK_COMMENT = 10
 const BLOCK_STAR = 11
 const DONE = 12
 const FAILED = 13
+/** Inside a string that opens the text: braces in it are text, not a value. */
+const LEADING_STRING = 14
+const LEADING_ESCAPE = 15
+/** Text followed the opening string: scan again from inside it. */
+const RESCAN = 16
+/** The rest of a fence opener's line at the start of the text. */
+const FENCE_LINE = 17
+
+// what came before the first value, for a string that opens the text
+const LEAD_NONE = 0
+const LEAD_AFTER = 1
+const LEAD_SETTLED = 2
 
 // what a container expects next
 const KEY = 0
@@ -204,6 +216,8 @@ export class Parser {
   private started = false
   /** Text before the first container, kept for the top-level scalar fallback. */
   private readonly skipped: Array<string> = []
+  /** Whether the text opened with a string (`"{"` is a string, not an object), and whether it has ended. */
+  private lead = LEAD_NONE
   // the token in progress
   private readonly parts: Array<string> = []
   private quote = 0
@@ -228,14 +242,33 @@ export class Parser {
       return this.fail(`The JSON text is longer than maxLength (${this.limits.maxLength} characters)`)
     }
     if (!this.started) this.skipped.push(chunk)
+    this.scan(chunk)
+  }
+
+  private scan(chunk: string): void {
     const n = chunk.length
     let i = 0
     while (i < n && this.mode !== DONE && this.mode !== FAILED) {
       if (this.mode === STRING) i = this.scanString(chunk, i)
       else if (this.mode === ATOM) i = this.scanAtom(chunk, i)
+      else if (this.mode === RESCAN) this.rescan(chunk, i)
       else if (this.step(chunk.charCodeAt(i))) i++
     }
     if (this.mode === DONE && i < n) this.after(chunk.slice(i))
+  }
+
+  /**
+   * Text follows the string that opened the text: that string was prose,
+   * and the value may start inside it (`"{"a": 1}"`). Scans again from
+   * after its opening quote up to `chunk[i]`.
+   */
+  private rescan(chunk: string, i: number): void {
+    this.mode = SEEK
+    this.lead = LEAD_SETTLED
+    this.repairs |= PROSE
+    const text = this.skipped.join("")
+    const end = text.length - chunk.length + i
+    this.scan(text.slice(text.indexOf("\"") + 1, end))
   }
 
   /** Text after the value: a closing fence or prose. */
@@ -291,6 +324,20 @@ export class Parser {
   private step(c: number): boolean {
     switch (this.mode) {
       case SEEK:
+        if (this.lead !== LEAD_SETTLED && !isJsonWhitespace(c)) {
+          if (this.lead === LEAD_NONE && (c === 34 || c === 96 || c === 126)) {
+            // a fence opener (prose, as before) does not hide the string that may follow it
+            if (c !== 34) this.repairs |= PROSE
+            this.mode = c === 34 ? LEADING_STRING : FENCE_LINE
+            return true
+          }
+          // a closing fence may follow the opening string; anything else makes it prose
+          if (this.lead === LEAD_AFTER && c !== 96 && c !== 126) {
+            this.mode = RESCAN
+            return false
+          }
+          this.lead = LEAD_SETTLED
+        }
         if (c === 123) this.open(false)
         else if (c === 91) this.mode = SEEK_ARRAY
         else if (!isJsonWhitespace(c)) this.repairs |= PROSE
@@ -305,6 +352,19 @@ export class Parser {
         return false
       case STRUCT:
         return this.structural(c)
+      case LEADING_STRING:
+        if (c === 92) this.mode = LEADING_ESCAPE
+        else if (c === 34) {
+          this.mode = SEEK
+          this.lead = LEAD_AFTER
+        }
+        return true
+      case LEADING_ESCAPE:
+        this.mode = LEADING_STRING
+        return true
+      case FENCE_LINE:
+        if (c === 10) this.mode = SEEK
+        return true
       case ESCAPE:
         return this.escape(c)
       case UNICODE:
@@ -670,8 +730,8 @@ const prefixRepair = (text: string, start: string): number => {
   return FENCE | (rest.trim().length > 0 ? PROSE : 0)
 }
 
-/** A fence opener at the start of a line (```json, ```, ~~~ …), maybe several in a row, then the `{` or `[` it holds. */
-const FENCED_VALUE = /(?:^|\n)[ \t]{0,3}(?:```|~~~)[\w+-]*[ \t]*\r?\n(?:\s*(?:```|~~~)[\w+-]*[ \t]*\r?\n)*\s*(?=[{[])/
+/** A fence opener at the start of a line (```json, ```, ~~~ …), maybe several in a row, then the `{`, `[` or string it holds. */
+const FENCED_VALUE = /(?:^|\n)[ \t]{0,3}(?:```|~~~)[\w+-]*[ \t]*\r?\n(?:\s*(?:```|~~~)[\w+-]*[ \t]*\r?\n)*\s*(?=[{["])/
 
 /**
  * With the whole text at hand, a fenced object or array wins over brackets

@@ -16,6 +16,7 @@ import { FatalError } from "../L0Error.js"
 import type { Complete, L0Event } from "../L0Event.js"
 import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
 import { resolve } from "./options.js"
+import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
 
 const lookupAdapter = (
@@ -40,29 +41,54 @@ const lookupAdapter = (
  *
  * @internal
  */
-export const stream = (options: L0Options): Stream.Stream<L0Event, L0Error> =>
+export const stream = (options: L0Options): Stream.Stream<L0Event, L0Error> => open(options, undefined)
+
+const open = <A>(options: L0Options, check: Check<A> | undefined): Stream.Stream<L0Event, L0Error> =>
   Stream.unwrap(Effect.gen(function*() {
     const config = yield* Effect.fromResult(resolve<SourceFactory>(options))
     const registry = yield* Adapter.Registry
     const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
     const bus = yield* EventBus.EventBus
     const clock = yield* Clock.Clock
-    return new Session(config, bus, clock, adapter, registry).stream()
+    return new Session(config, bus, clock, adapter, registry, check).stream()
   }))
 
+/**
+ * The events of a run whose successful attempt must also pass `check`
+ * (structured output); the `Complete` event carries the check's value.
+ *
+ * @internal
+ */
+export type Checked<A> = Exclude<L0Event, Complete> | Completed<A>
+
 /** @internal */
-export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> =>
+export const streamChecked = <A>(options: L0Options, check: Check<A>): Stream.Stream<Checked<A>, L0Error> =>
+  // with a check, the session completes only through it: every `Complete` it emits is a `Completed<A>`
+  open(options, check) as Stream.Stream<Checked<A>, L0Error>
+
+/**
+ * Runs to the end and returns the `Complete` event, with the check's value.
+ *
+ * @internal
+ */
+export const runChecked = <A>(options: L0Options, check: Check<A>): Effect.Effect<Completed<A>, L0Error> =>
+  last(streamChecked(options, check))
+
+const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
+
+/** The `Complete` event that ends a successful run. */
+const last = <E extends L0Event>(events: Stream.Stream<E, L0Error>): Effect.Effect<Extract<E, Complete>, L0Error> =>
   Effect.suspend(() => {
-    let complete: Complete | undefined
-    return Stream.runForEachArray(stream(options), (events) => {
-      const last = events[events.length - 1]!
-      if (last._tag === "Complete") complete = last
+    let complete: Extract<E, Complete> | undefined
+    return Stream.runForEachArray(events, (chunk) => {
+      const event = chunk[chunk.length - 1]!
+      if (event._tag === "Complete") complete = event as Extract<E, Complete>
       return Effect.void
-    }).pipe(Effect.map(() => {
-      const { state, usage } = complete!
-      return { text: state.content, state, usage }
-    }))
+    }).pipe(Effect.map(() => complete!))
   })
+
+/** @internal */
+export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> => Effect.map(last(stream(options)), resultOf)
 
 /** @internal */
 export const text = (options: L0Options): Effect.Effect<string, L0Error> =>

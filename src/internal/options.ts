@@ -6,25 +6,12 @@ import * as Schedule from "effect/Schedule"
 import type * as Adapter from "../Adapter.js"
 import type { GuardrailRule } from "../Guardrail.js"
 import { isGuardrailRule } from "../Guardrail.js"
-import type { CategoryError } from "../L0Error.js"
-import type { ToolCall } from "../L0Event.js"
 import { FatalError } from "../L0Error.js"
 import * as Retry from "../Retry.js"
 import * as Timeout from "../Timeout.js"
 import * as Continuation from "./continuation.js"
 import { isRecord } from "./decode.js"
-
-/**
- * Checks a finished attempt before its `Complete` is emitted; an error fails
- * the attempt like a guardrail violation, so it retries and falls back.
- */
-export type CompletionCheck = (content: string, toolCalls: ReadonlyArray<ToolCall>) => CategoryError | undefined
-
-/**
- * Key of an internal option that is not part of `L0Options`: structured
- * output validates the reply inside the attempt loop through it.
- */
-export const completionCheckKey: unique symbol = Symbol("effect-l0/completionCheck")
+import * as RetryBudget from "./retry.js"
 
 /** Options after validation, with defaults applied. */
 export interface Resolved<Factory> {
@@ -32,12 +19,11 @@ export interface Resolved<Factory> {
   readonly guardrails: ReadonlyArray<GuardrailRule>
   readonly checkInterval: number
   readonly progressInterval: number
-  readonly policy: Schedule.Schedule<Duration.Duration, CategoryError>
+  readonly retry: RetryBudget.Settings
   readonly limits: Timeout.Limits
   readonly adapter: Adapter.Adapter | string | undefined
   /** `undefined` when continuation is off. */
   readonly continuation: Continuation.Settings | undefined
-  readonly completionCheck: CompletionCheck | undefined
   /** The secrets to remove from every error and event of the run. */
   readonly redact: ReadonlyArray<string | Redacted.Redacted<string>>
 }
@@ -194,7 +180,7 @@ const continuation = (u: unknown): Continuation.Settings | undefined => {
 }
 
 /** Schedules and limits are immutable descriptions: the defaults are built once, not per run. */
-const defaultPolicy = Retry.policy({})
+const defaultRetry = RetryBudget.settings({}, Retry.strategies)
 const defaultLimits = Timeout.limits(undefined)
 
 const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
@@ -234,11 +220,10 @@ const resolveUnsafe = <Factory>(options: unknown): Resolved<Factory> => {
     guardrails: guardrails as Array<GuardrailRule>,
     checkInterval,
     progressInterval,
-    policy: o.retry === undefined ? defaultPolicy : Retry.policy(retry),
+    retry: o.retry === undefined ? defaultRetry : RetryBudget.settings(retry, Retry.strategies),
     limits: timeout === undefined ? defaultLimits : Timeout.limits(timeout),
     adapter: o.adapter as Adapter.Adapter | string | undefined,
     continuation: continued,
-    completionCheck: (o as { readonly [completionCheckKey]?: CompletionCheck })[completionCheckKey],
     redact: redact as ReadonlyArray<string | Redacted.Redacted<string>>
   }
 }

@@ -1,11 +1,11 @@
 import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Pull from "effect/Pull"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
@@ -16,27 +16,58 @@ import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { L0State } from "../L0State.js"
 import { Joint } from "./continuation.js"
+import type { GuardCheck } from "./guard.js"
 import { Guard } from "./guard.js"
 import type { Resolved } from "./options.js"
 import * as Redact from "./redact.js"
+import * as Retry from "./retry.js"
 import * as Source from "./source.js"
 
 type Factory = (ctx: AttemptContext) => Source.Produced
 type Events = Arr.NonEmptyReadonlyArray<L0Event.L0Event>
-type Step = (now: number, error: CategoryError) => Pull.Pull<[Duration.Duration, Duration.Duration], never, unknown>
+
+/**
+ * Checks a finished attempt's text and tool calls before its `Complete` is
+ * emitted (structured output decodes the reply here). A failure fails the
+ * attempt like a guardrail violation, so it retries and falls back; the
+ * value travels on the `Complete` event.
+ */
+export type Check<A> = (content: string, toolCalls: ReadonlyArray<L0Event.ToolCall>) => Effect.Effect<A, CategoryError>
+
+/** The last event of an attempt that passed its check: the check's value with the state. */
+export interface Completed<A> extends L0Event.Complete {
+  readonly value: A
+}
+
+/**
+ * How a failed attempt ended: its error, whether the consumer was shown
+ * events of it, whether a reset the attempt owed is still undelivered, and
+ * the text the consumer holds (the checkpoint it kept, then the attempt's).
+ */
+export interface Failed {
+  readonly _tag: "Failed"
+  readonly error: CategoryError
+  readonly emitted: boolean
+  readonly resetOwed: boolean
+  readonly text: string
+}
+
+/** What an attempt reports while it runs: the single way its observations reach the EventBus. */
+type Report =
+  | { readonly _tag: "Timeout"; readonly phase: "initial" | "inter"; readonly limitMs: number }
+  | { readonly _tag: "Guardrails"; readonly check: GuardCheck }
 
 const attemptsSucceeded = Metric.withAttributes(EventBus.metrics.attempts, { outcome: "success" })
 
 /** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
-export class Session {
+export class Session<A> {
   readonly id = globalThis.crypto.randomUUID()
   readonly failures: Array<AttemptFailure> = []
-  modelRetries = 0
-  networkRetries = 0
+  readonly retries = new Retry.Tally()
   /** Text the consumer keeps across attempts (continuation only). */
-  checkpoint = ""
+  private checkpoint = ""
   /** The consumer holds text that the next emission must reset first. */
-  resetPending = false
+  private resetPending = false
   private attempts = 0
   /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
   private readonly scrub: Redact.Scrub | undefined
@@ -46,7 +77,8 @@ export class Session {
     readonly bus: EventBus.Service,
     readonly clock: Clock.Clock,
     readonly adapter: Adapter.Adapter | undefined,
-    readonly registry: ReadonlyArray<Adapter.Adapter>
+    readonly registry: ReadonlyArray<Adapter.Adapter>,
+    readonly check: Check<A> | undefined
   ) {
     this.scrub = Redact.exact(config.redact)
   }
@@ -83,22 +115,22 @@ export class Session {
   /** A fresh retry budget for source `index`. */
   source(index: number, previousError: CategoryError | undefined): Stream.Stream<L0Event.L0Event, L0Error> {
     return Stream.unwrap(
-      Effect.map(Schedule.toStep(this.config.policy), (step) => this.attempt(index, 1, step, previousError))
+      Effect.map(Retry.budget(this.config.retry, this.retries), (decide) => this.attempt(index, 1, decide, previousError))
     )
   }
 
   attempt(
     index: number,
     number: number,
-    step: Step,
+    decide: Retry.Decide,
     previousError: CategoryError | undefined
   ): Stream.Stream<L0Event.L0Event, L0Error> {
     return Stream.suspend(() => {
-      const attempt = new Attempt(this, index, number)
+      const checkpoint = this.checkpoint
+      const attempt = new Attempt(this, index, number, checkpoint, this.resetPending)
       this.emit("stream_start", attempt.streamId, { source: index, attempt: number })
       const factory = this.config.sources[index]!
-      const checkpoint = this.checkpoint
-      const source = Source.make({
+      const config: Source.SourceConfig = {
         call: (signal) =>
           factory(
             previousError === undefined
@@ -108,19 +140,25 @@ export class Session {
         adapter: this.adapter,
         registry: this.registry,
         limits: this.config.limits,
-        clock: this.clock,
-        onTimeout: (phase, limit) => this.emit("timeout", attempt.streamId, { phase, limitMs: limit })
-      }, attempt.handle)
-      return Stream.transformPull(source, (upstream) => Effect.succeed(attempt.pull(upstream))).pipe(
-        Stream.catch((error: CategoryError) => this.recover(attempt, error, step))
-      )
+        clock: this.clock
+      }
+      return Stream.fromChannel(
+        Channel.fromTransform((_, scope) => Effect.map(Source.open(config, scope), (upstream) => attempt.pull(upstream)))
+      ).pipe(Stream.catch((failed: Failed) => this.recover(attempt, failed, decide)))
     })
   }
 
-  /** Decides what follows a failed attempt: a retry after its delay, the next source, or the end. */
-  recover(attempt: Attempt, failure: CategoryError, step: Step): Stream.Stream<L0Event.L0Event, L0Error> {
+  /** Records what the consumer holds after a failed attempt, for the next attempt's checkpoint and reset. */
+  private settle(failed: Failed): void {
+    const before = this.checkpoint
+    this.checkpoint = this.config.continuation !== undefined && failed.error.category !== "content" ? failed.text : ""
+    this.resetPending = failed.emitted || failed.resetOwed || this.checkpoint !== before
+  }
+
+  /** Carries out the retry policy's decision on a failed attempt: a retry after its delay, the next source, or the end. */
+  recover(attempt: Attempt<A>, failed: Failed, decide: Retry.Decide): Stream.Stream<L0Event.L0Event, L0Error> {
     return Stream.unwrap(Effect.gen({ self: this }, function*() {
-      const error = this.scrub === undefined ? failure : Redact.error(failure, this.scrub)
+      const error = this.scrub === undefined ? failed.error : Redact.error(failed.error, this.scrub)
       const { index, number, streamId } = attempt
       this.emit(`error_${error.category}`, streamId, {
         source: index,
@@ -130,18 +168,12 @@ export class Session {
         status: error.status
       })
       yield* Metric.update(Metric.withAttributes(EventBus.metrics.attempts, { outcome: error.category }), 1)
-      if (error._tag === "FatalError" && (error.reason === "options" || error.reason === "guardrail")) {
-        return Stream.fail(error)
-      }
-      attempt.settle(error)
-      const delay = yield* step(this.now(), error).pipe(
-        Effect.map(([delay]): Duration.Duration | undefined => delay),
-        Pull.catchDone(() => Effect.succeed(undefined))
-      )
-      if (delay !== undefined) {
+      const decision = yield* decide(this.now(), error)
+      if (decision._tag === "EndRun") return Stream.fail(error)
+      this.settle(failed)
+      if (decision._tag === "Retry") {
+        const delay = decision.delay
         this.failures.push({ source: index, attempt: number, error, delay })
-        if (error.category === "model" || error.category === "content") this.modelRetries++
-        else this.networkRetries++
         yield* Metric.update(Metric.withAttributes(EventBus.metrics.retries, { category: error.category }), 1)
         this.emit("retry_attempt", streamId, {
           source: index,
@@ -150,7 +182,7 @@ export class Session {
           delayMs: Duration.toMillis(delay)
         })
         yield* Effect.sleep(delay)
-        return this.attempt(index, number + 1, step, error)
+        return this.attempt(index, number + 1, decide, error)
       }
       this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
@@ -172,9 +204,8 @@ export class Session {
 }
 
 /** The stage of one attempt: bookkeeping, resets, the continuation joint and guardrails, one chunk array at a time. */
-class Attempt {
+class Attempt<A> {
   readonly streamId: string
-  readonly handle: Source.AttemptHandle = { completion: undefined, adapter: undefined }
   /** The attempt's text: one string per received array, joined once at the end. */
   private readonly parts: Array<string> = []
   /** Token values of the array being received, not yet joined into `parts`. */
@@ -193,44 +224,95 @@ class Attempt {
   private lastTokenAt: number | undefined = undefined
   private emitted = false
   private finished = false
+
   private tokensReported = 0
   /** The token count at which the next `stream_progress` event is due. */
   private nextProgress: number
 
   private readonly startedAt: number
 
-  constructor(readonly session: Session, readonly index: number, readonly number: number) {
+  /**
+   * `checkpoint` is the text the consumer holds when the attempt starts;
+   * `resetOwed` says that it must be reset before this attempt's first event.
+   */
+  constructor(
+    readonly session: Session<A>,
+    readonly index: number,
+    readonly number: number,
+    private readonly checkpoint: string,
+    private resetOwed: boolean
+  ) {
     this.streamId = session.nextStreamId()
     this.startedAt = session.now()
     this.nextProgress = session.config.progressInterval
-    const { config, checkpoint } = session
+    const config = session.config
     this.joint = config.continuation === undefined ? undefined : Joint.make(checkpoint, config.continuation)
     this.kept = checkpoint.length
-    this.guard = config.guardrails.length === 0 ? undefined : new Guard(config.guardrails, config.checkInterval, checkpoint, {
-      check: (completed, tokenCount, violations) => {
+    this.guard = config.guardrails.length === 0
+      ? undefined
+      : new Guard(config.guardrails, config.checkInterval, checkpoint)
+  }
+
+  pull(upstream: Source.SourcePull): Pull.Pull<Events, Failed, void> {
+    // built once: a pull per received array then allocates no new Effect chain
+    const step: Pull.Pull<Events, Failed, void> = upstream.pipe(
+      Effect.flatMap((events) => {
+        const result = this.receive(events)
+        return Array.isArray(result) ? Effect.succeed(result) : Effect.fail(result as CategoryError)
+      }),
+      Pull.catchDone((ended) => this.complete(ended)),
+      Effect.mapError((error) => this.failed(error)),
+      Effect.flatMap((out): Pull.Pull<Events, Failed, void> =>
+        out.length === 0 ? next : Effect.succeed(out as unknown as Events)
+      )
+    )
+    const next: Pull.Pull<Events, Failed, void> = Effect.suspend(() => this.finished ? Cause.done() : step)
+    return next
+  }
+
+  /** Sends what the attempt observed to the EventBus; keeps warnings for the final state. */
+  private report(report: Report): void {
+    const session = this.session
+    switch (report._tag) {
+      case "Timeout": {
+        session.emit("timeout", this.streamId, { phase: report.phase, limitMs: report.limitMs })
+        break
+      }
+      case "Guardrails": {
+        const { completed, tokenCount, violations } = report.check
         session.emit("guardrail_check", this.streamId, { completed, tokenCount, violations: violations.length })
         for (const violation of violations) {
           session.emit("guardrail_violation", this.streamId, { ...violation })
           if (violation.severity === "warning") this.violations.push(violation)
         }
       }
-    })
+    }
   }
 
-  pull(upstream: Pull.Pull<Events, CategoryError, void>): Pull.Pull<Events, CategoryError, void> {
-    // built once: a pull per received array then allocates no new Effect chain
-    const step: Pull.Pull<Events, CategoryError, void> = upstream.pipe(
-      Effect.flatMap((events) => {
-        const result = this.receive(events)
-        return Array.isArray(result) ? Effect.succeed(result) : Effect.fail(result as CategoryError)
-      }),
-      Pull.catchDone(() => this.complete()),
-      Effect.flatMap((out): Pull.Pull<Events, CategoryError, void> =>
-        out.length === 0 ? next : Effect.succeed(out as unknown as Events)
-      )
-    )
-    const next: Pull.Pull<Events, CategoryError, void> = Effect.suspend(() => this.finished ? Cause.done() : step)
-    return next
+  /** Runs the guardrails on the text so far; returns the error that ends the attempt, if any. */
+  private guarded(guard: Guard, completed: boolean): CategoryError | undefined {
+    const check = guard.run(this.parts, this.tokenCount, this.toolCalls.length, completed)
+    this.report({ _tag: "Guardrails", check })
+    return check.error
+  }
+
+  /** The attempt's outcome when it fails: what the consumer holds, and whether it still owes a reset. */
+  private failed(failure: CategoryError | Source.TimedOut): Failed {
+    let error: CategoryError
+    if (failure instanceof Source.TimedOut) {
+      this.report({ _tag: "Timeout", phase: failure.phase, limitMs: failure.limitMs })
+      error = failure.error
+    } else {
+      error = failure
+    }
+    this.flush()
+    return {
+      _tag: "Failed",
+      error,
+      emitted: this.emitted,
+      resetOwed: this.resetOwed,
+      text: this.checkpoint.slice(0, this.kept) + this.parts.join("")
+    }
   }
 
   private addToken(event: L0Event.Token): void {
@@ -291,7 +373,7 @@ class Attempt {
       if (this.tokenCount >= this.nextProgress) this.progress(now)
     }
     if (this.guard !== undefined && this.guard.due(this.tokenCount)) {
-      const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, false)
+      const error = this.guarded(this.guard, false)
       if (error !== undefined) return error
     }
     return this.deliver(out ?? events)
@@ -317,8 +399,8 @@ class Attempt {
     this.taken = joint.taken
     if (joint.kept === this.kept) return
     this.kept = joint.kept
-    this.guard?.rebase(this.session.checkpoint.slice(0, joint.kept))
-    this.session.resetPending = true
+    this.guard?.rebase(this.checkpoint.slice(0, joint.kept))
+    this.resetOwed = true
   }
 
   /** The attempt ends undecided: the joint decides with what it holds, which becomes a token. */
@@ -358,7 +440,7 @@ class Attempt {
     const retained = this.taken.slice(0, event.kept)
     this.taken = ""
     // a joint took text, so continuation is on and the checkpoint has overlaps or held whitespace to decide on
-    this.joint = Joint.make(this.session.checkpoint, this.session.config.continuation!, this.kept)!
+    this.joint = Joint.make(this.checkpoint, this.session.config.continuation!, this.kept)!
     this.joint.hold(retained)
   }
 
@@ -368,8 +450,8 @@ class Attempt {
     this.emitted = true
     const session = this.session
     let delivered = out
-    if (session.resetPending) {
-      session.resetPending = false
+    if (this.resetOwed) {
+      this.resetOwed = false
       const kept = this.kept
       session.emit("reset", this.streamId, { kept })
       delivered = [L0Event.reset(kept), ...out]
@@ -384,42 +466,60 @@ class Attempt {
     return delivered
   }
 
-  private complete(): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
+  /** The source ended: the last guardrail check and the session's check decide whether the attempt completes. */
+  private complete(ended: Source.Ended): Effect.Effect<ReadonlyArray<L0Event.L0Event>, CategoryError> {
     this.finished = true
     const out: Array<L0Event.L0Event> = []
     const rest = this.joint === undefined ? undefined : this.lastHeld(this.joint)
     if (rest !== undefined) out.push(rest)
     this.flush()
     if (this.guard !== undefined) {
-      const error = this.guard.run(this.parts, this.tokenCount, this.toolCalls.length, true)
+      const error = this.guarded(this.guard, true)
       if (error !== undefined) return Effect.fail(error)
     }
-    const session = this.session
-    const checkpoint = session.checkpoint.slice(0, this.kept)
+    const checkpoint = this.checkpoint.slice(0, this.kept)
     const content = checkpoint + this.parts.join("")
-    const invalid = session.config.completionCheck?.(content, this.toolCalls)
-    if (invalid !== undefined) return Effect.fail(invalid)
-    const completion = this.handle.completion
+    const check = this.session.check
+    return check === undefined
+      ? this.completed(out, ended, checkpoint, content, undefined)
+      : Effect.flatMap(check(content, this.toolCalls), (value) => this.completed(out, ended, checkpoint, content, { value }))
+  }
+
+  /** Delivers the `Complete` event, with the check's value when there is a check. */
+  private completed(
+    out: Array<L0Event.L0Event>,
+    ended: Source.Ended,
+    checkpoint: string,
+    content: string,
+    checked: { readonly value: A } | undefined
+  ): Effect.Effect<ReadonlyArray<L0Event.L0Event>> {
+    const session = this.session
+    const { completion } = ended
     const state: L0State = {
       content,
       tokenCount: this.tokenCount,
       firstTokenAt: this.firstTokenAt,
       lastTokenAt: this.lastTokenAt,
       attempt: this.number,
-      modelRetryCount: session.modelRetries,
-      networkRetryCount: session.networkRetries,
+      modelRetryCount: session.retries.model,
+      networkRetryCount: session.retries.network,
       fallbackIndex: this.index,
       checkpoint,
       finishReason: completion?.finishReason,
       toolCalls: this.toolCalls,
       violations: this.violations
     }
-    out.push({ _tag: "Complete", usage: completion?.usage, state })
+    const complete: L0Event.Complete = { _tag: "Complete", usage: completion?.usage, state }
+    if (checked === undefined) out.push(complete)
+    else {
+      const withValue: Completed<A> = { ...complete, value: checked.value }
+      out.push(withValue)
+    }
     session.emit("stream_complete", this.streamId, {
       source: this.index,
       attempt: this.number,
       tokenCount: this.tokenCount,
-      adapter: this.handle.adapter
+      adapter: ended.adapter
     })
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
     return Effect.as(this.record(), this.deliver(out))
@@ -432,15 +532,5 @@ class Attempt {
       Metric.update(EventBus.metrics.tokens, tokenCount),
       firstTokenAt === undefined ? Effect.void : Metric.update(EventBus.metrics.timeToFirstToken, firstTokenAt - startedAt)
     ], { discard: true })
-  }
-
-  /** Records what the consumer holds after this attempt failed. */
-  settle(error: CategoryError): void {
-    const session = this.session
-    const before = session.checkpoint
-    session.checkpoint = session.config.continuation !== undefined && error.category !== "content"
-      ? before.slice(0, this.kept) + this.parts.join("")
-      : ""
-    if (this.emitted || session.checkpoint !== before) session.resetPending = true
   }
 }

@@ -1,6 +1,5 @@
 import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
-import * as Channel from "effect/Channel"
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Pull from "effect/Pull"
@@ -28,14 +27,22 @@ export interface SourceConfig {
   readonly registry: ReadonlyArray<Adapter.Adapter>
   readonly limits: Limits
   readonly clock: Clock.Clock
-  readonly onTimeout: (phase: "initial" | "inter", limit: number) => void
 }
 
-/** Filled by the pump; read by the attempt once its stream has ended. */
-export interface AttemptHandle {
-  completion: Completion | undefined
-  adapter: string | undefined
+/** How a source ended: what its decoder saw at the end, and which adapter decoded it. */
+export interface Ended {
+  readonly completion: Completion | undefined
+  readonly adapter: string | undefined
 }
+
+/** The watchdog ended the attempt: no output within `limitMs` of the request (`initial`) or of the last output. */
+export class TimedOut {
+  readonly _tag = "TimedOut"
+  constructor(readonly phase: "initial" | "inter", readonly limitMs: number, readonly error: NetworkError) {}
+}
+
+/** How one attempt's events end: a failure, or `Cause.Done` with how the source ended. */
+export type SourcePull = Pull.Pull<Arr.NonEmptyReadonlyArray<L0Event>, CategoryError | TimedOut, Ended>
 
 /** Enough buffer for a whole network read of tokens; a full buffer pauses the source. */
 const BUFFER_SIZE = 1024
@@ -85,7 +92,9 @@ class Pump {
   closed = false
   /** The source ended or failed: nothing more goes into `buffer`. */
   ended = false
-  private failure: CategoryError | undefined = undefined
+  private failure: CategoryError | TimedOut | undefined = undefined
+  private completion: Completion | undefined = undefined
+  private adapter: string | undefined = undefined
   started = false
   blocked = false
   lastActivity: number
@@ -103,7 +112,7 @@ class Pump {
   private unstamped = 0
   private tickScheduled = false
 
-  constructor(readonly config: SourceConfig, readonly handle: AttemptHandle) {
+  constructor(readonly config: SourceConfig) {
     this.lastActivity = config.clock.currentTimeMillisUnsafe()
   }
 
@@ -158,7 +167,7 @@ class Pump {
           }: pass options.adapter or add one with Adapter.register`
         })
       }
-      this.handle.adapter = adapter.name
+      this.adapter = adapter.name
       decoder = this.decoder = adapter.make()
     }
     if (decoder.push(chunk, buffer)) this.output()
@@ -219,14 +228,18 @@ class Pump {
   }
 
   /** The next events for the consumer, its failure, or its end. */
-  readonly pull: Pull.Pull<Arr.NonEmptyReadonlyArray<L0Event>, CategoryError> = Effect.suspend(() => {
+  readonly pull: SourcePull = Effect.suspend(() => {
     const events = this.buffer
     if (events.length > 0) {
       this.buffer = []
       this.releaseSpace()
       return Effect.succeed(events as unknown as Arr.NonEmptyReadonlyArray<L0Event>)
     }
-    if (this.ended) return this.failure === undefined ? Cause.done() : Effect.fail(this.failure)
+    if (this.ended) {
+      return this.failure === undefined
+        ? Cause.done({ completion: this.completion, adapter: this.adapter })
+        : Effect.fail(this.failure)
+    }
     return Effect.flatMap(this.parked, () => this.pull)
   })
 
@@ -237,7 +250,7 @@ class Pump {
     })
   })
 
-  private end(failure: CategoryError | undefined): void {
+  private end(failure: CategoryError | TimedOut | undefined): void {
     this.ended = true
     this.failure = failure
     this.releaseSpace()
@@ -251,7 +264,7 @@ class Pump {
     const buffer = this.buffer
     const before = buffer.length
     try {
-      this.handle.completion = decoder.end(buffer)
+      this.completion = decoder.end(buffer)
     } catch (error) {
       buffer.length = before
       return this.fail(error)
@@ -268,12 +281,15 @@ class Pump {
     if (this.closed || this.ended) return
     // the finish reason arrived: only a trailer (usage, end marker) is late, the answer is whole
     if (this.decoder?.finished?.() === true) return this.finish()
-    this.config.onTimeout(phase, limit)
-    this.fail(
-      new NetworkError({
-        reason: "timeout",
-        message: phase === "initial" ? `No output within ${limit} ms of the request` : `No output for ${limit} ms`
-      })
+    this.end(
+      new TimedOut(
+        phase,
+        limit,
+        new NetworkError({
+          reason: "timeout",
+          message: phase === "initial" ? `No output within ${limit} ms of the request` : `No output for ${limit} ms`
+        })
+      )
     )
   }
 
@@ -366,7 +382,7 @@ const driveResolved = (pump: Pump, promise: PromiseLike<unknown>): void => {
 }
 
 /** Drives the stream an SDK's `APIPromise` resolves to, or its whole answer when it was not streamed. */
-const open = (pump: Pump, promise: ApiPromise): void => {
+const openApiPromise = (pump: Pump, promise: ApiPromise): void => {
   Promise.resolve(promise.withResponse()).then(
     (opened) => {
       // not an SDK stream (a request without `stream: true`, another library): the promise's own value decides
@@ -385,7 +401,7 @@ const start = (pump: Pump, produced: unknown): void => {
   if (isAsyncIterable(produced)) {
     void drive(pump, produced)
   } else if (isPromiseLike(produced)) {
-    if (isApiPromise(produced)) open(pump, produced)
+    if (isApiPromise(produced)) openApiPromise(pump, produced)
     else driveResolved(pump, produced)
   } else {
     pump.fail(invalid(produced))
@@ -458,33 +474,32 @@ const watchdog = (pump: Pump, limits: Limits): Effect.Effect<void> =>
   })
 
 /**
- * One attempt: calls the factory and streams its decoded events. The
+ * Opens one attempt's source in `scope`: calls the factory and returns the
+ * pull of its decoded events, which ends with how the source ended. The
  * request's `AbortSignal` is aborted and its iterator returned when the
- * stream's scope closes, whether it ended, failed, timed out or was
+ * scope closes, whether the attempt ended, failed, timed out or was
  * interrupted.
  *
  * @internal
  */
-export const make = (config: SourceConfig, handle: AttemptHandle): Stream.Stream<L0Event, CategoryError> =>
-  Stream.fromChannel(Channel.fromTransform((_, scope) =>
-    Effect.gen(function*() {
-      const pump = new Pump(config, handle)
-      yield* Scope.addFinalizer(scope, Effect.sync(() => pump.close()))
-      if (config.limits.initialToken !== Infinity || config.limits.interToken !== Infinity) {
-        yield* Effect.forkIn(watchdog(pump, config.limits), scope)
-      }
-      let produced: unknown
-      try {
-        produced = config.call(pump.controller.signal)
-      } catch (error) {
-        pump.fail(error)
-        return pump.pull
-      }
-      if (isStream(produced) || isEffect(produced)) {
-        yield* Effect.forkIn(consume(pump, produced), scope, { startImmediately: true })
-      } else {
-        start(pump, produced)
-      }
+export const open = (config: SourceConfig, scope: Scope.Scope): Effect.Effect<SourcePull> =>
+  Effect.gen(function*() {
+    const pump = new Pump(config)
+    yield* Scope.addFinalizer(scope, Effect.sync(() => pump.close()))
+    if (config.limits.initialToken !== Infinity || config.limits.interToken !== Infinity) {
+      yield* Effect.forkIn(watchdog(pump, config.limits), scope)
+    }
+    let produced: unknown
+    try {
+      produced = config.call(pump.controller.signal)
+    } catch (error) {
+      pump.fail(error)
       return pump.pull
-    })
-  ))
+    }
+    if (isStream(produced) || isEffect(produced)) {
+      yield* Effect.forkIn(consume(pump, produced), scope, { startImmediately: true })
+    } else {
+      start(pump, produced)
+    }
+    return pump.pull
+  })
