@@ -8,7 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
+import * as Metrics from "./Metrics.js"
 
 /**
  * The kinds of bus events. `batch_start` and `batch_complete` come from
@@ -197,37 +197,17 @@ export const layerLogger: Layer.Layer<never> = Layer.effect(
 )
 
 /**
- * Effect `Metric`s that every run updates, once per attempt (never per
- * token). Read them with `Metric.value` or export them with your metrics
- * layer.
+ * The metrics of `Metrics` under their former names here.
  *
+ * @deprecated Use the `Metrics` module, which also counts runs, resets,
+ * timeouts and violations and labels attempts by provider.
  * @category metrics
  * @since 0.1.0
  */
 export const metrics = {
-  /** Attempts, by `outcome`: `"success"` or the failing error's category. */
-  attempts: Metric.counter("effect_l0_attempts_total", {
-    description: "Attempts of L0 runs by outcome (success or error category)",
-    incremental: true
-  }),
-  /** Retries of the same source, by error `category`. */
-  retries: Metric.counter("effect_l0_retries_total", {
-    description: "Retries of L0 sources by error category",
-    incremental: true
-  }),
-  /** Switches to a fallback source. */
-  fallbacks: Metric.counter("effect_l0_fallbacks_total", {
-    description: "Switches of L0 runs to a fallback source",
-    incremental: true
-  }),
-  /** Tokens delivered by successful attempts. */
-  tokens: Metric.counter("effect_l0_tokens_total", {
-    description: "Tokens delivered by successful L0 attempts",
-    incremental: true
-  }),
-  /** Milliseconds from an attempt's start to its first token. */
-  timeToFirstToken: Metric.histogram("effect_l0_time_to_first_token_ms", {
-    description: "Milliseconds from the start of an L0 attempt to its first token",
-    boundaries: Metric.exponentialBoundaries({ start: 25, factor: 2, count: 10 })
-  })
+  attempts: Metrics.attempts,
+  retries: Metrics.retries,
+  fallbacks: Metrics.fallbacks,
+  tokens: Metrics.tokens,
+  timeToFirstToken: Metrics.timeToFirstToken
 }

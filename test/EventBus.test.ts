@@ -3,7 +3,6 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Metric from "effect/Metric"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import { EventBus, L0, L0Event } from "effect-l0"
@@ -203,30 +202,5 @@ describe("EventBus", () => {
         ["Info", "effect-l0 stream_complete"],
         ["Info", "effect-l0 session_end"]
       ])
-    }))
-
-  it.effect("updates the Effect metrics once per attempt", () =>
-    Effect.gen(function*() {
-      yield* TestClock.setTime(0)
-      const primary = TestSource.make([TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
-      const fallback = TestSource.make([TestSource.sleep("300 millis"), "a", "b", "c"])
-      const fiber = yield* Effect.forkChild(Effect.gen(function*() {
-        yield* L0.text({ stream: primary.stream, fallbacks: [fallback.stream], retry: { backoff: "fixed", baseDelay: 0 } })
-        const { metrics } = EventBus
-        const count = (metric: Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
-        return {
-          success: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "success" })),
-          network: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "network" })),
-          fatal: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "fatal" })),
-          retries: yield* count(Metric.withAttributes(metrics.retries, { category: "network" })),
-          fallbacks: yield* count(metrics.fallbacks),
-          tokens: yield* count(metrics.tokens),
-          ttft: yield* Metric.value(metrics.timeToFirstToken)
-        }
-      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
-      yield* advance("300 millis")
-      const values = yield* Fiber.join(fiber)
-      expect(values).toMatchObject({ success: 1, network: 1, fatal: 1, retries: 1, fallbacks: 1, tokens: 3 })
-      expect(values.ttft).toMatchObject({ count: 1, min: 300, max: 300 })
     }))
 })

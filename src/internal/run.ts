@@ -3,7 +3,6 @@ import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
 import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -20,12 +19,11 @@ import { Guard } from "./guard.js"
 import type { Resolved } from "./options.js"
 import * as Redact from "./redact.js"
 import * as Source from "./source.js"
+import { RunTelemetry } from "./telemetry.js"
 
 type Factory = (ctx: AttemptContext) => Source.Produced
 type Events = Arr.NonEmptyReadonlyArray<L0Event.L0Event>
 type Step = (now: number, error: CategoryError) => Pull.Pull<[Duration.Duration, Duration.Duration], never, unknown>
-
-const attemptsSucceeded = Metric.withAttributes(EventBus.metrics.attempts, { outcome: "success" })
 
 /** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
 export class Session {
@@ -40,6 +38,7 @@ export class Session {
   private attempts = 0
   /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
   private readonly scrub: Redact.Scrub | undefined
+  private readonly telemetry: RunTelemetry
 
   constructor(
     readonly config: Resolved<Factory>,
@@ -49,6 +48,7 @@ export class Session {
     readonly registry: ReadonlyArray<Adapter.Adapter>
   ) {
     this.scrub = Redact.exact(config.redact)
+    this.telemetry = new RunTelemetry(clock)
   }
 
   now(): number {
@@ -56,6 +56,7 @@ export class Session {
   }
 
   emit(type: EventBus.EventType, streamId: string, data: Readonly<Record<string, unknown>>): void {
+    this.telemetry.observe(type, streamId, data)
     if (this.bus === EventBus.noop) return
     this.bus.emit({ type, sessionId: this.id, streamId, timestamp: this.now(), data })
   }
@@ -111,7 +112,7 @@ export class Session {
         clock: this.clock,
         onTimeout: (phase, limit) => this.emit("timeout", attempt.streamId, { phase, limitMs: limit })
       }, attempt.handle)
-      return Stream.transformPull(source, (upstream) => Effect.succeed(attempt.pull(upstream))).pipe(
+      return this.telemetry.trace(attempt, Stream.transformPull(source, (upstream) => Effect.succeed(attempt.pull(upstream)))).pipe(
         Stream.catch((error: CategoryError) => this.recover(attempt, error, step))
       )
     })
@@ -129,7 +130,6 @@ export class Session {
         message: error.message,
         status: error.status
       })
-      yield* Metric.update(Metric.withAttributes(EventBus.metrics.attempts, { outcome: error.category }), 1)
       if (error._tag === "FatalError" && (error.reason === "options" || error.reason === "guardrail")) {
         return Stream.fail(error)
       }
@@ -142,7 +142,6 @@ export class Session {
         this.failures.push({ source: index, attempt: number, error, delay })
         if (error.category === "model" || error.category === "content") this.modelRetries++
         else this.networkRetries++
-        yield* Metric.update(Metric.withAttributes(EventBus.metrics.retries, { category: error.category }), 1)
         this.emit("retry_attempt", streamId, {
           source: index,
           attempt: number + 1,
@@ -156,7 +155,6 @@ export class Session {
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
       if (index + 1 < this.config.sources.length) {
         this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
-        yield* Metric.update(EventBus.metrics.fallbacks, 1)
         return this.source(index + 1, error)
       }
       return Stream.fail(
@@ -188,16 +186,16 @@ class Attempt {
   /** The head of the source's text that the decided joint did not pass on. */
   private taken = ""
   private readonly guard: Guard | undefined
-  private tokenCount = 0
-  private firstTokenAt: number | undefined = undefined
-  private lastTokenAt: number | undefined = undefined
+  tokenCount = 0
+  firstTokenAt: number | undefined = undefined
+  lastTokenAt: number | undefined = undefined
   private emitted = false
   private finished = false
   private tokensReported = 0
   /** The token count at which the next `stream_progress` event is due. */
   private nextProgress: number
 
-  private readonly startedAt: number
+  readonly startedAt: number
 
   constructor(readonly session: Session, readonly index: number, readonly number: number) {
     this.streamId = session.nextStreamId()
@@ -422,16 +420,7 @@ class Attempt {
       adapter: this.handle.adapter
     })
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
-    return Effect.as(this.record(), this.deliver(out))
-  }
-
-  private record(): Effect.Effect<void> {
-    const { firstTokenAt, startedAt, tokenCount } = this
-    return Effect.all([
-      Metric.update(attemptsSucceeded, 1),
-      Metric.update(EventBus.metrics.tokens, tokenCount),
-      firstTokenAt === undefined ? Effect.void : Metric.update(EventBus.metrics.timeToFirstToken, firstTokenAt - startedAt)
-    ], { discard: true })
+    return Effect.succeed(this.deliver(out))
   }
 
   /** Records what the consumer holds after this attempt failed. */
