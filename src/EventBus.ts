@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import type * as LogLevel from "effect/LogLevel"
 import * as Metrics from "./Metrics.js"
 
 /**
@@ -176,10 +177,66 @@ export const layerCollect: Layer.Layer<Collected> = Layer.effectContext(Effect.s
 }))
 
 /**
- * A bus that writes every event but `stream_token` to the Effect logger:
- * errors at warning level, the rest at info level, annotated with
- * `sessionId` and `streamId`.
+ * The level `layerLogger` writes an event at: failures that end a source or
+ * a run at error, the retries and fallbacks that recover from one at
+ * warning, the lifecycle at info, per-attempt detail at debug.
+ */
+const levelOf = (event: BusEvent): LogLevel.Severity => {
+  switch (event.type) {
+    case "error_fatal":
+    case "retry_exhausted":
+      return "Error"
+    case "session_end":
+      return event.data.outcome === "failure" ? "Error" : "Info"
+    case "error_network":
+    case "error_transient":
+    case "error_model":
+    case "error_content":
+    case "retry_attempt":
+    case "fallback_start":
+    case "timeout":
+    case "guardrail_violation":
+      return "Warn"
+    case "stream_start":
+    case "stream_token":
+    case "stream_progress":
+    case "guardrail_check":
+    case "reset":
+    case "tool_call":
+      return "Debug"
+    default:
+      return "Info"
+  }
+}
+
+/** The annotations of a log line: the ids, and the attempt and category when the event has them. */
+const annotationsOf = (event: BusEvent): Record<string, unknown> => {
+  const annotations: Record<string, unknown> = { sessionId: event.sessionId, streamId: event.streamId }
+  const { attempt, category, source } = event.data
+  if (source !== undefined) annotations.source = source
+  if (attempt !== undefined) annotations.attempt = attempt
+  if (category !== undefined) annotations.category = category
+  else if (event.type.startsWith("error_")) annotations.category = event.type.slice(6)
+  return annotations
+}
+
+/**
+ * A bus that writes every event but `stream_token` to the Effect logger,
+ * annotated with `sessionId`, `streamId` and, when the event has them,
+ * `source`, `attempt` and `category`. Levels: `error_fatal`,
+ * `retry_exhausted` and a failed `session_end` at error; other attempt
+ * errors, `retry_attempt`, `fallback_start`, `timeout` and
+ * `guardrail_violation` at warning; `stream_start`, `stream_progress`,
+ * `guardrail_check`, `reset` and `tool_call` at debug; the rest at info.
+ * Error messages are those of the events, scrubbed of `redact`'s secrets.
  *
+ * **Example** (Warnings and errors only)
+ * ```ts
+ * yield* L0.text(options).pipe(
+ *   Effect.provide(EventBus.layerLogger),
+ *   Effect.provideService(References.MinimumLogLevel, "Warn")
+ * )
+ * ```
  * @category layers
  * @since 0.1.0
  */
@@ -187,12 +244,11 @@ export const layerLogger: Layer.Layer<never> = Layer.effect(
   EventBus,
   Effect.flatMap(Effect.context<never>(), (built) =>
     guarded((event) => {
-      const log = event.type.startsWith("error_") || event.type === "retry_exhausted"
-        ? Effect.logWarning
-        : Effect.logInfo
-      Effect.runSyncWith(currentContext(built))(log(`effect-l0 ${event.type}`, event.data).pipe(
-        Effect.annotateLogs({ sessionId: event.sessionId, streamId: event.streamId })
-      ))
+      Effect.runSyncWith(currentContext(built))(
+        Effect.logWithLevel(levelOf(event))(`effect-l0 ${event.type}`, event.data).pipe(
+          Effect.annotateLogs(annotationsOf(event))
+        )
+      )
     }, undefined, false))
 )
 
