@@ -112,7 +112,8 @@ export class Session {
         clock: this.clock,
         onTimeout: (phase, limit) => this.emit("timeout", attempt.streamId, { phase, limitMs: limit })
       }, attempt.handle)
-      return this.telemetry.trace(attempt, Stream.transformPull(source, (upstream) => Effect.succeed(attempt.pull(upstream)))).pipe(
+      const staged = Stream.transformPull(source, (upstream) => Effect.succeed(attempt.pull(upstream)))
+      return this.telemetry.trace(attempt, staged).pipe(
         Stream.catch((error: CategoryError) => this.recover(attempt, error, step))
       )
     })
