@@ -8,8 +8,9 @@ import { FetchHttpClient } from "effect/http"
 import { Otlp } from "effect/observability"
 import { TestClock } from "effect/testing"
 import { Guardrail, L0 } from "effect-l0"
-import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset, httpError } from "./support.js"
+import { ProviderServer, TestSource } from "effect-l0/testing"
+import { API_KEY, sdkClients } from "./clients.js"
+import { advance, ampleTimeout, connectionReset, httpError, noDelay } from "./support.js"
 
 interface AnyValue {
   readonly stringValue?: string
@@ -256,5 +257,38 @@ describe("OTLP export", () => {
       expect(attempt.status.message).toContain("401 invalid key")
       expect(bodies.length).toBeGreaterThan(0)
       for (const { body } of bodies) expect(body).not.toContain(key)
+    })))
+
+  it.live("labels spans and metrics with the adapter of real SDK streams, and never exports the key a 401 echoed", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { bodies, url } = yield* receiver
+      const server = yield* ProviderServer.start([
+        ProviderServer.reply("Hello there, friend", { fault: ProviderServer.resetAfter(2) }),
+        ProviderServer.httpError(401, { echoCredential: true, error: { message: "Incorrect API key provided" } }),
+        ProviderServer.reply("Hello there, friend")
+      ])
+      const [openai, , anthropic] = sdkClients
+      expect([openai!.protocol, anthropic!.protocol]).toEqual(["openai-chat", "anthropic"])
+      const text = yield* exported(url, L0.text({
+        stream: openai!.source(server),
+        fallbacks: [anthropic!.source(server)],
+        retry: noDelay,
+        timeout: ampleTimeout,
+        redact: [API_KEY]
+      }))
+      expect(text).toBe("Hello there, friend")
+      const attempts = spansIn(bodies).filter((span) => span.name === "l0.attempt").map((span) => attributesOf(span.attributes))
+      expect(attempts.map((attempt) => [attempt["l0.source"], attempt["l0.attempt"], attempt["l0.adapter"]])).toEqual(
+        expect.arrayContaining([[0, 1, "openai-chat"], [0, 2, undefined], [1, 1, "anthropic"]])
+      )
+      expect(points(metricsIn(bodies), "effect_l0_attempts_total")?.map((point) => point.attributes)).toEqual(
+        expect.arrayContaining([
+          { outcome: "network", provider: "openai-chat" },
+          { outcome: "fatal", provider: "unknown" },
+          { outcome: "success", provider: "anthropic" }
+        ])
+      )
+      expect(bodies.some(({ body }) => body.includes("Incorrect API key provided"))).toBe(true)
+      for (const { body } of bodies) expect(body).not.toContain(API_KEY)
     })))
 })
