@@ -8,7 +8,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
+import type * as LogLevel from "effect/LogLevel"
+import * as Metrics from "./Metrics.js"
 
 /**
  * The kinds of bus events. `batch_start` and `batch_complete` come from
@@ -176,10 +177,66 @@ export const layerCollect: Layer.Layer<Collected> = Layer.effectContext(Effect.s
 }))
 
 /**
- * A bus that writes every event but `stream_token` to the Effect logger:
- * errors at warning level, the rest at info level, annotated with
- * `sessionId` and `streamId`.
+ * The level `layerLogger` writes an event at: failures that end a source or
+ * a run at error, the retries and fallbacks that recover from one at
+ * warning, the lifecycle at info, per-attempt detail at debug.
+ */
+const levelOf = (event: BusEvent): LogLevel.Severity => {
+  switch (event.type) {
+    case "error_fatal":
+    case "retry_exhausted":
+      return "Error"
+    case "session_end":
+      return event.data.outcome === "failure" ? "Error" : "Info"
+    case "error_network":
+    case "error_transient":
+    case "error_model":
+    case "error_content":
+    case "retry_attempt":
+    case "fallback_start":
+    case "timeout":
+    case "guardrail_violation":
+      return "Warn"
+    case "stream_start":
+    case "stream_token":
+    case "stream_progress":
+    case "guardrail_check":
+    case "reset":
+    case "tool_call":
+      return "Debug"
+    default:
+      return "Info"
+  }
+}
+
+/** The annotations of a log line: the ids, and the attempt and category when the event has them. */
+const annotationsOf = (event: BusEvent): Record<string, unknown> => {
+  const annotations: Record<string, unknown> = { sessionId: event.sessionId, streamId: event.streamId }
+  const { attempt, category, source } = event.data
+  if (source !== undefined) annotations.source = source
+  if (attempt !== undefined) annotations.attempt = attempt
+  if (category !== undefined) annotations.category = category
+  else if (event.type.startsWith("error_")) annotations.category = event.type.slice(6)
+  return annotations
+}
+
+/**
+ * A bus that writes every event but `stream_token` to the Effect logger,
+ * annotated with `sessionId`, `streamId` and, when the event has them,
+ * `source`, `attempt` and `category`. Levels: `error_fatal`,
+ * `retry_exhausted` and a failed `session_end` at error; other attempt
+ * errors, `retry_attempt`, `fallback_start`, `timeout` and
+ * `guardrail_violation` at warning; `stream_start`, `stream_progress`,
+ * `guardrail_check`, `reset` and `tool_call` at debug; the rest at info.
+ * Error messages are those of the events, scrubbed of `redact`'s secrets.
  *
+ * **Example** (Warnings and errors only)
+ * ```ts
+ * yield* L0.text(options).pipe(
+ *   Effect.provide(EventBus.layerLogger),
+ *   Effect.provideService(References.MinimumLogLevel, "Warn")
+ * )
+ * ```
  * @category layers
  * @since 0.1.0
  */
@@ -187,47 +244,26 @@ export const layerLogger: Layer.Layer<never> = Layer.effect(
   EventBus,
   Effect.flatMap(Effect.context<never>(), (built) =>
     guarded((event) => {
-      const log = event.type.startsWith("error_") || event.type === "retry_exhausted"
-        ? Effect.logWarning
-        : Effect.logInfo
-      Effect.runSyncWith(currentContext(built))(log(`effect-l0 ${event.type}`, event.data).pipe(
-        Effect.annotateLogs({ sessionId: event.sessionId, streamId: event.streamId })
-      ))
+      Effect.runSyncWith(currentContext(built))(
+        Effect.logWithLevel(levelOf(event))(`effect-l0 ${event.type}`, event.data).pipe(
+          Effect.annotateLogs(annotationsOf(event))
+        )
+      )
     }, undefined, false))
 )
 
 /**
- * Effect `Metric`s that every run updates, once per attempt (never per
- * token). Read them with `Metric.value` or export them with your metrics
- * layer.
+ * The metrics of `Metrics` under their former names here.
  *
+ * @deprecated Use the `Metrics` module, which also counts runs, resets,
+ * timeouts and violations and labels attempts by provider.
  * @category metrics
  * @since 0.1.0
  */
 export const metrics = {
-  /** Attempts, by `outcome`: `"success"` or the failing error's category. */
-  attempts: Metric.counter("effect_l0_attempts_total", {
-    description: "Attempts of L0 runs by outcome (success or error category)",
-    incremental: true
-  }),
-  /** Retries of the same source, by error `category`. */
-  retries: Metric.counter("effect_l0_retries_total", {
-    description: "Retries of L0 sources by error category",
-    incremental: true
-  }),
-  /** Switches to a fallback source. */
-  fallbacks: Metric.counter("effect_l0_fallbacks_total", {
-    description: "Switches of L0 runs to a fallback source",
-    incremental: true
-  }),
-  /** Tokens delivered by successful attempts. */
-  tokens: Metric.counter("effect_l0_tokens_total", {
-    description: "Tokens delivered by successful L0 attempts",
-    incremental: true
-  }),
-  /** Milliseconds from an attempt's start to its first token. */
-  timeToFirstToken: Metric.histogram("effect_l0_time_to_first_token_ms", {
-    description: "Milliseconds from the start of an L0 attempt to its first token",
-    boundaries: Metric.exponentialBoundaries({ start: 25, factor: 2, count: 10 })
-  })
+  attempts: Metrics.attempts,
+  retries: Metrics.retries,
+  fallbacks: Metrics.fallbacks,
+  tokens: Metrics.tokens,
+  timeToFirstToken: Metrics.timeToFirstToken
 }

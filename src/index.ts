@@ -33,6 +33,8 @@ export * as L0Event from "./L0Event.js"
 /** @since 0.1.0 */
 export * as L0State from "./L0State.js"
 /** @since 0.1.0 */
+export * as Metrics from "./Metrics.js"
+/** @since 0.1.0 */
 export * as Multi from "./Multi.js"
 /** @since 0.1.0 */
 export * as Pipeline from "./Pipeline.js"

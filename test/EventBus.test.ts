@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import * as Metric from "effect/Metric"
+import * as References from "effect/References"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import { EventBus, L0, L0Event } from "effect-l0"
@@ -13,6 +13,21 @@ import { advance, connectionReset, httpError } from "./support.js"
 const collectLogs = () => {
   const logs: Array<{ level: string; message: unknown }> = []
   const layer = Logger.layer([Logger.make((options) => void logs.push({ level: options.logLevel, message: options.message }))])
+  return { logs, layer }
+}
+
+/** A logger that keeps each line's level, first message part, whole message and annotations. */
+const collectAnnotatedLogs = () => {
+  const logs: Array<{ level: string; text: unknown; message: unknown; annotations: Readonly<Record<string, unknown>> }> = []
+  const layer = Logger.layer([Logger.make((options) => {
+    const message = options.message as ReadonlyArray<unknown>
+    logs.push({
+      level: options.logLevel,
+      text: message[0],
+      message,
+      annotations: options.fiber.getRef(References.CurrentLogAnnotations)
+    })
+  })])
   return { logs, layer }
 }
 
@@ -186,47 +201,67 @@ describe("EventBus", () => {
       expect(types).toContain("stream_complete")
     }))
 
-  it.effect("layerLogger writes lifecycle events to the Effect logger with their ids", () =>
+  it.effect("layerLogger writes retries at warning, exhaustion and fatal errors at error, detail at debug, with annotations", () =>
     Effect.gen(function*() {
-      const { logs, layer } = collectLogs()
-      const source = TestSource.make([TestSource.fail(connectionReset())], ["ok"])
+      const { layer, logs } = collectAnnotatedLogs()
+      const source = TestSource.make([TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
+      const exit = yield* Effect.exit(L0.text({ stream: source.stream, retry: { backoff: "fixed", baseDelay: 0 } })).pipe(
+        Effect.provide(Layer.merge(EventBus.layerLogger, layer)),
+        Effect.provideService(References.MinimumLogLevel, "All")
+      )
+      expect(exit._tag).toBe("Failure")
+      expect(logs.map((log) => [log.level, log.text])).toEqual([
+        ["Info", "effect-l0 session_start"],
+        ["Debug", "effect-l0 stream_start"],
+        ["Warn", "effect-l0 error_network"],
+        ["Warn", "effect-l0 retry_attempt"],
+        ["Debug", "effect-l0 stream_start"],
+        ["Error", "effect-l0 error_fatal"],
+        ["Error", "effect-l0 retry_exhausted"],
+        ["Error", "effect-l0 session_end"]
+      ])
+      const sessionId = logs[0]!.annotations.sessionId
+      expect(typeof sessionId).toBe("string")
+      expect(logs.every((log) => log.annotations.sessionId === sessionId)).toBe(true)
+      expect(logs[2]!.annotations).toEqual({
+        sessionId,
+        streamId: `${sessionId}/1`,
+        source: 0,
+        attempt: 1,
+        category: "network"
+      })
+      expect(logs[3]!.annotations).toMatchObject({ streamId: `${sessionId}/1`, attempt: 2, category: "network" })
+      expect(logs[5]!.annotations).toMatchObject({ streamId: `${sessionId}/2`, attempt: 2, category: "fatal" })
+      expect(logs[6]!.annotations).toMatchObject({ source: 0, category: "fatal" })
+    }))
+
+  it.effect("layerLogger writes a successful run at info and leaves debug lines to the minimum level", () =>
+    Effect.gen(function*() {
+      const { layer, logs } = collectAnnotatedLogs()
+      const source = TestSource.make(["a", TestSource.fail(connectionReset())], ["ok"])
       yield* L0.text({ stream: source.stream, retry: { backoff: "fixed", baseDelay: 0 } }).pipe(
         Effect.provide(Layer.merge(EventBus.layerLogger, layer))
       )
-      const messages = logs.map((log) => [log.level, (log.message as ReadonlyArray<unknown>)[0]])
-      expect(messages).toEqual([
+      expect(logs.map((log) => [log.level, log.text])).toEqual([
         ["Info", "effect-l0 session_start"],
-        ["Info", "effect-l0 stream_start"],
         ["Warn", "effect-l0 error_network"],
-        ["Info", "effect-l0 retry_attempt"],
-        ["Info", "effect-l0 stream_start"],
+        ["Warn", "effect-l0 retry_attempt"],
         ["Info", "effect-l0 stream_complete"],
         ["Info", "effect-l0 session_end"]
       ])
     }))
 
-  it.effect("updates the Effect metrics once per attempt", () =>
+  it.effect("layerLogger never writes a secret that the provider echoed in its error", () =>
     Effect.gen(function*() {
-      yield* TestClock.setTime(0)
-      const primary = TestSource.make([TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
-      const fallback = TestSource.make([TestSource.sleep("300 millis"), "a", "b", "c"])
-      const fiber = yield* Effect.forkChild(Effect.gen(function*() {
-        yield* L0.text({ stream: primary.stream, fallbacks: [fallback.stream], retry: { backoff: "fixed", baseDelay: 0 } })
-        const { metrics } = EventBus
-        const count = (metric: Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
-        return {
-          success: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "success" })),
-          network: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "network" })),
-          fatal: yield* count(Metric.withAttributes(metrics.attempts, { outcome: "fatal" })),
-          retries: yield* count(Metric.withAttributes(metrics.retries, { category: "network" })),
-          fallbacks: yield* count(metrics.fallbacks),
-          tokens: yield* count(metrics.tokens),
-          ttft: yield* Metric.value(metrics.timeToFirstToken)
-        }
-      }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
-      yield* advance("300 millis")
-      const values = yield* Fiber.join(fiber)
-      expect(values).toMatchObject({ success: 1, network: 1, fatal: 1, retries: 1, fallbacks: 1, tokens: 3 })
-      expect(values.ttft).toMatchObject({ count: 1, min: 300, max: 300 })
+      const { layer, logs } = collectAnnotatedLogs()
+      const key = "sk-live-0123456789abcdef"
+      const source = TestSource.make([TestSource.fail(Object.assign(new Error(`401 invalid key ${key}`), { status: 401 }))])
+      yield* Effect.exit(L0.text({ stream: source.stream, redact: [key] })).pipe(
+        Effect.provide(Layer.merge(EventBus.layerLogger, layer)),
+        Effect.provideService(References.MinimumLogLevel, "All")
+      )
+      const fatal = logs.find((log) => log.text === "effect-l0 error_fatal")!
+      expect(JSON.stringify(fatal.message)).toContain("401 invalid key")
+      for (const log of logs) expect(JSON.stringify([log.message, log.annotations])).not.toContain(key)
     }))
 })

@@ -17,7 +17,8 @@ const NAMES = [
   "structured-async",
   "drift",
   "eventlog",
-  "continuation"
+  "continuation",
+  "observability"
 ] as const
 
 /**
@@ -153,5 +154,28 @@ describe("examples run", () => {
     expect(out).toContain("anthropic: whole code true; prefill {\"role\":\"assistant\",\"content\":\"def total(xs):\"}")
     expect(out).toContain("openai: cut after \"Once upon a time\", keeping 16 characters")
     expect(out).toContain("openai: whole story true")
+  }, BUDGET)
+
+  it("observability", async () => {
+    const lines = await example("observability")
+    // the logger's lines at warning level and above, in order: "[time] LEVEL (#fiber): message"
+    expect(lines.flatMap((line) => /^\[[\d:.]+\] (WARN|ERROR) \(#\d+\): effect-l0 (\w+)/.exec(line)?.slice(1) ?? [])).toEqual([
+      "WARN", "error_network",
+      "WARN", "retry_attempt",
+      "ERROR", "error_fatal",
+      "ERROR", "retry_exhausted",
+      "WARN", "fallback_start"
+    ])
+    expect(lines).toContain("final text: Answer from the fallback")
+    expect(lines.filter((line) => line.startsWith("effect_l0_"))).toEqual([
+      `effect_l0_attempts_total{model="example-model",outcome="network",provider="text"} 1`,
+      `effect_l0_attempts_total{model="example-model",outcome="fatal",provider="unknown"} 1`,
+      `effect_l0_attempts_total{model="example-model",outcome="success",provider="text"} 1`,
+      `effect_l0_retries_total{model="example-model",category="network",provider="text"} 1`,
+      `effect_l0_fallbacks_total{model="example-model",category="fatal"} 1`,
+      `effect_l0_resets_total{model="example-model"} 1`,
+      `effect_l0_tokens_total{model="example-model",provider="text"} 2`,
+      `effect_l0_runs_total{model="example-model",outcome="success"} 1`
+    ])
   }, BUDGET)
 })

@@ -4,7 +4,6 @@ import * as Channel from "effect/Channel"
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
 import * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import type * as Adapter from "../Adapter.js"
@@ -22,6 +21,7 @@ import type { Resolved } from "./options.js"
 import * as Redact from "./redact.js"
 import * as Retry from "./retry.js"
 import * as Source from "./source.js"
+import { RunTelemetry } from "./telemetry.js"
 
 type Factory = (ctx: AttemptContext) => Source.Produced
 type Events = Arr.NonEmptyReadonlyArray<L0Event.L0Event>
@@ -57,8 +57,6 @@ type Report =
   | { readonly _tag: "Timeout"; readonly phase: "initial" | "inter"; readonly limitMs: number }
   | { readonly _tag: "Guardrails"; readonly check: GuardCheck }
 
-const attemptsSucceeded = Metric.withAttributes(EventBus.metrics.attempts, { outcome: "success" })
-
 /** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
 export class Session<A> {
   readonly id = globalThis.crypto.randomUUID()
@@ -71,6 +69,7 @@ export class Session<A> {
   private attempts = 0
   /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
   private readonly scrub: Redact.Scrub | undefined
+  private readonly telemetry: RunTelemetry
 
   constructor(
     readonly config: Resolved<Factory>,
@@ -81,6 +80,7 @@ export class Session<A> {
     readonly check: Check<A> | undefined
   ) {
     this.scrub = Redact.exact(config.redact)
+    this.telemetry = new RunTelemetry(clock)
   }
 
   now(): number {
@@ -88,6 +88,7 @@ export class Session<A> {
   }
 
   emit(type: EventBus.EventType, streamId: string, data: Readonly<Record<string, unknown>>): void {
+    this.telemetry.observe(type, streamId, data)
     if (this.bus === EventBus.noop) return
     this.bus.emit({ type, sessionId: this.id, streamId, timestamp: this.now(), data })
   }
@@ -142,9 +143,14 @@ export class Session<A> {
         limits: this.config.limits,
         clock: this.clock
       }
-      return Stream.fromChannel(
-        Channel.fromTransform((_, scope) => Effect.map(Source.open(config, scope), (upstream) => attempt.pull(upstream)))
-      ).pipe(Stream.catch((failed: Failed) => this.recover(attempt, failed, decide)))
+      const staged = Stream.fromChannel(
+        Channel.fromTransform((_, scope) =>
+          Effect.map(Source.open(config, scope), (opened) => attempt.pull(opened))
+        )
+      )
+      return this.telemetry.trace(attempt, staged).pipe(
+        Stream.catch((failed: Failed) => this.recover(attempt, failed, decide))
+      )
     })
   }
 
@@ -167,14 +173,12 @@ export class Session<A> {
         message: error.message,
         status: error.status
       })
-      yield* Metric.update(Metric.withAttributes(EventBus.metrics.attempts, { outcome: error.category }), 1)
       const decision = yield* decide(this.now(), error)
       if (decision._tag === "EndRun") return Stream.fail(error)
       this.settle(failed)
       if (decision._tag === "Retry") {
         const delay = decision.delay
         this.failures.push({ source: index, attempt: number, error, delay })
-        yield* Metric.update(Metric.withAttributes(EventBus.metrics.retries, { category: error.category }), 1)
         this.emit("retry_attempt", streamId, {
           source: index,
           attempt: number + 1,
@@ -188,7 +192,6 @@ export class Session<A> {
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
       if (index + 1 < this.config.sources.length) {
         this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
-        yield* Metric.update(EventBus.metrics.fallbacks, 1)
         return this.source(index + 1, error)
       }
       return Stream.fail(
@@ -219,9 +222,9 @@ class Attempt<A> {
   /** The head of the source's text that the decided joint did not pass on. */
   private taken = ""
   private readonly guard: Guard | undefined
-  private tokenCount = 0
-  private firstTokenAt: number | undefined = undefined
-  private lastTokenAt: number | undefined = undefined
+  tokenCount = 0
+  firstTokenAt: number | undefined = undefined
+  lastTokenAt: number | undefined = undefined
   private emitted = false
   private finished = false
 
@@ -229,12 +232,18 @@ class Attempt<A> {
   /** The token count at which the next `stream_progress` event is due. */
   private nextProgress: number
 
-  private readonly startedAt: number
+  readonly startedAt: number
+  /** The opened source, once the attempt's stream starts: telemetry reads its adapter. */
+  private source: Source.Opened | undefined = undefined
 
   /**
    * `checkpoint` is the text the consumer holds when the attempt starts;
    * `resetOwed` says that it must be reset before this attempt's first event.
    */
+  get adapter(): string | undefined {
+    return this.source?.adapter
+  }
+
   constructor(
     readonly session: Session<A>,
     readonly index: number,
@@ -253,7 +262,9 @@ class Attempt<A> {
       : new Guard(config.guardrails, config.checkInterval, checkpoint)
   }
 
-  pull(upstream: Source.SourcePull): Pull.Pull<Events, Failed, void> {
+  pull(source: Source.Opened): Pull.Pull<Events, Failed, void> {
+    this.source = source
+    const upstream = source.pull
     // built once: a pull per received array then allocates no new Effect chain
     const step: Pull.Pull<Events, Failed, void> = upstream.pipe(
       Effect.flatMap((events) => {
@@ -522,15 +533,6 @@ class Attempt<A> {
       adapter: ended.adapter
     })
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
-    return Effect.as(this.record(), this.deliver(out))
-  }
-
-  private record(): Effect.Effect<void> {
-    const { firstTokenAt, startedAt, tokenCount } = this
-    return Effect.all([
-      Metric.update(attemptsSucceeded, 1),
-      Metric.update(EventBus.metrics.tokens, tokenCount),
-      firstTokenAt === undefined ? Effect.void : Metric.update(EventBus.metrics.timeToFirstToken, firstTokenAt - startedAt)
-    ], { discard: true })
+    return Effect.succeed(this.deliver(out))
   }
 }

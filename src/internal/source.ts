@@ -44,6 +44,12 @@ export class TimedOut {
 /** How one attempt's events end: a failure, or `Cause.Done` with how the source ended. */
 export type SourcePull = Pull.Pull<Arr.NonEmptyReadonlyArray<L0Event>, CategoryError | TimedOut, Ended>
 
+/** An opened source: its pull, and the name of the adapter decoding it once its first chunk arrived. */
+export interface Opened {
+  readonly pull: SourcePull
+  readonly adapter: string | undefined
+}
+
 /** Enough buffer for a whole network read of tokens; a full buffer pauses the source. */
 const BUFFER_SIZE = 1024
 
@@ -88,13 +94,13 @@ const isEffect = safe(Effect.isEffect)
  * Plain JavaScript, so no Effect step per token: decoders append straight to
  * `buffer`, which the consumer takes whole, one array per pull.
  */
-class Pump {
+class Pump implements Opened {
   closed = false
   /** The source ended or failed: nothing more goes into `buffer`. */
   ended = false
   private failure: CategoryError | TimedOut | undefined = undefined
   private completion: Completion | undefined = undefined
-  private adapter: string | undefined = undefined
+  adapter: string | undefined = undefined
   started = false
   blocked = false
   lastActivity: number
@@ -482,7 +488,7 @@ const watchdog = (pump: Pump, limits: Limits): Effect.Effect<void> =>
  *
  * @internal
  */
-export const open = (config: SourceConfig, scope: Scope.Scope): Effect.Effect<SourcePull> =>
+export const open = (config: SourceConfig, scope: Scope.Scope): Effect.Effect<Opened> =>
   Effect.gen(function*() {
     const pump = new Pump(config)
     yield* Scope.addFinalizer(scope, Effect.sync(() => pump.close()))
@@ -494,12 +500,12 @@ export const open = (config: SourceConfig, scope: Scope.Scope): Effect.Effect<So
       produced = config.call(pump.controller.signal)
     } catch (error) {
       pump.fail(error)
-      return pump.pull
+      return pump
     }
     if (isStream(produced) || isEffect(produced)) {
       yield* Effect.forkIn(consume(pump, produced), scope, { startImmediately: true })
     } else {
       start(pump, produced)
     }
-    return pump.pull
+    return pump
   })

@@ -1,0 +1,204 @@
+/**
+ * Spans and metrics of one run, fed by the events the run already reports
+ * to its bus: the runtime calls `observe` from `Session.emit` and wraps each
+ * attempt's stream in `trace`, so nothing here runs once per token.
+ *
+ * @internal
+ */
+import type * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
+import type { EventType } from "../EventBus.js"
+import * as Metrics from "../Metrics.js"
+
+/** What telemetry reads of an attempt when it ends. */
+export interface AttemptView {
+  readonly streamId: string
+  readonly index: number
+  readonly number: number
+  readonly startedAt: number
+  readonly adapter: string | undefined
+  readonly tokenCount: number
+  readonly firstTokenAt: number | undefined
+  readonly lastTokenAt: number | undefined
+}
+
+/** The failure of an attempt as the bus reported it: its message is already scrubbed of secrets. */
+class AttemptFailure extends Error {
+  constructor(readonly tag: string, message: string) {
+    super(message)
+    this.name = tag
+    // the exporter sends stacks: keep them to the reported, scrubbed message
+    this.stack = `${tag}: ${message}`
+  }
+}
+
+interface Traced {
+  readonly attempt: AttemptView
+  readonly span: Tracer.Span
+  failure: AttemptFailure | undefined
+}
+
+const interrupted = Exit.interrupt()
+const ended = Exit.void
+
+const failedExit = (traced: Traced): Exit.Exit<never, AttemptFailure> =>
+  Exit.fail(traced.failure ?? new AttemptFailure("Failure", "The attempt ended without a reported error"))
+
+const provider = (attempt: AttemptView): string => attempt.adapter ?? "unknown"
+
+/** The metrics, spans and attributes of one `L0.stream` run. */
+export class RunTelemetry {
+  private readonly open = new Map<string, Traced>()
+  private readonly startedAt: number
+  private runSpan: Tracer.Span | undefined
+
+  constructor(private readonly clock: Clock.Clock) {
+    this.startedAt = clock.currentTimeMillisUnsafe()
+  }
+
+  /** Runs `stream` in an `l0.attempt` span, child of the run's span, that `observe` ends once the attempt is decided. */
+  trace<A, E, R>(attempt: AttemptView, stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> {
+    return Stream.unwrap(Effect.map(
+      Effect.makeSpan("l0.attempt", {
+        attributes: { "l0.source": attempt.index, "l0.attempt": attempt.number, "l0.stream_id": attempt.streamId }
+      }),
+      (span) => {
+        if (this.runSpan === undefined && Option.isSome(span.parent) && span.parent.value._tag === "Span") {
+          this.runSpan = span.parent.value
+        }
+        this.open.set(attempt.streamId, { attempt, span, failure: undefined })
+        return Stream.provideService(stream, Tracer.ParentSpan, span)
+      }
+    ))
+  }
+
+  /** Updates metrics and spans for one bus event. */
+  observe(type: EventType, streamId: string, data: Readonly<Record<string, unknown>>): void {
+    switch (type) {
+      case "error_network":
+      case "error_transient":
+      case "error_model":
+      case "error_content":
+      case "error_fatal":
+        return this.failed(streamId, type.slice(6), data)
+      case "retry_attempt": {
+        const traced = this.open.get(streamId)
+        if (traced === undefined) return
+        traced.span.attribute("l0.retry.delay_ms", data.delayMs)
+        this.update(Metric.withAttributes(Metrics.retries, {
+          category: String(data.category),
+          provider: provider(traced.attempt)
+        }), 1)
+        return this.end(traced, failedExit(traced))
+      }
+      case "retry_exhausted": {
+        const traced = this.open.get(streamId)
+        if (traced === undefined) return
+        traced.span.attribute("l0.retry.exhausted", true)
+        return this.end(traced, failedExit(traced))
+      }
+      case "stream_complete":
+        return this.succeeded(streamId)
+      case "fallback_start": {
+        this.runSpan?.event("l0.fallback", this.nanos(), {
+          "l0.fallback_index": data.fallbackIndex,
+          "l0.failure.category": data.category
+        })
+        return this.update(Metric.withAttributes(Metrics.fallbacks, { category: String(data.category) }), 1)
+      }
+      case "reset": {
+        this.open.get(streamId)?.span.event("l0.reset", this.nanos(), { "l0.kept": data.kept })
+        return this.update(Metrics.resets, 1)
+      }
+      case "timeout": {
+        this.open.get(streamId)?.span.event("l0.timeout", this.nanos(), {
+          "l0.timeout.phase": data.phase,
+          "l0.timeout.limit_ms": data.limitMs
+        })
+        return this.update(Metric.withAttributes(Metrics.timeouts, { phase: String(data.phase) }), 1)
+      }
+      case "guardrail_violation": {
+        // the violation's message may quote the model's text: spans and metrics carry only the rule
+        this.open.get(streamId)?.span.event("l0.guardrail_violation", this.nanos(), {
+          "l0.guardrail.rule": data.rule,
+          "l0.guardrail.severity": data.severity
+        })
+        return this.update(Metric.withAttributes(Metrics.violations, {
+          rule: String(data.rule),
+          severity: String(data.severity)
+        }), 1)
+      }
+      case "session_end":
+        return this.finished(String(data.outcome), data.attempts)
+    }
+  }
+
+  private failed(streamId: string, category: string, data: Readonly<Record<string, unknown>>): void {
+    const traced = this.open.get(streamId)
+    if (traced === undefined) return
+    traced.failure = new AttemptFailure(String(data.tag), String(data.message))
+    traced.span.attribute("l0.failure.category", category)
+    traced.span.attribute("l0.failure.error", data.tag)
+    this.update(Metric.withAttributes(Metrics.attempts, { outcome: category, provider: provider(traced.attempt) }), 1)
+  }
+
+  private succeeded(streamId: string): void {
+    const traced = this.open.get(streamId)
+    if (traced === undefined) return
+    const { firstTokenAt, lastTokenAt, tokenCount } = traced.attempt
+    const attributes = { provider: provider(traced.attempt) }
+    this.update(Metric.withAttributes(Metrics.attempts, { outcome: "success", ...attributes }), 1)
+    this.update(Metric.withAttributes(Metrics.tokens, attributes), tokenCount)
+    if (firstTokenAt !== undefined && lastTokenAt !== undefined && lastTokenAt > firstTokenAt) {
+      this.update(
+        Metric.withAttributes(Metrics.tokensPerSecond, attributes),
+        (tokenCount - 1) * 1000 / (lastTokenAt - firstTokenAt)
+      )
+    }
+    this.end(traced, ended)
+  }
+
+  /** The run ended: spans still open belong to attempts that failed without a decision or were interrupted. */
+  private finished(outcome: string, attempts: unknown): void {
+    for (const traced of this.open.values()) {
+      this.end(traced, outcome === "interrupted" ? interrupted : failedExit(traced))
+    }
+    this.runSpan?.attribute("l0.outcome", outcome)
+    this.runSpan?.attribute("l0.attempts", attempts)
+    this.update(Metric.withAttributes(Metrics.runs, { outcome }), 1)
+    this.update(
+      Metric.withAttributes(Metrics.runDuration, { outcome }),
+      this.clock.currentTimeMillisUnsafe() - this.startedAt
+    )
+  }
+
+  private end(traced: Traced, exit: Exit.Exit<unknown, unknown>): void {
+    const { attempt, span } = traced
+    this.open.delete(attempt.streamId)
+    if (attempt.adapter !== undefined) span.attribute("l0.adapter", attempt.adapter)
+    span.attribute("l0.tokens", attempt.tokenCount)
+    if (attempt.firstTokenAt !== undefined) {
+      const ms = attempt.firstTokenAt - attempt.startedAt
+      span.attribute("l0.time_to_first_token_ms", ms)
+      this.update(Metric.withAttributes(Metrics.timeToFirstToken, { provider: provider(attempt) }), ms)
+    }
+    span.end(this.nanos(), exit)
+  }
+
+  private nanos(): bigint {
+    return this.clock.currentTimeNanosUnsafe()
+  }
+
+  /** Metrics follow the services of the fiber that reports: a registry or attributes provided to the run apply. */
+  private update<In>(metric: Metric.Metric<In, unknown>, input: In): void {
+    const context: Context.Context<never> | undefined = Fiber.getCurrent()?.context
+    if (context !== undefined) metric.updateUnsafe(input, context)
+  }
+}
