@@ -18,8 +18,11 @@
  *
  * @since 0.1.0
  */
-import type { GuardrailRule, Severity } from "./Guardrail.js"
+import { dual } from "effect/Function"
+import * as Stream from "effect/Stream"
+import type { GuardrailRule, Severity, Violation } from "./Guardrail.js"
 import { make, withSeverity } from "./Guardrail.js"
+import * as guard from "./internal/guard.js"
 import {
   EntropyScan,
   FORMAL_WORDS,
@@ -37,6 +40,8 @@ import { LatexScan } from "./internal/guardrails/latex.js"
 import { compile, DEFAULT_PHRASES, PatternScan } from "./internal/guardrails/patterns.js"
 import { isRecord } from "./internal/options.js"
 import { JsonScan, MarkdownScan, RepetitionScan, StrictJson, ZeroOutputScan } from "./internal/guardrails/scanners.js"
+import type { ContentError, FatalError } from "./L0Error.js"
+import type { L0Event } from "./L0Event.js"
 
 /**
  * A rule built from invalid options: its first check ends the run with a
@@ -643,3 +648,64 @@ export const markdownOnly: ReadonlyArray<GuardrailRule> = [withSeverity(markdown
  * @since 0.1.0
  */
 export const latexOnly: ReadonlyArray<GuardrailRule> = [latex, zeroOutput]
+
+/**
+ * Options of `stage`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface StageOptions {
+  /** Tokens between two checks while the text streams. Default 10, as in `L0.stream`. */
+  readonly checkInterval?: number | undefined
+}
+
+/**
+ * Applies `rules` to any stream of L0 events, with the engine `L0.stream`
+ * runs on each attempt: every `checkInterval` tokens the rules see the text
+ * that arrived since their last check, and once more at completion (at the
+ * `Complete` event, or at the end of a stream that has none). An `error`
+ * violation fails the stream with a `ContentError`, a `fatal` one (or a rule
+ * that throws) with a `FatalError`; warnings pass. A `Reset` restarts the
+ * rules on the text the consumer keeps.
+ *
+ * Rules in `L0.stream`'s `guardrails` option retry the attempt that broke
+ * them; a stage only fails the stream, so put it after the retries it must
+ * not trigger, or before an `L0.orElse` that should take over.
+ *
+ * **Example** (Guarding a fallback chain as a whole)
+ * ```ts
+ * const events = L0.stream({ stream: primary }).pipe(
+ *   L0.orElse(() => L0.stream({ stream: secondary })),
+ *   Guardrails.stage([Guardrails.zeroOutput, Guardrails.repetition()], { checkInterval: 20 })
+ * )
+ * ```
+ * @category stages
+ * @since 0.1.0
+ */
+export const stage: {
+  (
+    rules: ReadonlyArray<GuardrailRule>,
+    options?: StageOptions
+  ): <E, R>(self: Stream.Stream<L0Event, E, R>) => Stream.Stream<L0Event, E | ContentError | FatalError, R>
+  <E, R>(
+    self: Stream.Stream<L0Event, E, R>,
+    rules: ReadonlyArray<GuardrailRule>,
+    options?: StageOptions
+  ): Stream.Stream<L0Event, E | ContentError | FatalError, R>
+} = dual((args) => Stream.isStream(args[0]), guard.stage)
+
+/**
+ * Every violation of `rules` in a finished text, of every severity, from one
+ * completed check (a rule that throws gives a `fatal` violation). For text
+ * that did not come from a stream: a stored answer, user input.
+ *
+ * **Example** (Checking a stored answer)
+ * ```ts
+ * const violations = Guardrails.check(answer, Guardrails.recommended)
+ * const blocking = violations.filter((v) => v.severity !== "warning")
+ * ```
+ * @category stages
+ * @since 0.1.0
+ */
+export const check: (text: string, rules: ReadonlyArray<GuardrailRule>) => ReadonlyArray<Violation> = guard.check

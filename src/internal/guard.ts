@@ -1,14 +1,20 @@
+import type * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Pull from "effect/Pull"
+import * as Stream from "effect/Stream"
 import type { CheckInput, CheckResult, GuardrailRule, Violation } from "../Guardrail.js"
-import { normalize } from "../Guardrail.js"
-import type { CategoryError } from "../L0Error.js"
+import { isGuardrailRule, normalize } from "../Guardrail.js"
 import { ContentError, FatalError } from "../L0Error.js"
+import type { L0Event } from "../L0Event.js"
+import { invalidOption } from "./options.js"
 
 /** What one check found, and the error that ends the attempt, if any. */
 export interface GuardCheck {
   readonly completed: boolean
   readonly tokenCount: number
   readonly violations: ReadonlyArray<Violation>
-  readonly error: CategoryError | undefined
+  readonly error: ContentError | FatalError | undefined
 }
 
 /**
@@ -32,11 +38,15 @@ export class Guard {
     this.prefix = base
   }
 
-  /** The attempt's text was replaced (a nested L0 source reset it): the rules start over on the new parts. */
-  restart(): void {
+  /**
+   * The attempt's text was replaced (a nested L0 source reset it): the rules
+   * start over on `base`, the text the consumer keeps, then the new parts.
+   */
+  restart(base: string = this.base): void {
     this.checks = this.rules.map((rule) => [rule, rule.start()] as const)
     this.checkedParts = 0
-    this.prefix = this.base
+    this.base = base
+    this.prefix = base
   }
 
   /**
@@ -103,7 +113,7 @@ const checked = (
   }
 }
 
-const failure = (violations: ReadonlyArray<Violation>): CategoryError | undefined => {
+const failure = (violations: ReadonlyArray<Violation>): ContentError | FatalError | undefined => {
   const fatal = violations.filter((v) => v.severity === "fatal")
   if (fatal.length > 0) {
     return new FatalError({ reason: "guardrail", message: describe(fatal), violations: fatal })
@@ -117,3 +127,126 @@ const failure = (violations: ReadonlyArray<Violation>): CategoryError | undefine
 
 const describe = (violations: ReadonlyArray<Violation>): string =>
   `Guardrail ${violations.map((v) => `${v.rule}: ${v.message}`).join("; ")}`
+
+/** Every violation of `rules` in a finished `text`, seen as one completed check. */
+export const check = (text: string, rules: ReadonlyArray<GuardrailRule>): ReadonlyArray<Violation> =>
+  new Guard(rules, 1, "").run([text], text.length === 0 ? 0 : 1, 0, true).violations
+
+/** Options of a guardrail stage. */
+export interface StageOptions {
+  readonly checkInterval?: number | undefined
+}
+
+/** Rules and interval as a stage takes them, or the error naming what is invalid. */
+const stageSettings = (
+  rules: unknown,
+  options: unknown
+): { readonly rules: ReadonlyArray<GuardrailRule>; readonly interval: number } | FatalError => {
+  if (!Array.isArray(rules)) return invalidOption("guardrails", "an array of guardrail rules", rules)
+  const bad = rules.findIndex((rule) => !isGuardrailRule(rule))
+  if (bad >= 0) return invalidOption(`guardrails[${bad}]`, "a guardrail rule (Guardrail.make)", rules[bad])
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    return invalidOption("options", "{ checkInterval? }", options)
+  }
+  const interval = (options as StageOptions | undefined)?.checkInterval ?? 10
+  if (typeof interval !== "number" || !Number.isInteger(interval) || interval < 1) {
+    return invalidOption("checkInterval", "an integer ≥ 1", interval)
+  }
+  return { rules, interval }
+}
+
+/**
+ * The guardrails of a whole stream: the attempt's engine, fed the events as
+ * they pass. A `Reset` restarts the rules on the text the consumer keeps.
+ */
+class Staged {
+  private readonly guard: Guard
+  /** Text since the last reset, one string per received array. */
+  private readonly parts: Array<string> = []
+  /** Text kept by the last reset: the rules saw it again as the start of the text. */
+  private base = ""
+  private tokenCount = 0
+  private toolCallCount = 0
+  /** The text as it stands passed a completion check: the end of the stream needs none. */
+  private complete = false
+
+  constructor(rules: ReadonlyArray<GuardrailRule>, interval: number) {
+    this.guard = new Guard(rules, interval, "")
+  }
+
+  /** Checks one array of events before it passes; returns the error that ends the stream, if any. */
+  receive(events: Arr.NonEmptyReadonlyArray<L0Event>): ContentError | FatalError | undefined {
+    const tokens: Array<string> = []
+    for (const event of events) {
+      switch (event._tag) {
+        case "Token": {
+          tokens.push(event.value)
+          this.tokenCount++
+          this.complete = false
+          break
+        }
+        case "ToolCall": {
+          this.toolCallCount++
+          break
+        }
+        case "Reset": {
+          this.flush(tokens)
+          this.base = (this.base + this.parts.join("")).slice(0, event.kept)
+          this.parts.length = 0
+          this.guard.restart(this.base)
+          this.complete = false
+          break
+        }
+        case "Complete": {
+          this.flush(tokens)
+          const error = this.end()
+          if (error !== undefined) return error
+        }
+      }
+    }
+    this.flush(tokens)
+    return this.guard.due(this.tokenCount) ? this.run(false) : undefined
+  }
+
+  /** The completion check, unless the text already passed one. */
+  end(): ContentError | FatalError | undefined {
+    if (this.complete) return undefined
+    this.complete = true
+    return this.run(true)
+  }
+
+  private flush(tokens: Array<string>): void {
+    if (tokens.length === 0) return
+    this.parts.push(tokens.length === 1 ? tokens[0]! : tokens.join(""))
+    tokens.length = 0
+  }
+
+  private run(completed: boolean): ContentError | FatalError | undefined {
+    return this.guard.run(this.parts, this.tokenCount, this.toolCallCount, completed).error
+  }
+}
+
+/** The body of `Guardrails.stage`: each received array is checked before it passes on, unchanged. */
+export const stage = <E, R>(
+  self: Stream.Stream<L0Event, E, R>,
+  rules: ReadonlyArray<GuardrailRule>,
+  options?: StageOptions
+): Stream.Stream<L0Event, E | ContentError | FatalError, R> =>
+  Stream.suspend(() => {
+    const settings = stageSettings(rules, options)
+    if (settings instanceof FatalError) return Stream.fail(settings)
+    return Stream.transformPull(self, (pull) =>
+      Effect.sync(() => {
+        const staged = new Staged(settings.rules, settings.interval)
+        return pull.pipe(
+          Effect.flatMap((events) => {
+            const error = staged.receive(events)
+            return error === undefined ? Effect.succeed(events) : Effect.fail(error)
+          }),
+          Pull.catchDone((): Pull.Pull<never, ContentError | FatalError, void> => {
+            const error = staged.end()
+            return error === undefined ? Cause.done() : Effect.fail(error)
+          })
+        )
+      }))
+  })
