@@ -4,11 +4,13 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import type * as Stream from "effect/Stream"
+import * as Fallback from "./internal/fallback.js"
 import * as internal from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
-import type { L0Event } from "./L0Event.js"
+import type { L0Event, Reset } from "./L0Event.js"
 
 export type { AttemptContext, L0Options, L0Result, SourceFactory } from "./internal/l0Types.js"
 
@@ -52,6 +54,52 @@ export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = int
  * @since 0.1.0
  */
 export const text: (options: L0Options) => Effect.Effect<string, L0Error> = internal.text
+
+/**
+ * Runs `self`; if it fails with an `L0Error` that another source may fix,
+ * runs `that` (built from the error) in its place. Every `L0Error` falls
+ * back except a `FatalError` for invalid options or a fatal guardrail
+ * violation, which no other source fixes; an `ExhaustedError` does fall
+ * back. Other errors, defects and interruption pass through.
+ *
+ * When `self` already showed events, a `Reset { kept: 0 }` precedes the
+ * first event of `that`, so that folding the chain (`L0Event.applyTo`,
+ * `L0.text`) gives exactly the text of the stream that succeeded; a `self`
+ * that fails before any event leaves no reset. A `that` that starts with
+ * its own `Reset` gets one reset, the shorter. Each side keeps its own retry
+ * budget. The EventBus gets `fallback_start` (with the error's category and
+ * tag) when `that` starts and `fallback_success` when it ends successfully.
+ *
+ * It takes any stream of tagged events whose resets are `Reset` events:
+ * `L0.stream`, a guarded stream, `L0.structuredStream`. `L0.stream`'s
+ * `fallbacks` option is this combinator applied in order.
+ *
+ * **Example** (A fallback chain of two providers)
+ * ```ts
+ * const events = L0.stream({ stream: openaiSource }).pipe(
+ *   L0.orElse(() => L0.stream({ stream: anthropicSource }))
+ * )
+ * ```
+ * @category combinators
+ * @since 0.1.0
+ */
+export const orElse: {
+  <B extends Fallback.Tagged, E2, R2>(
+    that: (error: L0Error) => Stream.Stream<B, E2, R2>
+  ): <A extends Fallback.Tagged, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A | B | Reset, E | E2, R | R2>
+  <A extends Fallback.Tagged, E, R, B extends Fallback.Tagged, E2, R2>(
+    self: Stream.Stream<A, E, R>,
+    that: (error: L0Error) => Stream.Stream<B, E2, R2>
+  ): Stream.Stream<A | B | Reset, E | E2, R | R2>
+} = dual(2, Fallback.orElse)
+
+/**
+ * `orElse` by another name, for reading data-first: `L0.fallback(primary, () => secondary)`.
+ *
+ * @category combinators
+ * @since 0.1.0
+ */
+export const fallback: typeof orElse = orElse
 
 // The multi-stream functions are documented in their own modules.
 export { consensus } from "./Consensus.js"

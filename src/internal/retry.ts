@@ -50,7 +50,7 @@ export const settings = (
 }
 
 /** Invalid options and fatal guardrail violations: no other source can fix them. */
-const endsRun = (error: CategoryError): boolean =>
+export const endsRun = (error: CategoryError): boolean =>
   error._tag === "FatalError" && (error.reason === "options" || error.reason === "guardrail")
 
 /** Model and content errors use up `maxAttempts`; network and transient errors only `maxRetries`. */

@@ -15,6 +15,7 @@ import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { L0State } from "../L0State.js"
 import { Joint } from "./continuation.js"
+import * as Fallback from "./fallback.js"
 import type { GuardCheck } from "./guard.js"
 import { Guard } from "./guard.js"
 import type { Resolved } from "./options.js"
@@ -67,6 +68,8 @@ export class Session<A> {
   /** The consumer holds text that the next emission must reset first. */
   private resetPending = false
   private attempts = 0
+  /** The attempt that ended the last exhausted source: `fallback_start` is reported on it. */
+  private exhaustedStreamId = ""
   /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
   private readonly scrub: Redact.Scrub | undefined
   private readonly telemetry: RunTelemetry
@@ -99,7 +102,17 @@ export class Session<A> {
 
   stream(): Stream.Stream<L0Event.L0Event, L0Error> {
     this.emit("session_start", this.id, { sources: this.config.sources.length })
-    return this.source(0, undefined).pipe(
+    let chain: Stream.Stream<L0Event.L0Event, CategoryError> = this.source(0, undefined)
+    for (let index = 1; index < this.config.sources.length; index++) {
+      chain = Fallback.chain(chain, (error) => this.source(index, error), {
+        // the next source's first attempt resets what the consumer holds, as a retry does
+        kept: undefined,
+        started: (error) =>
+          this.emit("fallback_start", this.exhaustedStreamId, { fallbackIndex: index, category: error.category })
+      })
+    }
+    return chain.pipe(
+      Stream.catch((error) => Stream.fail(Retry.endsRun(error) ? error : this.exhausted(error))),
       Stream.onExit((exit) =>
         Effect.sync(() =>
           this.emit("session_end", this.id, {
@@ -113,8 +126,22 @@ export class Session<A> {
     )
   }
 
-  /** A fresh retry budget for source `index`. */
-  source(index: number, previousError: CategoryError | undefined): Stream.Stream<L0Event.L0Event, L0Error> {
+  /** Every source failed: the last one with `error`. */
+  private exhausted(error: CategoryError): ExhaustedError {
+    return new ExhaustedError({
+      attempts: this.failures.slice(),
+      message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
+        error._tag
+      }: ${error.message}`
+    })
+  }
+
+  /**
+   * A fresh retry budget for source `index`. It fails with the error of its
+   * last attempt once its budget says to move on: the fallback chain takes
+   * it from there.
+   */
+  source(index: number, previousError: CategoryError | undefined): Stream.Stream<L0Event.L0Event, CategoryError> {
     return Stream.unwrap(
       Effect.map(Retry.budget(this.config.retry, this.retries), (decide) => this.attempt(index, 1, decide, previousError))
     )
@@ -125,7 +152,7 @@ export class Session<A> {
     number: number,
     decide: Retry.Decide,
     previousError: CategoryError | undefined
-  ): Stream.Stream<L0Event.L0Event, L0Error> {
+  ): Stream.Stream<L0Event.L0Event, CategoryError> {
     return Stream.suspend(() => {
       const checkpoint = this.checkpoint
       const attempt = new Attempt(this, index, number, checkpoint, this.resetPending)
@@ -162,7 +189,7 @@ export class Session<A> {
   }
 
   /** Carries out the retry policy's decision on a failed attempt: a retry after its delay, the next source, or the end. */
-  recover(attempt: Attempt<A>, failed: Failed, decide: Retry.Decide): Stream.Stream<L0Event.L0Event, L0Error> {
+  recover(attempt: Attempt<A>, failed: Failed, decide: Retry.Decide): Stream.Stream<L0Event.L0Event, CategoryError> {
     return Stream.unwrap(Effect.gen({ self: this }, function*() {
       const error = this.scrub === undefined ? failed.error : Redact.error(failed.error, this.scrub)
       const { index, number, streamId } = attempt
@@ -190,18 +217,8 @@ export class Session<A> {
       }
       this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
-      if (index + 1 < this.config.sources.length) {
-        this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
-        return this.source(index + 1, error)
-      }
-      return Stream.fail(
-        new ExhaustedError({
-          attempts: this.failures.slice(),
-          message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
-            error._tag
-          }: ${error.message}`
-        })
-      )
+      this.exhaustedStreamId = streamId
+      return Stream.fail(error)
     }))
   }
 }
