@@ -84,10 +84,10 @@ export const text: (options: L0Options) => Effect.Effect<string, L0Error> = inte
  * @since 0.1.0
  */
 export const orElse: {
-  <B extends Fallback.Tagged, E2, R2>(
+  <B extends { readonly _tag: string }, E2, R2>(
     that: (error: L0Error) => Stream.Stream<B, E2, R2>
-  ): <A extends Fallback.Tagged, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A | B | Reset, E | E2, R | R2>
-  <A extends Fallback.Tagged, E, R, B extends Fallback.Tagged, E2, R2>(
+  ): <A extends { readonly _tag: string }, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A | B | Reset, E | E2, R | R2>
+  <A extends { readonly _tag: string }, E, R, B extends { readonly _tag: string }, E2, R2>(
     self: Stream.Stream<A, E, R>,
     that: (error: L0Error) => Stream.Stream<B, E2, R2>
   ): Stream.Stream<A | B | Reset, E | E2, R | R2>
