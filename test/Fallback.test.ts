@@ -5,8 +5,9 @@ import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { EventBus, Guardrail, Guardrails, L0, L0Error, L0Event } from "effect-l0"
-import { TestSource } from "effect-l0/testing"
-import { connectionReset, failureOf, httpError, noDelay } from "./support.js"
+import { ProviderServer, TestSource } from "effect-l0/testing"
+import { sdkClients } from "./clients.js"
+import { ampleTimeout, connectionReset, failureOf, httpError, noDelay } from "./support.js"
 
 const unauthorized = () => TestSource.fail(httpError(401))
 const badOutput = () => TestSource.fail(new Error("the model produced garbage"))
@@ -247,4 +248,23 @@ describe("L0.stream fallbacks", () => {
       expect(error).toBeInstanceOf(L0Error.ExhaustedError)
       expect((error as L0Error.ExhaustedError).attempts.map((a) => a.source)).toEqual([0, 1])
     }))
+})
+
+describe("L0.orElse with real SDK clients", () => {
+  it.live("an OpenAI stream cut after text, then an Anthropic stream: the text is Anthropic's alone", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* ProviderServer.start([
+        ProviderServer.reply(["Hello ", "wor", "ld"], { fault: ProviderServer.resetAfter(2) }),
+        ProviderServer.reply(["Bonjour ", "le monde"])
+      ])
+      const [openai, , anthropic] = sdkClients
+      const events = yield* Stream.runCollect(
+        L0.stream({ stream: openai!.source(server), retry: { maxRetries: 0 }, timeout: ampleTimeout }).pipe(
+          L0.orElse(() => L0.stream({ stream: anthropic!.source(server), timeout: ampleTimeout }))
+        )
+      )
+      expect(events.filter((e) => e._tag === "Reset")).toEqual([L0Event.reset(0)])
+      expect(textOf(events)).toBe("Bonjour le monde")
+      expect(server.requests.map((r) => r.protocol)).toEqual(["openai-chat", "anthropic"])
+    })))
 })
