@@ -15,6 +15,7 @@ import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
+import type * as EventBus from "./EventBus.js"
 import { checkList, contest, describeFailures, firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
 import { durationMillis, invalidOption, isRecord } from "./internal/options.js"
 import { run, stream } from "./internal/l0.js"
@@ -191,7 +192,7 @@ export const race = (options: ReadonlyArray<L0Options>): Effect.Effect<RaceResul
     })
   })
 
-const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): EventBus.Outcome =>
   Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure"
 
 /**

@@ -153,7 +153,9 @@ describe("Window.process", () => {
       const { events, results } = yield* Fiber.join(fiber)
       expect(results.map((result) => result.text)).toEqual(["first", "second"])
       expect(flaky.calls.length).toBe(2)
-      const windowEvents = events.filter((event) => event.type.startsWith("window_"))
+      const windowEvents = events.filter((event) =>
+        event.type === "window_start" || event.type === "window_complete"
+      )
       expect(windowEvents.map((event) => [event.type, event.data.index, event.data.total])).toEqual([
         ["window_start", 0, 2],
         ["window_complete", 0, 2],

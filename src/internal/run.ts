@@ -55,9 +55,10 @@ export class Session {
     return this.clock.currentTimeMillisUnsafe()
   }
 
-  emit(type: EventBus.EventType, streamId: string, data: Readonly<Record<string, unknown>>): void {
+  emit<T extends EventBus.EventType>(type: T, streamId: string, data: EventBus.EventData[T]): void {
     if (this.bus === EventBus.noop) return
-    this.bus.emit({ type, sessionId: this.id, streamId, timestamp: this.now(), data })
+    // the signature ties `data` to `type`; TypeScript cannot follow that tie into the union
+    this.bus.emit({ type, sessionId: this.id, streamId, timestamp: this.now(), data } as EventBus.BusEvent)
   }
 
   nextStreamId(): string {
