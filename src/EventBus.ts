@@ -152,7 +152,13 @@ export interface Service {
 
 /**
  * The default bus: it drops every event, and L0 skips building them.
+ * Provide it to silence a bus that an outer layer set up, for one part of a
+ * program.
  *
+ * **Example** (No events from one run)
+ * ```ts
+ * yield* L0.text(options).pipe(Effect.provideService(EventBus.EventBus, EventBus.noop))
+ * ```
  * @category constructors
  * @since 0.1.0
  */

@@ -19,18 +19,6 @@ export interface Token {
 }
 
 /**
- * A whole message, for sources that emit messages rather than deltas.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Message {
-  readonly _tag: "Message"
-  readonly role: string
-  readonly content: string
-}
-
-/**
  * Anything else a provider streams: reasoning text, annotations, images.
  *
  * @category models
@@ -97,19 +85,13 @@ export interface Complete {
  * @category models
  * @since 0.1.0
  */
-export type L0Event = Token | Message | Data | ToolCall | Reset | Complete
+export type L0Event = Token | Data | ToolCall | Reset | Complete
 
 /**
  * @category constructors
  * @since 0.1.0
  */
 export const token = (value: string): Token => ({ _tag: "Token", value })
-
-/**
- * @category constructors
- * @since 0.1.0
- */
-export const message = (role: string, content: string): Message => ({ _tag: "Message", role, content })
 
 /**
  * @category constructors
@@ -134,7 +116,7 @@ export const toolCall = (id: string, name: string, args: string): ToolCall => ({
  */
 export const reset = (kept: number): Reset => ({ _tag: "Reset", kept })
 
-const TAGS: ReadonlySet<unknown> = new Set(["Token", "Message", "Data", "ToolCall", "Reset", "Complete"])
+const TAGS: ReadonlySet<unknown> = new Set(["Token", "Data", "ToolCall", "Reset", "Complete"])
 
 /**
  * @category guards

@@ -9,7 +9,7 @@
  * - `complete`: the final state and usage (see `completePayload`), last
  * - `error`: `{ tag, category, message, status? }`, last; message redacted
  *
- * `Message`, `Data` and `ToolCall` events are not sent (tool calls are in
+ * `Data` and `ToolCall` events are not sent (tool calls are in
  * the `complete` state). A comment (`: keep-alive`) goes out at an interval,
  * so that proxies keep the connection open. Closing the response body (the
  * client went away) or aborting `signal` interrupts the stream, which aborts

@@ -45,7 +45,6 @@ const State = Schema.Struct({
 /** `L0Event`: `Data` values and `usage.raw` are kept as they are and written as JSON. */
 export const L0Event = Schema.Union([
   Schema.TaggedStruct("Token", { value: Schema.String }),
-  Schema.TaggedStruct("Message", { role: Schema.String, content: Schema.String }),
   Schema.TaggedStruct("Data", { value: orUndefined(Schema.Unknown) }),
   ToolCall,
   Schema.TaggedStruct("Reset", { kept: Schema.Number }),

@@ -10,7 +10,7 @@ import type { CategoryError } from "../L0Error.js"
 import type { ToolCall } from "../L0Event.js"
 import { FatalError } from "../L0Error.js"
 import * as Retry from "../Retry.js"
-import * as Timeout from "../Timeout.js"
+import * as Timeout from "./timeout.js"
 import * as Continuation from "./continuation.js"
 import { isRecord } from "./decode.js"
 
