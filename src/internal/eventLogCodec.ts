@@ -233,7 +233,7 @@ const Exhausted = Schema.Struct({
   })
 )
 
-export const L0ErrorSchema = Schema.Union([CategoryErrorSchema, Exhausted])
+const L0ErrorSchema = Schema.Union([CategoryErrorSchema, Exhausted])
 
 const Outcome = Schema.Union([
   Schema.TaggedStruct("Success", {}),
