@@ -182,7 +182,7 @@ const validate = (text: unknown, options: unknown): FatalError | undefined => {
  *
  * **Example** (Windows of about 1,000 tokens, overlapping by 100)
  * ```ts
- * const windows = Result.getOrThrow(Window.split(document, { by: "tokens", size: 1000, overlap: 100 }))
+ * const windows = Result.getOrThrow(Window.split(report, { by: "tokens", size: 1000, overlap: 100 }))
  * ```
  * @category splitting
  * @since 0.1.0
