@@ -57,6 +57,10 @@ export interface Decoder {
 }
 
 /**
+ * Decodes one provider protocol: `detect` recognizes its first chunk and
+ * `make` starts a decoder for each attempt. Write one for a protocol L0 does
+ * not know and add it with `register`.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -105,6 +105,8 @@ export interface MemorySink extends Sink {
 }
 
 /**
+ * Options of `record`: what goes into the log besides the run's events.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -117,6 +119,9 @@ export interface RecordOptions {
 }
 
 /**
+ * Options of `fromLines` and `readFile`: whether a log cut short by a crash
+ * is accepted.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -130,6 +135,9 @@ export interface ReadOptions {
 }
 
 /**
+ * Options of `replay`: whether the recorded timing is kept and whether the
+ * recorded bus events are emitted again.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -17,6 +17,10 @@ import { dual } from "effect/Function"
 export type Severity = "warning" | "error" | "fatal"
 
 /**
+ * A problem a guardrail found in the output: the rule, a message for people,
+ * and the severity that decides what L0 does (`warning` is recorded, `error`
+ * retries, `fatal` ends the run).
+ *
  * @category models
  * @since 0.1.0
  */
@@ -60,6 +64,9 @@ export type CheckResult =
   | ReadonlyArray<string | Partial<Violation> & { readonly message: string }>
 
 /**
+ * A check of the output as it streams, passed in `L0Options.guardrails`.
+ * Build one with `make`, or take one of `Guardrails`.
+ *
  * @category models
  * @since 0.1.0
  */

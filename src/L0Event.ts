@@ -82,6 +82,10 @@ export interface Complete {
 }
 
 /**
+ * What `L0.stream` emits, told apart by `_tag`: tokens, other provider data,
+ * tool calls, a `Reset` when a retry replaces text already shown, and a
+ * final `Complete`.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -41,6 +41,9 @@ export type Mode = "fail-fast" | "settle"
 export type Settled = Result.Result<L0Result, L0Error>
 
 /**
+ * Options of `parallel`: how many runs at once and whether one failure ends
+ * them all.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -52,6 +55,9 @@ export interface ParallelOptions {
 }
 
 /**
+ * Options of `batched`: the batch size and whether one failure ends them
+ * all.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -63,6 +69,9 @@ export interface BatchedOptions {
 }
 
 /**
+ * Options of `hedge`: how long to wait for the first run's output before
+ * starting a second one.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -17,12 +17,18 @@ import * as Schedule from "effect/Schedule"
 import type { CategoryError } from "./L0Error.js"
 
 /**
+ * The built-in backoff strategies, by the name `RetryOptions.backoff`
+ * accepts.
+ *
  * @category models
  * @since 0.1.0
  */
 export type BackoffName = "exponential" | "linear" | "fixed" | "fixed-jitter" | "full-jitter"
 
 /**
+ * How a source is retried: attempt and retry budgets, and the delays between
+ * attempts.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -39,6 +39,9 @@ import type { Complete, L0Event } from "./L0Event.js"
 export type { CompletePayload, ErrorPayload } from "./client.js"
 
 /**
+ * Options of `toResponse` and the other server functions: keep-alive
+ * interval, headers, the `complete` payload and cancellation.
+ *
  * @category models
  * @since 0.1.0
  */
