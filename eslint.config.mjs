@@ -27,8 +27,10 @@ export default tseslint.config(
           }
         }
       ],
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
-      "@typescript-eslint/consistent-type-imports": "error"
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      // type ids are annotated with their literal type, as Effect declares its own
+      "@typescript-eslint/prefer-as-const": "off"
     }
   }
 )

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as NodeFs from "node:fs"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -171,7 +172,7 @@ export const memorySink: Effect.Effect<MemorySink> = Effect.sync(() => {
 })
 
 /** Node's `fs`, looked up at run time so that the main entry imports nothing from Node and bundles for browsers. */
-const nodeFs = (): typeof import("node:fs") | undefined => globalThis.process?.getBuiltinModule?.("node:fs")
+const nodeFs = (): typeof NodeFs | undefined => globalThis.process?.getBuiltinModule?.("node:fs")
 
 const noFileSystem = "This runtime has no Node file system (process.getBuiltinModule needs Node 20.16 or later)"
 

@@ -1,8 +1,8 @@
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { EventBus, EventLog, L0, L0Async, L0Error } from "effect-l0"
-import type { Guardrail } from "effect-l0"
+import { EventBus, EventLog, L0, L0Error } from "effect-l0"
+import type { Guardrail , L0Async} from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 
 /** What a handler sees after narrowing on `type`. */
