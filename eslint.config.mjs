@@ -23,11 +23,22 @@ export default tseslint.config(
             quoteStyle: "alwaysDouble",
             trailingCommas: "never",
             operatorPosition: "maintain",
-            "arrowFunction.useParentheses": "force"
+            "conditionalExpression.operatorPosition": "nextLine",
+            "conditionalExpression.linePerExpression": false,
+            "arrayExpression.preferHanging": "always",
+            "arrowFunction.useParentheses": "force",
+            "module.sortImportDeclarations": "maintain",
+            "module.sortExportDeclarations": "maintain",
+            "importDeclaration.sortNamedImports": "maintain",
+            "exportDeclaration.sortNamedExports": "maintain"
           }
         }
       ],
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": ["error", {
+        argsIgnorePattern: "^_",
+        varsIgnorePattern: "^_",
+        ignoreRestSiblings: true
+      }],
       "@typescript-eslint/consistent-type-imports": "error",
       // type ids are annotated with their literal type, as Effect declares its own
       "@typescript-eslint/prefer-as-const": "off"
