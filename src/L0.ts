@@ -53,7 +53,8 @@ export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = int
  */
 export const text: (options: L0Options) => Effect.Effect<string, L0Error> = internal.text
 
-// The multi-stream functions are documented in their own modules.
+// The multi-stream functions are documented in their own modules. `L0.race` and `Multi.race` (and the others) are
+// the same values: `L0` gathers what most programs call, the modules group each feature with its types.
 export { consensus } from "./Consensus.js"
 export { batched, hedge, parallel, race } from "./Multi.js"
 

@@ -45,6 +45,10 @@ export interface AttemptContext {
 export type SourceFactory = (ctx: AttemptContext) => Produced
 
 /**
+ * Everything one L0 run needs: the source to call (and its fallbacks), and
+ * how the run is guarded, retried, timed out and observed. Only `stream` is
+ * required.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -82,6 +86,9 @@ export interface L0Options {
 }
 
 /**
+ * What a completed run returns: the final text, the final state and the
+ * provider's usage report.
+ *
  * @category models
  * @since 0.1.0
  */

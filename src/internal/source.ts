@@ -10,7 +10,7 @@ import type { Completion, Decoder } from "../Adapter.js"
 import type { L0Event } from "../L0Event.js"
 import type { CategoryError } from "../L0Error.js"
 import { ExhaustedError, FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
-import type { Limits } from "../Timeout.js"
+import type { Limits } from "./timeout.js"
 import { isJsonContentType, isRecord } from "./decode.js"
 
 /** What the factory may return; see `L0Options.stream`. */
