@@ -19,6 +19,7 @@ export {
   text
 } from "../Adapter.js"
 export { anthropic } from "./anthropic.js"
+export { effectAi } from "./effectAi.js"
 export { anthropicHttp, openaiHttp } from "./http.js"
 export type { HttpOptions, HttpSource } from "./http.js"
 export { openaiChat } from "./openaiChat.js"

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
@@ -17,6 +18,8 @@ import type { Complete, L0Event } from "../L0Event.js"
 import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
 import { resolve } from "./options.js"
 import { Session } from "./run.js"
+import type { Produced } from "./source.js"
+import { isEffect, isStream } from "./source.js"
 
 const lookupAdapter = (
   adapter: Adapter.Adapter | string | undefined,
@@ -34,15 +37,31 @@ const lookupAdapter = (
   )
 }
 
+/** Gives a source the services of the run, whatever fiber ends up running it. */
+const provided = <R>(produced: Produced<R>, context: Context.Context<R>): Produced => {
+  if (isStream(produced)) return Stream.provideContext(produced, context)
+  if (!isEffect(produced)) return produced
+  return Effect.provideContext(
+    Effect.map(produced, (inner) => isStream(inner) ? Stream.provideContext(inner, context) : inner),
+    context
+  )
+}
+
+const withContext = <R>(factory: SourceFactory<R>, context: Context.Context<R>): SourceFactory => (ctx) =>
+  provided(factory(ctx), context)
+
 /**
  * The body of `L0.stream`, here so that feature modules run streams without
- * importing the module that re-exports them.
+ * importing the module that re-exports them. The services `R` of the
+ * sources are read once per run and given to every attempt.
  *
  * @internal
  */
-export const stream = (options: L0Options): Stream.Stream<L0Event, L0Error> =>
+export const stream = <R = never>(options: L0Options<R>): Stream.Stream<L0Event, L0Error, R> =>
   Stream.unwrap(Effect.gen(function*() {
-    const config = yield* Effect.fromResult(resolve<SourceFactory>(options))
+    const resolved = yield* Effect.fromResult(resolve<SourceFactory<R>>(options))
+    const context = yield* Effect.context<R>()
+    const config = { ...resolved, sources: resolved.sources.map((factory) => withContext(factory, context)) }
     const registry = yield* Adapter.Registry
     const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
     const bus = yield* EventBus.EventBus
@@ -51,7 +70,7 @@ export const stream = (options: L0Options): Stream.Stream<L0Event, L0Error> =>
   }))
 
 /** @internal */
-export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> =>
+export const run = <R = never>(options: L0Options<R>): Effect.Effect<L0Result, L0Error, R> =>
   Effect.suspend(() => {
     let complete: Complete | undefined
     return Stream.runForEachArray(stream(options), (events) => {
@@ -65,5 +84,5 @@ export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> =>
   })
 
 /** @internal */
-export const text = (options: L0Options): Effect.Effect<string, L0Error> =>
+export const text = <R = never>(options: L0Options<R>): Effect.Effect<string, L0Error, R> =>
   Effect.map(run(options), (result) => result.text)
