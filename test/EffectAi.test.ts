@@ -121,7 +121,10 @@ const openAiModel = (server: ProviderServer.Addresses) => {
               parts.push({
                 type: "finish",
                 reason: "stop",
-                usage: { inputTokens: { total: chunk.usage.prompt_tokens }, outputTokens: { total: chunk.usage.completion_tokens } }
+                usage: {
+                  inputTokens: { total: chunk.usage.prompt_tokens },
+                  outputTokens: { total: chunk.usage.completion_tokens }
+                }
               })
             }
             return Stream.fromIterable(parts)
@@ -175,7 +178,12 @@ describe("Adapters.effectAi", () => {
             Response.makePart("reasoning-delta", { id: "r", delta: "thinking" }),
             Response.makePart("tool-params-start", { id: "c1", name: "weather", providerExecuted: false }),
             Response.makePart("tool-params-delta", { id: "c1", delta: "{\"city\":" }),
-            Response.makePart("tool-call", { id: "c1", name: "weather", params: { city: "Paris" }, providerExecuted: false }),
+            Response.makePart("tool-call", {
+              id: "c1",
+              name: "weather",
+              params: { city: "Paris" },
+              providerExecuted: false
+            }),
             Response.makePart("file", { mediaType: "image/png", data: new Uint8Array([1]) }),
             Response.makePart("finish", { reason: "tool-calls", usage, response: undefined })
           )

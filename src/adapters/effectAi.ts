@@ -5,7 +5,15 @@
  * @since 0.1.0
  */
 import type { Adapter } from "../Adapter.js"
-import { contentFiltered, isRecord, MarkedDecoder, reasoning, stringOf, unexpectedChunk, usageOf } from "../internal/decode.js"
+import {
+  contentFiltered,
+  isRecord,
+  MarkedDecoder,
+  reasoning,
+  stringOf,
+  unexpectedChunk,
+  usageOf
+} from "../internal/decode.js"
 import { FatalError, ModelError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { Usage } from "../L0Event.js"

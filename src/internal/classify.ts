@@ -311,7 +311,9 @@ export const classify = (u: unknown, now?: number): Classified => {
     const category = AI_REASONS.get(tag)
     if (tag === "NetworkError") {
       // `EncodeError` and `InvalidUrlError` are bugs in the request, not the network
-      return r.get(reason, "reason") === "TransportError" ? result("network", { networkReason: "socket" }) : result("fatal")
+      return r.get(reason, "reason") === "TransportError"
+        ? result("network", { networkReason: "socket" })
+        : result("fatal")
     }
     if (tag === "AuthenticationError" && r.get(reason, "kind") === "MissingKey") {
       return result("fatal", { fatalReason: "credentials" })

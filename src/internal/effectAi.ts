@@ -37,7 +37,9 @@ type Method = "streamText" | "generateText"
 interface Erased {
   readonly supportsSystemMessagesInHistory?: Effect.Effect<boolean> | undefined
   readonly streamText: (options: TextOptions) => Stream.Stream<Part, unknown, unknown>
-  readonly generateText: (options: TextOptions) => Effect.Effect<LanguageModel.GenerateTextResponse<{}>, unknown, unknown>
+  readonly generateText: (
+    options: TextOptions
+  ) => Effect.Effect<LanguageModel.GenerateTextResponse<{}>, unknown, unknown>
   readonly generateObject: (options: TextOptions) => Effect.Effect<unknown, unknown, unknown>
 }
 
@@ -97,7 +99,9 @@ class PartWriter {
           if (event.kept < this.shown) {
             return failure(
               "streamText",
-              `A retry would take back ${this.shown - event.kept} streamed characters, which response parts cannot express (the retry's attempt did not continue the text: see EffectAi.layer)`,
+              `A retry would take back ${
+                this.shown - event.kept
+              } streamed characters, which response parts cannot express (the retry did not continue the text)`,
               { tag: "Reset" }
             )
           }
@@ -146,7 +150,10 @@ const toParts = <R>(events: Stream.Stream<L0Event, L0Error, R>): Stream.Stream<P
       return next
     }))
 
-/** The response of `generateText`: the run's text (resets applied) as one text part, among the last attempt's other parts. */
+/**
+ * The response of `generateText`: the run's text (resets applied) as one
+ * text part, among the last attempt's other parts.
+ */
 const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.GenerateTextResponse<{}> => {
   const content: Array<Response.Part<{}>> = []
   const reasoning: Array<string> = []
@@ -178,7 +185,9 @@ const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.Gener
     }
   }
   const inserts: Array<[number, Response.Part<{}>]> = []
-  if (reasoning.length > 0) inserts.push([reasoningAt ?? 0, Response.makePart("reasoning", { text: reasoning.join("") })])
+  if (reasoning.length > 0) {
+    inserts.push([reasoningAt ?? 0, Response.makePart("reasoning", { text: reasoning.join("") })])
+  }
   if (text.length > 0) {
     const finish = content.findIndex((part) => part.type === "finish")
     inserts.push([textAt ?? (finish < 0 ? content.length : finish), Response.makePart("text", { text })])
