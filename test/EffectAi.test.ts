@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { inspect } from "node:util"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -228,6 +229,24 @@ describe("Adapters.effectAi", () => {
       expect(error._tag).toBe("FatalError")
       expect(AiError.isAiError(error.cause)).toBe(true)
     }))
+
+  it.effect("fails with a clear FatalError on tool call params that cannot be written as JSON", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(L0.text({
+        stream: () =>
+          Stream.make(Response.makePart("tool-call", {
+            id: "c1",
+            name: "count",
+            params: { n: 1n },
+            providerExecuted: false
+          }))
+      }))
+      const error = lastErrorOf(failureOf(exit))
+      expect(error._tag === "FatalError" && [error.reason, error.message]).toEqual([
+        "protocol",
+        "The effect-ai tool call's params cannot be written as JSON"
+      ])
+    }))
 })
 
 describe("AiError categories", () => {
@@ -446,6 +465,16 @@ describe("EffectAi.layer", () => {
       expect(AiError.isAiError(error) && error.reason._tag === "UnknownError" && error.reason.metadata["effect-l0"])
         .toEqual({ tag: "FatalError", category: "fatal" })
       expect(error).toMatchObject({ reason: { description: expect.stringContaining("no-password") } })
+    }))
+
+  it.effect("removes the redact secrets from the model's error that comes out", () =>
+    Effect.gen(function*() {
+      const secret = "gateway-token-7f3a9c"
+      const leaky = aiError(new AiError.InvalidRequestError({ description: `bad header x-token: ${secret}` }))
+      const Reliable = EffectAi.layer({ models: [scripted(leaky)], redact: [secret] })
+      const error = errorOf(yield* Effect.exit(streamedText.pipe(Effect.provide(Reliable))))
+      expect(AiError.isAiError(error) && error.reason._tag).toBe("InvalidRequestError")
+      expect(`${String(error)} ${JSON.stringify(error)} ${inspect(error, { depth: 10 })}`).not.toContain(secret)
     }))
 
   it.effect("generateObject falls back to the next model", () =>
