@@ -23,7 +23,6 @@ import type { L0Event } from "../L0Event.js"
 import { stream } from "./l0.js"
 import type { AttemptContext, L0Options } from "./l0Types.js"
 
-
 type TextOptions = LanguageModel.GenerateTextOptions<Record<string, Tool.Any>>
 type Part = Response.StreamPart<Record<string, Tool.Any>, Response.ToolParametersMode>
 type Method = "streamText" | "generateText"
