@@ -477,6 +477,41 @@ describe("EffectAi.layer", () => {
       expect(`${String(error)} ${JSON.stringify(error)} ${inspect(error, { depth: 10 })}`).not.toContain(secret)
     }))
 
+  it.effect("generateText keeps reasoning, metadata and finish in order, the text as one part", () =>
+    Effect.gen(function*() {
+      const parts: Array<Response.StreamPartEncoded> = [
+        { type: "response-metadata", id: "r1" },
+        { type: "reasoning-start", id: "r" },
+        { type: "reasoning-delta", id: "r", delta: "let me " },
+        { type: "reasoning-delta", id: "r", delta: "think" },
+        { type: "reasoning-end", id: "r" },
+        // text without a text-start, as some providers send it
+        { type: "text-delta", id: "t", delta: "The answer " },
+        { type: "text-delta", id: "t", delta: "is 42" },
+        { type: "finish", reason: "length", usage: { inputTokens: { total: 1 }, outputTokens: { total: 2 } } }
+      ]
+      const Reliable = EffectAi.layer({ models: [scripted(parts)], retry: noDelay })
+      const response = yield* LanguageModel.generateText({ prompt: "Hi" }).pipe(Effect.provide(Reliable))
+      expect(response.content.map((part) => part.type)).toEqual(["response-metadata", "reasoning", "text", "finish"])
+      expect([response.text, response.reasoningText, response.finishReason, response.usage.outputTokens.total])
+        .toEqual(["The answer is 42", "let me think", "length", 2])
+      // streamed, the text without a text-start gets one, so that it has a block
+      const streamed = yield* Stream.runCollect(LanguageModel.streamText({ prompt: "Hi" })).pipe(
+        Effect.provide(Reliable)
+      )
+      const types = streamed.map((part) => part.type)
+      expect(types.indexOf("text-start")).toBeLessThan(types.indexOf("text-delta"))
+      expect(deltas(streamed)).toBe("The answer is 42")
+    }))
+
+  it.effect("EffectAi.make wraps models already built", () =>
+    Effect.gen(function*() {
+      const cut = yield* Layer.build(scripted(encoded(["The quick "]).slice(0, 3), encoded(["The quick ", "fox"])))
+      const model = EffectAi.make([Context.get(cut, LanguageModel.LanguageModel)], { retry: noDelay })
+      const text = yield* streamedText.pipe(Effect.provideService(LanguageModel.LanguageModel, model))
+      expect(text).toBe("The quick fox")
+    }))
+
   it.effect("generateObject falls back to the next model", () =>
     Effect.gen(function*() {
       const failing = Layer.effect(

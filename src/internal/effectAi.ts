@@ -149,26 +149,28 @@ const toParts = <R>(events: Stream.Stream<L0Event, L0Error, R>): Stream.Stream<P
       return next
     }))
 
+/** Where the text goes among the parts of `generateText`: the first token or `text-start` of the attempt. */
+const TEXT_MARK = Response.makePart("text-start", { id: "effect-l0-text" })
+
 /**
  * The response of `generateText`: the run's text (resets applied) as one
- * text part, among the last attempt's other parts.
+ * text part and the reasoning as one reasoning part, each where it began,
+ * among the last attempt's other parts.
  */
 const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.GenerateTextResponse<{}> => {
-  const content: Array<Response.Part<{}>> = []
+  const content: Array<Response.Part<{}> | undefined> = []
   const reasoning: Array<string> = []
   let textAt: number | undefined
   let reasoningAt: number | undefined
   for (const part of parts) {
     switch (part.type) {
       case "text-start":
-        textAt ??= content.length
+        if (textAt === undefined) textAt = content.push(undefined) - 1
         break
       case "reasoning-start":
-        reasoningAt ??= content.length
-        break
       case "reasoning-delta":
-        reasoningAt ??= content.length
-        reasoning.push(part.delta)
+        if (reasoningAt === undefined) reasoningAt = content.push(undefined) - 1
+        if (part.type === "reasoning-delta") reasoning.push(part.delta)
         break
       case "tool-call":
       case "tool-result":
@@ -183,17 +185,11 @@ const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.Gener
         break
     }
   }
-  const inserts: Array<[number, Response.Part<{}>]> = []
-  if (reasoning.length > 0) {
-    inserts.push([reasoningAt ?? 0, Response.makePart("reasoning", { text: reasoning.join("") })])
+  if (reasoningAt !== undefined && reasoning.length > 0) {
+    content[reasoningAt] = Response.makePart("reasoning", { text: reasoning.join("") })
   }
-  if (text.length > 0) {
-    const finish = content.findIndex((part) => part.type === "finish")
-    inserts.push([textAt ?? (finish < 0 ? content.length : finish), Response.makePart("text", { text })])
-  }
-  // from the last position back, so that earlier positions stay valid
-  for (const [at, part] of inserts.sort((a, b) => b[0] - a[0])) content.splice(at, 0, part)
-  return new LanguageModel.GenerateTextResponse(content)
+  if (textAt !== undefined && text.length > 0) content[textAt] = Response.makePart("text", { text })
+  return new LanguageModel.GenerateTextResponse(content.filter((part) => part !== undefined))
 }
 
 /** @internal */
@@ -217,15 +213,25 @@ export const make = (
   const generateText = (textOptions: TextOptions) =>
     Effect.suspend(() => {
       const parts: Array<Part> = []
+      let marked = false
       let text = ""
       return stream(l0Options(textOptions)).pipe(
         Stream.runForEachArray((events) =>
           Effect.sync(() => {
             for (const event of events) {
-              // the parts of a failed attempt go with its text
-              if (event._tag === "Reset") parts.length = 0
-              else if (event._tag === "Data") parts.push(event.value as Part)
-              else if (event._tag === "Complete") text = event.state.content
+              if (event._tag === "Reset") {
+                // the parts of a failed attempt go; the text it kept comes first in the next attempt's
+                parts.length = 0
+                marked = event.kept > 0
+                if (marked) parts.push(TEXT_MARK)
+              } else if (event._tag === "Data") {
+                parts.push(event.value as Part)
+              } else if (event._tag === "Token" && !marked) {
+                parts.push(TEXT_MARK)
+                marked = true
+              } else if (event._tag === "Complete") {
+                text = event.state.content
+              }
             }
           })
         ),
