@@ -230,6 +230,38 @@ describe("Adapters.effectAi", () => {
       expect(AiError.isAiError(error.cause)).toBe(true)
     }))
 
+  it.effect("reads the whole text and reasoning parts of generateText, and skips empty deltas", () =>
+    Effect.gen(function*() {
+      const events = yield* Stream.runCollect(L0.stream({
+        stream: () =>
+          Stream.make(
+            Response.makePart("reasoning", { text: "why" }),
+            Response.makePart("reasoning-delta", { id: "r", delta: "" }),
+            Response.makePart("text-delta", { id: "t", delta: "" }),
+            Response.makePart("text", { text: "whole" }),
+            Response.makePart("finish", {
+              reason: "stop",
+              usage: new Response.Usage({ inputTokens: {}, outputTokens: {} }),
+              response: undefined
+            })
+          )
+      }))
+      expect(events.map((e) => e._tag === "Token" ? e.value : e._tag === "Data" ? e.value : e._tag)).toEqual([
+        { type: "reasoning", text: "why" },
+        "whole",
+        "Complete"
+      ])
+      const complete = events.at(-1)!
+      // a usage without counts is no usage
+      expect(complete._tag === "Complete" && complete.usage).toBe(undefined)
+      const exit = yield* Effect.exit(L0.text({
+        retry: { ...noDelay, maxAttempts: 1 },
+        stream: () =>
+          Stream.make(Response.makePart("text-start", { id: "t" }), Response.makePart("error", { error: undefined }))
+      }))
+      expect(lastErrorOf(failureOf(exit)).message).toBe("The effect-ai stream sent an error part")
+    }))
+
   it.effect("fails with a clear FatalError on tool call params that cannot be written as JSON", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(L0.text({
