@@ -33,7 +33,7 @@ export type { AttemptContext, L0Options, L0Result, SourceFactory } from "./inter
  * @category running
  * @since 0.1.0
  */
-export const stream: (options: L0Options) => Stream.Stream<L0Event, L0Error> = internal.stream
+export const stream: <R = never>(options: L0Options<R>) => Stream.Stream<L0Event, L0Error, R> = internal.stream
 
 /**
  * Runs to completion and returns the text, the final state and usage.
@@ -41,7 +41,7 @@ export const stream: (options: L0Options) => Stream.Stream<L0Event, L0Error> = i
  * @category running
  * @since 0.1.0
  */
-export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = internal.run
+export const run: <R = never>(options: L0Options<R>) => Effect.Effect<L0Result, L0Error, R> = internal.run
 
 /**
  * Runs to completion and returns the final text, resets applied.
@@ -53,7 +53,7 @@ export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = int
  * @category running
  * @since 0.1.0
  */
-export const text: (options: L0Options) => Effect.Effect<string, L0Error> = internal.text
+export const text: <R = never>(options: L0Options<R>) => Effect.Effect<string, L0Error, R> = internal.text
 
 /**
  * Runs `self`; if it fails with an `L0Error` that another source may fix,
@@ -67,8 +67,9 @@ export const text: (options: L0Options) => Effect.Effect<string, L0Error> = inte
  * `L0.text`) gives exactly the text of the stream that succeeded; a `self`
  * that fails before any event leaves no reset. A `that` that starts with
  * its own `Reset` gets one reset, the shorter. Each side keeps its own retry
- * budget. The EventBus gets `fallback_start` (with the error's category and
- * tag) when `that` starts and `fallback_success` when it ends successfully.
+ * budget. The EventBus gets `fallback_start` when `that` starts and
+ * `fallback_success` when it ends successfully; `fallbackIndex` counts the
+ * fallbacks of the whole chain, however its links are nested.
  *
  * It takes any stream of tagged events whose resets are `Reset` events:
  * `L0.stream`, a guarded stream, `L0.structuredStream`. `L0.stream`'s
@@ -101,7 +102,8 @@ export const orElse: {
  */
 export const fallback: typeof orElse = orElse
 
-// The multi-stream functions are documented in their own modules.
+// The multi-stream functions are documented in their own modules. `L0.race` and `Multi.race` (and the others) are
+// the same values: `L0` gathers what most programs call, the modules group each feature with its types.
 export { consensus } from "./Consensus.js"
 export { batched, hedge, parallel, race } from "./Multi.js"
 

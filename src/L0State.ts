@@ -7,6 +7,10 @@ import type { Violation } from "./Guardrail.js"
 import type { ToolCall } from "./L0Event.js"
 
 /**
+ * The state of a run when it completes, in `Complete` events and
+ * `L0Result.state`: the final text, the counters of retries and fallbacks,
+ * and what the successful attempt produced.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -226,10 +226,23 @@ describe("L0.orElse", () => {
       const events = yield* (yield* EventBus.Collected).events
       const fallbacks = events.filter((e) => e.type === "fallback_start" || e.type === "fallback_success")
       expect(fallbacks.map((e) => [e.type, e.data])).toEqual([
-        ["fallback_start", { category: "fatal", tag: "ExhaustedError" }],
-        ["fallback_success", {}]
+        ["fallback_start", { fallbackIndex: 1, category: "fatal" }],
+        ["fallback_success", { fallbackIndex: 1 }]
       ])
       expect(events.map((e) => e.type)).toContain("session_end")
+    }).pipe(Effect.provide(EventBus.layerCollect)))
+
+  it.effect("the links of one chain number their fallbacks in order, nested either way", () =>
+    Effect.gen(function*() {
+      const failing = () => run(TestSource.make(["x", unauthorized()]))
+      const ok = () => run(TestSource.make(["ok"]))
+      yield* Stream.runDrain(failing().pipe(L0.orElse(failing), L0.orElse(ok)))
+      yield* Stream.runDrain(failing().pipe(L0.orElse(() => failing().pipe(L0.orElse(ok)))))
+      const events = yield* (yield* EventBus.Collected).events
+      const starts = events.flatMap((e) => e.type === "fallback_start" ? [e.data.fallbackIndex] : [])
+      const successes = events.flatMap((e) => e.type === "fallback_success" ? [e.data.fallbackIndex] : [])
+      expect(starts).toEqual([1, 2, 1, 2])
+      expect(successes).toEqual([2, 2, 1])
     }).pipe(Effect.provide(EventBus.layerCollect)))
 })
 

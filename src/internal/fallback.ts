@@ -6,6 +6,7 @@
  */
 import type * as Arr from "effect/Array"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as EventBus from "../EventBus.js"
@@ -76,6 +77,14 @@ export const chain = <A extends Tagged, E, R, B extends Tagged, E2, R2>(
     )
   })
 
+/**
+ * The fallbacks taken so far by one chain, shared by its nested links so
+ * that each reports its position (the `fallbackIndex` of the bus events).
+ */
+const Taken = Context.Reference<{ count: number } | undefined>("effect-l0/Fallback/Taken", {
+  defaultValue: () => undefined
+})
+
 /** The body of `L0.orElse`: a chain whose links report `fallback_start` and `fallback_success` to the EventBus. */
 export const orElse = <A extends Tagged, E, R, B extends Tagged, E2, R2>(
   self: Stream.Stream<A, E, R>,
@@ -84,21 +93,26 @@ export const orElse = <A extends Tagged, E, R, B extends Tagged, E2, R2>(
   Stream.unwrap(Effect.gen(function*() {
     const bus = yield* EventBus.EventBus
     const clock = yield* Clock.Clock
+    const taken = (yield* Taken) ?? { count: 0 }
     const id = globalThis.crypto.randomUUID()
-    const emit = (type: EventBus.EventType, data: Readonly<Record<string, unknown>>): void => {
-      if (bus === EventBus.noop) return
-      bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data })
+    const report = (event: EventBus.BusEvent): void => {
+      if (bus !== EventBus.noop) bus.emit(event)
     }
+    const base = () => ({ sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe() })
+    let fallbackIndex = 0
     return chain(
-      self,
+      Stream.provideService(self, Taken, taken),
       (error) =>
-        Stream.onExit(that(error), (exit) =>
+        Stream.onExit(Stream.provideService(that(error), Taken, taken), (exit) =>
           Effect.sync(() => {
-            if (exit._tag === "Success") emit("fallback_success", {})
+            if (exit._tag === "Success") report({ type: "fallback_success", ...base(), data: { fallbackIndex } })
           })),
       {
         kept: () => 0,
-        started: (error) => emit("fallback_start", { category: error.category, tag: error._tag })
+        started: (error) => {
+          fallbackIndex = ++taken.count
+          report({ type: "fallback_start", ...base(), data: { fallbackIndex, category: error.category } })
+        }
       }
     )
   }))
