@@ -500,8 +500,7 @@ const driftRule = <S extends { feed(delta: string): string | undefined }>(
     name: `drift.${kind}`,
     severity,
     initial,
-    check: ({ completed, delta }, scan) =>
-      scan.feed(delta) ?? (completed && end !== undefined ? end(scan) : undefined)
+    check: ({ completed, delta }, scan) => scan.feed(delta) ?? (completed && end !== undefined ? end(scan) : undefined)
   })
 
 /**

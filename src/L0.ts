@@ -87,7 +87,9 @@ export const text: <R = never>(options: L0Options<R>) => Effect.Effect<string, L
 export const orElse: {
   <B extends { readonly _tag: string }, E2, R2>(
     that: (error: L0Error) => Stream.Stream<B, E2, R2>
-  ): <A extends { readonly _tag: string }, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A | B | Reset, E | E2, R | R2>
+  ): <A extends { readonly _tag: string }, E, R>(
+    self: Stream.Stream<A, E, R>
+  ) => Stream.Stream<A | B | Reset, E | E2, R | R2>
   <A extends { readonly _tag: string }, E, R, B extends { readonly _tag: string }, E2, R2>(
     self: Stream.Stream<A, E, R>,
     that: (error: L0Error) => Stream.Stream<B, E2, R2>

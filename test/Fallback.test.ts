@@ -132,7 +132,9 @@ describe("L0.orElse", () => {
   it.effect("a that whose first event is a reset gets one reset, the shorter", () =>
     Effect.gen(function*() {
       const that = Stream.make(L0Event.reset(2), L0Event.token("zz"))
-      const shorter = yield* Stream.runCollect(run(TestSource.make(["abc", unauthorized()])).pipe(L0.orElse(() => that)))
+      const shorter = yield* Stream.runCollect(
+        run(TestSource.make(["abc", unauthorized()])).pipe(L0.orElse(() => that))
+      )
       expect(shorter).toEqual([L0Event.token("abc"), L0Event.reset(0), L0Event.token("zz")])
     }))
 

@@ -84,7 +84,11 @@ describe("Guardrails.stage", () => {
           Guardrails.stage([threeBangs], { checkInterval: 1 })
         )
       )
-      expect(failureOf(exit)).toMatchObject({ _tag: "ContentError", rule: "bangs", message: "Guardrail bangs: 3 bangs" })
+      expect(failureOf(exit)).toMatchObject({
+        _tag: "ContentError",
+        rule: "bangs",
+        message: "Guardrail bangs: 3 bangs"
+      })
     }))
 
   it.effect("a Reset that keeps text feeds the kept text to the restarted rules first", () =>
@@ -170,7 +174,9 @@ describe("Guardrails.stage", () => {
           throw new Error("boom")
         }
       })
-      const { exit } = yield* collect(events(L0Event.token("x")).pipe(Guardrails.stage([throwing], { checkInterval: 1 })))
+      const { exit } = yield* collect(
+        events(L0Event.token("x")).pipe(Guardrails.stage([throwing], { checkInterval: 1 }))
+      )
       expect(failureOf(exit)).toMatchObject({
         _tag: "FatalError",
         reason: "guardrail",

@@ -45,7 +45,8 @@ export const settings = (
     maxAttempts: options.maxAttempts ?? defaults.maxAttempts,
     maxRetries: options.maxRetries ?? defaults.maxRetries,
     maxDelay,
-    backoff: Schedule.isSchedule(chosen) ? chosen : strategies[chosen](options.baseDelay ?? defaults.baseDelay, maxDelay)
+    backoff: Schedule.isSchedule(chosen) ? chosen
+      : strategies[chosen](options.baseDelay ?? defaults.baseDelay, maxDelay)
   }
 }
 
@@ -54,8 +55,7 @@ export const endsRun = (error: CategoryError): boolean =>
   error._tag === "FatalError" && (error.reason === "options" || error.reason === "guardrail")
 
 /** Model and content errors use up `maxAttempts`; network and transient errors only `maxRetries`. */
-const consumesAttempt = (error: CategoryError): boolean =>
-  error.category === "model" || error.category === "content"
+const consumesAttempt = (error: CategoryError): boolean => error.category === "model" || error.category === "content"
 
 /** Retries of the whole run by kind, for `L0State`: counted where they are decided. */
 export class Tally {
@@ -75,7 +75,9 @@ export const budget = (settings: Settings, tally: Tally = new Tally()): Effect.E
     return (now, error) => {
       if (endsRun(error)) return Effect.succeed(endRun)
       const consumes = consumesAttempt(error)
-      if (error.category === "fatal" || retries >= settings.maxRetries || (consumes && attempts >= settings.maxAttempts)) {
+      if (
+        error.category === "fatal" || retries >= settings.maxRetries || (consumes && attempts >= settings.maxAttempts)
+      ) {
         return Effect.succeed(nextSource)
       }
       return step(now, error).pipe(

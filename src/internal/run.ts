@@ -117,7 +117,8 @@ export class Session<A> {
       Stream.onExit((exit) =>
         Effect.sync(() =>
           this.emit("session_end", this.id, {
-            outcome: exit._tag === "Success" ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure",
+            outcome: exit._tag === "Success" ? "success"
+              : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure",
             attempts: this.attempts
           })
         )
@@ -131,9 +132,8 @@ export class Session<A> {
   private exhausted(error: CategoryError): ExhaustedError {
     return new ExhaustedError({
       attempts: this.failures.slice(),
-      message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
-        error._tag
-      }: ${error.message}`
+      message:
+        `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${error._tag}: ${error.message}`
     })
   }
 
@@ -144,7 +144,10 @@ export class Session<A> {
    */
   source(index: number, previousError: CategoryError | undefined): Stream.Stream<L0Event.L0Event, CategoryError> {
     return Stream.unwrap(
-      Effect.map(Retry.budget(this.config.retry, this.retries), (decide) => this.attempt(index, 1, decide, previousError))
+      Effect.map(
+        Retry.budget(this.config.retry, this.retries),
+        (decide) => this.attempt(index, 1, decide, previousError)
+      )
     )
   }
 
@@ -172,9 +175,7 @@ export class Session<A> {
         clock: this.clock
       }
       const staged = Stream.fromChannel(
-        Channel.fromTransform((_, scope) =>
-          Effect.map(Source.open(config, scope), (opened) => attempt.pull(opened))
-        )
+        Channel.fromTransform((_, scope) => Effect.map(Source.open(config, scope), (opened) => attempt.pull(opened)))
       )
       return this.telemetry.trace(attempt, staged).pipe(
         Stream.catch((failed: Failed) => this.recover(attempt, failed, decide))
@@ -511,7 +512,10 @@ class Attempt<A> {
     const check = this.session.check
     return check === undefined
       ? this.completed(out, ended, checkpoint, content, undefined)
-      : Effect.flatMap(check(content, this.toolCalls), (value) => this.completed(out, ended, checkpoint, content, { value }))
+      : Effect.flatMap(
+        check(content, this.toolCalls),
+        (value) => this.completed(out, ended, checkpoint, content, { value })
+      )
   }
 
   /** Delivers the `Complete` event, with the check's value when there is a check. */
