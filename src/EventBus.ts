@@ -18,6 +18,11 @@ import * as Metric from "effect/Metric"
  * over all batches so far) and `total`. `window_start` and `window_complete`
  * come from `Window.process`: their `data` holds `index` (0-based) and
  * `total` and, on completion, `outcome` and `completed`.
+ * `checkpoint_saved` and `checkpoint_restored` come from runs with a
+ * `sessionId` (see `Checkpoint`): `data` holds `length` (characters) and
+ * `seq`. `circuit_open` and `rate_limited` come from `ProviderHealth`: `data`
+ * holds `source`, `key` and `retryAfterMs`, and for `rate_limited` the
+ * `action` taken (`"wait"` or `"fallback"`).
  *
  * @category models
  * @since 0.1.0
@@ -47,6 +52,10 @@ export type EventType =
   | "tool_call"
   | "window_start"
   | "window_complete"
+  | "checkpoint_saved"
+  | "checkpoint_restored"
+  | "circuit_open"
+  | "rate_limited"
 
 /**
  * One observation. `sessionId` is shared by every event of one run,

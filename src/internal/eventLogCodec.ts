@@ -76,7 +76,11 @@ const eventTypes: { readonly [K in EventBus.EventType]: null } = {
   tool_call: null,
   stream_progress: null,
   window_start: null,
-  window_complete: null
+  window_complete: null,
+  checkpoint_saved: null,
+  checkpoint_restored: null,
+  circuit_open: null,
+  rate_limited: null
 }
 
 export const BusEvent = Schema.Struct({
@@ -142,7 +146,7 @@ const Fatal = Schema.Struct({
   _tag: Schema.tag("FatalError"),
   category: Schema.Literal("fatal"),
   ...common,
-  reason: Schema.optional(Schema.Literals(["options", "guardrail", "status", "protocol", "aborted", "credentials"])),
+  reason: Schema.optional(Schema.Literals(["options", "guardrail", "status", "protocol", "aborted", "credentials", "checkpoint"])),
   violations: Schema.optional(Schema.Array(Violation))
 }).pipe(Schema.decodeTo(errorOf<FatalError>("FatalError"), {
   decode: SchemaGetter.transform(({ _tag, category, ...fields }) => new FatalError(fields)),

@@ -13,9 +13,14 @@ import * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
 import type { L0Error } from "../L0Error.js"
 import { FatalError } from "../L0Error.js"
-import type { Complete, L0Event } from "../L0Event.js"
+import * as L0Event from "../L0Event.js"
+import type { Complete } from "../L0Event.js"
+import { CheckpointStore } from "./checkpointStore.js"
+import { exact } from "./continuation.js"
+import * as Durable from "./durable.js"
+import { ProviderHealth } from "./health.js"
 import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
-import { resolve } from "./options.js"
+import { invalidOption, resolve } from "./options.js"
 import { Session } from "./run.js"
 
 const lookupAdapter = (
@@ -40,15 +45,57 @@ const lookupAdapter = (
  *
  * @internal
  */
-export const stream = (options: L0Options): Stream.Stream<L0Event, L0Error> =>
+export const stream = (options: L0Options): Stream.Stream<L0Event.L0Event, L0Error> =>
   Stream.unwrap(Effect.gen(function*() {
     const config = yield* Effect.fromResult(resolve<SourceFactory>(options))
+    const durable = yield* Effect.fromResult(Durable.settings(options))
     const registry = yield* Adapter.Registry
     const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
     const bus = yield* EventBus.EventBus
     const clock = yield* Clock.Clock
-    return new Session(config, bus, clock, adapter, registry).stream()
+    const session = new Session(
+      // a resumed session continues the stored text, so continuation is on
+      durable?.resume === true ? { ...config, continuation: config.continuation ?? exact } : config,
+      bus,
+      clock,
+      adapter,
+      registry
+    )
+    session.health = yield* ProviderHealth
+    return durable === undefined ? session.stream() : yield* durableStream(session, durable)
   }))
+
+/** A run with a `sessionId`: resumes its stored checkpoint, saves new ones, and removes them once complete. */
+const durableStream = Effect.fnUntraced(function*(session: Session, settings: Durable.Settings) {
+  const store = yield* CheckpointStore
+  if (store === undefined) {
+    return yield* invalidOption(
+      "sessionId",
+      "a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory)",
+      settings.sessionId
+    )
+  }
+  const { restored, seq } = yield* Durable.open(store, settings)
+  const checkpointer = new Durable.Checkpointer(
+    store,
+    settings,
+    session.clock,
+    (checkpoint) => session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq }),
+    seq,
+    restored
+  )
+  session.checkpointer = checkpointer
+  session.checkpoint = restored
+  const events = session.stream()
+  const resumed = restored === "" ? events : Stream.concat(
+    Stream.sync(() => {
+      session.emit("checkpoint_restored", session.id, { length: restored.length, seq: seq - 1 })
+      return L0Event.token(restored)
+    }),
+    events
+  )
+  return Stream.onExit(resumed, (exit) => exit._tag === "Success" ? checkpointer.finish() : Effect.void)
+})
 
 /** @internal */
 export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> =>

@@ -17,6 +17,8 @@ import * as L0Event from "../L0Event.js"
 import type { L0State } from "../L0State.js"
 import { Joint } from "./continuation.js"
 import { Guard } from "./guard.js"
+import type { Checkpointer } from "./durable.js"
+import * as Health from "./health.js"
 import type { Resolved } from "./options.js"
 import * as Redact from "./redact.js"
 import * as Source from "./source.js"
@@ -37,6 +39,10 @@ export class Session {
   checkpoint = ""
   /** The consumer holds text that the next emission must reset first. */
   resetPending = false
+  /** Saves `checkpoint`s of a run with a `sessionId`. */
+  checkpointer: Checkpointer | undefined = undefined
+  /** Circuit breakers and rate limits of keyed sources, when provided. */
+  health: Health.Service | undefined = undefined
   private attempts = 0
   /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
   private readonly scrub: Redact.Scrub | undefined
@@ -87,14 +93,56 @@ export class Session {
     )
   }
 
+  /** An attempt of a keyed source asks its provider's health first: it may be sent, delayed or skipped. */
   attempt(
     index: number,
     number: number,
     step: Step,
     previousError: CategoryError | undefined
   ): Stream.Stream<L0Event.L0Event, L0Error> {
+    const health = this.health
+    const key = health === undefined ? undefined : Health.keyOf(this.config.sources[index])
+    if (key === undefined) return this.send(index, number, step, previousError, undefined)
+    return Stream.unwrap(Effect.map(
+      Health.admit(health!, key, (delay) =>
+        this.emit("rate_limited", this.id, {
+          source: index,
+          key,
+          retryAfterMs: Duration.toMillis(delay),
+          action: "wait"
+        })),
+      (admission) =>
+        admission._tag === "Admitted"
+          ? this.send(index, number, step, previousError, admission.report)
+          : this.skip(index, number, key, admission.rejection)
+    ))
+  }
+
+  /** The source's circuit is open or its rate limit says fall back: the next source goes at once. */
+  skip(index: number, number: number, key: string, rejection: Health.Rejection): Stream.Stream<L0Event.L0Event, L0Error> {
     return Stream.suspend(() => {
-      const attempt = new Attempt(this, index, number)
+      const streamId = this.nextStreamId()
+      const { error, event, retryAfter } = rejection
+      this.emit(event, streamId, {
+        source: index,
+        key,
+        retryAfterMs: Duration.toMillis(retryAfter),
+        ...(event === "rate_limited" ? { action: "fallback" } : {})
+      })
+      this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
+      return this.fallback(index, streamId, error)
+    })
+  }
+
+  send(
+    index: number,
+    number: number,
+    step: Step,
+    previousError: CategoryError | undefined,
+    report: Health.Report | undefined
+  ): Stream.Stream<L0Event.L0Event, L0Error> {
+    return Stream.suspend(() => {
+      const attempt = new Attempt(this, index, number, report)
       this.emit("stream_start", attempt.streamId, { source: index, attempt: number })
       const factory = this.config.sources[index]!
       const checkpoint = this.checkpoint
@@ -122,6 +170,7 @@ export class Session {
     return Stream.unwrap(Effect.gen({ self: this }, function*() {
       const error = this.scrub === undefined ? failure : Redact.error(failure, this.scrub)
       const { index, number, streamId } = attempt
+      if (attempt.report !== undefined) yield* attempt.report(error)
       this.emit(`error_${error.category}`, streamId, {
         source: index,
         attempt: number,
@@ -154,20 +203,24 @@ export class Session {
       }
       this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
-      if (index + 1 < this.config.sources.length) {
-        this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
-        yield* Metric.update(EventBus.metrics.fallbacks, 1)
-        return this.source(index + 1, error)
-      }
-      return Stream.fail(
-        new ExhaustedError({
-          attempts: this.failures.slice(),
-          message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
-            error._tag
-          }: ${error.message}`
-        })
-      )
+      return this.fallback(index, streamId, error)
     }))
+  }
+
+  /** Source `index` is done with: the next one, or the end of the run. */
+  fallback(index: number, streamId: string, error: CategoryError): Stream.Stream<L0Event.L0Event, L0Error> {
+    if (index + 1 < this.config.sources.length) {
+      this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
+      return Stream.unwrap(Effect.as(Metric.update(EventBus.metrics.fallbacks, 1), this.source(index + 1, error)))
+    }
+    return Stream.fail(
+      new ExhaustedError({
+        attempts: this.failures.slice(),
+        message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
+          error._tag
+        }: ${error.message}`
+      })
+    )
   }
 }
 
@@ -198,8 +251,15 @@ class Attempt {
   private nextProgress: number
 
   private readonly startedAt: number
+  /** The text the consumer holds, for a checkpoint. */
+  private readonly shown = (): string => this.session.checkpoint.slice(0, this.kept) + this.parts.join("")
 
-  constructor(readonly session: Session, readonly index: number, readonly number: number) {
+  constructor(
+    readonly session: Session,
+    readonly index: number,
+    readonly number: number,
+    readonly report: Health.Report | undefined
+  ) {
     this.streamId = session.nextStreamId()
     this.startedAt = session.now()
     this.nextProgress = session.config.progressInterval
@@ -222,7 +282,9 @@ class Attempt {
     const step: Pull.Pull<Events, CategoryError, void> = upstream.pipe(
       Effect.flatMap((events) => {
         const result = this.receive(events)
-        return Array.isArray(result) ? Effect.succeed(result) : Effect.fail(result as CategoryError)
+        if (!Array.isArray(result)) return Effect.fail(result as CategoryError)
+        const save = this.session.checkpointer?.due(this.shown)
+        return save === undefined ? Effect.succeed(result) : Effect.as(save, result)
       }),
       Pull.catchDone(() => this.complete()),
       Effect.flatMap((out): Pull.Pull<Events, CategoryError, void> =>
@@ -422,7 +484,8 @@ class Attempt {
       adapter: this.handle.adapter
     })
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
-    return Effect.as(this.record(), this.deliver(out))
+    const recorded = this.report === undefined ? this.record() : Effect.andThen(this.report(undefined), this.record())
+    return Effect.as(recorded, this.deliver(out))
   }
 
   private record(): Effect.Effect<void> {
