@@ -76,7 +76,7 @@ const durableStream = Effect.fnUntraced(function*(session: Session, settings: Du
     )
   }
   const { restored, seq } = yield* Durable.open(store, settings)
-  const checkpointer = new Durable.Checkpointer(
+  session.checkpointer = new Durable.Checkpointer(
     store,
     settings,
     session.clock,
@@ -84,17 +84,15 @@ const durableStream = Effect.fnUntraced(function*(session: Session, settings: Du
     seq,
     restored
   )
-  session.checkpointer = checkpointer
   session.checkpoint = restored
   const events = session.stream()
-  const resumed = restored === "" ? events : Stream.concat(
+  return restored === "" ? events : Stream.concat(
     Stream.sync(() => {
       session.emit("checkpoint_restored", session.id, { length: restored.length, seq: seq - 1 })
       return L0Event.token(restored)
     }),
     events
   )
-  return Stream.onExit(resumed, (exit) => exit._tag === "Success" ? checkpointer.finish() : Effect.void)
 })
 
 /** @internal */

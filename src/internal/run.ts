@@ -484,8 +484,10 @@ class Attempt {
       adapter: this.handle.adapter
     })
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
-    const recorded = this.report === undefined ? this.record() : Effect.andThen(this.report(undefined), this.record())
-    return Effect.as(recorded, this.deliver(out))
+    const reported = this.report === undefined ? this.record() : Effect.andThen(this.report(undefined), this.record())
+    // the answer is whole: a stored checkpoint has nothing left to resume
+    const finished = session.checkpointer === undefined ? reported : Effect.andThen(session.checkpointer.finish(), reported)
+    return Effect.as(finished, this.deliver(out))
   }
 
   private record(): Effect.Effect<void> {
