@@ -59,7 +59,7 @@ const worker = (env: Record<string, string>): Worker => {
 /** The partial answer a continuation request carried: its last assistant message. */
 const partialOf = (request: ProviderServer.RecordedRequest): string | undefined => {
   const messages = (request.body as { messages: Array<{ role: string; content: string }> }).messages
-  return messages.findLast((message) => message.role === "assistant")?.content
+  return messages.filter((message) => message.role === "assistant").at(-1)?.content
 }
 
 const killAndResume = async (env: Record<string, string>) => {
@@ -100,7 +100,7 @@ describe("Checkpoint: a process killed with SIGKILL mid-stream, resumed by a new
     }
   }, 120_000)
 
-  describe.skipIf(!hasRedis)("from Redis (skipped: redis-server is not installed)", () => {
+  describe.skipIf(!hasRedis)("on Redis (skipped where redis-server is not installed)", () => {
     let redis: RedisServer
     beforeAll(async () => {
       redis = await startRedis()

@@ -10,6 +10,7 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import type * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import type * as RateLimiter from "effect/persistence/RateLimiter"
 import type * as Scope from "effect/Scope"
@@ -120,7 +121,7 @@ export const admit = (
     if (breaker === undefined) return { _tag: "Admitted", report: feedback }
     const admitted = yield* Deferred.make<boolean>()
     const outcome = yield* Deferred.make<CategoryError | undefined>()
-    yield* Deferred.succeed(admitted, true).pipe(
+    const recorder = yield* Deferred.succeed(admitted, true).pipe(
       Effect.andThen(Deferred.await(outcome)),
       breaker.execute({ key, classify }),
       Effect.catch((error) =>
@@ -138,6 +139,7 @@ export const admit = (
     }
     return {
       _tag: "Admitted",
-      report: (error) => Effect.andThen(Deferred.succeed(outcome, error), feedback(error))
+      // waits until the breaker has recorded the outcome, so the next attempt (here or in another process) sees it
+      report: (error) => Effect.andThen(Deferred.succeed(outcome, error), Effect.andThen(Fiber.await(recorder), feedback(error)))
     }
   })
