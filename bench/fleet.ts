@@ -106,7 +106,7 @@ export const run = async (): Promise<Outcome> => {
         ...(circuitRows.length === 0 ? [] : [{
           title: "A circuit opened by another process",
           description:
-            "Process A opens a circuit on Redis (ProviderHealth.layerRedis, 2 failures); process B, already connected and polling `state(key)`, sees it open after the first figure: from the end of A's second failing run to B's first read of "Open", across processes (negative: B read it before A's run had returned, as the breaker records the outcome before the run moves on to its fallback); B's next run then skips the source and answers from the fallback in the second figure.",
+            "Process A opens a circuit on Redis (ProviderHealth.layerRedis, 2 failures); process B, already connected and polling `state(key)`, sees it open after the first figure: from the end of A's second failing run to B's first read of the open state, across processes (negative: B read it before A's run had returned, as the breaker records the outcome before the run moves on to its fallback); B's next run then skips the source and answers from the fallback in the second figure.",
           rows: circuitRows
         }])
       ],

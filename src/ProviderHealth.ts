@@ -19,7 +19,7 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
@@ -27,6 +27,7 @@ import * as RateLimiter from "effect/persistence/RateLimiter"
 import type * as Redis from "effect/persistence/Redis"
 import * as internal from "./internal/health.js"
 import type { SourceFactory } from "./internal/l0Types.js"
+import type { FatalError } from "./L0Error.js"
 
 export {
   /**
@@ -86,28 +87,28 @@ export interface Options {
 /**
  * Health on the breaker and rate limiter stores of the context
  * (`CircuitBreaker.CircuitBreakerStore`, `RateLimiter.RateLimiterStore`).
+ * Invalid options fail the layer with a `FatalError` that names the option.
  *
  * @category layers
  * @since 0.1.0
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<never, never, CircuitBreaker.CircuitBreakerStore | RateLimiter.RateLimiterStore> =>
+): Layer.Layer<never, FatalError, CircuitBreaker.CircuitBreakerStore | RateLimiter.RateLimiterStore> =>
   Layer.effect(
     internal.ProviderHealth,
     Effect.gen(function*() {
-      const failures = options.failures ?? 5
-      const breaker = failures === false ? undefined : yield* CircuitBreaker.make({
-        tripPolicy: CircuitBreaker.consecutive(failures),
-        openDuration: options.openDuration ?? "30 seconds"
+      const settings = yield* Effect.fromResult(internal.settings(options))
+      const breaker = settings.failures === false ? undefined : yield* CircuitBreaker.make({
+        tripPolicy: CircuitBreaker.consecutive(settings.failures),
+        openDuration: settings.openDuration
       })
-      const rateLimit = options.rateLimit === false ? undefined : options.rateLimit ?? {}
       return {
         breaker,
-        limiter: rateLimit === undefined ? undefined : yield* RateLimiter.make,
-        limit: rateLimit?.limit ?? 60,
-        window: Duration.fromInputUnsafe(rateLimit?.window ?? "1 minute"),
-        whenLimited: rateLimit?.whenLimited ?? "wait"
+        limiter: settings.rateLimit ? yield* RateLimiter.make : undefined,
+        limit: settings.limit,
+        window: settings.window,
+        whenLimited: settings.whenLimited
       }
     })
   )
@@ -118,7 +119,7 @@ export const layer = (
  * @category layers
  * @since 0.1.0
  */
-export const layerMemory = (options: Options = {}): Layer.Layer<never> =>
+export const layerMemory = (options: Options = {}): Layer.Layer<never, FatalError> =>
   layer(options).pipe(
     Layer.provide(Layer.merge(CircuitBreaker.layerStoreMemory(), RateLimiter.layerStoreMemory))
   )
@@ -143,7 +144,7 @@ export const layerMemory = (options: Options = {}): Layer.Layer<never> =>
  */
 export const layerRedis = (
   options: Options & { readonly prefix?: string | undefined } = {}
-): Layer.Layer<never, never, Redis.Redis> => {
+): Layer.Layer<never, FatalError, Redis.Redis> => {
   const prefix = options.prefix ?? "effect-l0:health:"
   return layer(options).pipe(
     Layer.provide(Layer.merge(

@@ -206,3 +206,23 @@ describe.skipIf(!hasRedis)("ProviderHealth on Redis: separate layer instances sh
       }))
     }))
 })
+
+describe("ProviderHealth: options", () => {
+  it.effect("each bad option fails the layer with a FatalError that names it", () =>
+    Effect.gen(function*() {
+      const messageOf = (options: ProviderHealth.Options) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(Effect.provide(Effect.void, ProviderHealth.layerMemory(options)))
+          return failureOf(exit).message
+        })
+      expect(yield* messageOf({ failures: 0 })).toBe("Invalid option \"failures\": expected an integer ≥ 1 or false, got 0")
+      expect(yield* messageOf({ openDuration: "soon" as never })).toContain("Invalid option \"openDuration\"")
+      expect(yield* messageOf({ rateLimit: 3 as never })).toContain("Invalid option \"rateLimit\"")
+      expect(yield* messageOf({ rateLimit: { limit: 1.5 } })).toContain("Invalid option \"rateLimit.limit\"")
+      expect(yield* messageOf({ rateLimit: { window: 0 } })).toContain("Invalid option \"rateLimit.window\"")
+      expect(yield* messageOf({ rateLimit: { whenLimited: "retry" as never } })).toContain(
+        "Invalid option \"rateLimit.whenLimited\""
+      )
+      expect(yield* messageOf(null as never)).toContain("Invalid option \"ProviderHealth options\"")
+    }))
+})

@@ -14,9 +14,11 @@ import * as Fiber from "effect/Fiber"
 import type * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import type * as RateLimiter from "effect/persistence/RateLimiter"
 import type * as Scope from "effect/Scope"
-import type { CategoryError } from "../L0Error.js"
+import * as Result from "effect/Result"
+import type { CategoryError, FatalError } from "../L0Error.js"
 import { TransientError } from "../L0Error.js"
 import type { AttemptContext, SourceFactory } from "./l0Types.js"
+import { durationMillis, invalidOption, isRecord } from "./options.js"
 
 /** What `ProviderHealth.layer` provides. */
 export interface Service {
@@ -59,6 +61,47 @@ const classify = (exit: Exit.Exit<CategoryError | undefined>): CircuitBreaker.Ou
     : unhealthy(exit.value)
     ? { _tag: "Failure", retryAfter: exit.value.retryAfter }
     : { _tag: "Ignored" }
+
+/** The layer options, validated. */
+export interface Settings {
+  readonly failures: number | false
+  readonly openDuration: Duration.Duration
+  readonly rateLimit: boolean
+  readonly limit: number
+  readonly window: Duration.Duration
+  readonly whenLimited: "wait" | "fallback"
+}
+
+const positiveDuration = (u: unknown, fallback: string): Duration.Duration | undefined => {
+  const millis = durationMillis(u ?? fallback)
+  return millis > 0 ? Duration.millis(millis) : undefined
+}
+
+export const settings = (options: unknown): Result.Result<Settings, FatalError> => {
+  if (!isRecord(options)) return Result.fail(invalidOption("ProviderHealth options", "an options object", options))
+  const failures = options.failures ?? 5
+  if (failures !== false && !(typeof failures === "number" && Number.isInteger(failures) && failures >= 1)) {
+    return Result.fail(invalidOption("failures", "an integer ≥ 1 or false", failures))
+  }
+  const openDuration = positiveDuration(options.openDuration, "30 seconds")
+  if (openDuration === undefined) return Result.fail(invalidOption("openDuration", "a positive duration", options.openDuration))
+  const rateLimit = options.rateLimit ?? {}
+  if (rateLimit !== false && !isRecord(rateLimit)) {
+    return Result.fail(invalidOption("rateLimit", "false or { limit?, window?, whenLimited? }", rateLimit))
+  }
+  const limits = rateLimit === false ? {} : rateLimit
+  const limit = limits.limit ?? 60
+  if (!(typeof limit === "number" && Number.isInteger(limit) && limit >= 1)) {
+    return Result.fail(invalidOption("rateLimit.limit", "an integer ≥ 1", limit))
+  }
+  const window = positiveDuration(limits.window, "1 minute")
+  if (window === undefined) return Result.fail(invalidOption("rateLimit.window", "a positive duration", limits.window))
+  const whenLimited = limits.whenLimited ?? "wait"
+  if (whenLimited !== "wait" && whenLimited !== "fallback") {
+    return Result.fail(invalidOption("rateLimit.whenLimited", "\"wait\" or \"fallback\"", whenLimited))
+  }
+  return Result.succeed({ failures, openDuration, rateLimit: rateLimit !== false, limit, window, whenLimited })
+}
 
 /** An admitted attempt reports how it ended: `undefined` for success. */
 export type Report = (error: CategoryError | undefined) => Effect.Effect<void>
