@@ -6,7 +6,7 @@ import * as KeyValueStore from "effect/persistence/KeyValueStore"
 import * as Stream from "effect/Stream"
 import { Checkpoint, EventBus, L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
-import { advance, failureOf } from "./support.js"
+import { advance, connectionReset, failureOf, noDelay } from "./support.js"
 
 const ANSWER = "The quick brown fox jumps over the lazy dog."
 const words = ANSWER.split(/(?<= )/)
@@ -50,6 +50,8 @@ describe("Checkpoint: durable sessions", () => {
       // saves at most every 250 ms: "The " at 100 ms, then the fourth word at 400 ms, before it went out
       expect(calls).toEqual(["", "The quick brown fox "])
       expect(events[0]).toEqual(L0Event.token("The quick brown fox "))
+      const restored = busTypes(yield* (yield* EventBus.Collected).events, "checkpoint_restored")
+      expect(restored.map((event) => event.data)).toEqual([{ length: "The quick brown fox ".length, seq: 1 }])
       expect(textOf(events)).toBe(ANSWER)
       const complete = events.at(-1) as L0Event.Complete
       expect(complete.state.content).toBe(ANSWER)
@@ -57,6 +59,25 @@ describe("Checkpoint: durable sessions", () => {
       const again = yield* paced100(L0.text({ stream: continuing(calls), sessionId: "s1", resume: true }))
       expect(again).toBe(ANSWER)
       expect(calls.at(-1)).toBe("")
+    }).pipe(Effect.provide(Layer.merge(Checkpoint.layerMemory, EventBus.layerCollect))))
+
+  it.effect("a resumed run that fails mid-answer retries from all the text shown, the restored part included", () =>
+    Effect.gen(function*() {
+      const store = (yield* Checkpoint.CheckpointStore)!
+      yield* store.save("s6", { text: "The quick ", seq: 0, savedAt: 0 })
+      const calls: Array<string> = []
+      const flaky: L0.SourceFactory = (context) =>
+        calls.length === 0
+          ? (calls.push(context.checkpoint), Stream.concat(paced(["brown ", "fox "]), Stream.fail(connectionReset())))
+          : continuing(calls)(context)
+      const events = yield* paced100(
+        Stream.runCollect(L0.stream({ stream: flaky, sessionId: "s6", resume: true, retry: noDelay }))
+      )
+      expect(calls).toEqual(["The quick ", "The quick brown fox "])
+      // the retry's reset keeps all 20 characters shown: the restored text and this process's own
+      expect(events.filter((event) => event._tag === "Reset")).toEqual([L0Event.reset(20)])
+      expect(textOf(events)).toBe(ANSWER)
+      expect((events.at(-1) as L0Event.Complete).state.content).toBe(ANSWER)
     }).pipe(Effect.provide(Checkpoint.layerMemory)))
 
   it.effect("without resume, an older checkpoint of the same id is dropped, never continued", () =>
