@@ -1,4 +1,9 @@
-import { describe, expect, it } from "@effect/vitest"
+import { NodeRedis, NodeServices } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import * as Fs from "node:fs/promises"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -6,6 +11,7 @@ import * as KeyValueStore from "effect/persistence/KeyValueStore"
 import * as Stream from "effect/Stream"
 import { Checkpoint, EventBus, L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
+import { hasRedis, type RedisServer, startRedis } from "./fleet/redis.js"
 import { advance, connectionReset, failureOf, noDelay } from "./support.js"
 
 const ANSWER = "The quick brown fox jumps over the lazy dog."
@@ -185,6 +191,54 @@ describe("Checkpoint: durable sessions", () => {
         expect(yield* invalid({ sessionId: "a", checkpoint: { writesPerSecond: 0 } })).toContain(
           "Invalid option \"checkpoint.writesPerSecond\""
         )
+      }))
+  })
+})
+
+describe("Checkpoint stores", () => {
+  /** Saves two checkpoints, reads the newest, then removes the session. */
+  const roundTrip = Effect.gen(function*() {
+    const store = (yield* Checkpoint.CheckpointStore)!
+    expect(yield* store.load("order/42 é")).toBeUndefined()
+    yield* store.save("order/42 é", { text: "The ", seq: 0, savedAt: 1 })
+    yield* store.save("order/42 é", { text: "The quick ", seq: 1, savedAt: 2 })
+    expect(yield* store.load("order/42 é")).toEqual({ text: "The quick ", seq: 1, savedAt: 2 })
+    yield* store.remove("order/42 é")
+    expect(yield* store.load("order/42 é")).toBeUndefined()
+  })
+
+  it.live("the file store keeps a session in files of its directory, any id as a file name", () =>
+    Effect.gen(function*() {
+      const dir = yield* Effect.promise(() => Fs.mkdtemp(Path.join(Os.tmpdir(), "l0-store-")))
+      yield* roundTrip.pipe(Effect.provide(Checkpoint.layerFileSystem(dir).pipe(Layer.provide(NodeServices.layer))))
+      expect(yield* Effect.promise(() => Fs.readdir(dir))).toEqual([])
+      yield* Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
+    }))
+
+  describe.skipIf(!hasRedis)("on Redis (skipped where redis-server is not installed)", () => {
+    let redis: RedisServer
+    beforeAll(async () => {
+      redis = await startRedis()
+    }, 30_000)
+    afterAll(() => redis?.stop())
+
+    it.live("the Redis store keeps a session under its prefix", () =>
+      Effect.gen(function*() {
+        const Store = Checkpoint.layerRedis({ prefix: "test:" }).pipe(Layer.provide(NodeRedis.layer({ url: redis.url })))
+        yield* roundTrip.pipe(Effect.provide(Store))
+        yield* Effect.provide(
+          Effect.gen(function*() {
+            const store = (yield* Checkpoint.CheckpointStore)!
+            yield* store.save("s", { text: "kept", seq: 0, savedAt: 0 })
+          }),
+          Store
+        )
+        const raw = yield* Effect.promise(() =>
+          new Promise<string>((resolve, reject) =>
+            execFile("redis-cli", ["-u", redis.url, "get", "test:s#0"], (error, stdout) => error ? reject(error) : resolve(stdout))
+          )
+        )
+        expect(JSON.parse(raw)).toEqual({ text: "kept", seq: 0, savedAt: 0 })
       }))
   })
 })
