@@ -264,4 +264,18 @@ describe("Guardrails.check", () => {
       { rule: "throws", severity: "fatal", message: "the check threw: boom" }
     ])
   })
+
+  it("invalid rules or text give a fatal violation that names the input, not a throw", () => {
+    const notRules = 7 as unknown as ReadonlyArray<Guardrail.GuardrailRule>
+    expect(Guardrails.check("x", notRules)).toEqual([
+      {
+        rule: "guardrails",
+        severity: "fatal",
+        message: "Invalid option \"guardrails\": expected an array of guardrail rules, got 7"
+      }
+    ])
+    expect(Guardrails.check(42 as unknown as string, [Guardrails.json])).toEqual([
+      { rule: "guardrails", severity: "fatal", message: "Invalid option \"text\": expected a string, got 42" }
+    ])
+  })
 })

@@ -128,10 +128,6 @@ const failure = (violations: ReadonlyArray<Violation>): ContentError | FatalErro
 const describe = (violations: ReadonlyArray<Violation>): string =>
   `Guardrail ${violations.map((v) => `${v.rule}: ${v.message}`).join("; ")}`
 
-/** Every violation of `rules` in a finished `text`, seen as one completed check. */
-export const check = (text: string, rules: ReadonlyArray<GuardrailRule>): ReadonlyArray<Violation> =>
-  new Guard(rules, 1, "").run([text], text.length === 0 ? 0 : 1, 0, true).violations
-
 /** Options of a guardrail stage. */
 export interface StageOptions {
   readonly checkInterval?: number | undefined
@@ -250,3 +246,13 @@ export const stage = <E, R>(
         )
       }))
   })
+
+/** Every violation of `rules` in a finished `text`, seen as one completed check; invalid input is a fatal violation. */
+export const check = (text: string, rules: ReadonlyArray<GuardrailRule>): ReadonlyArray<Violation> => {
+  const settings = stageSettings(rules, undefined)
+  if (settings instanceof FatalError) return [{ rule: "guardrails", severity: "fatal", message: settings.message }]
+  if (typeof text !== "string") {
+    return [{ rule: "guardrails", severity: "fatal", message: invalidOption("text", "a string", text).message }]
+  }
+  return new Guard(settings.rules, 1, "").run([text], text.length === 0 ? 0 : 1, 0, true).violations
+}
