@@ -674,8 +674,8 @@ export interface StageOptions {
  *
  * **Example** (Guarding a fallback chain as a whole)
  * ```ts
- * const events = L0.stream({ stream: primary }).pipe(
- *   L0.orElse(() => L0.stream({ stream: secondary })),
+ * const events = L0.stream(gpt).pipe(
+ *   L0.orElse(() => L0.stream(claude)),
  *   Guardrails.stage([Guardrails.zeroOutput, Guardrails.repetition()], { checkInterval: 20 })
  * )
  * ```
@@ -701,7 +701,7 @@ export const stage: {
  *
  * **Example** (Checking a stored answer)
  * ```ts
- * const violations = Guardrails.check(answer, Guardrails.recommended)
+ * const violations = Guardrails.check(report, Guardrails.recommended)
  * const blocking = violations.filter((v) => v.severity !== "warning")
  * ```
  * @category stages

@@ -77,9 +77,7 @@ export const text: <R = never>(options: L0Options<R>) => Effect.Effect<string, L
  *
  * **Example** (A fallback chain of two providers)
  * ```ts
- * const events = L0.stream({ stream: openaiSource }).pipe(
- *   L0.orElse(() => L0.stream({ stream: anthropicSource }))
- * )
+ * const events = L0.stream(gpt).pipe(L0.orElse(() => L0.stream(claude)))
  * ```
  * @category combinators
  * @since 0.1.0
