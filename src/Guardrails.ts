@@ -35,7 +35,7 @@ import {
 } from "./internal/guardrails/drift.js"
 import { LatexScan } from "./internal/guardrails/latex.js"
 import { compile, DEFAULT_PHRASES, PatternScan } from "./internal/guardrails/patterns.js"
-import { isRecord } from "./internal/options.js"
+import { isRecord } from "./internal/decode.js"
 import { JsonScan, MarkdownScan, RepetitionScan, StrictJson, ZeroOutputScan } from "./internal/guardrails/scanners.js"
 
 /**

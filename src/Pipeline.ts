@@ -8,7 +8,7 @@
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { firstInvalid } from "./internal/contest.js"
-import { isRecord } from "./internal/options.js"
+import { isRecord } from "./internal/decode.js"
 import { run as runL0 } from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"

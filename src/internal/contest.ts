@@ -6,7 +6,7 @@ import type * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as EventBus from "../EventBus.js"
 import type { FatalError, L0Error } from "../L0Error.js"
-import { invalidOption } from "./options.js"
+import { invalidOption } from "./optionSchema.js"
 
 /**
  * Runs every effect at once. `decide` sees each typed outcome as it arrives

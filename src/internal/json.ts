@@ -1,7 +1,8 @@
 import * as Result from "effect/Result"
 import type { FatalError } from "../L0Error.js"
 import { ContentError } from "../L0Error.js"
-import { invalidOption, isRecord } from "./options.js"
+import { isRecord } from "./decode.js"
+import { invalidOption } from "./optionSchema.js"
 
 /** Bounds on what the parser accepts. */
 export interface Limits {
