@@ -88,8 +88,14 @@ const firstLeaf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): 
       return issue.issue._tag === "Pointer"
         ? firstLeaf(issue.issue, path)
         : { path, expected: issue.filter.annotations?.expected ?? "a valid value", got: issue.input }
+    case "AnyOf": {
+      // the one member that accepted the kind of value holds the precise issue
+      const deeper = issue.issues.filter((member) => member._tag !== "InvalidType")
+      return deeper.length === 1
+        ? firstLeaf(deeper[0]!, path)
+        : { path, expected: expectedOf(issue.ast), got: issue.input }
+    }
     case "InvalidType":
-    case "AnyOf":
       return { path, expected: expectedOf(issue.ast), got: issue.input }
     case "InvalidValue":
     case "Forbidden":
@@ -163,7 +169,7 @@ export const NonEmptyString = (expected = "a non-empty string"): Schema.declare<
 const hasNaN = (u: unknown): boolean =>
   Predicate.isNumber(u)
     ? Number.isNaN(u)
-    : Predicate.isObject(u) && Object.values(u).some((part) => Predicate.isNumber(part) && Number.isNaN(part))
+    : Predicate.isObjectOrArray(u) && Object.values(u).some((part) => Predicate.isNumber(part) && Number.isNaN(part))
 
 /**
  * The milliseconds of a duration input, `NaN` when it is not one (`NaN`
@@ -222,4 +228,4 @@ export const ClosedStruct = <const Fields extends Schema.Struct.Fields>(fields: 
   guarded(Predicate.isObject, expected).pipe(
     Schema.check(onlyKeys(Object.keys(fields))),
     Schema.decodeTo(Schema.Struct(fields))
-  )
+  ).annotate({ expected })

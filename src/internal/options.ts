@@ -81,7 +81,7 @@ const Deduplicate = ClosedStruct({
   minOverlap: withDefault(IntAtLeast(1), Continuation.DEFAULT_MIN_OVERLAP),
   maxOverlap: withDefault(IntAtLeast(1), Continuation.DEFAULT_MAX_OVERLAP),
   boundary: withDefault(Schema.Literals(["grapheme", "word", "line"]), Continuation.DEFAULT_BOUNDARY)
-}, "a boolean or { minOverlap?, maxOverlap?, boundary? }").pipe(
+}, "{ minOverlap?, maxOverlap?, boundary? }").pipe(
   Schema.check(Schema.makeFilter(({ maxOverlap, minOverlap }) =>
     maxOverlap >= minOverlap ||
     new SchemaIssue.Pointer(["maxOverlap"], new SchemaIssue.InvalidValue({ expected: `an integer ≥ minOverlap (${minOverlap})` }, maxOverlap, { reportInput: true }))
@@ -89,9 +89,12 @@ const Deduplicate = ClosedStruct({
 )
 
 const ContinuationOptions = ClosedStruct({
-  deduplicate: withDefault(Schema.Union([Schema.Boolean, Deduplicate]), false),
+  deduplicate: withDefault(
+    Schema.Union([Schema.Boolean, Deduplicate]).annotate({ expected: "a boolean or { minOverlap?, maxOverlap?, boundary? }" }),
+    false
+  ),
   trailingWhitespace: withDefault(Schema.Literals(["sent", "dropped"]), "sent")
-}, "a boolean or { deduplicate?, trailingWhitespace? }")
+}, "{ deduplicate?, trailingWhitespace? }")
 
 /**
  * `L0Options`, described once: what each option accepts and its default.
@@ -108,7 +111,10 @@ const L0OptionsSchema = Schema.Struct({
   adapter: Schema.optional(
     Schema.Union([Schema.String, guarded(isAdapter, "an adapter")]).annotate({ expected: "an adapter or an adapter name" })
   ),
-  continuation: withDefault(Schema.Union([Schema.Boolean, ContinuationOptions]), false),
+  continuation: withDefault(
+    Schema.Union([Schema.Boolean, ContinuationOptions]).annotate({ expected: "a boolean or { deduplicate?, trailingWhitespace? }" }),
+    false
+  ),
   redact: withDefault(Schema.Array(guarded(isSecret, "a non-empty string or a Redacted string")), [])
 }).annotate({ expected: "an options object" })
 
