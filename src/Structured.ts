@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
@@ -18,7 +19,7 @@ import { describe } from "./internal/describe.js"
 import * as json from "./internal/json.js"
 import type { CompletionCheck } from "./internal/options.js"
 import { isRecord } from "./internal/decode.js"
-import { invalidOption } from "./internal/optionSchema.js"
+import { decoder, invalidOption, NonEmptyString, withDefault } from "./internal/optionSchema.js"
 import { completionCheckKey } from "./internal/options.js"
 import type * as JsonRepair from "./JsonRepair.js"
 import type { L0Options, L0Result, SourceFactory } from "./internal/l0Types.js"
@@ -220,9 +221,6 @@ const decodeEffect = <A>(schema: Schema.ConstraintDecoder<unknown>): Decode<A> =
   }
 }
 
-const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
-
 const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
   const props = schema["~standard"]
   const name = `The ${typeof props.vendor === "string" ? props.vendor : "Standard"} schema`
@@ -230,7 +228,7 @@ const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
     let result: unknown
     try {
       result = props.validate(input)
-      if (isThenable(result)) {
+      if (Predicate.isPromiseLike(result)) {
         // nobody awaits it: keep a late rejection from becoming an unhandled one
         result.then(undefined, () => undefined)
         return cannotRun(`${name} validates asynchronously: ${ASYNC}`)
@@ -302,6 +300,15 @@ const makeCheck = <A>(
   }
 }
 
+/** What structured output adds to `L0Options`, which the run itself checks. */
+const StructuredOwnOptions = Schema.Struct({
+  autoCorrect: withDefault(Schema.Boolean, true),
+  toolCall: Schema.optional(NonEmptyString("a tool name")),
+  json: withDefault(json.LimitsSchema, {})
+}).annotate({ expected: "an options object" })
+
+const decodeOwnOptions = decoder(StructuredOwnOptions)
+
 const prepare = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
@@ -314,19 +321,9 @@ const prepare = <S extends StructuredSchema>(
   if (decode === undefined) {
     return Result.fail(invalidOption("schema", "an Effect Schema or a Standard Schema v1", schema))
   }
-  if (!isRecord(options)) {
-    return Result.fail(invalidOption("options", "an options object", options))
-  }
-  const { autoCorrect, toolCall } = options
-  if (autoCorrect !== undefined && typeof autoCorrect !== "boolean") {
-    return Result.fail(invalidOption("autoCorrect", "a boolean", autoCorrect))
-  }
-  if (toolCall !== undefined && (typeof toolCall !== "string" || toolCall.length === 0)) {
-    return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
-  }
-  return Result.map(json.resolveLimits(options.json, "json."), (limits) => {
+  return Result.map(decodeOwnOptions(options), ({ autoCorrect, json: limits, toolCall }) => {
     const decoded: Decoded<TypeOf<S>> = { value: undefined, raw: "", repairs: 0 }
-    const check = makeCheck(decode, autoCorrect ?? true, limits, toolCall, decoded)
+    const check = makeCheck(decode, autoCorrect, limits, toolCall, decoded)
     return {
       options: Object.assign({}, options, { [completionCheckKey]: check }),
       limits,

@@ -75,15 +75,21 @@ interface Found {
   readonly got: unknown
 }
 
-/** The first leaf of an issue tree, with the path leading to it. */
-const firstLeaf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): Found => {
+/** The schema of `key` when `parent` is a struct. */
+const fieldOf = (parent: SchemaAST.AST | undefined, path: ReadonlyArray<PropertyKey>): SchemaAST.AST | undefined =>
+  parent !== undefined && SchemaAST.isObjects(parent) && path.length === 1
+    ? parent.propertySignatures.find((field) => field.name === path[0])?.type
+    : undefined
+
+/** The first leaf of an issue tree, with the path leading to it; `here` is the schema at that path, when known. */
+const firstLeaf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, here?: SchemaAST.AST): Found => {
   switch (issue._tag) {
     case "Pointer":
-      return firstLeaf(issue.issue, [...path, ...issue.path])
+      return firstLeaf(issue.issue, [...path, ...issue.path], fieldOf(here, issue.path))
     case "Composite":
-      return firstLeaf(issue.issues[0], path)
+      return firstLeaf(issue.issues[0], path, issue.ast)
     case "Encoding":
-      return firstLeaf(issue.issue, path)
+      return firstLeaf(issue.issue, path, issue.ast)
     case "Filter":
       return issue.issue._tag === "Pointer"
         ? firstLeaf(issue.issue, path)
@@ -96,45 +102,50 @@ const firstLeaf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>): 
         : { path, expected: expectedOf(issue.ast), got: issue.input }
     }
     case "InvalidType":
+    case "OneOf":
       return { path, expected: expectedOf(issue.ast), got: issue.input }
     case "InvalidValue":
     case "Forbidden":
       return { path, expected: issue.annotations?.expected ?? "a valid value", got: issue.input }
     case "MissingKey":
-      return { path, expected: issue.annotations?.expected ?? "a value", got: undefined }
+      return {
+        path,
+        expected: issue.annotations?.expected ?? (here === undefined ? "a value" : expectedOf(here)),
+        got: undefined
+      }
     case "UnexpectedKey":
       return { path, expected: "no such option", got: issue.input }
-    case "OneOf":
-      return { path, expected: expectedOf(issue.ast), got: issue.input }
   }
 }
 
 const PARSE: SchemaAST.ParseOptions = { reportInput: true }
 
 /**
- * A decoder of one options object. `root` prefixes every path (e.g.
- * `Adapters.openaiHttp`), for options that are not a run's own. Reading the
- * input never throws: a getter or proxy that throws is an invalid option too.
+ * A decoder of one options object, named `name` when it is wrong as a whole.
+ * With `nested`, the paths inside start with `name` too (`Adapters.openaiHttp.apiKey`),
+ * for options that are not a run's own. Reading the input never throws: a
+ * getter or proxy that throws is an invalid option too.
  *
  * @internal
  */
 export const decoder = <S extends Schema.ConstraintDecoder<unknown>>(
   schema: S,
-  root?: string
+  name = "options",
+  nested = false
 ): (input: unknown) => Result.Result<S["Type"], FatalError> => {
   const decode = Schema.decodeUnknownResult(schema)
-  const prefix: ReadonlyArray<PropertyKey> = root === undefined ? [] : [root]
+  const prefix: ReadonlyArray<PropertyKey> = nested ? [name] : []
   return (input) => {
     try {
       return Result.mapError(decode(input, PARSE), (error) => {
         const { expected, got, path } = firstLeaf(error.issue, prefix)
-        return invalidOption(path.length === 0 ? "options" : joinPath(path), expected, got)
+        return invalidOption(path.length === 0 ? name : joinPath(path), expected, got)
       })
     } catch {
       return Result.fail(
         new FatalError({
           reason: "options",
-          message: `Invalid option "${root ?? "options"}": expected an object whose options can be read, got an object that throws when read`
+          message: `Invalid option "${name}": expected an object whose options can be read, got an object that throws when read`
         })
       )
     }
