@@ -71,8 +71,11 @@ const StepSchema = Schema.Struct({
 }).annotate({ expected: "{ name?: string, options: (previous, outputs) => L0Options }" })
 
 const decodeSteps = decoder(
-  Schema.NonEmptyArray(StepSchema).annotate({ expected: "a non-empty array of steps" }),
-  "steps"
+  Schema.Array(StepSchema).pipe(
+    Schema.check(Schema.makeFilter((steps) => steps.length > 0, { expected: "a non-empty array of steps" }))
+  ).annotate({ expected: "a non-empty array of steps" }),
+  "steps",
+  true
 )
 
 const decodeInput = decoder(guarded(Predicate.isString, "a string"), "input")

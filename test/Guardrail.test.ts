@@ -210,7 +210,7 @@ describe("checkInterval", () => {
         L0.run({ stream: source.stream, guardrails: [{ name: "x" } as unknown as Guardrail.GuardrailRule] })
       )
       expect(notRule.message).toBe(
-        `Invalid option "guardrails[0]": expected a guardrail rule (Guardrail.make), got a object`
+        `Invalid option "guardrails[0]": expected a guardrail rule (Guardrail.make), got an object`
       )
       expect(source.calls).toHaveLength(0)
     }))
