@@ -12,9 +12,10 @@ import * as Stream from "effect/Stream"
 import * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
 import type { L0Error } from "../L0Error.js"
-import { FatalError } from "../L0Error.js"
+import type { FatalError } from "../L0Error.js"
 import type { Complete, L0Event } from "../L0Event.js"
 import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
+import { invalidOption } from "./optionSchema.js"
 import { resolve } from "./options.js"
 import { Session } from "./run.js"
 
@@ -25,12 +26,11 @@ const lookupAdapter = (
   if (typeof adapter !== "string") return Result.succeed(adapter)
   const found = registry.find((candidate) => candidate.name === adapter)
   return found !== undefined ? Result.succeed(found) : Result.fail(
-    new FatalError({
-      reason: "options",
-      message: `Invalid option "adapter": no adapter named "${adapter}" (known: ${
-        registry.map((a) => a.name).join(", ")
-      })`
-    })
+    invalidOption(
+      "adapter",
+      `an adapter or the name of one (${registry.map((a) => JSON.stringify(a.name)).join(", ")})`,
+      adapter
+    )
   )
 }
 

@@ -16,6 +16,7 @@ import * as Timeout from "../Timeout.js"
 import * as Continuation from "./continuation.js"
 import { isRecord } from "./decode.js"
 import type { SourceFactory } from "./l0Types.js"
+import { refusalOf } from "./guardrails/refusal.js"
 import { ClosedStruct, DurationInput, decoder, Fn, guarded, IntAtLeast, withDefault } from "./optionSchema.js"
 
 /**
@@ -141,6 +142,19 @@ const defaultDeduplication: Continuation.Deduplication = {
 const defaultPolicy = Retry.policy({})
 const defaultLimits = Timeout.limits(undefined)
 
+const resolved = <Factory>(options: unknown, o: typeof L0OptionsSchema.Type): Resolved<Factory> => ({
+  sources: [o.stream as Factory, ...(o.fallbacks as ReadonlyArray<Factory>)],
+  guardrails: o.guardrails,
+  checkInterval: o.checkInterval,
+  progressInterval: o.progressInterval,
+  policy: o.retry === undefined ? defaultPolicy : Retry.policy(o.retry),
+  limits: o.timeout === undefined ? defaultLimits : Timeout.limits(o.timeout),
+  adapter: o.adapter,
+  continuation: continuationSettings(o.continuation),
+  completionCheck: (options as { readonly [completionCheckKey]?: CompletionCheck })[completionCheckKey],
+  redact: o.redact
+})
+
 /**
  * Validates user options once per run, before any source is called. Nothing
  * throws: a bad option becomes a `FatalError` that names it.
@@ -148,15 +162,7 @@ const defaultLimits = Timeout.limits(undefined)
  * @internal
  */
 export const resolve = <Factory>(options: unknown): Result.Result<Resolved<Factory>, FatalError> =>
-  Result.map(decodeL0Options(options), (o) => ({
-    sources: [o.stream as Factory, ...(o.fallbacks as ReadonlyArray<Factory>)],
-    guardrails: o.guardrails,
-    checkInterval: o.checkInterval,
-    progressInterval: o.progressInterval,
-    policy: o.retry === undefined ? defaultPolicy : Retry.policy(o.retry),
-    limits: o.timeout === undefined ? defaultLimits : Timeout.limits(o.timeout),
-    adapter: o.adapter,
-    continuation: continuationSettings(o.continuation),
-    completionCheck: (options as { readonly [completionCheckKey]?: CompletionCheck })[completionCheckKey],
-    redact: o.redact
-  }))
+  Result.flatMap(decodeL0Options(options), (o) => {
+    const refused = o.guardrails.map(refusalOf).find((error) => error !== undefined)
+    return refused === undefined ? Result.succeed(resolved<Factory>(options, o)) : Result.fail(refused)
+  })
