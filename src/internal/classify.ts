@@ -1,4 +1,5 @@
 import * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
 import type { ErrorCategory, FatalReason } from "../L0Error.js"
 import { redactSecrets } from "./redact.js"
 
@@ -78,7 +79,6 @@ const PROVIDER_TYPES: ReadonlyMap<string, ErrorCategory> = new Map([
   ["model_not_found", "fatal"]
 ])
 
-const isRecord = (u: unknown): u is object => typeof u === "object" && u !== null
 
 const stringOf = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
@@ -91,7 +91,7 @@ class Reader {
   unreadable = false
 
   get(u: unknown, key: PropertyKey): unknown {
-    if (!isRecord(u) && typeof u !== "function") return undefined
+    if (!Predicate.isObjectOrArray(u) && typeof u !== "function") return undefined
     try {
       return (u as Record<PropertyKey, unknown>)[key]
     } catch {
@@ -103,7 +103,7 @@ class Reader {
   /** The nested object at `key`, if there is one. */
   record(u: unknown, key: PropertyKey): object | undefined {
     const value = this.get(u, key)
-    return isRecord(value) ? value : undefined
+    return Predicate.isObjectOrArray(value) ? value : undefined
   }
 
   string(u: unknown, key: PropertyKey): string | undefined {
@@ -136,7 +136,7 @@ const readStatus = (r: Reader, u: object): number | undefined => statusOf(r, u) 
 /** Walks `cause` links (bounded, cycles are harmless) looking for a Node or undici error code. */
 const findCode = (r: Reader, u: object): string | undefined => {
   let current: unknown = u
-  for (let depth = 0; depth < 5 && isRecord(current); depth++) {
+  for (let depth = 0; depth < 5 && Predicate.isObjectOrArray(current); depth++) {
     const code = r.string(current, "code")
     if (code !== undefined && NETWORK_CODES.has(code)) return code
     current = r.get(current, "cause")
@@ -158,7 +158,7 @@ const UNREADABLE = "a thrown value whose properties throw when read (a revoked P
 
 const messageOf = (r: Reader, u: unknown): string => {
   if (typeof u === "string") return u
-  if (!isRecord(u)) return r.text(u) ?? UNREADABLE
+  if (!Predicate.isObjectOrArray(u)) return r.text(u) ?? UNREADABLE
   const nested = r.record(u, "error")
   const type = r.string(nested, "type")
   const own = r.string(u, "message")
@@ -180,7 +180,7 @@ const causeDetail = (r: Reader, cause: unknown, message: string): string => {
 }
 
 const headerOf = (r: Reader, headers: unknown, name: string): string | undefined => {
-  if (!isRecord(headers)) return undefined
+  if (!Predicate.isObjectOrArray(headers)) return undefined
   const get = r.get(headers, "get")
   try {
     if (typeof get === "function") return stringOf(get.call(headers, name))
@@ -243,7 +243,7 @@ const networkFromName = (name: unknown): NetworkReason | undefined =>
 export const classify = (u: unknown, now?: number): Classified => {
   const r = new Reader()
   const message = redactSecrets(messageOf(r, u))
-  const record = isRecord(u) ? u : undefined
+  const record = Predicate.isObjectOrArray(u) ? u : undefined
   const status = record && readStatus(r, record)
   const at = now ?? Date.now()
   // `responseHeaders`: Vercel AI SDK's APICallError

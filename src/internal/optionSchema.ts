@@ -81,6 +81,10 @@ const fieldOf = (parent: SchemaAST.AST | undefined, path: ReadonlyArray<Property
     ? parent.propertySignatures.find((field) => field.name === path[0])?.type
     : undefined
 
+/** Whether a union member accepted the kind of value and failed inside it (a field, an element, a check). */
+const wentDeeper = (issue: SchemaIssue.Issue): boolean =>
+  issue._tag === "AnyOf" ? issue.issues.some(wentDeeper) : issue._tag !== "InvalidType"
+
 /** The first leaf of an issue tree, with the path leading to it; `here` is the schema at that path, when known. */
 const firstLeaf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, here?: SchemaAST.AST): Found => {
   switch (issue._tag) {
@@ -96,7 +100,7 @@ const firstLeaf = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, h
         : { path, expected: issue.filter.annotations?.expected ?? "a valid value", got: issue.input }
     case "AnyOf": {
       // the one member that accepted the kind of value holds the precise issue
-      const deeper = issue.issues.filter((member) => member._tag !== "InvalidType")
+      const deeper = issue.issues.filter(wentDeeper)
       return deeper.length === 1
         ? firstLeaf(deeper[0]!, path)
         : { path, expected: expectedOf(issue.ast), got: issue.input }
