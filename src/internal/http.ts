@@ -20,7 +20,7 @@ import type { AttemptContext } from "./l0Types.js"
 import type { L0Error } from "../L0Error.js"
 import { FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
 import { isJsonContentType, isRecord } from "./decode.js"
-import { decoder, Fn, guarded, invalidOption } from "./optionSchema.js"
+import { decoder, Fn, guarded, invalidOption, Secret } from "./optionSchema.js"
 import * as Redact from "./redact.js"
 
 /** What differs between providers: where to send and how to authenticate. */
@@ -47,11 +47,8 @@ interface Resolved {
 /** At most this much of an error response body is kept (as the error's cause). */
 const ERROR_BODY_LIMIT = 16 * 1024
 
-const isSecret = (u: unknown): u is string | Redacted.Redacted<string> =>
-  (Predicate.isString(u) && u.length > 0) || (Redacted.isRedacted(u) && Predicate.isString(Redacted.value(u)))
-
 const HttpOptionsSchema = Schema.Struct({
-  apiKey: guarded(isSecret, "a non-empty string or a Redacted string"),
+  apiKey: Secret,
   baseUrl: Schema.optional(guarded(Predicate.isString, "a URL")),
   path: Schema.optional(guarded(Predicate.isString, "a path such as \"/responses\"")),
   body: Schema.Union([guarded(isRecord, "a request body object"), Fn()]).annotate({

@@ -176,6 +176,17 @@ export const Fn = <F extends Function = Function>(expected = "a function"): Sche
 export const IntAtLeast = (min: number, expected = `an integer ≥ ${min}`): Schema.declare<number> =>
   guarded((u): u is number => Number.isInteger(u) && (u as number) >= min, expected)
 
+/**
+ * An API key or other secret: a non-empty string, plain or `Redacted`.
+ *
+ * @internal
+ */
+export const Secret = guarded(
+  (u): u is string | Redacted.Redacted<string> =>
+    (Predicate.isString(u) && u.length > 0) || (Redacted.isRedacted(u) && Predicate.isString(Redacted.value(u))),
+  "a non-empty string or a Redacted string"
+)
+
 /** @internal */
 export const NonEmptyString = (expected = "a non-empty string"): Schema.declare<string> =>
   guarded((u): u is string => Predicate.isString(u) && u.length > 0, expected)

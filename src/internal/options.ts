@@ -17,7 +17,7 @@ import * as Continuation from "./continuation.js"
 import { isRecord } from "./decode.js"
 import type { SourceFactory } from "./l0Types.js"
 import { refusalOf } from "./guardrails/refusal.js"
-import { ClosedStruct, DurationInput, decoder, Fn, guarded, IntAtLeast, withDefault } from "./optionSchema.js"
+import { ClosedStruct, DurationInput, decoder, Fn, guarded, IntAtLeast, Secret, withDefault } from "./optionSchema.js"
 
 /**
  * Checks a finished attempt before its `Complete` is emitted; an error fails
@@ -49,9 +49,6 @@ export interface Resolved<Factory> {
 
 const isAdapter = (u: unknown): u is Adapter.Adapter =>
   isRecord(u) && Predicate.isString(u.name) && Predicate.isFunction(u.detect) && Predicate.isFunction(u.make)
-
-const isSecret = (u: unknown): u is string | Redacted.Redacted<string> =>
-  (Predicate.isString(u) && u.length > 0) || (Redacted.isRedacted(u) && Predicate.isString(Redacted.value(u)))
 
 const ScheduleSchema = guarded(
   (u): u is Schedule.Schedule<unknown, CategoryError> => Schedule.isSchedule(u),
@@ -116,7 +113,7 @@ const L0OptionsSchema = Schema.Struct({
     Schema.Union([Schema.Boolean, ContinuationOptions]).annotate({ expected: "a boolean or { deduplicate?, trailingWhitespace? }" }),
     false
   ),
-  redact: withDefault(Schema.Array(guarded(isSecret, "a non-empty string or a Redacted string")), [])
+  redact: withDefault(Schema.Array(Secret), [])
 }).annotate({ expected: "an options object" })
 
 const decodeL0Options = decoder(L0OptionsSchema)
