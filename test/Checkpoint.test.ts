@@ -178,7 +178,7 @@ describe("Checkpoint: durable sessions", () => {
     it.effect("each bad option is named", () =>
       Effect.gen(function*() {
         expect(yield* invalid({ sessionId: "a" }, false)).toBe(
-          "Invalid option \"sessionId\": expected a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory), got \"a\""
+          "Invalid option \"sessionId\": expected a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory), got a string"
         )
         expect(yield* invalid({ resume: true })).toBe("Invalid option \"resume\": expected a sessionId to resume, got true")
         expect(yield* invalid({ checkpoint: {} })).toContain("Invalid option \"checkpoint\": expected a sessionId")

@@ -210,7 +210,13 @@ describe("Guardrails.stage", () => {
         [Guardrails.stage(events(), notRule), "Invalid option \"guardrails[1]\""],
         [Guardrails.stage(events(), 7 as unknown as []), "Invalid option \"guardrails\""],
         [Guardrails.stage(events(), [], { checkInterval: 0 }), "Invalid option \"checkInterval\""],
-        [Guardrails.stage(events(), [], { checkInterval: 1.5 }), "Invalid option \"checkInterval\""]
+        [Guardrails.stage(events(), [], { checkInterval: 1.5 }), "Invalid option \"checkInterval\""],
+        [Guardrails.stage(events(), [], { checkIntervall: 5 } as Guardrails.StageOptions),
+          "Invalid option \"checkIntervall\""],
+        [
+          Guardrails.stage(events(), [Guardrails.strictJsonWith({ scalars: "yes" as unknown as boolean })]),
+          "Invalid option \"Guardrails.strictJsonWith.scalars\""
+        ]
       ] as const
       for (const [stream, message] of cases) {
         const { exit } = yield* collect(stream)

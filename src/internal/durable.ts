@@ -10,7 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import type * as Checkpoint from "./checkpointStore.js"
 import { FatalError } from "../L0Error.js"
-import { invalidOption, isRecord } from "./options.js"
+import { isRecord } from "./decode.js"
+import { invalidOption } from "./optionSchema.js"
 
 /** Where a saved checkpoint may end. */
 export type Boundary = "token" | "word" | "line"

@@ -2,12 +2,15 @@ import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Pull from "effect/Pull"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { CheckInput, CheckResult, GuardrailRule, Violation } from "../Guardrail.js"
 import { isGuardrailRule, normalize } from "../Guardrail.js"
 import { ContentError, FatalError } from "../L0Error.js"
 import type { L0Event } from "../L0Event.js"
-import { invalidOption } from "./options.js"
+import { refusalOf } from "./guardrails/refusal.js"
+import { ClosedStruct, decoder, guarded, IntAtLeast, invalidOption, withDefault } from "./optionSchema.js"
 
 /** What one check found, and the error that ends the attempt, if any. */
 export interface GuardCheck {
@@ -133,22 +136,34 @@ export interface StageOptions {
   readonly checkInterval?: number | undefined
 }
 
-/** Rules and interval as a stage takes them, or the error naming what is invalid. */
+const decodeRules = decoder(
+  Schema.Array(guarded(isGuardrailRule, "a guardrail rule (Guardrail.make)")).annotate({
+    expected: "an array of guardrail rules"
+  }),
+  "guardrails",
+  true
+)
+
+const decodeStageOptions = decoder(
+  ClosedStruct({ checkInterval: withDefault(IntAtLeast(1), 10) }, "{ checkInterval? }")
+)
+
+/**
+ * Rules and interval as a stage takes them, or the error naming what is
+ * invalid; a rule built from invalid options is refused up front, as
+ * `L0.stream` does.
+ */
 const stageSettings = (
   rules: unknown,
   options: unknown
 ): { readonly rules: ReadonlyArray<GuardrailRule>; readonly interval: number } | FatalError => {
-  if (!Array.isArray(rules)) return invalidOption("guardrails", "an array of guardrail rules", rules)
-  const bad = rules.findIndex((rule) => !isGuardrailRule(rule))
-  if (bad >= 0) return invalidOption(`guardrails[${bad}]`, "a guardrail rule (Guardrail.make)", rules[bad])
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    return invalidOption("options", "{ checkInterval? }", options)
-  }
-  const interval = (options as StageOptions | undefined)?.checkInterval ?? 10
-  if (typeof interval !== "number" || !Number.isInteger(interval) || interval < 1) {
-    return invalidOption("checkInterval", "an integer ≥ 1", interval)
-  }
-  return { rules, interval }
+  const decoded = decodeRules(rules)
+  if (Result.isFailure(decoded)) return decoded.failure
+  const refused = decoded.success.map(refusalOf).find((error) => error !== undefined)
+  if (refused !== undefined) return refused
+  const settings = decodeStageOptions(options ?? {})
+  if (Result.isFailure(settings)) return settings.failure
+  return { rules: decoded.success, interval: settings.success.checkInterval }
 }
 
 /**

@@ -18,7 +18,8 @@ import * as Result from "effect/Result"
 import type { CategoryError, FatalError } from "../L0Error.js"
 import { TransientError } from "../L0Error.js"
 import type { AttemptContext, SourceFactory } from "./l0Types.js"
-import { durationMillis, invalidOption, isRecord } from "./options.js"
+import { isRecord } from "./decode.js"
+import { durationMillis, invalidOption } from "./optionSchema.js"
 
 /** What `ProviderHealth.layer` provides. */
 export interface Service {

@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
 import type { L0Error } from "../L0Error.js"
-import { FatalError } from "../L0Error.js"
+import type { FatalError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { Complete } from "../L0Event.js"
 import { CheckpointStore } from "./checkpointStore.js"
@@ -21,7 +21,8 @@ import { exact } from "./continuation.js"
 import * as Durable from "./durable.js"
 import * as Health from "./health.js"
 import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
-import { invalidOption, resolve } from "./options.js"
+import { invalidOption } from "./optionSchema.js"
+import { resolve } from "./options.js"
 import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
 import type { Produced } from "./source.js"
@@ -34,12 +35,11 @@ const lookupAdapter = (
   if (typeof adapter !== "string") return Result.succeed(adapter)
   const found = registry.find((candidate) => candidate.name === adapter)
   return found !== undefined ? Result.succeed(found) : Result.fail(
-    new FatalError({
-      reason: "options",
-      message: `Invalid option "adapter": no adapter named "${adapter}" (known: ${
-        registry.map((a) => a.name).join(", ")
-      })`
-    })
+    invalidOption(
+      "adapter",
+      `an adapter or the name of one (${registry.map((a) => JSON.stringify(a.name)).join(", ")})`,
+      adapter
+    )
   )
 }
 
