@@ -136,6 +136,11 @@ describe("L0.orElse", () => {
         run(TestSource.make(["abc", unauthorized()])).pipe(L0.orElse(() => that))
       )
       expect(shorter).toEqual([L0Event.token("abc"), L0Event.reset(0), L0Event.token("zz")])
+      const partial = Stream.make({ _tag: "Reset" as const }, { _tag: "Partial" as const, value: 1 })
+      const structured = yield* Stream.runCollect(
+        run(TestSource.make(["abc", unauthorized()])).pipe(L0.orElse(() => partial))
+      )
+      expect(structured).toEqual([L0Event.token("abc"), L0Event.reset(0), { _tag: "Partial", value: 1 }])
     }))
 
   it.effect("invalid options and fatal guardrail violations do not fall back; nor do errors that are not L0 errors", () =>

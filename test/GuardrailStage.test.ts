@@ -166,6 +166,14 @@ describe("Guardrails.stage", () => {
       expect(seen.filter((s) => s.completed)).toHaveLength(1)
     }))
 
+  it.effect("tool calls count: a reply of tool calls alone passes zeroOutput", () =>
+    Effect.gen(function*() {
+      const { exit } = yield* collect(
+        events(L0Event.toolCall("c1", "lookup", "{}")).pipe(Guardrails.stage([Guardrails.zeroOutput]))
+      )
+      expect(Exit.isSuccess(exit)).toBe(true)
+    }))
+
   it.effect("a rule that throws fails the stream with a fatal guardrail error, not a defect", () =>
     Effect.gen(function*() {
       const throwing = Guardrail.make({
