@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { anthropic } from "./adapters/anthropic.js"
+import { effectAi } from "./adapters/effectAi.js"
 import { openaiChat } from "./adapters/openaiChat.js"
 import { openaiResponses } from "./adapters/openaiResponses.js"
 import { vercelAi } from "./adapters/vercelAi.js"
@@ -101,7 +102,9 @@ export const describe: (chunk: unknown) => string = internal.describe
 
 /**
  * The adapters L0 detects from, in order: `L0Event`s, strings, OpenAI
- * Chat, Anthropic, OpenAI Responses, Vercel AI SDK parts (see `Adapters`).
+ * Chat, Anthropic, OpenAI Responses, `effect/ai` parts, Vercel AI SDK
+ * parts (see `Adapters`). `effect/ai` parts are told from the AI SDK's
+ * parts of the same names by their brand, so they come first.
  * Their shapes do not overlap, except an in-band `{ type: "error" }`
  * event, which each of them fails with the same categorized error.
  * Provide a different list with `Adapter.register` or
@@ -112,7 +115,7 @@ export const describe: (chunk: unknown) => string = internal.describe
  */
 export const Registry: Context.Reference<ReadonlyArray<Adapter>> = Context.Reference<ReadonlyArray<Adapter>>(
   "effect-l0/Adapter/Registry",
-  { defaultValue: () => [events, text, openaiChat, anthropic, openaiResponses, vercelAi] }
+  { defaultValue: () => [events, text, openaiChat, anthropic, openaiResponses, effectAi, vercelAi] }
 )
 
 /**

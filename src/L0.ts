@@ -31,7 +31,7 @@ export type { AttemptContext, L0Options, L0Result, SourceFactory } from "./inter
  * @category running
  * @since 0.1.0
  */
-export const stream: (options: L0Options) => Stream.Stream<L0Event, L0Error> = internal.stream
+export const stream: <R = never>(options: L0Options<R>) => Stream.Stream<L0Event, L0Error, R> = internal.stream
 
 /**
  * Runs to completion and returns the text, the final state and usage.
@@ -39,7 +39,7 @@ export const stream: (options: L0Options) => Stream.Stream<L0Event, L0Error> = i
  * @category running
  * @since 0.1.0
  */
-export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = internal.run
+export const run: <R = never>(options: L0Options<R>) => Effect.Effect<L0Result, L0Error, R> = internal.run
 
 /**
  * Runs to completion and returns the final text, resets applied.
@@ -51,7 +51,7 @@ export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = int
  * @category running
  * @since 0.1.0
  */
-export const text: (options: L0Options) => Effect.Effect<string, L0Error> = internal.text
+export const text: <R = never>(options: L0Options<R>) => Effect.Effect<string, L0Error, R> = internal.text
 
 // The multi-stream functions are documented in their own modules. `L0.race` and `Multi.race` (and the others) are
 // the same values: `L0` gathers what most programs call, the modules group each feature with its types.

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 export { anthropic } from "./anthropic.js"
+export { effectAi } from "./effectAi.js"
 export { anthropicHttp, openaiHttp } from "./http.js"
 export type { HttpOptions, HttpSource } from "./http.js"
 export { openaiChat } from "./openaiChat.js"

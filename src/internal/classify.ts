@@ -80,6 +80,33 @@ const PROVIDER_TYPES: ReadonlyMap<string, ErrorCategory> = new Map([
 
 /** Any non-null object, arrays included: errors come in every shape. */
 const isObjectLike = (u: unknown): u is object => typeof u === "object" && u !== null
+/**
+ * The category of each `reason` of `effect/ai`'s `AiError`. `UnknownError`
+ * is absent: its status, if any, decides like any other error's.
+ */
+const AI_REASONS: ReadonlyMap<unknown, ErrorCategory> = new Map<string, ErrorCategory>([
+  ["RateLimitError", "transient"],
+  ["InternalProviderError", "transient"],
+  ["NetworkError", "network"],
+  ["AuthenticationError", "fatal"],
+  ["QuotaExhaustedError", "fatal"],
+  ["InvalidRequestError", "fatal"],
+  ["UnsupportedSchemaError", "fatal"],
+  ["InvalidToolResultError", "fatal"],
+  ["ToolResultEncodingError", "fatal"],
+  ["ToolConfigurationError", "fatal"],
+  ["ToolkitRequiredError", "fatal"],
+  ["InvalidUserInputError", "fatal"],
+  ["ContentPolicyError", "content"],
+  ["InvalidResponseError", "model"],
+  ["InvalidOutputError", "model"],
+  ["StructuredOutputError", "model"],
+  ["ToolNotFoundError", "model"],
+  ["ToolParameterValidationError", "model"]
+])
+
+/** The brand of `effect/ai`'s `AiError`, read as a key so that another copy of `effect` is recognized too. */
+const AI_ERROR = "~effect/ai/AiError"
 
 const stringOf = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
@@ -134,6 +161,17 @@ const statusOf = (r: Reader, u: unknown): number | undefined =>
   statusCodeOf(r.get(u, "status")) ?? statusCodeOf(r.get(u, "statusCode")) ?? statusCodeOf(r.get(u, "status_code"))
 
 const readStatus = (r: Reader, u: object): number | undefined => statusOf(r, u) ?? statusOf(r, r.record(u, "response"))
+
+/** An `AiError`'s reason, which carries its HTTP details (`http.response.status`) and `retryAfter`. */
+const aiReason = (r: Reader, u: object): object | undefined => {
+  try {
+    if (!(AI_ERROR in u)) return undefined
+  } catch {
+    r.unreadable = true
+    return undefined
+  }
+  return r.record(u, "reason")
+}
 
 /** Walks `cause` links (bounded, cycles are harmless) looking for a Node or undici error code. */
 const findCode = (r: Reader, u: object): string | undefined => {
@@ -246,11 +284,14 @@ export const classify = (u: unknown, now?: number): Classified => {
   const r = new Reader()
   const message = redactSecrets(messageOf(r, u))
   const record = isObjectLike(u) ? u : undefined
-  const status = record && readStatus(r, record)
+  const reason = record && aiReason(r, record)
+  const status = record && (readStatus(r, record) ?? statusOf(r, r.record(r.record(reason, "http"), "response")))
   const at = now ?? Date.now()
+  const aiRetryAfter = r.get(reason, "retryAfter")
   // `responseHeaders`: Vercel AI SDK's APICallError
   const retryAfter = record &&
-    (retryAfterWith(r, r.get(record, "headers"), at) ??
+    ((Duration.isDuration(aiRetryAfter) ? aiRetryAfter : undefined) ??
+      retryAfterWith(r, r.get(record, "headers"), at) ??
       retryAfterWith(r, r.get(record, "responseHeaders"), at) ??
       retryAfterWith(r, r.get(r.get(record, "response"), "headers"), at))
   const result = (
@@ -266,6 +307,20 @@ export const classify = (u: unknown, now?: number): Classified => {
     unreadable: r.unreadable
   })
 
+  if (reason !== undefined) {
+    const tag = r.get(reason, "_tag")
+    const category = AI_REASONS.get(tag)
+    if (tag === "NetworkError") {
+      // `EncodeError` and `InvalidUrlError` are bugs in the request, not the network
+      return r.get(reason, "reason") === "TransportError"
+        ? result("network", { networkReason: "socket" })
+        : result("fatal")
+    }
+    if (tag === "AuthenticationError" && r.get(reason, "kind") === "MissingKey") {
+      return result("fatal", { fatalReason: "credentials" })
+    }
+    if (category !== undefined) return result(category)
+  }
   if (record) {
     const name = nameOf(r, record)
     if (name === "AbortError" || name === "APIUserAbortError") return result("fatal", { fatalReason: "aborted" })

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
@@ -13,11 +14,18 @@ import * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
 import type { L0Error } from "../L0Error.js"
 import { FatalError } from "../L0Error.js"
-import type { Complete, L0Event } from "../L0Event.js"
+import * as L0Event from "../L0Event.js"
+import type { Complete } from "../L0Event.js"
+import { CheckpointStore } from "./checkpointStore.js"
+import { exact } from "./continuation.js"
+import * as Durable from "./durable.js"
+import * as Health from "./health.js"
 import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
-import { resolve } from "./options.js"
+import { invalidOption, resolve } from "./options.js"
 import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
+import type { Produced } from "./source.js"
+import { isEffect, isStream } from "./source.js"
 
 const lookupAdapter = (
   adapter: Adapter.Adapter | string | undefined,
@@ -35,23 +43,85 @@ const lookupAdapter = (
   )
 }
 
+/** Gives a source the services of the run, whatever fiber ends up running it. */
+const provided = <R>(produced: Produced<R>, context: Context.Context<R>): Produced => {
+  if (isStream(produced)) return Stream.provideContext(produced, context)
+  if (!isEffect(produced)) return produced
+  return Effect.provideContext(
+    Effect.map(produced, (inner) => isStream(inner) ? Stream.provideContext(inner, context) : inner),
+    context
+  )
+}
+
+/** Gives the run's services to a factory's sources; a provider key (`ProviderHealth.keyed`) stays on it. */
+const withContext = <R>(factory: SourceFactory<R>, context: Context.Context<R>): SourceFactory => {
+  const wrapped: SourceFactory = (ctx) => provided(factory(ctx), context)
+  const key = Health.keyOf(factory)
+  return key === undefined ? wrapped : Health.keyed(key, wrapped)
+}
+
 /**
  * The body of `L0.stream`, here so that feature modules run streams without
- * importing the module that re-exports them.
+ * importing the module that re-exports them. The services `R` of the
+ * sources are read once per run and given to every attempt.
  *
  * @internal
  */
-export const stream = (options: L0Options): Stream.Stream<L0Event, L0Error> => open(options, undefined)
+export const stream = <R = never>(options: L0Options<R>): Stream.Stream<L0Event.L0Event, L0Error, R> =>
+  open(options, undefined)
 
-const open = <A>(options: L0Options, check: Check<A> | undefined): Stream.Stream<L0Event, L0Error> =>
+const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.Stream<L0Event.L0Event, L0Error, R> =>
   Stream.unwrap(Effect.gen(function*() {
-    const config = yield* Effect.fromResult(resolve<SourceFactory>(options))
+    const resolved = yield* Effect.fromResult(resolve<SourceFactory<R>>(options))
+    const durable = yield* Effect.fromResult(Durable.settings(options))
+    const context = yield* Effect.context<R>()
+    const config = { ...resolved, sources: resolved.sources.map((factory) => withContext(factory, context)) }
     const registry = yield* Adapter.Registry
     const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
     const bus = yield* EventBus.EventBus
     const clock = yield* Clock.Clock
-    return new Session(config, bus, clock, adapter, registry, check).stream()
+    const session = new Session(
+      // a resumed session continues the stored text, so continuation is on
+      durable?.resume === true ? { ...config, continuation: config.continuation ?? exact } : config,
+      bus,
+      clock,
+      adapter,
+      registry,
+      check
+    )
+    session.health = yield* Health.ProviderHealth
+    return durable === undefined ? session.stream() : yield* durableStream(session, durable)
   }))
+
+/** A run with a `sessionId`: resumes its stored checkpoint, saves new ones, and removes them once complete. */
+const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settings: Durable.Settings) {
+  const store = yield* CheckpointStore
+  if (store === undefined) {
+    return yield* invalidOption(
+      "sessionId",
+      "a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory)",
+      settings.sessionId
+    )
+  }
+  const { restored, seq } = yield* Durable.open(store, settings)
+  session.checkpointer = new Durable.Checkpointer(
+    store,
+    settings,
+    session.clock,
+    (checkpoint) => session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq }),
+    seq,
+    restored
+  )
+  session.restore(restored)
+  const events = session.stream()
+  return restored === "" ? events : Stream.concat(
+    Stream.sync(() => {
+      session.emit("checkpoint_restored", session.id, { length: restored.length, seq: seq - 1 })
+      return L0Event.token(restored)
+    }),
+    events
+  )
+})
 
 /**
  * The events of a run whose successful attempt must also pass `check`
@@ -59,25 +129,33 @@ const open = <A>(options: L0Options, check: Check<A> | undefined): Stream.Stream
  *
  * @internal
  */
-export type Checked<A> = Exclude<L0Event, Complete> | Completed<A>
+export type Checked<A> = Exclude<L0Event.L0Event, Complete> | Completed<A>
 
 /** @internal */
-export const streamChecked = <A>(options: L0Options, check: Check<A>): Stream.Stream<Checked<A>, L0Error> =>
+export const streamChecked = <A, R = never>(
+  options: L0Options<R>,
+  check: Check<A>
+): Stream.Stream<Checked<A>, L0Error, R> =>
   // with a check, the session completes only through it: every `Complete` it emits is a `Completed<A>`
-  open(options, check) as Stream.Stream<Checked<A>, L0Error>
+  open(options, check) as Stream.Stream<Checked<A>, L0Error, R>
 
 /**
  * Runs to the end and returns the `Complete` event, with the check's value.
  *
  * @internal
  */
-export const runChecked = <A>(options: L0Options, check: Check<A>): Effect.Effect<Completed<A>, L0Error> =>
+export const runChecked = <A, R = never>(
+  options: L0Options<R>,
+  check: Check<A>
+): Effect.Effect<Completed<A>, L0Error, R> =>
   last(streamChecked(options, check))
 
 const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
 
 /** The `Complete` event that ends a successful run. */
-const last = <E extends L0Event>(events: Stream.Stream<E, L0Error>): Effect.Effect<Extract<E, Complete>, L0Error> =>
+const last = <E extends L0Event.L0Event, R>(
+  events: Stream.Stream<E, L0Error, R>
+): Effect.Effect<Extract<E, Complete>, L0Error, R> =>
   Effect.suspend(() => {
     let complete: Extract<E, Complete> | undefined
     return Stream.runForEachArray(events, (chunk) => {
@@ -88,8 +166,9 @@ const last = <E extends L0Event>(events: Stream.Stream<E, L0Error>): Effect.Effe
   })
 
 /** @internal */
-export const run = (options: L0Options): Effect.Effect<L0Result, L0Error> => Effect.map(last(stream(options)), resultOf)
+export const run = <R = never>(options: L0Options<R>): Effect.Effect<L0Result, L0Error, R> =>
+  Effect.map(last(stream(options)), resultOf)
 
 /** @internal */
-export const text = (options: L0Options): Effect.Effect<string, L0Error> =>
+export const text = <R = never>(options: L0Options<R>): Effect.Effect<string, L0Error, R> =>
   Effect.map(run(options), (result) => result.text)

@@ -14,6 +14,7 @@ import type { Usage } from "../L0Event.js"
 import type { L0State } from "../L0State.js"
 import type { RetryInput } from "../Retry.js"
 import type { TimeoutOptions } from "../Timeout.js"
+import type { CheckpointOptions } from "./durable.js"
 import type { Produced } from "./source.js"
 
 /**
@@ -38,11 +39,13 @@ export interface AttemptContext {
 /**
  * A provider stream for one attempt: an `AsyncIterable` (SDK streams), a
  * `Promise` of one, an Effect `Stream`, or an `Effect` producing either.
+ * `R` is what the `Stream` or `Effect` requires (such as `effect/ai`'s
+ * `LanguageModel`); it becomes the requirement of the run.
  *
  * @category models
  * @since 0.1.0
  */
-export type SourceFactory = (ctx: AttemptContext) => Produced
+export type SourceFactory<R = never> = (ctx: AttemptContext) => Produced<R>
 
 /**
  * Everything one L0 run needs: the source to call (and its fallbacks), and
@@ -52,11 +55,11 @@ export type SourceFactory = (ctx: AttemptContext) => Produced
  * @category models
  * @since 0.1.0
  */
-export interface L0Options {
+export interface L0Options<R = never> {
   /** Called once per attempt. */
-  readonly stream: SourceFactory
+  readonly stream: SourceFactory<R>
   /** Tried in order once the previous source is exhausted or failed fatally. */
-  readonly fallbacks?: ReadonlyArray<SourceFactory> | undefined
+  readonly fallbacks?: ReadonlyArray<SourceFactory<R>> | undefined
   readonly guardrails?: ReadonlyArray<GuardrailRule> | undefined
   /** Tokens between guardrail checks; default 10. Completion always checks. */
   readonly checkInterval?: number | undefined
@@ -83,6 +86,21 @@ export interface L0Options {
    * and `Adapters.*Http` always remove their own key.
    */
   readonly redact?: ReadonlyArray<string | Redacted.Redacted<string>> | undefined
+  /**
+   * Saves the text the consumer holds under this id in the `CheckpointStore`
+   * of the context (see `Checkpoint`), at safe boundaries, and removes it once
+   * the answer is complete.
+   */
+  readonly sessionId?: string | undefined
+  /**
+   * Continues the stored checkpoint of `sessionId`, if any: its text is
+   * emitted first, then the sources continue it as after a retry with
+   * `continuation` (`true` unless set). Without a stored checkpoint the run
+   * starts afresh.
+   */
+  readonly resume?: boolean | undefined
+  /** When checkpoints are saved; needs `sessionId`. */
+  readonly checkpoint?: CheckpointOptions | undefined
 }
 
 /**
