@@ -76,7 +76,11 @@ const killAndResume = async (env: Record<string, string>) => {
     const text = JSON.parse((await second.line("text ")).slice("text ".length)) as string
     expect(await second.exit).toEqual({ code: 0, signal: null })
     expect(text).toBe(ANSWER)
-    expect(server.requests).toHaveLength(2)
+    // on failure, name what each request continued (undefined: a fresh request) and what both workers printed
+    expect(
+      server.requests.map((request) => partialOf(request)?.length),
+      JSON.stringify({ first: first.lines, second: second.lines })
+    ).toHaveLength(2)
     expect(partialOf(server.requests[0]!)).toBeUndefined()
     // the second process continued from a stored checkpoint at a word boundary, at least the first one saved
     const partial = partialOf(server.requests[1]!)!
