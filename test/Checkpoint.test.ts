@@ -112,6 +112,19 @@ describe("Checkpoint: durable sessions", () => {
       expect(saved.map((event) => event.data.length)).toEqual(["The ".length, "The quick brown fox jumps over ".length])
     }).pipe(Effect.provide(Layer.merge(Checkpoint.layerMemory, EventBus.layerCollect))))
 
+  it.effect("text without a boundary does not use up the interval: a stall right after the first word still leaves it saved", () =>
+    Effect.gen(function*() {
+      // "The" at 100 ms has no word boundary yet; "quick " follows 100 ms later, then the source stalls for good
+      const stalling: L0.SourceFactory = () => Stream.concat(paced(["The", " quick "]), Stream.never)
+      const fiber = yield* Effect.forkChild(
+        Stream.runDrain(L0.stream({ stream: stalling, sessionId: "stall", timeout: { interToken: "1 hour" } }))
+      )
+      for (let i = 0; i < 3; i++) yield* advance("100 millis")
+      const store = yield* Checkpoint.CheckpointStore
+      expect((yield* store!.load("stall"))?.text).toBe("The quick ")
+      yield* Fiber.interrupt(fiber)
+    }).pipe(Effect.provide(Checkpoint.layerMemory)))
+
   it.effect("boundary \"line\" saves whole lines only, \"token\" anything", () =>
     Effect.gen(function*() {
       const lines: L0.SourceFactory = () => paced(["one\ntw", "o\nthr", "ee"])

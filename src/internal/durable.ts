@@ -114,9 +114,10 @@ export class Checkpointer {
   due(text: () => string): Effect.Effect<void> | undefined {
     const now = this.clock.currentTimeMillisUnsafe()
     if (now - this.lastAt < this.settings.intervalMs) return undefined
-    this.lastAt = now
     const cut = safePrefix(text(), this.settings.boundary)
+    // only a save uses up the interval: text without a boundary yet is saved by the next array that has one
     if (cut.length === 0 || cut === this.lastText) return undefined
+    this.lastAt = now
     this.lastText = cut
     const checkpoint = { text: cut, seq: this.seq++, savedAt: now }
     return this.store.save(this.settings.sessionId, checkpoint).pipe(
