@@ -74,7 +74,8 @@ export interface Candidate<A> {
  * @since 0.1.0
  */
 export interface ConsensusOptions<A> {
-  readonly strategy: Strategy
+  /** Default `"majority"`. */
+  readonly strategy?: Strategy | undefined
   /** For `weighted`: one positive weight per run, in input order; default 1 each. */
   readonly weights?: ReadonlyArray<number> | undefined
   /** For `best`: higher is better; equal scores go to the lower index. */
@@ -173,6 +174,14 @@ export class AgreementError extends Data.TaggedError("AgreementError")<{
  * @since 0.1.0
  */
 export type ConsensusError = L0Error | AllFailedError | AgreementError
+
+/**
+ * The strategy of `consensus` when none is given.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const defaultStrategy: Strategy = "majority"
 
 const STRATEGIES: ReadonlySet<unknown> = new Set(["unanimous", "majority", "weighted", "best"])
 
@@ -443,12 +452,12 @@ const validate = (options: unknown, config: unknown): FatalError | undefined => 
   return firstInvalid(
     checkList(options, true),
     [
-      isRecord(config),
+      config === undefined || isRecord(config),
       "config",
-      "{ strategy, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }",
+      "{ strategy?, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }",
       config
     ],
-    [STRATEGIES.has(c.strategy), "strategy", `"unanimous", "majority", "weighted" or "best"`, c.strategy],
+    [c.strategy === undefined || STRATEGIES.has(c.strategy), "strategy", `"unanimous", "majority", "weighted" or "best"`, c.strategy],
     [
       c.weights === undefined || Array.isArray(c.weights) && c.weights.length === size && c.weights.every(isWeight),
       "weights",
@@ -470,7 +479,8 @@ const validate = (options: unknown, config: unknown): FatalError | undefined => 
 }
 
 /**
- * Runs every entry at once and decides on one answer with `strategy`. The
+ * Runs every entry at once and decides on one answer with `strategy`
+ * (default `"majority"`). The
  * result carries the chosen value, the agreement ratio, every candidate and
  * every output. Runs still going once the answer is certain are interrupted
  * and their requests aborted. With `decode`, outputs are structured values
@@ -501,15 +511,16 @@ export function consensus<A>(
 ): Effect.Effect<ConsensusResult<A>, ConsensusError>
 export function consensus(
   options: ReadonlyArray<L0Options>,
-  config: ConsensusOptions<string>
+  config?: ConsensusOptions<string>
 ): Effect.Effect<ConsensusResult<string>, ConsensusError>
 export function consensus<A>(
   options: ReadonlyArray<L0Options>,
-  config: ConsensusOptions<A>
+  given: ConsensusOptions<A> = {}
 ): Effect.Effect<ConsensusResult<A>, ConsensusError> {
   return Effect.suspend((): Effect.Effect<ConsensusResult<A>, ConsensusError> => {
-    const invalid = validate(options, config)
+    const invalid = validate(options, given)
     if (invalid !== undefined) return Effect.fail(invalid)
+    const config: ConsensusOptions<A> = { ...given, strategy: given.strategy ?? defaultStrategy }
     const normalize = config.normalize ?? (config.decode === undefined ? normalizeText : (value: A) => value)
     const tally = new Tally(config, normalize, options.length)
     return contest(options.map((item, index) => outputOf(item, index, config.decode)), (index, outcome) => {

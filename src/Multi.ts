@@ -44,7 +44,7 @@ export type Settled = Result.Result<L0Result, L0Error>
  * @since 0.1.0
  */
 export interface ParallelOptions {
-  /** How many runs at once: a positive integer or `"unbounded"` (default). */
+  /** How many runs at once: a positive integer (default 5) or `"unbounded"`. */
   readonly concurrency?: number | "unbounded" | undefined
   /** Default `"fail-fast"`. */
   readonly mode?: Mode | undefined
@@ -104,6 +104,15 @@ export class AllFailedError extends Data.TaggedError("AllFailedError")<{
   readonly failures: ReadonlyArray<Failure>
 }> {}
 
+/**
+ * How many runs `parallel` starts at once unless told otherwise: enough to
+ * overlap slow requests, few enough not to trip a provider's rate limit.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const defaultConcurrency = 5
+
 const checkMode = (mode: unknown) =>
   [mode === undefined || mode === "fail-fast" || mode === "settle", "mode", `"fail-fast" or "settle"`, mode] as const
 
@@ -146,7 +155,7 @@ export function parallel(
   config?: ParallelOptions
 ): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> {
   return Effect.suspend(() => {
-    const concurrency = config?.concurrency ?? "unbounded"
+    const concurrency = config?.concurrency ?? defaultConcurrency
     const invalid = firstInvalid(
       checkList(options, false),
       [config === undefined || isRecord(config), "config", "{ concurrency?, mode? }", config],

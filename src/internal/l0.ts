@@ -19,18 +19,28 @@ import { resolve } from "./options.js"
 import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
 
+/** Names people use for the built-in adapters: the specification's, and the SDKs' own. */
+const aliases: Readonly<Record<string, string>> = {
+  "openai": "openai-chat",
+  "ai-sdk": "vercel-ai",
+  "vercel": "vercel-ai"
+}
+
 const lookupAdapter = (
   adapter: Adapter.Adapter | string | undefined,
   registry: ReadonlyArray<Adapter.Adapter>
 ): Result.Result<Adapter.Adapter | undefined, FatalError> => {
   if (typeof adapter !== "string") return Result.succeed(adapter)
-  const found = registry.find((candidate) => candidate.name === adapter)
+  const name = Object.prototype.hasOwnProperty.call(aliases, adapter) ? aliases[adapter]! : adapter
+  // a registered adapter that bears the alias itself wins over the built-in it stands for
+  const found = registry.find((candidate) => candidate.name === adapter) ??
+    registry.find((candidate) => candidate.name === name)
   return found !== undefined ? Result.succeed(found) : Result.fail(
     new FatalError({
       reason: "options",
       message: `Invalid option "adapter": no adapter named "${adapter}" (known: ${
         registry.map((a) => a.name).join(", ")
-      })`
+      }; aliases: ${Object.keys(aliases).join(", ")})`
     })
   )
 }

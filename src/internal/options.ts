@@ -122,7 +122,13 @@ const retryOptions = (u: unknown): Retry.RetryInput => {
   check(isRecord(u), "retry", "retry options or a Schedule", u)
   const options = u as Record<string, unknown>
   integer(options.maxAttempts, "retry.maxAttempts", 1, 0)
-  integer(options.maxRetries, "retry.maxRetries", 0, 0)
+  check(
+    options.maxRetries === undefined || options.maxRetries === Infinity ||
+      typeof options.maxRetries === "number" && Number.isInteger(options.maxRetries) && options.maxRetries >= 0,
+    "retry.maxRetries",
+    "an integer ≥ 0 or Infinity",
+    options.maxRetries
+  )
   duration(options.baseDelay, "retry.baseDelay", false)
   duration(options.maxDelay, "retry.maxDelay", false)
   check(
