@@ -4,13 +4,17 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import * as handle from "./internal/handle.js"
 import * as internal from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
+import type { Handle } from "./internal/handle.js"
 
 export type { AttemptContext, L0Options, L0Result, SourceFactory } from "./internal/l0Types.js"
+export type { Handle } from "./internal/handle.js"
 
 /**
  * Streams the events of a run: tokens as they arrive, a `Reset` before a
@@ -52,6 +56,30 @@ export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = int
  * @since 0.1.0
  */
 export const text: (options: L0Options) => Effect.Effect<string, L0Error> = internal.text
+
+/**
+ * Starts a run in the background of the current scope and returns its
+ * handle: the `events`, the live `state`, `abort` and `join`. The run starts
+ * at once, whether or not `events` is read: events are buffered until read
+ * (so a run read late holds its events in memory), and `join` waits for the
+ * end without reading them. Closing the scope stops the run like `abort`.
+ * Invalid options do not fail `start`: `events` and `join` fail with the
+ * `FatalError`.
+ *
+ * **Example** (Showing progress while the answer streams)
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const run = yield* L0.start(options)
+ *   yield* Effect.forkChild(Stream.runForEach(run.events, show))
+ *   const { tokenCount, attempt } = yield* run.state
+ *   if (userPressedStop) yield* run.abort
+ *   return yield* run.join
+ * }))
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const start: (options: L0Options) => Effect.Effect<Handle, never, Scope.Scope> = handle.start
 
 // The multi-stream functions are documented in their own modules.
 export { consensus } from "./Consensus.js"

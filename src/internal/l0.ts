@@ -53,15 +53,24 @@ const lookupAdapter = (
  */
 export const stream = (options: L0Options): Stream.Stream<L0Event, L0Error> => open(options, undefined)
 
-const open = <A>(options: L0Options, check: Check<A> | undefined): Stream.Stream<L0Event, L0Error> =>
-  Stream.unwrap(Effect.gen(function*() {
+/**
+ * A run not started yet, with its options checked: `L0.start` keeps it to
+ * read its live state.
+ *
+ * @internal
+ */
+export const session = <A>(options: L0Options, check: Check<A> | undefined): Effect.Effect<Session<A>, FatalError> =>
+  Effect.gen(function*() {
     const config = yield* Effect.fromResult(resolve<SourceFactory>(options))
     const registry = yield* Adapter.Registry
     const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
     const bus = yield* EventBus.EventBus
     const clock = yield* Clock.Clock
-    return new Session(config, bus, clock, adapter, registry, check).stream()
-  }))
+    return new Session(config, bus, clock, adapter, registry, check)
+  })
+
+const open = <A>(options: L0Options, check: Check<A> | undefined): Stream.Stream<L0Event, L0Error> =>
+  Stream.unwrap(Effect.map(session(options, check), (session) => session.stream()))
 
 /**
  * The events of a run whose successful attempt must also pass `check`
@@ -84,7 +93,8 @@ export const streamChecked = <A>(options: L0Options, check: Check<A>): Stream.St
 export const runChecked = <A>(options: L0Options, check: Check<A>): Effect.Effect<Completed<A>, L0Error> =>
   last(streamChecked(options, check))
 
-const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
+/** @internal */
+export const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
 
 /** The `Complete` event that ends a successful run. */
 const last = <E extends L0Event>(events: Stream.Stream<E, L0Error>): Effect.Effect<Extract<E, Complete>, L0Error> =>

@@ -59,6 +59,25 @@ type Report =
   | { readonly _tag: "Timeout"; readonly phase: "initial" | "inter"; readonly limitMs: number }
   | { readonly _tag: "Guardrails"; readonly check: GuardCheck }
 
+/** The state of a run before its first attempt starts. */
+export const initialState: L0State = {
+  content: "",
+  tokenCount: 0,
+  firstTokenAt: undefined,
+  lastTokenAt: undefined,
+  attempt: 1,
+  modelRetryCount: 0,
+  networkRetryCount: 0,
+  fallbackIndex: 0,
+  checkpoint: "",
+  finishReason: undefined,
+  toolCalls: [],
+  violations: [],
+  lastGoodContent: "",
+  completed: false,
+  aborted: false
+}
+
 /** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
 export class Session<A> {
   readonly id = globalThis.crypto.randomUUID()
@@ -180,23 +199,7 @@ export class Session<A> {
   snapshot(): L0State {
     const attempt = this.current
     if (attempt !== undefined) return attempt.state(attempt.shown() ?? this.held)
-    return {
-      content: "",
-      tokenCount: 0,
-      firstTokenAt: undefined,
-      lastTokenAt: undefined,
-      attempt: 1,
-      modelRetryCount: 0,
-      networkRetryCount: 0,
-      fallbackIndex: 0,
-      checkpoint: "",
-      finishReason: undefined,
-      toolCalls: [],
-      violations: [],
-      lastGoodContent: "",
-      completed: false,
-      aborted: this.aborted
-    }
+    return this.aborted ? { ...initialState, aborted: true } : initialState
   }
 
   /** The final state for an `ExhaustedError`: no secret of `redact`, and no key-shaped text, in any of its texts. */
