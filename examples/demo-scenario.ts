@@ -65,10 +65,9 @@ export const printer = (write: (text: string) => void) => {
       }
     },
     bus: (event: EventBus.BusEvent): void => {
-      const { data } = event
-      if (event.type.startsWith("error_")) line(`✗ ${event.type.slice(6)} error: ${String(data.message).slice(0, 60)}`)
-      else if (event.type === "retry_attempt") line(`↻ retry in ${data.delayMs} ms`)
-      else if (event.type === "fallback_start") line(`⇢ retries spent, falling back to ${SOURCES[Number(data.fallbackIndex)]}`)
+      if (isError(event)) line(`✗ ${event.type.slice(6)} error: ${event.data.message.slice(0, 60)}`)
+      else if (event.type === "retry_attempt") line(`↻ retry in ${event.data.delayMs} ms`)
+      else if (event.type === "fallback_start") line(`⇢ retries spent, falling back to ${SOURCES[event.data.fallbackIndex]}`)
     }
   }
 }
@@ -157,30 +156,33 @@ export const scenario = (options: ScenarioOptions = {}): Effect.Effect<ScenarioR
     return { ...result, resets, events, requests: setup.requests() }
   }))
 
+/** Whether `event` reports a failed attempt (`error_<category>`). */
+const isError = (event: EventBus.BusEvent): event is EventBus.BusEvent<`error_${L0Error.ErrorCategory}`> =>
+  event.type.startsWith("error_")
+
 /** Where each attempt came from: its source and attempt number, by stream id. */
 const attempts = (events: ReadonlyArray<EventBus.BusEvent>) => {
   const byStream = new Map<string, { readonly source: number; readonly attempt: number }>()
   for (const event of events) {
     if (event.type === "stream_start") {
-      byStream.set(event.streamId, { source: Number(event.data.source), attempt: Number(event.data.attempt) })
+      byStream.set(event.streamId, { source: event.data.source, attempt: event.data.attempt })
     }
   }
   return byStream
 }
 
 const detail = (event: EventBus.BusEvent): string => {
-  const { data } = event
   switch (event.type) {
     case "retry_attempt":
-      return `wait ${data.delayMs} ms (${data.category})`
+      return `wait ${event.data.delayMs} ms (${event.data.category})`
     case "reset":
-      return `kept ${data.kept}`
+      return `kept ${event.data.kept}`
     case "fallback_start":
-      return `→ ${SOURCES[Number(data.fallbackIndex)] ?? data.fallbackIndex}`
+      return `→ ${SOURCES[event.data.fallbackIndex] ?? event.data.fallbackIndex}`
     case "timeout":
-      return `${data.phase} ${data.limitMs} ms`
+      return `${event.data.phase} ${event.data.limitMs} ms`
     default:
-      return event.type.startsWith("error_") ? String(data.message).slice(0, 48) : ""
+      return isError(event) ? event.data.message.slice(0, 48) : ""
   }
 }
 

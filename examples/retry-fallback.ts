@@ -4,7 +4,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { EventBus, L0, L0Error } from "effect-l0"
+import type { L0Error } from "effect-l0"
+import { EventBus, L0 } from "effect-l0"
 
 // The primary provider is overloaded (HTTP 529) on every call.
 const primary = () => Promise.reject(Object.assign(new Error("Overloaded"), { status: 529 }))

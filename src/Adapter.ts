@@ -9,12 +9,14 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { anthropic } from "./adapters/anthropic.js"
+import { effectAi } from "./adapters/effectAi.js"
 import { openaiChat } from "./adapters/openaiChat.js"
 import { openaiResponses } from "./adapters/openaiResponses.js"
 import { vercelAi } from "./adapters/vercelAi.js"
-import { unexpectedChunk } from "./internal/decode.js"
+import { events, text } from "./adapters/plain.js"
+import * as decode from "./internal/decode.js"
 import * as internal from "./internal/describe.js"
-import * as L0Event from "./L0Event.js"
+import type * as L0Event from "./L0Event.js"
 import type { Usage } from "./L0Event.js"
 
 /**
@@ -56,6 +58,10 @@ export interface Decoder {
 }
 
 /**
+ * Decodes one provider protocol: `detect` recognizes its first chunk and
+ * `make` starts a decoder for each attempt. Write one for a protocol L0 does
+ * not know and add it with `register`.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -68,6 +74,10 @@ export interface Adapter {
 }
 
 /**
+ * Declares an adapter. It returns its argument: it exists so that `detect`,
+ * `make` and the decoder's parameters are typed from context without an
+ * annotation, as in the example of `register`.
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -79,50 +89,7 @@ export const make = (adapter: Adapter): Adapter => adapter
  * @category constructors
  * @since 0.1.0
  */
-export const stateless = (push: Decoder["push"]): Decoder => ({ push, end: () => undefined })
-
-/**
- * Plain strings: each chunk is a `Token`.
- *
- * @category adapters
- * @since 0.1.0
- */
-export const text: Adapter = {
-  name: "text",
-  detect: (chunk) => typeof chunk === "string",
-  make: () =>
-    stateless((chunk, out) => {
-      if (typeof chunk !== "string") throw unexpectedChunk("text", chunk)
-      if (chunk.length === 0) return false
-      out.push(L0Event.token(chunk))
-      return true
-    })
-}
-
-/**
- * `L0Event`s pass through, so a source can be another L0 stream, and
- * strings among them are tokens. A nested `Complete` is dropped: the outer
- * run reports its own.
- *
- * @category adapters
- * @since 0.1.0
- */
-export const events: Adapter = {
-  name: "events",
-  detect: L0Event.isL0Event,
-  make: () =>
-    stateless((chunk, out) => {
-      if (typeof chunk === "string") {
-        if (chunk.length === 0) return false
-        out.push(L0Event.token(chunk))
-        return true
-      }
-      if (!L0Event.isL0Event(chunk)) throw unexpectedChunk("events", chunk)
-      if (chunk._tag === "Complete") return false
-      out.push(chunk)
-      return chunk._tag !== "Reset"
-    })
-}
+export const stateless: (push: Decoder["push"]) => Decoder = decode.stateless
 
 /**
  * A short description of a chunk for error messages: its type and keys,
@@ -135,7 +102,9 @@ export const describe: (chunk: unknown) => string = internal.describe
 
 /**
  * The adapters L0 detects from, in order: `L0Event`s, strings, OpenAI
- * Chat, Anthropic, OpenAI Responses, Vercel AI SDK parts (see `Adapters`).
+ * Chat, Anthropic, OpenAI Responses, `effect/ai` parts, Vercel AI SDK
+ * parts (see `Adapters`). `effect/ai` parts are told from the AI SDK's
+ * parts of the same names by their brand, so they come first.
  * Their shapes do not overlap, except an in-band `{ type: "error" }`
  * event, which each of them fails with the same categorized error.
  * Provide a different list with `Adapter.register` or
@@ -146,7 +115,7 @@ export const describe: (chunk: unknown) => string = internal.describe
  */
 export const Registry: Context.Reference<ReadonlyArray<Adapter>> = Context.Reference<ReadonlyArray<Adapter>>(
   "effect-l0/Adapter/Registry",
-  { defaultValue: () => [events, text, openaiChat, anthropic, openaiResponses, vercelAi] }
+  { defaultValue: () => [events, text, openaiChat, anthropic, openaiResponses, effectAi, vercelAi] }
 )
 
 /**

@@ -70,6 +70,9 @@ export interface Candidate<A> {
 }
 
 /**
+ * How `consensus` picks one value from several runs: the `strategy`, and
+ * what each strategy needs (weights, a score, a decoder).
+ *
  * @category models
  * @since 0.1.0
  */
@@ -130,6 +133,9 @@ export interface Vote<V> {
 }
 
 /**
+ * What `consensus` returns: the chosen value, how much the runs agreed on it
+ * and every output, to show or log the dissent.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -170,6 +176,9 @@ export class AgreementError extends Data.TaggedError("AgreementError")<{
 }> {}
 
 /**
+ * Every way `consensus` can fail: invalid options or a run's error, all runs
+ * failing (`AllFailedError`), or too little agreement (`AgreementError`).
+ *
  * @category models
  * @since 0.1.0
  */
@@ -536,6 +545,9 @@ export function consensus<A>(
 }
 
 /**
+ * How `fieldwise` decodes each run's output into an object and how much
+ * agreement each field needs.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -566,6 +578,9 @@ export interface FieldDecision<V> {
 }
 
 /**
+ * What `fieldwise` returns: an object made of each field's winning value,
+ * the vote on every field and the fields the runs disagreed on.
+ *
  * @category models
  * @since 0.1.0
  */

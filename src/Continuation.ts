@@ -172,7 +172,7 @@ export const openaiChatOptions: Options = { deduplicate: { boundary: "word" } }
  * ```ts
  * const request = { model: "claude-sonnet-4-6", max_tokens: 1024, messages: [{ role: "user" as const, content: "Write a limerick" }], stream: true as const }
  * const text = yield* L0.text({
- *   stream: ({ checkpoint, signal }) => client.messages.create(Continuation.anthropic(request, checkpoint), { signal }),
+ *   stream: ({ checkpoint, signal }) => anthropic.messages.create(Continuation.anthropic(request, checkpoint), { signal }),
  *   continuation: Continuation.anthropicOptions
  * })
  * ```

@@ -9,60 +9,136 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
+import * as Predicate from "effect/Predicate"
+import type { Violation } from "./Guardrail.js"
+import type { ErrorCategory } from "./L0Error.js"
 import * as Metrics from "./Metrics.js"
 
 /**
- * The kinds of bus events. `batch_start` and `batch_complete` come from
- * `L0.batched`: their `sessionId` and `streamId` identify the batched run,
- * and their `data` holds `batch` (0-based), `batches`, `size` and, on
- * completion, `outcome`, `succeeded`, `failed`, `completed` (items finished
- * over all batches so far) and `total`. `window_start` and `window_complete`
- * come from `Window.process`: their `data` holds `index` (0-based) and
- * `total` and, on completion, `outcome` and `completed`.
+ * How an attempt, a batch or a window ended, in `session_end`,
+ * `batch_complete` and `window_complete`.
  *
  * @category models
  * @since 0.1.0
  */
-export type EventType =
-  | "session_start"
-  | "session_end"
-  | "stream_start"
-  | "stream_token"
-  | "stream_complete"
-  | "stream_progress"
-  | "retry_attempt"
-  | "retry_exhausted"
-  | "fallback_start"
-  | "fallback_success"
-  | "guardrail_check"
-  | "guardrail_violation"
-  | "timeout"
-  | "reset"
-  | "error_network"
-  | "error_transient"
-  | "error_model"
-  | "error_content"
-  | "error_fatal"
-  | "batch_start"
-  | "batch_complete"
-  | "tool_call"
-  | "window_start"
-  | "window_complete"
+export type Outcome = "success" | "failure" | "interrupted"
+
+/**
+ * The `data` of the `error_<category>` events: one per failed attempt.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ErrorData {
+  readonly source: number
+  readonly attempt: number
+  /** The error's `_tag`, such as `"NetworkError"`. */
+  readonly tag: string
+  readonly message: string
+  readonly status: number | undefined
+}
+
+/**
+ * The `data` of every bus event type, keyed by the type. `source` is the
+ * 0-based index of the source (0 the primary, then the fallbacks) and
+ * `attempt` the 1-based attempt of that source. `batch_start` and
+ * `batch_complete` come from `L0.batched` (`batch` is 0-based, `completed`
+ * counts items finished over all batches so far); `window_start` and
+ * `window_complete` come from `Window.process` (`index` is 0-based).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface EventData {
+  readonly session_start: { readonly sources: number }
+  readonly session_end: { readonly outcome: Outcome; readonly attempts: number }
+  readonly stream_start: { readonly source: number; readonly attempt: number }
+  readonly stream_token: { readonly value: string; readonly index: number }
+  readonly stream_complete: {
+    readonly source: number
+    readonly attempt: number
+    readonly tokenCount: number
+    /** The name of the adapter that decoded the source. */
+    readonly adapter: string | undefined
+  }
+  readonly stream_progress: {
+    readonly source: number
+    readonly attempt: number
+    readonly tokenCount: number
+    readonly elapsedMs: number
+    readonly tokensPerSecond: number | undefined
+  }
+  readonly retry_attempt: {
+    readonly source: number
+    /** The attempt about to start. */
+    readonly attempt: number
+    readonly category: ErrorCategory
+    readonly delayMs: number
+  }
+  readonly retry_exhausted: { readonly source: number; readonly attempts: number; readonly category: ErrorCategory }
+  readonly fallback_start: { readonly fallbackIndex: number; readonly category: ErrorCategory }
+  readonly fallback_success: { readonly fallbackIndex: number }
+  readonly guardrail_check: { readonly completed: boolean; readonly tokenCount: number; readonly violations: number }
+  readonly guardrail_violation: Violation
+  readonly timeout: { readonly phase: "initial" | "inter"; readonly limitMs: number }
+  readonly reset: { readonly kept: number }
+  readonly error_network: ErrorData
+  readonly error_transient: ErrorData
+  readonly error_model: ErrorData
+  readonly error_content: ErrorData
+  readonly error_fatal: ErrorData
+  readonly batch_start: { readonly batch: number; readonly batches: number; readonly size: number }
+  readonly batch_complete: {
+    readonly batch: number
+    readonly batches: number
+    readonly size: number
+    readonly outcome: Outcome
+    readonly succeeded: number
+    readonly failed: number
+    readonly completed: number
+    readonly total: number
+  }
+  readonly tool_call: { readonly id: string; readonly name: string; readonly arguments: string }
+  readonly window_start: { readonly index: number; readonly total: number }
+  readonly window_complete: {
+    readonly index: number
+    readonly total: number
+    readonly outcome: Outcome
+    readonly completed: number
+  }
+}
+
+/**
+ * The kinds of bus events.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type EventType = keyof EventData
 
 /**
  * One observation. `sessionId` is shared by every event of one run,
  * `streamId` by every event of one attempt; `timestamp` comes from `Clock`.
+ * `BusEvent` alone is the union of every type, so a handler narrows `data`
+ * by testing `event.type`; `BusEvent<"retry_attempt">` is one type's event.
  *
+ * **Example** (Narrowing on the type)
+ * ```ts
+ * const delays = (event: EventBus.BusEvent): number | undefined =>
+ *   event.type === "retry_attempt" ? event.data.delayMs : undefined
+ * ```
  * @category models
  * @since 0.1.0
  */
-export interface BusEvent {
-  readonly type: EventType
-  readonly sessionId: string
-  readonly streamId: string
-  readonly timestamp: number
-  readonly data: Readonly<Record<string, unknown>>
-}
+export type BusEvent<T extends EventType = EventType> = {
+  readonly [K in EventType]: {
+    readonly type: K
+    readonly sessionId: string
+    readonly streamId: string
+    readonly timestamp: number
+    readonly data: EventData[K]
+  }
+}[T]
 
 /**
  * The service: `emit` is synchronous so that L0 can report from its hot
@@ -78,7 +154,13 @@ export interface Service {
 
 /**
  * The default bus: it drops every event, and L0 skips building them.
+ * Provide it to silence a bus that an outer layer set up, for one part of a
+ * program.
  *
+ * **Example** (No events from one run)
+ * ```ts
+ * yield* L0.text(options).pipe(Effect.provideService(EventBus.EventBus, EventBus.noop))
+ * ```
  * @category constructors
  * @since 0.1.0
  */
@@ -212,7 +294,9 @@ const levelOf = (event: BusEvent): LogLevel.Severity => {
 /** The annotations of a log line: the ids, and the attempt and category when the event has them. */
 const annotationsOf = (event: BusEvent): Record<string, unknown> => {
   const annotations: Record<string, unknown> = { sessionId: event.sessionId, streamId: event.streamId }
-  const { attempt, category, source } = event.data
+  const data: object = event.data
+  const field = (key: string): unknown => Predicate.hasProperty(data, key) ? data[key] : undefined
+  const attempt = field("attempt"), category = field("category"), source = field("source")
   if (source !== undefined) annotations.source = source
   if (attempt !== undefined) annotations.attempt = attempt
   if (category !== undefined) annotations.category = category

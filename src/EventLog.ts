@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import type * as NodeFs from "node:fs"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
@@ -105,6 +106,8 @@ export interface MemorySink extends Sink {
 }
 
 /**
+ * Options of `record`: what goes into the log besides the run's events.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -117,6 +120,9 @@ export interface RecordOptions {
 }
 
 /**
+ * Options of `fromLines` and `readFile`: whether a log cut short by a crash
+ * is accepted.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -130,6 +136,9 @@ export interface ReadOptions {
 }
 
 /**
+ * Options of `replay`: whether the recorded timing is kept and whether the
+ * recorded bus events are emitted again.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -163,7 +172,7 @@ export const memorySink: Effect.Effect<MemorySink> = Effect.sync(() => {
 })
 
 /** Node's `fs`, looked up at run time so that the main entry imports nothing from Node and bundles for browsers. */
-const nodeFs = (): typeof import("node:fs") | undefined => globalThis.process?.getBuiltinModule?.("node:fs")
+const nodeFs = (): typeof NodeFs | undefined => globalThis.process?.getBuiltinModule?.("node:fs")
 
 const noFileSystem = "This runtime has no Node file system (process.getBuiltinModule needs Node 20.16 or later)"
 

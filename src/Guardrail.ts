@@ -17,6 +17,10 @@ import { dual } from "effect/Function"
 export type Severity = "warning" | "error" | "fatal"
 
 /**
+ * A problem a guardrail found in the output: the rule, a message for people,
+ * and the severity that decides what L0 does (`warning` is recorded, `error`
+ * retries, `fatal` ends the run).
+ *
  * @category models
  * @since 0.1.0
  */
@@ -60,6 +64,9 @@ export type CheckResult =
   | ReadonlyArray<string | Partial<Violation> & { readonly message: string }>
 
 /**
+ * A check of the output as it streams, passed in `L0Options.guardrails`.
+ * Build one with `make`, or take one of `Guardrails`.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -126,7 +133,16 @@ export const isGuardrailRule = (u: unknown): u is GuardrailRule =>
 
 /**
  * Turns a check's result into violations carrying the rule's name and
- * severity where the check gave none.
+ * severity where the check gave none: the violations L0 would record. Use
+ * it to unit-test a rule of your own by calling its check directly.
+ *
+ * **Example** (Testing a rule without a run)
+ * ```ts
+ * const rule = Guardrail.make({ name: "short", check: ({ content }) => content.length > 5 ? "too long" : undefined })
+ * const check = rule.start()
+ * const found = Guardrail.normalize(rule, check({ delta: "abcdefg", content: "abcdefg", tokenCount: 1, toolCallCount: 0, completed: true }))
+ * // [{ rule: "short", message: "too long", severity: "error" }]
+ * ```
  *
  * @category combinators
  * @since 0.1.0

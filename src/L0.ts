@@ -35,7 +35,7 @@ export type { Handle } from "./internal/handle.js"
  * @category running
  * @since 0.1.0
  */
-export const stream: (options: L0Options) => Stream.Stream<L0Event, L0Error> = internal.stream
+export const stream: <R = never>(options: L0Options<R>) => Stream.Stream<L0Event, L0Error, R> = internal.stream
 
 /**
  * Runs to completion and returns the text, the final state and usage.
@@ -43,7 +43,7 @@ export const stream: (options: L0Options) => Stream.Stream<L0Event, L0Error> = i
  * @category running
  * @since 0.1.0
  */
-export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = internal.run
+export const run: <R = never>(options: L0Options<R>) => Effect.Effect<L0Result, L0Error, R> = internal.run
 
 /**
  * Runs to completion and returns the final text, resets applied.
@@ -55,7 +55,7 @@ export const run: (options: L0Options) => Effect.Effect<L0Result, L0Error> = int
  * @category running
  * @since 0.1.0
  */
-export const text: (options: L0Options) => Effect.Effect<string, L0Error> = internal.text
+export const text: <R = never>(options: L0Options<R>) => Effect.Effect<string, L0Error, R> = internal.text
 
 /**
  * Starts a run in the background of the current scope and returns its
@@ -79,9 +79,11 @@ export const text: (options: L0Options) => Effect.Effect<string, L0Error> = inte
  * @category running
  * @since 0.1.0
  */
-export const start: (options: L0Options) => Effect.Effect<Handle, never, Scope.Scope> = handle.start
+export const start: <R = never>(options: L0Options<R>) => Effect.Effect<Handle, never, Scope.Scope | R> =
+  handle.start
 
-// The multi-stream functions are documented in their own modules.
+// The multi-stream functions are documented in their own modules. `L0.race` and `Multi.race` (and the others) are
+// the same values: `L0` gathers what most programs call, the modules group each feature with its types.
 export { consensus } from "./Consensus.js"
 export { batched, hedge, parallel, race } from "./Multi.js"
 

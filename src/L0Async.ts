@@ -84,19 +84,19 @@ export interface CompleteInfo {
  */
 export interface Callbacks {
   /** Every delivered token. Only this callback makes L0 report tokens on the bus. */
-  readonly onToken?: ((value: string, event: EventBus.BusEvent) => void) | undefined
+  readonly onToken?: ((value: string, event: EventBus.BusEvent<"stream_token">) => void) | undefined
   /** Before the delay of a retry of the same source. */
-  readonly onRetry?: ((info: RetryInfo, event: EventBus.BusEvent) => void) | undefined
+  readonly onRetry?: ((info: RetryInfo, event: EventBus.BusEvent<"retry_attempt">) => void) | undefined
   /** When the run moves to the next fallback source. */
-  readonly onFallback?: ((info: FallbackInfo, event: EventBus.BusEvent) => void) | undefined
+  readonly onFallback?: ((info: FallbackInfo, event: EventBus.BusEvent<"fallback_start">) => void) | undefined
   /** When the consumer must drop its text after the first `kept` characters. */
-  readonly onReset?: ((kept: number, event: EventBus.BusEvent) => void) | undefined
+  readonly onReset?: ((kept: number, event: EventBus.BusEvent<"reset">) => void) | undefined
   /** Each guardrail violation, errors and warnings. */
-  readonly onViolation?: ((violation: Violation, event: EventBus.BusEvent) => void) | undefined
+  readonly onViolation?: ((violation: Violation, event: EventBus.BusEvent<"guardrail_violation">) => void) | undefined
   /** When the run's successful attempt completes. */
-  readonly onComplete?: ((info: CompleteInfo, event: EventBus.BusEvent) => void) | undefined
+  readonly onComplete?: ((info: CompleteInfo, event: EventBus.BusEvent<"stream_complete">) => void) | undefined
   /** Each failed attempt, whether a retry or a fallback follows or not. */
-  readonly onError?: ((info: ErrorInfo, event: EventBus.BusEvent) => void) | undefined
+  readonly onError?: ((info: ErrorInfo, event: EventBus.BusEvent<`error_${ErrorCategory}`>) => void) | undefined
 }
 
 /**
@@ -126,30 +126,35 @@ export class AbortError extends Error {
   }
 }
 
-/** The bus event's `data`, whose shape its `type` fixes (see the README's EventBus section). */
-const payload = <A>(event: EventBus.BusEvent): A => event.data as unknown as A
+/** The category each `error_<category>` event reports. */
+const errorCategory = {
+  error_network: "network",
+  error_transient: "transient",
+  error_model: "model",
+  error_content: "content",
+  error_fatal: "fatal"
+} as const
 
 const dispatch = (callbacks: Callbacks) => (event: EventBus.BusEvent): void => {
-  const data = event.data
   switch (event.type) {
     case "stream_token":
-      return callbacks.onToken?.(data.value as string, event)
+      return callbacks.onToken?.(event.data.value, event)
     case "retry_attempt":
-      return callbacks.onRetry?.(payload<RetryInfo>(event), event)
+      return callbacks.onRetry?.(event.data, event)
     case "fallback_start":
-      return callbacks.onFallback?.(payload<FallbackInfo>(event), event)
+      return callbacks.onFallback?.(event.data, event)
     case "reset":
-      return callbacks.onReset?.(data.kept as number, event)
+      return callbacks.onReset?.(event.data.kept, event)
     case "guardrail_violation":
-      return callbacks.onViolation?.(payload<Violation>(event), event)
+      return callbacks.onViolation?.(event.data, event)
     case "stream_complete":
-      return callbacks.onComplete?.(payload<CompleteInfo>(event), event)
+      return callbacks.onComplete?.(event.data, event)
     case "error_network":
     case "error_transient":
     case "error_model":
     case "error_content":
     case "error_fatal":
-      return callbacks.onError?.({ ...data, category: event.type.slice(6) } as ErrorInfo, event)
+      return callbacks.onError?.({ ...event.data, category: errorCategory[event.type] }, event)
   }
 }
 

@@ -216,12 +216,19 @@ export class ExhaustedError extends Data.TaggedError("ExhaustedError")<{
 }
 
 /**
+ * The error of one failed attempt, one class per category: the category
+ * decides whether and how L0 retries.
+ *
  * @category models
  * @since 0.1.0
  */
 export type CategoryError = NetworkError | TransientError | ModelError | ContentError | FatalError
 
 /**
+ * What an L0 run fails with: the error of the attempt that ended the run, or
+ * an `ExhaustedError` listing every failed attempt once retries and
+ * fallbacks are spent. Match on `_tag` or read `category`.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -19,18 +19,6 @@ export interface Token {
 }
 
 /**
- * A whole message, for sources that emit messages rather than deltas.
- *
- * @category models
- * @since 0.1.0
- */
-export interface Message {
-  readonly _tag: "Message"
-  readonly role: string
-  readonly content: string
-}
-
-/**
  * Anything else a provider streams: reasoning text, annotations, images.
  *
  * @category models
@@ -94,22 +82,20 @@ export interface Complete {
 }
 
 /**
+ * What `L0.stream` emits, told apart by `_tag`: tokens, other provider data,
+ * tool calls, a `Reset` when a retry replaces text already shown, and a
+ * final `Complete`.
+ *
  * @category models
  * @since 0.1.0
  */
-export type L0Event = Token | Message | Data | ToolCall | Reset | Complete
+export type L0Event = Token | Data | ToolCall | Reset | Complete
 
 /**
  * @category constructors
  * @since 0.1.0
  */
 export const token = (value: string): Token => ({ _tag: "Token", value })
-
-/**
- * @category constructors
- * @since 0.1.0
- */
-export const message = (role: string, content: string): Message => ({ _tag: "Message", role, content })
 
 /**
  * @category constructors
@@ -134,7 +120,7 @@ export const toolCall = (id: string, name: string, args: string): ToolCall => ({
  */
 export const reset = (kept: number): Reset => ({ _tag: "Reset", kept })
 
-const TAGS: ReadonlySet<unknown> = new Set(["Token", "Message", "Data", "ToolCall", "Reset", "Complete"])
+const TAGS: ReadonlySet<unknown> = new Set(["Token", "Data", "ToolCall", "Reset", "Complete"])
 
 /**
  * @category guards

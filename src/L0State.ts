@@ -22,6 +22,11 @@ export interface RunViolation extends Violation {
 }
 
 /**
+ * The state of a run: when it completes, in `Complete` events and
+ * `L0Result.state`; when it fails, in `ExhaustedError.state`; while it runs,
+ * from `L0.start`'s handle. The text, the counters of retries and
+ * fallbacks, what the current attempt produced, and every violation.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -15,6 +15,7 @@ import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import type * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
+import type * as EventBus from "./EventBus.js"
 import { checkList, contest, describeFailures, firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
 import { durationMillis, invalidOption, isRecord } from "./internal/options.js"
 import { run, stream } from "./internal/l0.js"
@@ -40,6 +41,9 @@ export type Mode = "fail-fast" | "settle"
 export type Settled = Result.Result<L0Result, L0Error>
 
 /**
+ * Options of `parallel`: how many runs at once and whether one failure ends
+ * them all.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -51,6 +55,9 @@ export interface ParallelOptions {
 }
 
 /**
+ * Options of `batched`: the batch size and whether one failure ends them
+ * all.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -62,6 +69,9 @@ export interface BatchedOptions {
 }
 
 /**
+ * Options of `hedge`: how long to wait for the first run's output before
+ * starting a second one.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -200,7 +210,7 @@ export const race = (options: ReadonlyArray<L0Options>): Effect.Effect<RaceResul
     })
   })
 
-const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): EventBus.Outcome =>
   Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure"
 
 /**

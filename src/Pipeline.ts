@@ -27,6 +27,8 @@ export interface Step {
 }
 
 /**
+ * The outcome of one step of a pipeline, handed to the steps after it.
+ *
  * @category models
  * @since 0.1.0
  */

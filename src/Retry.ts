@@ -17,12 +17,18 @@ import * as internal from "./internal/retry.js"
 import type { CategoryError } from "./L0Error.js"
 
 /**
+ * The built-in backoff strategies, by the name `RetryOptions.backoff`
+ * accepts.
+ *
  * @category models
  * @since 0.1.0
  */
 export type BackoffName = "exponential" | "linear" | "fixed" | "fixed-jitter" | "full-jitter"
 
 /**
+ * How a source is retried: attempt and retry budgets, and the delays between
+ * attempts.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -123,7 +129,9 @@ export const fullJitter: (base: Duration.Input, cap: Duration.Input) => Schedule
   backoff((retry, base, cap, random) => random * grown(retry, base, cap), true)
 
 /**
- * The backoff schedules by name.
+ * The backoff schedules by name, the names `RetryOptions.backoff` accepts:
+ * for building the same delays as a `Schedule` of your own from a name in
+ * configuration.
  *
  * @category backoff
  * @since 0.1.0
@@ -139,6 +147,9 @@ export const strategies: Readonly<
 }
 
 /**
+ * Whether `u` names a built-in backoff: for checking a name read from
+ * configuration before it reaches `RetryOptions.backoff`.
+ *
  * @category guards
  * @since 0.1.0
  */

@@ -9,7 +9,7 @@
  * - `complete`: the final state and usage (see `completePayload`), last
  * - `error`: `{ tag, category, message, status? }`, last; message redacted
  *
- * `Message`, `Data` and `ToolCall` events are not sent (tool calls are in
+ * `Data` and `ToolCall` events are not sent (tool calls are in
  * the `complete` state). A comment (`: keep-alive`) goes out at an interval,
  * so that proxies keep the connection open. Closing the response body (the
  * client went away) or aborting `signal` interrupts the stream, which aborts
@@ -39,6 +39,9 @@ import type { Complete, L0Event } from "./L0Event.js"
 export type { CompletePayload, ErrorPayload } from "./client.js"
 
 /**
+ * Options of `toResponse` and the other server functions: keep-alive
+ * interval, headers, the `complete` payload and cancellation.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -27,6 +27,9 @@ import { ContentError, FatalError } from "./L0Error.js"
 import type { ToolCall } from "./L0Event.js"
 
 /**
+ * The options of a structured run: the `L0Options` of the run, plus how the
+ * JSON answer is repaired and decoded.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -12,43 +12,14 @@
  *
  * @since 0.1.0
  */
-import * as Duration from "effect/Duration"
+import * as internal from "./internal/timeout.js"
+
+export type { TimeoutOptions } from "./internal/timeout.js"
 
 /**
- * @category models
- * @since 0.1.0
- */
-export interface TimeoutOptions {
-  /** Longest wait for the first output of an attempt, request included. Default 5 seconds. */
-  readonly initialToken?: Duration.Input | undefined
-  /** Longest gap between two outputs. Default 10 seconds. `"Infinity"` disables either. */
-  readonly interToken?: Duration.Input | undefined
-}
-
-/**
+ * The limits L0 applies when `L0Options.timeout` leaves one out.
+ *
  * @category defaults
  * @since 0.1.0
  */
-export const defaults = { initialToken: "5 seconds", interToken: "10 seconds" } as const
-
-/**
- * Both limits in milliseconds (`Infinity` when disabled).
- *
- * @category models
- * @since 0.1.0
- */
-export interface Limits {
-  readonly initialToken: number
-  readonly interToken: number
-}
-
-/**
- * Resolves options against the defaults.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const limits = (options: TimeoutOptions | undefined): Limits => ({
-  initialToken: Duration.toMillis(Duration.fromInputUnsafe(options?.initialToken ?? defaults.initialToken)),
-  interToken: Duration.toMillis(Duration.fromInputUnsafe(options?.interToken ?? defaults.interToken))
-})
+export const defaults: { readonly initialToken: "5 seconds"; readonly interToken: "10 seconds" } = internal.defaults

@@ -24,12 +24,17 @@ import type { L0Error } from "./L0Error.js"
 import { FatalError } from "./L0Error.js"
 
 /**
+ * What a window's `size` and `overlap` count.
+ *
  * @category models
  * @since 0.1.0
  */
 export type Unit = "tokens" | "characters" | "sentences" | "paragraphs"
 
 /**
+ * How `split` cuts a document: the unit, the window size and the overlap
+ * between windows.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -43,6 +48,8 @@ export interface SplitOptions {
 }
 
 /**
+ * How `process` cuts a document and how many windows run at once.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -182,7 +189,7 @@ const validate = (text: unknown, options: unknown): FatalError | undefined => {
  *
  * **Example** (Windows of about 1,000 tokens, overlapping by 100)
  * ```ts
- * const windows = Result.getOrThrow(Window.split(document, { by: "tokens", size: 1000, overlap: 100 }))
+ * const windows = Result.getOrThrow(Window.split(report, { by: "tokens", size: 1000, overlap: 100 }))
  * ```
  * @category splitting
  * @since 0.1.0

@@ -90,6 +90,9 @@ export class StreamError extends Error {
 }
 
 /**
+ * What a completed reply resolves to: the text shown and the data of the
+ * `complete` event.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -101,6 +104,9 @@ export interface Result<Complete = CompletePayload> {
 }
 
 /**
+ * Callbacks of `read`, called as the server's events arrive, and a signal to
+ * stop reading.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -13,6 +13,8 @@ export * as Consensus from "./Consensus.js"
 /** @since 0.1.0 */
 export * as Continuation from "./Continuation.js"
 /** @since 0.1.0 */
+export * as EffectAi from "./EffectAi.js"
+/** @since 0.1.0 */
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as EventLog from "./EventLog.js"

@@ -146,7 +146,7 @@ describe("EventLog: record and replay a TestSource run", () => {
 
   it.effect("a successful run replays its Complete, state and tool calls", () =>
     Effect.gen(function*() {
-      const fallback = TestSource.make([lookup, L0Event.message("assistant", "Hi"), L0Event.token("Done.")])
+      const fallback = TestSource.make([lookup, L0Event.data({ note: "Hi" }), L0Event.token("Done.")])
       const original = yield* recordRun(L0.stream({ stream: flakySource().stream, fallbacks: [fallback.stream], retry }))
       expect(original.exit._tag).toBe("Success")
       const complete = original.events.at(-1)
@@ -601,12 +601,12 @@ describe("EventLog: what gets written", () => {
     Effect.gen(function*() {
       const sink = yield* EventLog.memorySink
       const error = yield* Stream.runDrain(
-        L0.stream({ stream: TestSource.make([L0Event.token("a"), { _tag: "Message", role: "assistant" }]).stream }).pipe(
+        L0.stream({ stream: TestSource.make([L0Event.token("a"), { _tag: "ToolCall", id: "call_1", name: "lookup" }]).stream }).pipe(
           EventLog.record(sink)
         )
       ).pipe(Effect.flip)
       expect(error).toMatchObject({ _tag: "EventLogError", reason: "Encode" })
-      expect(error.message).toContain("content")
+      expect(error.message).toContain("arguments")
     }))
 
   it.effect("a sink holds one run", () =>

@@ -14,11 +14,12 @@ const tags = (events: Iterable<L0Event.L0Event>) => [...events].map((event) => e
 const finalText = (events: Iterable<L0Event.L0Event>) => [...events].reduce(L0Event.applyTo, "")
 
 /** Runs `effect` with a collecting EventBus and returns its result with the events of the given types. */
-const collecting = <A, E>(effect: Effect.Effect<A, E>, types: ReadonlyArray<EventBus.EventType>) =>
+const collecting = <A, E, T extends EventBus.EventType>(effect: Effect.Effect<A, E>, types: ReadonlyArray<T>) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(effect)
     const collected = yield* EventBus.Collected
-    const events = (yield* collected.events).filter((event) => types.includes(event.type))
+    const wanted: ReadonlyArray<EventBus.EventType> = types
+    const events = (yield* collected.events).filter((event): event is EventBus.BusEvent<T> => wanted.includes(event.type))
     return { exit, events }
   }).pipe(Effect.provide(EventBus.layerCollect))
 

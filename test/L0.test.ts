@@ -78,13 +78,24 @@ describe("L0.stream happy path", () => {
       }
     }))
 
-  it.effect("passes Message, Data and ToolCall events through and records tool calls", () =>
+  it.effect("passes Data and ToolCall events through and records tool calls", () =>
     Effect.gen(function*() {
       const call = L0Event.toolCall("call_1", "lookup", "{\"q\":1}")
-      const source = TestSource.make([L0Event.message("assistant", "hi"), L0Event.data({ n: 1 }), "x", call])
+      const source = TestSource.make([L0Event.data({ n: 1 }), "x", call])
       const events = yield* Stream.runCollect(L0.stream({ stream: source.stream }))
-      expect(events.slice(0, 4)).toEqual([L0Event.message("assistant", "hi"), L0Event.data({ n: 1 }), L0Event.token("x"), call])
+      expect(events.slice(0, 3)).toEqual([L0Event.data({ n: 1 }), L0Event.token("x"), call])
       expect(completeOf(events).state.toolCalls).toEqual([call])
+    }))
+
+  it.effect("an object tagged like an event of another kind is a protocol error, not lost text", () =>
+    Effect.gen(function*() {
+      const source = TestSource.make([L0Event.token("a"), { _tag: "Message", role: "assistant", content: "hi" }])
+      const error = yield* Effect.flip(L0.text({ stream: source.stream }))
+      expect(error).toMatchObject({ _tag: "ExhaustedError", category: "fatal" })
+      const cause = error._tag === "ExhaustedError" ? error.attempts[0]?.error : undefined
+      expect(cause).toMatchObject({ _tag: "FatalError", reason: "protocol" })
+      expect(cause?.message).toContain("\"events\" adapter")
+      expect(cause?.message).not.toContain("hi")
     }))
 
   it.effect("an L0 stream can be the source of another: its Complete is dropped and its Reset applied", () =>

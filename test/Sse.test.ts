@@ -63,7 +63,7 @@ describe("Sse.toResponse", () => {
       Stream.make(
         L0Event.token("He"),
         L0Event.token("llo"),
-        L0Event.message("assistant", "not sent"),
+        L0Event.data({ text: "not sent" }),
         L0Event.reset(1),
         L0Event.token("i\n\"there\""),
         complete("Hi\n\"there\"")

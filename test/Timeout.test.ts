@@ -3,7 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import { EventBus, L0, L0Error, L0Event, Timeout } from "effect-l0"
+import type { L0Error} from "effect-l0"
+import { EventBus, L0, L0Event, Timeout } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, noDelay, settle } from "./support.js"
 
@@ -129,12 +130,8 @@ describe("timeouts", () => {
       expect(source.calls).toHaveLength(1)
     }))
 
-  it("resolves limits with the defaults", () => {
-    expect(Timeout.limits(undefined)).toEqual({ initialToken: 5000, interToken: 10_000 })
-    expect(Timeout.limits({ initialToken: "1 second", interToken: "Infinity" })).toEqual({
-      initialToken: 1000,
-      interToken: Infinity
-    })
+  it("documents its defaults, which the tests below observe", () => {
+    expect(Timeout.defaults).toEqual({ initialToken: "5 seconds", interToken: "10 seconds" })
   })
 
   it.effect("the default first-token limit is 5 seconds", () =>
@@ -142,6 +139,19 @@ describe("timeouts", () => {
       const source = TestSource.make([TestSource.stall], ["ok"])
       const fiber = yield* Effect.forkChild(L0.text({ stream: source.stream, retry: noDelay }))
       yield* advance("4999 millis")
+      expect(source.calls).toHaveLength(1)
+      yield* advance("1 millis")
+      yield* settle
+      expect(source.calls).toHaveLength(2)
+      expect(yield* Fiber.join(fiber)).toBe("ok")
+    }))
+
+  it.effect("the default inter-token limit is 10 seconds", () =>
+    Effect.gen(function*() {
+      const source = TestSource.make(["a", TestSource.stall], ["ok"])
+      const fiber = yield* Effect.forkChild(L0.text({ stream: source.stream, retry: noDelay }))
+      yield* settle
+      yield* advance("9999 millis")
       expect(source.calls).toHaveLength(1)
       yield* advance("1 millis")
       yield* settle

@@ -18,7 +18,8 @@ const NAMES = [
   "drift",
   "eventlog",
   "continuation",
-  "observability"
+  "observability",
+  "effect-ai"
 ] as const
 
 /**
@@ -147,6 +148,11 @@ describe("examples run", () => {
     const counts = lines.slice(1, -1).map((line) => Number(/^partial: (\d) lines so far$/.exec(line)?.[1]))
     expect(counts).toEqual([...counts].sort())
     expect(new Set(counts)).toEqual(new Set([0, 1, 2]))
+  }, BUDGET)
+
+  it("effect-ai", async () => {
+    // the dropped connection is retried and the text goes on: each word once
+    expect(await example("effect-ai")).toEqual(["The quick brown fox jumps over the lazy dog.", "2 requests"])
   }, BUDGET)
 
   it("continuation", async () => {

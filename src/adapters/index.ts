@@ -6,22 +6,12 @@
  *
  * @since 0.1.0
  */
-export {
-  /**
-   * @category adapters
-   * @since 0.1.0
-   */
-  events,
-  /**
-   * @category adapters
-   * @since 0.1.0
-   */
-  text
-} from "../Adapter.js"
 export { anthropic } from "./anthropic.js"
+export { effectAi } from "./effectAi.js"
 export { anthropicHttp, openaiHttp } from "./http.js"
 export type { HttpOptions, HttpSource } from "./http.js"
 export { openaiChat } from "./openaiChat.js"
 export { openaiResponses } from "./openaiResponses.js"
+export { events, text } from "./plain.js"
 export { vercelAi } from "./vercelAi.js"
 

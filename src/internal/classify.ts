@@ -3,7 +3,7 @@ import type { ErrorCategory, FatalReason } from "../L0Error.js"
 import { redactSecrets } from "./redact.js"
 
 /** @internal */
-export interface Classified {
+interface Classified {
   readonly category: ErrorCategory
   readonly message: string
   readonly status: number | undefined
@@ -78,7 +78,35 @@ const PROVIDER_TYPES: ReadonlyMap<string, ErrorCategory> = new Map([
   ["model_not_found", "fatal"]
 ])
 
-const isRecord = (u: unknown): u is object => typeof u === "object" && u !== null
+/** Any non-null object, arrays included: errors come in every shape. */
+const isObjectLike = (u: unknown): u is object => typeof u === "object" && u !== null
+/**
+ * The category of each `reason` of `effect/ai`'s `AiError`. `UnknownError`
+ * is absent: its status, if any, decides like any other error's.
+ */
+const AI_REASONS: ReadonlyMap<unknown, ErrorCategory> = new Map<string, ErrorCategory>([
+  ["RateLimitError", "transient"],
+  ["InternalProviderError", "transient"],
+  ["NetworkError", "network"],
+  ["AuthenticationError", "fatal"],
+  ["QuotaExhaustedError", "fatal"],
+  ["InvalidRequestError", "fatal"],
+  ["UnsupportedSchemaError", "fatal"],
+  ["InvalidToolResultError", "fatal"],
+  ["ToolResultEncodingError", "fatal"],
+  ["ToolConfigurationError", "fatal"],
+  ["ToolkitRequiredError", "fatal"],
+  ["InvalidUserInputError", "fatal"],
+  ["ContentPolicyError", "content"],
+  ["InvalidResponseError", "model"],
+  ["InvalidOutputError", "model"],
+  ["StructuredOutputError", "model"],
+  ["ToolNotFoundError", "model"],
+  ["ToolParameterValidationError", "model"]
+])
+
+/** The brand of `effect/ai`'s `AiError`, read as a key so that another copy of `effect` is recognized too. */
+const AI_ERROR = "~effect/ai/AiError"
 
 const stringOf = (u: unknown): string | undefined => typeof u === "string" ? u : undefined
 
@@ -91,7 +119,7 @@ class Reader {
   unreadable = false
 
   get(u: unknown, key: PropertyKey): unknown {
-    if (!isRecord(u) && typeof u !== "function") return undefined
+    if (!isObjectLike(u) && typeof u !== "function") return undefined
     try {
       return (u as Record<PropertyKey, unknown>)[key]
     } catch {
@@ -103,7 +131,7 @@ class Reader {
   /** The nested object at `key`, if there is one. */
   record(u: unknown, key: PropertyKey): object | undefined {
     const value = this.get(u, key)
-    return isRecord(value) ? value : undefined
+    return isObjectLike(value) ? value : undefined
   }
 
   string(u: unknown, key: PropertyKey): string | undefined {
@@ -121,7 +149,8 @@ class Reader {
   }
 }
 
-const numberOf = (u: unknown): number | undefined =>
+/** An HTTP status as a number or as three digits. */
+const statusCodeOf = (u: unknown): number | undefined =>
   typeof u === "number" && Number.isInteger(u)
     ? u
     : typeof u === "string" && /^\d{3}$/.test(u)
@@ -129,14 +158,25 @@ const numberOf = (u: unknown): number | undefined =>
     : undefined
 
 const statusOf = (r: Reader, u: unknown): number | undefined =>
-  numberOf(r.get(u, "status")) ?? numberOf(r.get(u, "statusCode")) ?? numberOf(r.get(u, "status_code"))
+  statusCodeOf(r.get(u, "status")) ?? statusCodeOf(r.get(u, "statusCode")) ?? statusCodeOf(r.get(u, "status_code"))
 
 const readStatus = (r: Reader, u: object): number | undefined => statusOf(r, u) ?? statusOf(r, r.record(u, "response"))
+
+/** An `AiError`'s reason, which carries its HTTP details (`http.response.status`) and `retryAfter`. */
+const aiReason = (r: Reader, u: object): object | undefined => {
+  try {
+    if (!(AI_ERROR in u)) return undefined
+  } catch {
+    r.unreadable = true
+    return undefined
+  }
+  return r.record(u, "reason")
+}
 
 /** Walks `cause` links (bounded, cycles are harmless) looking for a Node or undici error code. */
 const findCode = (r: Reader, u: object): string | undefined => {
   let current: unknown = u
-  for (let depth = 0; depth < 5 && isRecord(current); depth++) {
+  for (let depth = 0; depth < 5 && isObjectLike(current); depth++) {
     const code = r.string(current, "code")
     if (code !== undefined && NETWORK_CODES.has(code)) return code
     current = r.get(current, "cause")
@@ -158,7 +198,7 @@ const UNREADABLE = "a thrown value whose properties throw when read (a revoked P
 
 const messageOf = (r: Reader, u: unknown): string => {
   if (typeof u === "string") return u
-  if (!isRecord(u)) return r.text(u) ?? UNREADABLE
+  if (!isObjectLike(u)) return r.text(u) ?? UNREADABLE
   const nested = r.record(u, "error")
   const type = r.string(nested, "type")
   const own = r.string(u, "message")
@@ -180,7 +220,7 @@ const causeDetail = (r: Reader, cause: unknown, message: string): string => {
 }
 
 const headerOf = (r: Reader, headers: unknown, name: string): string | undefined => {
-  if (!isRecord(headers)) return undefined
+  if (!isObjectLike(headers)) return undefined
   const get = r.get(headers, "get")
   try {
     if (typeof get === "function") return stringOf(get.call(headers, name))
@@ -243,12 +283,15 @@ const networkFromName = (name: unknown): NetworkReason | undefined =>
 export const classify = (u: unknown, now?: number): Classified => {
   const r = new Reader()
   const message = redactSecrets(messageOf(r, u))
-  const record = isRecord(u) ? u : undefined
-  const status = record && readStatus(r, record)
+  const record = isObjectLike(u) ? u : undefined
+  const reason = record && aiReason(r, record)
+  const status = record && (readStatus(r, record) ?? statusOf(r, r.record(r.record(reason, "http"), "response")))
   const at = now ?? Date.now()
+  const aiRetryAfter = r.get(reason, "retryAfter")
   // `responseHeaders`: Vercel AI SDK's APICallError
   const retryAfter = record &&
-    (retryAfterWith(r, r.get(record, "headers"), at) ??
+    ((Duration.isDuration(aiRetryAfter) ? aiRetryAfter : undefined) ??
+      retryAfterWith(r, r.get(record, "headers"), at) ??
       retryAfterWith(r, r.get(record, "responseHeaders"), at) ??
       retryAfterWith(r, r.get(r.get(record, "response"), "headers"), at))
   const result = (
@@ -264,6 +307,20 @@ export const classify = (u: unknown, now?: number): Classified => {
     unreadable: r.unreadable
   })
 
+  if (reason !== undefined) {
+    const tag = r.get(reason, "_tag")
+    const category = AI_REASONS.get(tag)
+    if (tag === "NetworkError") {
+      // `EncodeError` and `InvalidUrlError` are bugs in the request, not the network
+      return r.get(reason, "reason") === "TransportError"
+        ? result("network", { networkReason: "socket" })
+        : result("fatal")
+    }
+    if (tag === "AuthenticationError" && r.get(reason, "kind") === "MissingKey") {
+      return result("fatal", { fatalReason: "credentials" })
+    }
+    if (category !== undefined) return result(category)
+  }
   if (record) {
     const name = nameOf(r, record)
     if (name === "AbortError" || name === "APIUserAbortError") return result("fatal", { fatalReason: "aborted" })

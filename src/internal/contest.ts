@@ -98,14 +98,19 @@ export const describeFailures = <F extends { readonly index: number; readonly er
  *
  * @internal
  */
-export const groupReporter: Effect.Effect<(type: EventBus.EventType, data: Readonly<Record<string, unknown>>) => void> =
-  Effect.gen(function*() {
-    const bus = yield* EventBus.EventBus
-    const clock = yield* Clock.Clock
-    const id = globalThis.crypto.randomUUID()
-    return (type, data) => {
-      if (bus !== EventBus.noop) {
-        bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data })
-      }
+export const groupReporter: Effect.Effect<
+  <T extends "batch_start" | "batch_complete" | "window_start" | "window_complete">(
+    type: T,
+    data: EventBus.EventData[T]
+  ) => void
+> = Effect.gen(function*() {
+  const bus = yield* EventBus.EventBus
+  const clock = yield* Clock.Clock
+  const id = globalThis.crypto.randomUUID()
+  return (type, data) => {
+    if (bus !== EventBus.noop) {
+      // the signature ties `data` to `type`; TypeScript cannot follow that tie into the union
+      bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data } as EventBus.BusEvent)
     }
-  })
+  }
+})

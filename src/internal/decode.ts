@@ -27,6 +27,13 @@ export const stringOf = (u: unknown): string | undefined => typeof u === "string
 /** @internal */
 const numberOf = (u: unknown): number | undefined => typeof u === "number" ? u : undefined
 
+/**
+ * A decoder that keeps no state between chunks.
+ *
+ * @internal
+ */
+export const stateless = (push: Decoder["push"]): Decoder => ({ push, end: () => undefined })
+
 /** @internal */
 export const unexpectedChunk = (adapter: string, chunk: unknown): FatalError =>
   new FatalError({ reason: "protocol", message: `The "${adapter}" adapter cannot read ${describe(chunk)}` })

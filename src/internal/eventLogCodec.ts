@@ -59,47 +59,103 @@ const State = Schema.Struct({
 /** `L0Event`: `Data` values and `usage.raw` are kept as they are and written as JSON. */
 export const L0Event = Schema.Union([
   Schema.TaggedStruct("Token", { value: Schema.String }),
-  Schema.TaggedStruct("Message", { role: Schema.String, content: Schema.String }),
   Schema.TaggedStruct("Data", { value: orUndefined(Schema.Unknown) }),
   ToolCall,
   Schema.TaggedStruct("Reset", { kept: Schema.Number }),
   Schema.TaggedStruct("Complete", { usage: Schema.optional(Usage), state: State })
 ])
 
-const eventTypes: { readonly [K in EventBus.EventType]: null } = {
-  session_start: null,
-  session_end: null,
-  stream_start: null,
-  stream_token: null,
-  stream_complete: null,
-  retry_attempt: null,
-  retry_exhausted: null,
-  fallback_start: null,
-  fallback_success: null,
-  guardrail_check: null,
-  guardrail_violation: null,
-  timeout: null,
-  reset: null,
-  error_network: null,
-  error_transient: null,
-  error_model: null,
-  error_content: null,
-  error_fatal: null,
-  batch_start: null,
-  batch_complete: null,
-  tool_call: null,
-  stream_progress: null,
-  window_start: null,
-  window_complete: null
-}
+const Category = Schema.Literals(["network", "transient", "model", "content", "fatal"])
 
-export const BusEvent = Schema.Struct({
-  type: Schema.Literals(Object.keys(eventTypes) as Array<EventBus.EventType>),
-  sessionId: Schema.String,
-  streamId: Schema.String,
-  timestamp: Schema.Number,
-  data: Schema.Record(Schema.String, Schema.Unknown)
+const GroupOutcome = Schema.Literals(["success", "failure", "interrupted"])
+
+const ErrorData = Schema.Struct({
+  source: Schema.Number,
+  attempt: Schema.Number,
+  tag: Schema.String,
+  message: Schema.String,
+  status: orUndefined(Schema.Number)
 })
+
+/** One bus event type with the fields of its `data`. */
+const busEvent = <K extends EventBus.EventType, Data extends Schema.Top>(type: K, data: Data) =>
+  Schema.Struct({
+    type: Schema.Literal(type),
+    sessionId: Schema.String,
+    streamId: Schema.String,
+    timestamp: Schema.Number,
+    data
+  })
+
+/**
+ * Every bus event type: the log must decode to `EventBus.BusEvent` and encode
+ * from it (see `eventLog.ts`), so the compiler keeps this list and the
+ * public one in step.
+ */
+export const BusEvent = Schema.Union([
+  busEvent("session_start", Schema.Struct({ sources: Schema.Number })),
+  busEvent("session_end", Schema.Struct({ outcome: GroupOutcome, attempts: Schema.Number })),
+  busEvent("stream_start", Schema.Struct({ source: Schema.Number, attempt: Schema.Number })),
+  busEvent("stream_token", Schema.Struct({ value: Schema.String, index: Schema.Number })),
+  busEvent(
+    "stream_complete",
+    Schema.Struct({
+      source: Schema.Number,
+      attempt: Schema.Number,
+      tokenCount: Schema.Number,
+      adapter: orUndefined(Schema.String)
+    })
+  ),
+  busEvent(
+    "stream_progress",
+    Schema.Struct({
+      source: Schema.Number,
+      attempt: Schema.Number,
+      tokenCount: Schema.Number,
+      elapsedMs: Schema.Number,
+      tokensPerSecond: orUndefined(Schema.Number)
+    })
+  ),
+  busEvent(
+    "retry_attempt",
+    Schema.Struct({ source: Schema.Number, attempt: Schema.Number, category: Category, delayMs: Schema.Number })
+  ),
+  busEvent("retry_exhausted", Schema.Struct({ source: Schema.Number, attempts: Schema.Number, category: Category })),
+  busEvent("fallback_start", Schema.Struct({ fallbackIndex: Schema.Number, category: Category })),
+  busEvent("fallback_success", Schema.Struct({ fallbackIndex: Schema.Number })),
+  busEvent(
+    "guardrail_check",
+    Schema.Struct({ completed: Schema.Boolean, tokenCount: Schema.Number, violations: Schema.Number })
+  ),
+  busEvent("guardrail_violation", Violation),
+  busEvent("timeout", Schema.Struct({ phase: Schema.Literals(["initial", "inter"]), limitMs: Schema.Number })),
+  busEvent("reset", Schema.Struct({ kept: Schema.Number })),
+  busEvent("error_network", ErrorData),
+  busEvent("error_transient", ErrorData),
+  busEvent("error_model", ErrorData),
+  busEvent("error_content", ErrorData),
+  busEvent("error_fatal", ErrorData),
+  busEvent("batch_start", Schema.Struct({ batch: Schema.Number, batches: Schema.Number, size: Schema.Number })),
+  busEvent(
+    "batch_complete",
+    Schema.Struct({
+      batch: Schema.Number,
+      batches: Schema.Number,
+      size: Schema.Number,
+      outcome: GroupOutcome,
+      succeeded: Schema.Number,
+      failed: Schema.Number,
+      completed: Schema.Number,
+      total: Schema.Number
+    })
+  ),
+  busEvent("tool_call", Schema.Struct({ id: Schema.String, name: Schema.String, arguments: Schema.String })),
+  busEvent("window_start", Schema.Struct({ index: Schema.Number, total: Schema.Number })),
+  busEvent(
+    "window_complete",
+    Schema.Struct({ index: Schema.Number, total: Schema.Number, outcome: GroupOutcome, completed: Schema.Number })
+  )
+])
 
 const common = {
   message: Schema.String,
@@ -180,7 +236,7 @@ const Attempt = Schema.Struct({
 
 const Exhausted = Schema.Struct({
   _tag: Schema.tag("ExhaustedError"),
-  category: Schema.Literals(["network", "transient", "model", "content", "fatal"]),
+  category: Category,
   message: Schema.String,
   attempts: Schema.Array(Attempt),
   state: Schema.optional(State)
@@ -198,7 +254,7 @@ const Exhausted = Schema.Struct({
   })
 )
 
-export const L0ErrorSchema = Schema.Union([CategoryErrorSchema, Exhausted])
+const L0ErrorSchema = Schema.Union([CategoryErrorSchema, Exhausted])
 
 const Outcome = Schema.Union([
   Schema.TaggedStruct("Success", {}),

@@ -56,11 +56,11 @@ const alreadySubscribed = (): FatalError =>
   })
 
 /** @internal */
-export const start = (options: L0Options): Effect.Effect<Handle, never, Scope.Scope> =>
+export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, never, Scope.Scope | R> =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<L0Event, L0Error | Cause.Done>()
     const outcome = yield* Deferred.make<L0Result, L0Error>()
-    const made = yield* Effect.exit(makeSession<never>(options, undefined))
+    const made = yield* Effect.exit(makeSession<never, R>(options, undefined))
     let session: Session<never> | undefined
     let byHandle = false
     const end = (exit: Exit.Exit<L0Result, L0Error>): Effect.Effect<void> =>

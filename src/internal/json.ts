@@ -31,7 +31,7 @@ export const resolveLimits = (options: unknown, prefix: string): Result.Result<L
   })
 }
 
-export type Scalar = string | number | boolean | null
+type Scalar = string | number | boolean | null
 
 /** Receives the value as the parser completes it: containers when they open, scalars when they end. */
 export interface Sink {
@@ -42,7 +42,7 @@ export interface Sink {
 }
 
 /** What the parser repaired, in the order of the flags below. */
-export const repairKinds = [
+const repairKinds = [
   "fence",
   "prose",
   "quotes",

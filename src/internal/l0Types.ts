@@ -38,21 +38,27 @@ export interface AttemptContext {
 /**
  * A provider stream for one attempt: an `AsyncIterable` (SDK streams), a
  * `Promise` of one, an Effect `Stream`, or an `Effect` producing either.
+ * `R` is what the `Stream` or `Effect` requires (such as `effect/ai`'s
+ * `LanguageModel`); it becomes the requirement of the run.
  *
  * @category models
  * @since 0.1.0
  */
-export type SourceFactory = (ctx: AttemptContext) => Produced
+export type SourceFactory<R = never> = (ctx: AttemptContext) => Produced<R>
 
 /**
+ * Everything one L0 run needs: the source to call (and its fallbacks), and
+ * how the run is guarded, retried, timed out and observed. Only `stream` is
+ * required.
+ *
  * @category models
  * @since 0.1.0
  */
-export interface L0Options {
+export interface L0Options<R = never> {
   /** Called once per attempt. */
-  readonly stream: SourceFactory
+  readonly stream: SourceFactory<R>
   /** Tried in order once the previous source is exhausted or failed fatally. */
-  readonly fallbacks?: ReadonlyArray<SourceFactory> | undefined
+  readonly fallbacks?: ReadonlyArray<SourceFactory<R>> | undefined
   readonly guardrails?: ReadonlyArray<GuardrailRule> | undefined
   /** Tokens between guardrail checks; default 10. Completion always checks. */
   readonly checkInterval?: number | undefined
@@ -82,6 +88,9 @@ export interface L0Options {
 }
 
 /**
+ * What a completed run returns: the final text, the final state and the
+ * provider's usage report.
+ *
  * @category models
  * @since 0.1.0
  */

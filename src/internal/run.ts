@@ -118,10 +118,11 @@ export class Session<A> {
     return this.clock.currentTimeMillisUnsafe()
   }
 
-  emit(type: EventBus.EventType, streamId: string, data: Readonly<Record<string, unknown>>): void {
-    this.telemetry.observe(type, streamId, data)
-    if (this.bus === EventBus.noop) return
-    this.bus.emit({ type, sessionId: this.id, streamId, timestamp: this.now(), data })
+  emit<T extends EventBus.EventType>(type: T, streamId: string, data: EventBus.EventData[T]): void {
+    // the signature ties `data` to `type`; TypeScript cannot follow that tie into the union
+    const event = { type, sessionId: this.id, streamId, timestamp: this.now(), data } as EventBus.BusEvent
+    this.telemetry.observe(event)
+    if (this.bus !== EventBus.noop) this.bus.emit(event)
   }
 
   nextStreamId(): string {

@@ -10,15 +10,15 @@ import type { Completion, Decoder } from "../Adapter.js"
 import type { L0Event } from "../L0Event.js"
 import type { CategoryError } from "../L0Error.js"
 import { ExhaustedError, FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
-import type { Limits } from "../Timeout.js"
+import type { Limits } from "./timeout.js"
 import { isJsonContentType, isRecord } from "./decode.js"
 
-/** What the factory may return; see `L0Options.stream`. */
-export type Produced =
+/** What the factory may return; see `L0Options.stream`. `R`: the services its `Stream` or `Effect` requires. */
+export type Produced<R = never> =
   | AsyncIterable<unknown>
   | Promise<AsyncIterable<unknown>>
-  | Stream.Stream<unknown, unknown>
-  | Effect.Effect<AsyncIterable<unknown> | Stream.Stream<unknown, unknown>, unknown>
+  | Stream.Stream<unknown, unknown, R>
+  | Effect.Effect<AsyncIterable<unknown> | Stream.Stream<unknown, unknown, R>, unknown, R>
 
 /** @internal */
 export interface SourceConfig {
@@ -84,9 +84,11 @@ const isPromiseLike = safe((u): u is PromiseLike<unknown> =>
   typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
 )
 
-const isStream = safe(Stream.isStream)
+/** @internal */
+export const isStream = safe(Stream.isStream)
 
-const isEffect = safe(Effect.isEffect)
+/** @internal */
+export const isEffect = safe(Effect.isEffect)
 
 /**
  * Moves chunks from the provider to the attempt: decoding, timing the output

@@ -14,7 +14,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
-import type { EventType } from "../EventBus.js"
+import type { BusEvent, ErrorData } from "../EventBus.js"
 import * as Metrics from "../Metrics.js"
 
 /** What telemetry reads of an attempt when it ends. */
@@ -80,20 +80,21 @@ export class RunTelemetry {
   }
 
   /** Updates metrics and spans for one bus event. */
-  observe(type: EventType, streamId: string, data: Readonly<Record<string, unknown>>): void {
-    switch (type) {
+  observe(event: BusEvent): void {
+    const streamId = event.streamId
+    switch (event.type) {
       case "error_network":
       case "error_transient":
       case "error_model":
       case "error_content":
       case "error_fatal":
-        return this.failed(streamId, type.slice(6), data)
+        return this.failed(streamId, event.type.slice(6), event.data)
       case "retry_attempt": {
         const traced = this.open.get(streamId)
         if (traced === undefined) return
-        traced.span.attribute("l0.retry.delay_ms", data.delayMs)
+        traced.span.attribute("l0.retry.delay_ms", event.data.delayMs)
         this.update(Metric.withAttributes(Metrics.retries, {
-          category: String(data.category),
+          category: event.data.category,
           provider: provider(traced.attempt)
         }), 1)
         return this.end(traced, failedExit(traced))
@@ -108,42 +109,42 @@ export class RunTelemetry {
         return this.succeeded(streamId)
       case "fallback_start": {
         this.runSpan?.event("l0.fallback", this.nanos(), {
-          "l0.fallback_index": data.fallbackIndex,
-          "l0.failure.category": data.category
+          "l0.fallback_index": event.data.fallbackIndex,
+          "l0.failure.category": event.data.category
         })
-        return this.update(Metric.withAttributes(Metrics.fallbacks, { category: String(data.category) }), 1)
+        return this.update(Metric.withAttributes(Metrics.fallbacks, { category: event.data.category }), 1)
       }
       case "reset": {
-        this.open.get(streamId)?.span.event("l0.reset", this.nanos(), { "l0.kept": data.kept })
+        this.open.get(streamId)?.span.event("l0.reset", this.nanos(), { "l0.kept": event.data.kept })
         return this.update(Metrics.resets, 1)
       }
       case "timeout": {
         this.open.get(streamId)?.span.event("l0.timeout", this.nanos(), {
-          "l0.timeout.phase": data.phase,
-          "l0.timeout.limit_ms": data.limitMs
+          "l0.timeout.phase": event.data.phase,
+          "l0.timeout.limit_ms": event.data.limitMs
         })
-        return this.update(Metric.withAttributes(Metrics.timeouts, { phase: String(data.phase) }), 1)
+        return this.update(Metric.withAttributes(Metrics.timeouts, { phase: event.data.phase }), 1)
       }
       case "guardrail_violation": {
         // the violation's message may quote the model's text: spans and metrics carry only the rule
         this.open.get(streamId)?.span.event("l0.guardrail_violation", this.nanos(), {
-          "l0.guardrail.rule": data.rule,
-          "l0.guardrail.severity": data.severity
+          "l0.guardrail.rule": event.data.rule,
+          "l0.guardrail.severity": event.data.severity
         })
         return this.update(Metric.withAttributes(Metrics.violations, {
-          rule: String(data.rule),
-          severity: String(data.severity)
+          rule: String(event.data.rule),
+          severity: String(event.data.severity)
         }), 1)
       }
       case "session_end":
-        return this.finished(String(data.outcome), data.attempts)
+        return this.finished(event.data.outcome, event.data.attempts)
     }
   }
 
-  private failed(streamId: string, category: string, data: Readonly<Record<string, unknown>>): void {
+  private failed(streamId: string, category: string, data: ErrorData): void {
     const traced = this.open.get(streamId)
     if (traced === undefined) return
-    traced.failure = new AttemptFailure(String(data.tag), String(data.message))
+    traced.failure = new AttemptFailure(data.tag, data.message)
     traced.span.attribute("l0.failure.category", category)
     traced.span.attribute("l0.failure.error", data.tag)
     this.update(Metric.withAttributes(Metrics.attempts, { outcome: category, provider: provider(traced.attempt) }), 1)
@@ -166,7 +167,7 @@ export class RunTelemetry {
   }
 
   /** The run ended: spans still open belong to attempts that failed without a decision or were interrupted. */
-  private finished(outcome: string, attempts: unknown): void {
+  private finished(outcome: string, attempts: number): void {
     for (const traced of this.open.values()) {
       this.end(traced, outcome === "interrupted" ? interrupted : failedExit(traced))
     }

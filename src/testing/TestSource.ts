@@ -27,6 +27,9 @@ export type Step =
   | { readonly [StepTypeId]: "Stall" }
 
 /**
+ * What one call of a test source produces: chunks to emit in order, and
+ * steps (waits, failures, stalls) between them.
+ *
  * @category models
  * @since 0.1.0
  */
@@ -91,6 +94,9 @@ export interface Call {
 }
 
 /**
+ * A scripted source for tests: pass `stream` to L0, then read `calls` to
+ * check what L0 asked for.
+ *
  * @category models
  * @since 0.1.0
  */

@@ -444,7 +444,7 @@ export class MetaCommentaryScan extends ProseWordScan {
 
 // hedging
 
-export interface HedgingLimits {
+interface HedgingLimits {
   readonly window: number
   readonly maxHedges: number
 }
@@ -491,7 +491,7 @@ export class HedgingScan extends ProseWordScan {
 
 // toneShift
 
-export interface ToneLimits {
+interface ToneLimits {
   readonly window: number
   readonly threshold: number
 }
@@ -548,7 +548,7 @@ const signed = (n: number): string => n > 0 ? `+${n}` : String(n)
 /** The longest block of words whose repetition is detected. */
 const MAX_PERIOD = 16
 
-export interface LoopLimits {
+interface LoopLimits {
   readonly maxRepeats: number
   readonly minLength: number
 }
@@ -635,7 +635,7 @@ export class LoopScan {
 
 // entropyCollapse
 
-export interface EntropyLimits {
+interface EntropyLimits {
   readonly window: number
   readonly threshold: number
 }
@@ -732,7 +732,7 @@ export class EntropyScan {
 
 // formatCollapse
 
-export interface FormatLimits {
+interface FormatLimits {
   readonly minStructure: number
   readonly maxLineLength: number
 }

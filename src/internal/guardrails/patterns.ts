@@ -1,13 +1,13 @@
 /** The `pattern` guardrail: regular expressions over new text plus a bounded window of the text before it. */
 
 /** A compiled pattern: a global RegExp and the longest match it is sure to find across chunk boundaries. */
-export interface Matcher {
+interface Matcher {
   readonly regex: RegExp
   readonly bound: number
 }
 
 /** Patterns compiled once, when the rule is built; `refused` lists the ones that could not be used. */
-export interface Compiled {
+interface Compiled {
   readonly matchers: ReadonlyArray<Matcher>
   readonly refused: ReadonlyArray<string>
 }

@@ -190,7 +190,7 @@ export class JsonScan {
   }
 }
 
-export interface StrictJsonSettings {
+interface StrictJsonSettings {
   readonly scalars: boolean
   readonly fences: boolean
 }
@@ -534,7 +534,7 @@ export const FOLDED = (() => {
   return table
 })()
 
-export interface RepetitionLimits {
+interface RepetitionLimits {
   readonly maxRepeats: number
   readonly minLength: number
 }
