@@ -21,7 +21,10 @@ const until = (handle: L0.Handle, ready: (state: L0.L0Result["state"]) => boolea
 const modelError = () => new Error("the model said nonsense")
 
 /** Fails the text when it contains "bad". */
-const noBad = Guardrail.make({ name: "noBad", check: ({ content }) => content.includes("bad") ? "found bad" : undefined })
+const noBad = Guardrail.make({
+  name: "noBad",
+  check: ({ content }) => content.includes("bad") ? "found bad" : undefined
+})
 
 describe("L0.start: a live run handle", () => {
   it.effect("state during a run, after 3 tokens, then the final state and the result", () =>
@@ -107,10 +110,17 @@ describe("L0.start: a live run handle", () => {
       expect(source.calls[0]!.context.signal.aborted).toBe(true)
       expect(yield* handle.state).toMatchObject({ content: "ab", tokenCount: 2, completed: false, aborted: true })
       const error = yield* Effect.flip(handle.join)
-      expect(error).toMatchObject({ _tag: "FatalError", reason: "aborted", message: "The run was aborted by its handle" })
+      expect(error).toMatchObject({
+        _tag: "FatalError",
+        reason: "aborted",
+        message: "The run was aborted by its handle"
+      })
       const tokens: Array<string> = []
       const ended = yield* Effect.flip(
-        Stream.runForEach(handle.events, (event) => Effect.sync(() => event._tag === "Token" && tokens.push(event.value)))
+        Stream.runForEach(
+          handle.events,
+          (event) => Effect.sync(() => event._tag === "Token" && tokens.push(event.value))
+        )
       )
       expect([tokens, ended]).toEqual([["a", "b"], error])
       // a second abort, once the run has ended, changes nothing

@@ -68,7 +68,9 @@ describe("the specification's defaults", () => {
       const results = yield* Fiber.join(fiber)
       expect(results.map((result) => result.text)).toEqual(runs.map((_, i) => `answer ${i}`))
       expect(counter.peak).toBe(5)
-      const unbounded = yield* Effect.forkChild(L0.parallel(runs.map((run) => ({ ...run })), { concurrency: "unbounded" }))
+      const unbounded = yield* Effect.forkChild(
+        L0.parallel(runs.map((run) => ({ ...run })), { concurrency: "unbounded" })
+      )
       yield* advance("1 second")
       yield* Fiber.join(unbounded)
       expect(counter.peak).toBe(12)
@@ -132,7 +134,10 @@ describe("the specification's defaults", () => {
       )
       const fiber = yield* Effect.forkChild(
         Effect.gen(function*() {
-          const text = yield* L0.text({ stream: source.stream, retry: { backoff: "exponential", baseDelay: "1 second" } })
+          const text = yield* L0.text({
+            stream: source.stream,
+            retry: { backoff: "exponential", baseDelay: "1 second" }
+          })
           const events = yield* (yield* EventBus.Collected).events
           return { text, delays: events.filter((event) => event.type === "retry_attempt").map((e) => e.data.delayMs) }
         }).pipe(Effect.provide(EventBus.layerCollect))
