@@ -70,9 +70,11 @@ export const text: <R = never>(options: L0Options<R>) => Effect.Effect<string, L
  * ```ts
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const run = yield* L0.start(options)
- *   yield* Effect.forkChild(Stream.runForEach(run.events, show))
- *   const { tokenCount, attempt } = yield* run.state
- *   if (userPressedStop) yield* run.abort
+ *   yield* Effect.forkChild(Stream.runForEach(run.events, (event) =>
+ *     event._tag === "Token" ? Console.log(event.value) : Effect.void))
+ *   const { attempt, tokenCount } = yield* run.state
+ *   yield* Console.log(`attempt ${attempt}, ${tokenCount} tokens so far`)
+ *   // a stop button would call: yield* run.abort
  *   return yield* run.join
  * }))
  * ```
