@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs"
 import * as os from "node:os"
 import * as async from "./async.js"
 import * as concurrency from "./concurrency.js"
+import * as fleet from "./fleet.js"
 import * as guardrails from "./guardrails.js"
 import { hasGc } from "./harness.js"
 import * as http from "./http.js"
@@ -28,7 +29,8 @@ const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["ttft", ttft.run],
   ["http", http.run],
   ["size", size.run],
-  ["windows", windows.run]
+  ["windows", windows.run],
+  ["fleet", fleet.run]
 ]
 
 const main = async (): Promise<void> => {

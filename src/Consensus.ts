@@ -15,10 +15,13 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
-import type * as Result from "effect/Result"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type { Violation } from "./Guardrail.js"
-import { checkList, contest, describeFailures, firstInvalid, isOptionalFunction } from "./internal/contest.js"
-import { invalidOption, isRecord } from "./internal/options.js"
+import { contest, decodeNonEmptyList, describeFailures } from "./internal/contest.js"
+import { isRecord } from "./internal/decode.js"
+import { decoder, Fn, guarded, invalidOption } from "./internal/optionSchema.js"
 import { run } from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
@@ -184,20 +187,28 @@ export class AgreementError extends Data.TaggedError("AgreementError")<{
  */
 export type ConsensusError = L0Error | AllFailedError | AgreementError
 
-/**
- * The strategy of `consensus` when none is given.
- *
- * @category defaults
- * @since 0.1.0
- */
-export const defaultStrategy: Strategy = "majority"
-
-const STRATEGIES: ReadonlySet<unknown> = new Set(["unanimous", "majority", "weighted", "best"])
-
 /** Applies to text only: without `decode` the values are the runs' texts. */
 const normalizeText = (value: unknown): string => String(value).trim().replace(/\s+/g, " ").toLowerCase()
 
-const isWeight = (u: unknown): boolean => typeof u === "number" && Number.isFinite(u) && u > 0
+const Weights = Schema.Array(
+  guarded((u): u is number => Predicate.isNumber(u) && Number.isFinite(u) && u > 0, "a positive number")
+)
+
+const Ratio = guarded((u): u is number => Predicate.isNumber(u) && u >= 0 && u <= 1, "a number from 0 to 1")
+
+/** Weights, when given, come one per run. */
+const weightsPerRun = (weights: ReadonlyArray<number> | undefined, size: number): Result.Result<void, FatalError> =>
+  weights === undefined || weights.length === size
+    ? Result.void
+    : Result.fail(invalidOption("weights", `an array of ${size} positive numbers, one per run`, weights))
+
+const firstFailure = <A>(
+  first: Result.Result<A, FatalError>,
+  then: (a: A) => Result.Result<unknown, FatalError>
+): FatalError | undefined => {
+  const outcome = Result.flatMap(first, then)
+  return Result.isFailure(outcome) ? outcome.failure : undefined
+}
 
 /** A user callback threw; caught where outcomes are decided. */
 class CallbackFailed {
@@ -238,7 +249,6 @@ const voteOf = <A>(candidate: Candidate<A>): Vote<A> => ({
   indices: candidate.outputs.map((output) => output.index)
 })
 
-const isRatio = (u: unknown): boolean => typeof u === "number" && u >= 0 && u <= 1
 
 interface Group<A> {
   readonly key: unknown
@@ -455,37 +465,32 @@ const outputOf = <A>(
       : Effect.fail(invalidOption("decode", "a function returning an Effect", decoded))
   })
 
-const validate = (options: unknown, config: unknown): FatalError | undefined => {
-  const c: Readonly<Record<string, unknown>> = isRecord(config) ? config : {}
-  const size = Array.isArray(options) ? options.length : 0
-  return firstInvalid(
-    checkList(options, true),
-    [
-      config === undefined || isRecord(config),
-      "config",
-      "{ strategy?, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }",
-      config
-    ],
-    [c.strategy === undefined || STRATEGIES.has(c.strategy), "strategy", `"unanimous", "majority", "weighted" or "best"`, c.strategy],
-    [
-      c.weights === undefined || Array.isArray(c.weights) && c.weights.length === size && c.weights.every(isWeight),
-      "weights",
-      `an array of ${size} positive numbers, one per run`,
-      c.weights
-    ],
-    [isOptionalFunction(c.score), "score", "a function", c.score],
-    [isOptionalFunction(c.normalize), "normalize", "a function", c.normalize],
-    [
-      c.tieBreak === undefined || c.tieBreak === "first" || typeof c.tieBreak === "function",
-      "tieBreak",
-      `"first" or a function`,
-      c.tieBreak
-    ],
-    [isOptionalFunction(c.decode), "decode", "a function returning an Effect", c.decode],
-    [c.minAgreement === undefined || isRatio(c.minAgreement), "minAgreement", "a number from 0 to 1", c.minAgreement],
-    [isOptionalFunction(c.resolve), "resolve", "a function", c.resolve]
+const ConsensusConfig = Schema.Struct({
+  strategy: Schema.optional(Schema.Literals(["unanimous", "majority", "weighted", "best"])),
+  weights: Schema.optional(Weights),
+  score: Schema.optional(Fn()),
+  normalize: Schema.optional(Fn()),
+  tieBreak: Schema.optional(Schema.Union([Schema.Literal("first"), Fn()]).annotate({ expected: `"first" or a function` })),
+  decode: Schema.optional(Fn("a function returning an Effect")),
+  minAgreement: Schema.optional(Ratio),
+  resolve: Schema.optional(Fn())
+}).annotate({ expected: "{ strategy?, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }" })
+
+const decodeConsensusConfig = decoder(ConsensusConfig, "config")
+
+/**
+ * The strategy of `consensus` when none is given.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const defaultStrategy: Strategy = "majority"
+
+const validate = (options: unknown, config: unknown): FatalError | undefined =>
+  firstFailure(
+    decodeNonEmptyList(options),
+    (list) => Result.flatMap(decodeConsensusConfig(config), (c) => weightsPerRun(c.weights, list.length))
   )
-}
 
 /**
  * Runs every entry at once and decides on one answer with `strategy`
@@ -679,23 +684,20 @@ const decideFields = <A>(
   })
 }
 
-const validateFieldwise = (options: unknown, config: unknown): FatalError | undefined => {
-  const c: Readonly<Record<string, unknown>> = isRecord(config) ? config : {}
-  const size = Array.isArray(options) ? options.length : 0
-  return firstInvalid(
-    checkList(options, true),
-    [isRecord(config), "config", "{ decode, weights?, minAgreement?, normalize? }", config],
-    [typeof c.decode === "function", "decode", "a function returning an Effect", c.decode],
-    [
-      c.weights === undefined || Array.isArray(c.weights) && c.weights.length === size && c.weights.every(isWeight),
-      "weights",
-      `an array of ${size} positive numbers, one per run`,
-      c.weights
-    ],
-    [c.minAgreement === undefined || isRatio(c.minAgreement), "minAgreement", "a number from 0 to 1", c.minAgreement],
-    [isOptionalFunction(c.normalize), "normalize", "a function", c.normalize]
+const FieldwiseConfig = Schema.Struct({
+  decode: Fn("a function returning an Effect"),
+  weights: Schema.optional(Weights),
+  minAgreement: Schema.optional(Ratio),
+  normalize: Schema.optional(Fn())
+}).annotate({ expected: "{ decode, weights?, minAgreement?, normalize? }" })
+
+const decodeFieldwiseConfig = decoder(FieldwiseConfig, "config")
+
+const validateFieldwise = (options: unknown, config: unknown): FatalError | undefined =>
+  firstFailure(
+    decodeNonEmptyList(options),
+    (list) => Result.flatMap(decodeFieldwiseConfig(config), (c) => weightsPerRun(c.weights, list.length))
   )
-}
 
 /**
  * Field-wise consensus over structured outputs: every run is awaited, each

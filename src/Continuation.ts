@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import * as internal from "./internal/continuation.js"
-import { isRecord } from "./internal/options.js"
+import { isRecord } from "./internal/decode.js"
 
 /**
  * Where a removed overlap may start in the checkpoint:

@@ -45,6 +45,9 @@ export interface ErrorData {
  * `batch_complete` come from `L0.batched` (`batch` is 0-based, `completed`
  * counts items finished over all batches so far); `window_start` and
  * `window_complete` come from `Window.process` (`index` is 0-based).
+ * `checkpoint_saved` and `checkpoint_restored` come from runs with a
+ * `sessionId` (see `Checkpoint`); `circuit_open` and `rate_limited` from
+ * `ProviderHealth`.
  *
  * @category models
  * @since 0.1.0
@@ -105,6 +108,19 @@ export interface EventData {
     readonly total: number
     readonly outcome: Outcome
     readonly completed: number
+  }
+  /** A run with a `sessionId` stored its checkpoint (`length` in characters). */
+  readonly checkpoint_saved: { readonly length: number; readonly seq: number }
+  /** A resumed run starts from its stored checkpoint. */
+  readonly checkpoint_restored: { readonly length: number; readonly seq: number }
+  /** `ProviderHealth`: the source's circuit is open, so the run skipped it. */
+  readonly circuit_open: { readonly source: number; readonly key: string; readonly retryAfterMs: number }
+  /** `ProviderHealth`: the provider asked to wait; the run waited or fell back (`action`). */
+  readonly rate_limited: {
+    readonly source: number
+    readonly key: string
+    readonly retryAfterMs: number
+    readonly action: "wait" | "fallback"
   }
 }
 

@@ -18,7 +18,11 @@
  *
  * @since 0.1.0
  */
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type { GuardrailRule, Severity } from "./Guardrail.js"
+import type { FatalError } from "./L0Error.js"
 import { make, withSeverity } from "./Guardrail.js"
 import {
   EntropyScan,
@@ -35,7 +39,8 @@ import {
 } from "./internal/guardrails/drift.js"
 import { LatexScan } from "./internal/guardrails/latex.js"
 import { compile, DEFAULT_PHRASES, PatternScan } from "./internal/guardrails/patterns.js"
-import { isRecord } from "./internal/options.js"
+import { decoder, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
+import { refuse } from "./internal/guardrails/refusal.js"
 import { JsonScan, MarkdownScan, RepetitionScan, StrictJson, ZeroOutputScan } from "./internal/guardrails/scanners.js"
 
 /**
@@ -45,28 +50,40 @@ import { JsonScan, MarkdownScan, RepetitionScan, StrictJson, ZeroOutputScan } fr
 const refused = (name: string, severity: Severity, messages: ReadonlyArray<string>): GuardrailRule =>
   make({ name, severity, check: () => messages.map((message) => ({ message, severity: "fatal" as const })) })
 
-const shown = (u: unknown): string => typeof u === "string" ? JSON.stringify(u) : String(u)
-
-/** Collects what is wrong with `options`: each entry is [key, expected, accepts]. */
-const invalidOptions = (
-  rule: string,
-  options: unknown,
-  keys: ReadonlyArray<readonly [string, string, (u: unknown) => boolean]>
-): Array<string> => {
-  if (options === undefined) return []
-  if (typeof options !== "object" || options === null) {
-    return [`Guardrails.${rule} expects an options object, got ${shown(options)}`]
-  }
-  const record = options as Record<string, unknown>
-  return keys.flatMap(([key, expected, accepts]) =>
-    record[key] === undefined || accepts(record[key])
-      ? []
-      : [`Invalid option "${key}" of Guardrails.${rule}: expected ${expected}, got ${shown(record[key])}`]
-  )
+/**
+ * Decodes a rule's options (absent means all defaults); errors name them
+ * `Guardrails.<rule>.<option>`.
+ */
+const ruleOptions = <S extends Schema.ConstraintDecoder<unknown>>(rule: string, fields: S) => {
+  const decode = decoder(fields, `Guardrails.${rule}`, true)
+  return (options: unknown) => decode(options ?? {})
 }
 
-const isBoolean = (u: unknown): boolean => typeof u === "boolean"
-const isCount = (u: unknown): boolean => typeof u === "number" && Number.isInteger(u) && u >= 1
+const Count = IntAtLeast(1)
+
+const decodeStrictJsonOptions = ruleOptions(
+  "strictJsonWith",
+  Schema.Struct({ scalars: withDefault(Schema.Boolean, false), fences: withDefault(Schema.Boolean, true) })
+    .annotate({ expected: "{ scalars?, fences? }" })
+)
+
+const decodePatterns = decoder(guarded(Array.isArray, "an array of patterns"), "Guardrails.pattern.patterns")
+
+const decodePatternOptions = ruleOptions(
+  "pattern",
+  Schema.Struct({ defaults: withDefault(Schema.Boolean, true), maxMatchLength: withDefault(Count, 128) })
+    .annotate({ expected: "{ defaults?, maxMatchLength? }" })
+)
+
+const decodeRepetitionOptions = ruleOptions(
+  "repetition",
+  Schema.Struct({ maxRepeats: withDefault(Count, 3), minLength: withDefault(Count, 10) })
+    .annotate({ expected: "{ maxRepeats?, minLength? }" })
+)
+
+/** A rule refused for its options: `L0.stream` fails with `error` before any source is called. */
+const refusedFor = (name: string, severity: Severity, error: FatalError): GuardrailRule =>
+  refuse(refused(name, severity, [error.message]), error)
 
 /**
  * Checks the bracket structure of JSON output while it streams: brackets
@@ -119,12 +136,9 @@ export interface StrictJsonOptions {
  * @since 0.1.0
  */
 export const strictJsonWith = (options?: StrictJsonOptions): GuardrailRule => {
-  const invalid = invalidOptions("strictJsonWith", options, [
-    ["scalars", "a boolean", isBoolean],
-    ["fences", "a boolean", isBoolean]
-  ])
-  if (invalid.length > 0) return refused("strictJson", "error", invalid)
-  const resolved = { scalars: options?.scalars ?? false, fences: options?.fences ?? true }
+  const decoded = decodeStrictJsonOptions(options)
+  if (Result.isFailure(decoded)) return refusedFor("strictJson", "error", decoded.failure)
+  const resolved = decoded.success
   return make({
     name: "strictJson",
     severity: "error",
@@ -251,16 +265,9 @@ export const pattern = (
   patterns: ReadonlyArray<string | RegExp> = [],
   options?: PatternOptions
 ): GuardrailRule => {
-  const invalid = invalidOptions("pattern", options, [
-    ["defaults", "a boolean", isBoolean],
-    ["maxMatchLength", "an integer ≥ 1", isCount]
-  ])
-  if (!Array.isArray(patterns)) invalid.push(`Guardrails.pattern expects an array of patterns, got ${shown(patterns)}`)
-  if (invalid.length > 0) return refused("pattern", "warning", invalid)
-  const compiled = compile(patterns, {
-    defaults: options?.defaults ?? true,
-    maxMatchLength: options?.maxMatchLength ?? 128
-  })
+  const decoded = Result.flatMap(decodePatterns(patterns), () => decodePatternOptions(options))
+  if (Result.isFailure(decoded)) return refusedFor("pattern", "warning", decoded.failure)
+  const compiled = compile(patterns, decoded.success)
   if (compiled.refused.length > 0) return refused("pattern", "warning", compiled.refused)
   return make({
     name: "pattern",
@@ -301,12 +308,9 @@ export interface RepetitionOptions {
  * @since 0.1.0
  */
 export const repetition = (options?: RepetitionOptions): GuardrailRule => {
-  const invalid = invalidOptions("repetition", options, [
-    ["maxRepeats", "an integer ≥ 1", isCount],
-    ["minLength", "an integer ≥ 1", isCount]
-  ])
-  if (invalid.length > 0) return refused("repetition", "error", invalid)
-  const limits = { maxRepeats: options?.maxRepeats ?? 3, minLength: options?.minLength ?? 10 }
+  const decoded = decodeRepetitionOptions(options)
+  if (Result.isFailure(decoded)) return refusedFor("repetition", "error", decoded.failure)
+  const limits = decoded.success
   return make({
     name: "repetition",
     severity: "error",
@@ -436,53 +440,42 @@ export interface DriftOptions {
   readonly hedging?: boolean | HedgingOptions | undefined
 }
 
-const SEVERITIES: ReadonlyArray<unknown> = ["warning", "error", "fatal"]
-const isSeverity = (u: unknown): boolean => SEVERITIES.includes(u)
-const isIntegerIn = (min: number, max: number) => (u: unknown): boolean =>
-  typeof u === "number" && Number.isInteger(u) && u >= min && u <= max
-const isPositive = (u: unknown): boolean => typeof u === "number" && Number.isFinite(u) && u > 0
+const IntegerIn = (min: number, max: number) =>
+  guarded((u): u is number => Number.isInteger(u) && (u as number) >= min && (u as number) <= max, `an integer from ${min} to ${max}`)
 
-type Check = readonly [string, string, (u: unknown) => boolean]
+const Positive = guarded((u): u is number => Predicate.isNumber(u) && Number.isFinite(u) && u > 0, "a number > 0")
 
-const severityKey: Check = ["severity", `"warning", "error" or "fatal"`, isSeverity]
+/** Each kind's options, checked when the kind is given an options object. */
+const DRIFT_KEYS = {
+  metaCommentary: {},
+  toneShift: { window: IntegerIn(1, 10_000), threshold: Positive },
+  formatCollapse: { minStructure: Count, maxLineLength: Count },
+  repetition: { maxRepeats: Count, minLength: Count },
+  entropyCollapse: { window: IntegerIn(2, 65_536), threshold: Positive },
+  hedging: { window: IntegerIn(1, 10_000), maxHedges: IntAtLeast(0) }
+} satisfies Record<keyof DriftOptions, Schema.Struct.Fields>
 
-/** Each kind's option keys, checked when the kind is given an options object. */
-const DRIFT_KEYS: Record<keyof DriftOptions, ReadonlyArray<Check>> = {
-  metaCommentary: [severityKey],
-  toneShift: [
-    severityKey,
-    ["window", "an integer from 1 to 10000", isIntegerIn(1, 10_000)],
-    ["threshold", "a number > 0", isPositive]
-  ],
-  formatCollapse: [
-    severityKey,
-    ["minStructure", "an integer ≥ 1", isCount],
-    ["maxLineLength", "an integer ≥ 1", isCount]
-  ],
-  repetition: [
-    severityKey,
-    ["maxRepeats", "an integer ≥ 1", isCount],
-    ["minLength", "an integer ≥ 1", isCount]
-  ],
-  entropyCollapse: [
-    severityKey,
-    ["window", "an integer from 2 to 65536", isIntegerIn(2, 65_536)],
-    ["threshold", "a number > 0", isPositive]
-  ],
-  hedging: [
-    severityKey,
-    ["window", "an integer from 1 to 10000", isIntegerIn(1, 10_000)],
-    ["maxHedges", "an integer ≥ 0", isIntegerIn(0, Number.MAX_SAFE_INTEGER)]
-  ]
-}
+const driftKind = (fields: Schema.Struct.Fields) =>
+  Schema.optional(
+    Schema.Union([
+      Schema.Boolean,
+      Schema.Struct({
+        severity: Schema.optional(Schema.Literals(["warning", "error", "fatal"])),
+        ...Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, Schema.optional(field)]))
+      })
+    ]).annotate({ expected: "a boolean or an options object" })
+  )
 
-const KINDS = Object.keys(DRIFT_KEYS) as ReadonlyArray<keyof DriftOptions>
+const decodeDriftOptions = ruleOptions(
+  "drift",
+  Schema.Struct(
+    Object.fromEntries(Object.entries(DRIFT_KEYS).map(([kind, fields]) => [kind, driftKind(fields)]))
+  ).annotate({ expected: "an options object" })
+)
 
 /** A kind's options: `undefined` when it is off, `{}` for its defaults. */
 const enabled = <O extends DriftKindOptions>(value: boolean | O | undefined): Partial<O> | undefined =>
   value === false ? undefined : typeof value === "object" ? value : {}
-
-const isKindSetting = (u: unknown): boolean => typeof u === "boolean" || (typeof u === "object" && u !== null)
 
 /** A drift kind's rule: `scan` feeds each delta, `end` (if any) gives the verdict at completion. */
 const driftRule = <S extends { feed(delta: string): string | undefined }>(
@@ -531,18 +524,8 @@ const driftRule = <S extends { feed(delta: string): string | undefined }>(
  * @since 0.1.0
  */
 export const drift = (options?: DriftOptions): ReadonlyArray<GuardrailRule> => {
-  const invalid = invalidOptions(
-    "drift",
-    options,
-    KINDS.map((kind): Check => [kind, "a boolean or an options object", isKindSetting])
-  )
-  for (const kind of KINDS) {
-    const value: unknown = isRecord(options) ? options[kind] : undefined
-    if (typeof value === "object" && value !== null) {
-      invalid.push(...invalidOptions(`drift.${kind}`, value, DRIFT_KEYS[kind]))
-    }
-  }
-  if (invalid.length > 0) return [refused("drift", "warning", invalid)]
+  const decoded = decodeDriftOptions(options)
+  if (Result.isFailure(decoded)) return [refusedFor("drift", "warning", decoded.failure)]
   const rules: Array<GuardrailRule> = []
   const meta = enabled(options?.metaCommentary)
   if (meta !== undefined) {

@@ -41,7 +41,7 @@ const run = <S extends internal.Sink>(
   options: Options | undefined,
   sink: S
 ): Result.Result<S, ContentError | FatalError> =>
-  Result.flatMap(internal.resolveLimits(options, ""), (bounds) => {
+  Result.flatMap(internal.resolveLimits(options), (bounds) => {
     if (typeof text !== "string") return Result.fail(notText(text))
     const error = internal.parseInto(sink, text, bounds)
     return error === undefined ? Result.succeed(sink) : Result.fail(error)
@@ -106,7 +106,7 @@ export interface Parsed {
  * @since 0.1.0
  */
 export const parseWithRepairs = (text: string, options?: Options): Result.Result<Parsed, ContentError | FatalError> =>
-  Result.flatMap(internal.resolveLimits(options, ""), (bounds) => {
+  Result.flatMap(internal.resolveLimits(options), (bounds) => {
     if (typeof text !== "string") return Result.fail(notText(text))
     const sink = new internal.ValueSink()
     const { error, repairs } = internal.parseWithRepairs(sink, text, bounds)
@@ -138,7 +138,7 @@ export const repair = (text: string, options?: Options): Result.Result<string, C
  * @since 0.1.0
  */
 export const parseStrict = (text: string, options?: Options): Result.Result<unknown, ContentError | FatalError> =>
-  Result.flatMap(internal.resolveLimits(options, ""), (bounds) => {
+  Result.flatMap(internal.resolveLimits(options), (bounds) => {
     if (typeof text !== "string") return Result.fail(notText(text))
     const parsed = internal.parseStrict(text, bounds)
     return parsed instanceof ContentError ? Result.fail(parsed) : Result.succeed(parsed)
@@ -185,7 +185,7 @@ export interface Incremental {
  * @since 0.1.0
  */
 export const incremental = (options?: Options): Result.Result<Incremental, FatalError> =>
-  Result.map(internal.resolveLimits(options, ""), (bounds) => {
+  Result.map(internal.resolveLimits(options), (bounds) => {
     const sink = new internal.ValueSink()
     const parser = new internal.Parser(sink, bounds)
     let seen = 0

@@ -134,11 +134,13 @@ export class ContentError extends Data.TaggedError("ContentError")<
  * Why a `FatalError` happened. `options` and `guardrail` end the whole run;
  * the others only end the current source, so the next fallback is tried.
  * `credentials`: the SDK found no usable API key before sending anything.
+ * `checkpoint`: a session to resume could not be read from its `CheckpointStore`
+ * (it fails the run before any source is called).
  *
  * @category models
  * @since 0.1.0
  */
-export type FatalReason = "options" | "guardrail" | "status" | "protocol" | "aborted" | "credentials"
+export type FatalReason = "options" | "guardrail" | "status" | "protocol" | "aborted" | "credentials" | "checkpoint"
 
 /**
  * Authentication (401, 403), missing credentials, invalid requests (400,

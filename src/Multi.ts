@@ -13,13 +13,21 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
-import type * as Result from "effect/Result"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type * as EventBus from "./EventBus.js"
-import { checkList, contest, describeFailures, firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
-import { durationMillis, invalidOption, isRecord } from "./internal/options.js"
+import {
+  contest,
+  decodeList,
+  decodeNonEmptyList,
+  describeFailures,
+  groupReporter,
+  ModeSchema
+} from "./internal/contest.js"
+import { decoder, durationMillis, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
 import { run, stream } from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type * as EventBus from "./EventBus.js"
 import type { FatalError, L0Error } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
 
@@ -121,10 +129,35 @@ export class AllFailedError extends Data.TaggedError("AllFailedError")<{
  * @category defaults
  * @since 0.1.0
  */
-export const defaultConcurrency = 5
+export const defaultConcurrency: number = 5
 
-const checkMode = (mode: unknown) =>
-  [mode === undefined || mode === "fail-fast" || mode === "settle", "mode", `"fail-fast" or "settle"`, mode] as const
+const decodeParallelOptions = decoder(
+  Schema.UndefinedOr(
+    Schema.Struct({
+      concurrency: withDefault(
+        Schema.Union([Schema.Literal("unbounded"), IntAtLeast(1)]).annotate({ expected: `a positive integer or "unbounded"` }),
+        defaultConcurrency
+      ),
+      mode: ModeSchema
+    }).annotate({ expected: "{ concurrency?, mode? }" })
+  ).annotate({ expected: "{ concurrency?, mode? }" }),
+  "config"
+)
+
+const decodeBatchedOptions = decoder(
+  Schema.Struct({ size: IntAtLeast(1, "a positive integer"), mode: ModeSchema }).annotate({ expected: "{ size, mode? }" }),
+  "config"
+)
+
+const decodeHedgeOptions = decoder(
+  Schema.Struct({
+    after: guarded(
+      (u): u is Duration.Input => Number.isFinite(durationMillis(u)) && durationMillis(u) >= 0,
+      "a finite duration ≥ 0"
+    )
+  }).annotate({ expected: "{ after }" }),
+  "config"
+)
 
 const runAll = (
   options: ReadonlyArray<L0Options>,
@@ -165,19 +198,9 @@ export function parallel(
   config?: ParallelOptions
 ): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> {
   return Effect.suspend(() => {
-    const concurrency = config?.concurrency ?? defaultConcurrency
-    const invalid = firstInvalid(
-      checkList(options, false),
-      [config === undefined || isRecord(config), "config", "{ concurrency?, mode? }", config],
-      [
-        concurrency === "unbounded" || isPositiveInteger(concurrency),
-        "concurrency",
-        `a positive integer or "unbounded"`,
-        concurrency
-      ],
-      checkMode(config?.mode)
-    )
-    return invalid === undefined ? runAll(options, concurrency, config?.mode) : Effect.fail(invalid)
+    const decoded = Result.flatMap(decodeList(options), () => decodeParallelOptions(config))
+    if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
+    return runAll(options, decoded.success?.concurrency ?? defaultConcurrency, decoded.success?.mode)
   })
 }
 
@@ -200,8 +223,8 @@ export function parallel(
  */
 export const race = (options: ReadonlyArray<L0Options>): Effect.Effect<RaceResult, AllFailedError | FatalError> =>
   Effect.suspend((): Effect.Effect<RaceResult, AllFailedError | FatalError> => {
-    const invalid = firstInvalid(checkList(options, true))
-    if (invalid !== undefined) return Effect.fail(invalid)
+    const invalid = decodeNonEmptyList(options)
+    if (Result.isFailure(invalid)) return Effect.fail(invalid.failure)
     const failures: Array<Failure> = []
     return contest(options.map(run), (index, outcome) => {
       if (outcome._tag === "Success") return Exit.succeed({ index, result: outcome.success })
@@ -243,15 +266,9 @@ export function batched(
   config: BatchedOptions
 ): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> {
   return Effect.gen(function*() {
-    const invalid = firstInvalid(
-      checkList(options, false),
-      [isRecord(config), "config", "{ size, mode? }", config],
-      [isPositiveInteger(config?.size), "size", "a positive integer", config?.size],
-      checkMode(config?.mode)
-    )
-    if (invalid !== undefined) return yield* invalid
+    yield* Effect.fromResult(decodeList(options))
+    const { mode, size } = yield* Effect.fromResult(decodeBatchedOptions(config))
     const emit = yield* groupReporter
-    const { size, mode } = config
     const total = options.length
     const batches = Math.ceil(total / size)
     const results: Array<L0Result | Settled> = []
@@ -315,10 +332,7 @@ const HEDGE_BUFFER = 1024
 export const hedge = (options: L0Options, config: HedgeOptions): Stream.Stream<L0Event, L0Error> =>
   Stream.callback<L0Event, L0Error>((queue) =>
     Effect.gen(function*() {
-      const after = isRecord(config) ? durationMillis(config.after) : NaN
-      if (!(Number.isFinite(after) && after >= 0)) {
-        return yield* invalidOption("after", "a finite duration ≥ 0", isRecord(config) ? config.after : config)
-      }
+      const after = durationMillis((yield* Effect.fromResult(decodeHedgeOptions(config))).after)
       const fibers: Array<Fiber.Fiber<unknown>> = []
       let winner: number | undefined
       let failed = 0

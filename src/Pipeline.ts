@@ -7,8 +7,10 @@
  */
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import { firstInvalid } from "./internal/contest.js"
-import { isRecord } from "./internal/options.js"
+import * as Predicate from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { decoder, Fn, guarded } from "./internal/optionSchema.js"
 import { run as runL0 } from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
@@ -65,8 +67,20 @@ export class PipelineError extends Data.TaggedError("PipelineError")<{
   readonly outputs: ReadonlyArray<StepOutput>
 }> {}
 
-const isStep = (u: unknown): boolean =>
-  isRecord(u) && typeof u.options === "function" && (u.name === undefined || typeof u.name === "string")
+const StepSchema = Schema.Struct({
+  name: Schema.optional(Schema.String),
+  options: Fn("a function (previous, outputs) => L0Options")
+}).annotate({ expected: "{ name?: string, options: (previous, outputs) => L0Options }" })
+
+const decodeSteps = decoder(
+  Schema.Array(StepSchema).pipe(
+    Schema.check(Schema.makeFilter((steps) => steps.length > 0, { expected: "a non-empty array of steps" }))
+  ).annotate({ expected: "a non-empty array of steps" }),
+  "steps",
+  true
+)
+
+const decodeInput = decoder(guarded(Predicate.isString, "a string"), "input")
 
 /**
  * Runs the steps in order: step 0 gets `input`, each next step the text of
@@ -91,14 +105,7 @@ export const run = (
   input: string
 ): Effect.Effect<PipelineResult, PipelineError | FatalError> =>
   Effect.gen(function*() {
-    const invalid = firstInvalid(
-      [Array.isArray(steps) && steps.length > 0, "steps", "a non-empty array of steps", steps],
-      ...(Array.isArray(steps) ? steps : []).map((step: unknown, i) =>
-        [isStep(step), `steps[${i}]`, "{ name?: string, options: (previous, outputs) => L0Options }", step] as const
-      ),
-      [typeof input === "string", "input", "a string", input]
-    )
-    if (invalid !== undefined) return yield* invalid
+    yield* Effect.fromResult(Result.flatMap(decodeSteps(steps), () => decodeInput(input)))
     const outputs: Array<StepOutput> = []
     let previous = input
     for (let index = 0; index < steps.length; index++) {

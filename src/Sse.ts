@@ -26,6 +26,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { CompletePayload, ErrorPayload } from "./client.js"
+import { invalidOption } from "./internal/optionSchema.js"
 import { redactSecrets } from "./internal/redact.js"
 import type { L0Error } from "./L0Error.js"
 import type { Complete, L0Event } from "./L0Event.js"
@@ -193,7 +194,7 @@ export const encode: {
       return Stream.succeed(failure({
         tag: "FatalError",
         category: "fatal",
-        message: `Invalid option "keepAlive": expected a positive duration or "Infinity"`
+        message: invalidOption("keepAlive", `a positive duration or "Infinity"`, options?.keepAlive).message
       }))
     }
     const events: Stream.Stream<L0Event | typeof KeepAlive, L0Error, R> = Number.isFinite(interval)

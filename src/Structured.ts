@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
@@ -16,7 +17,8 @@ import type { StandardSchemaV1 } from "effect/StandardSchema"
 import * as Stream from "effect/Stream"
 import { describe } from "./internal/describe.js"
 import * as json from "./internal/json.js"
-import { invalidOption, isRecord } from "./internal/options.js"
+import { isRecord } from "./internal/decode.js"
+import { decoder, invalidOption, NonEmptyString, withDefault } from "./internal/optionSchema.js"
 import type { Check, Completed } from "./internal/run.js"
 import type * as JsonRepair from "./JsonRepair.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
@@ -235,9 +237,6 @@ const decodeEffect = <A>(schema: Schema.ConstraintDecoder<unknown>): Decode<A> =
     )
 }
 
-const isThenable = (u: unknown): u is PromiseLike<unknown> =>
-  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
-
 const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
   const props = schema["~standard"]
   const name = `The ${typeof props.vendor === "string" ? props.vendor : "Standard"} schema`
@@ -264,7 +263,7 @@ const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
       let result: unknown
       try {
         result = props.validate(input)
-        if (!isThenable(result)) return readSafely(input, result)
+        if (!Predicate.isPromiseLike(result)) return readSafely(input, result)
       } catch (cause) {
         return threw(cause)
       }
@@ -326,6 +325,15 @@ const makeCheck = <A>(
   return Effect.map(decode(parsed), (value): Decoded<A> => ({ value, raw: text, repairs }))
 }
 
+/** What structured output adds to `L0Options`, which the run itself checks. */
+const StructuredOwnOptions = Schema.Struct({
+  autoCorrect: withDefault(Schema.Boolean, true),
+  toolCall: Schema.optional(NonEmptyString("a tool name")),
+  json: withDefault(json.LimitsSchema, {})
+}).annotate({ expected: "an options object" })
+
+const decodeOwnOptions = decoder(StructuredOwnOptions)
+
 const prepare = <S extends StructuredSchema>(
   schema: S,
   options: StructuredOptions
@@ -338,21 +346,11 @@ const prepare = <S extends StructuredSchema>(
   if (decode === undefined) {
     return Result.fail(invalidOption("schema", "an Effect Schema or a Standard Schema v1", schema))
   }
-  if (!isRecord(options)) {
-    return Result.fail(invalidOption("options", "an options object", options))
-  }
-  const { autoCorrect, toolCall } = options
-  if (autoCorrect !== undefined && typeof autoCorrect !== "boolean") {
-    return Result.fail(invalidOption("autoCorrect", "a boolean", autoCorrect))
-  }
-  if (toolCall !== undefined && (typeof toolCall !== "string" || toolCall.length === 0)) {
-    return Result.fail(invalidOption("toolCall", "a tool name", toolCall))
-  }
-  return Result.map(json.resolveLimits(options.json, "json."), (limits) => ({
+  return Result.map(decodeOwnOptions(options), ({ autoCorrect, json: limits, toolCall }) => ({
     options,
     limits,
     toolCall,
-    check: makeCheck(decode, autoCorrect ?? true, limits, toolCall)
+    check: makeCheck(decode, autoCorrect, limits, toolCall)
   }))
 }
 

@@ -15,9 +15,12 @@ import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
-import { firstInvalid, groupReporter, isPositiveInteger } from "./internal/contest.js"
-import { isRecord } from "./internal/options.js"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import { groupReporter } from "./internal/contest.js"
+import { decoder, Fn, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
 import { run } from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
@@ -163,23 +166,27 @@ const byUnits = (ends: ReadonlyArray<number>, size: number, overlap: number): Ar
   }
 }
 
-const validate = (text: unknown, options: unknown): FatalError | undefined => {
-  const o: Record<string, unknown> = isRecord(options) ? options : {}
-  const size = o.size
-  const overlap = o.overlap ?? 0
-  return firstInvalid(
-    [typeof text === "string", "text", "a string", text],
-    [isRecord(options), "options", "{ by?, size, overlap? }", options],
-    [o.by === undefined || UNITS.includes(o.by as Unit), "by", UNITS.map((u) => `"${u}"`).join(", "), o.by],
-    [isPositiveInteger(size), "size", "a positive integer", size],
-    [
-      typeof overlap === "number" && Number.isInteger(overlap) && overlap >= 0 && overlap < (size as number),
-      "overlap",
-      "an integer ≥ 0 and < size",
-      overlap
-    ]
-  )
-}
+const SplitOptionsSchema = Schema.Struct({
+  by: withDefault(Schema.Literals(UNITS), "tokens"),
+  size: IntAtLeast(1, "a positive integer"),
+  overlap: withDefault(IntAtLeast(0), 0)
+}).pipe(
+  Schema.check(Schema.makeFilter(({ overlap, size }) =>
+    overlap < size ||
+    new SchemaIssue.Pointer(["overlap"], new SchemaIssue.InvalidValue({ expected: `an integer ≥ 0 and < size (${size})` }, overlap, { reportInput: true }))
+  ))
+).annotate({ expected: "{ by?, size, overlap? }" })
+
+const decodeText = decoder(guarded(Predicate.isString, "a string"), "text")
+const decodeSplitOptions = decoder(SplitOptionsSchema)
+
+const decodeConcurrency = decoder(
+  Schema.Struct({ concurrency: withDefault(IntAtLeast(1, "a positive integer"), 4) }).annotate({
+    expected: "{ by?, size, overlap?, concurrency? }"
+  })
+)
+
+const decodeToOptions = decoder(Fn("a function from a window to L0 options"), "toOptions")
 
 /**
  * Splits `text` into windows of `size` units, each sharing `overlap` units
@@ -195,10 +202,10 @@ const validate = (text: unknown, options: unknown): FatalError | undefined => {
  * @since 0.1.0
  */
 export const split = (text: string, options: SplitOptions): Result.Result<ReadonlyArray<Window>, FatalError> => {
-  const invalid = validate(text, options)
-  if (invalid !== undefined) return Result.fail(invalid)
+  const decoded = Result.flatMap(decodeText(text), () => decodeSplitOptions(options))
+  if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
   if (text.length === 0) return Result.succeed([])
-  const { by = "tokens", size, overlap = 0 } = options
+  const { by, overlap, size } = decoded.success
   switch (by) {
     case "characters":
       return Result.succeed(make(text, byLength(text, size, overlap)))
@@ -236,12 +243,8 @@ export const process = (
   toOptions: (window: Window) => L0Options
 ): Effect.Effect<ReadonlyArray<L0Result>, WindowError | FatalError> =>
   Effect.gen(function*() {
-    const concurrency = isRecord(options) ? options.concurrency ?? 4 : 4
-    const invalid = firstInvalid(
-      [isPositiveInteger(concurrency), "concurrency", "a positive integer", concurrency],
-      [typeof toOptions === "function", "toOptions", "a function from a window to L0 options", toOptions]
-    )
-    if (invalid !== undefined) return yield* invalid
+    const { concurrency } = yield* Effect.fromResult(decodeConcurrency(options))
+    yield* Effect.fromResult(decodeToOptions(toOptions))
     const windows = yield* Effect.fromResult(split(text, options))
     const emit = yield* groupReporter
     const total = windows.length

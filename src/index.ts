@@ -9,6 +9,8 @@ export * as Adapter from "./Adapter.js"
 /** @since 0.1.0 */
 export * as Adapters from "./adapters/index.js"
 /** @since 0.1.0 */
+export * as Checkpoint from "./Checkpoint.js"
+/** @since 0.1.0 */
 export * as Consensus from "./Consensus.js"
 /** @since 0.1.0 */
 export * as Continuation from "./Continuation.js"
@@ -42,6 +44,8 @@ export * as Multi from "./Multi.js"
 export * as Pipeline from "./Pipeline.js"
 /** @since 0.1.0 */
 export * as Prompt from "./Prompt.js"
+/** @since 0.1.0 */
+export * as ProviderHealth from "./ProviderHealth.js"
 /** @since 0.1.0 */
 export * as Retry from "./Retry.js"
 /** @since 0.1.0 */

@@ -284,11 +284,11 @@ describe("L0.consensus options", () => {
       const options = optionsOf([answer("a"), answer("b")])
       const cases: ReadonlyArray<readonly [unknown, unknown, string]> = [
         [[], { strategy: "majority" }, `"options": expected a non-empty array`],
-        ["nope", { strategy: "majority" }, `"options": expected a non-empty array of L0 options, got "nope"`],
+        ["nope", { strategy: "majority" }, `"options": expected a non-empty array of L0 options, got a string`],
         [options, "majority", `"config"`],
-        [options, { strategy: "vote" }, `"strategy": expected "unanimous", "majority", "weighted" or "best", got "vote"`],
+        [options, { strategy: "vote" }, `"strategy": expected one of "unanimous", "majority", "weighted", "best", got a string`],
         [options, { strategy: "weighted", weights: [1] }, `"weights": expected an array of 2 positive numbers`],
-        [options, { strategy: "weighted", weights: [1, -1] }, `"weights"`],
+        [options, { strategy: "weighted", weights: [1, -1] }, `"weights[1]": expected a positive number, got -1`],
         [options, { strategy: "best", score: 3 }, `"score": expected a function, got 3`],
         [options, { strategy: "majority", normalize: "trim" }, `"normalize"`],
         [options, { strategy: "majority", tieBreak: "last" }, `"tieBreak": expected "first" or a function`],
@@ -338,7 +338,7 @@ describe("L0.consensus options", () => {
           decode: ((result: L0.L0Result) => result.text) as unknown as (result: L0.L0Result) => Effect.Effect<string>
         }))
       )
-      expect(plain.message).toContain(`"decode": expected a function returning an Effect, got "a"`)
+      expect(plain.message).toContain(`"decode": expected a function returning an Effect, got a string`)
     }))
 
   it.effect("a defect ends the consensus and interrupts the rest", () =>

@@ -48,31 +48,29 @@ describe("Guardrails.drift", () => {
     expect(Guardrails.drift(OFF)).toEqual([])
   })
 
-  it("refuses invalid options with a fatal violation that names each", () => {
-    const invalid = Guardrails.drift({
-      hedging: "often" as unknown as boolean,
-      toneShift: { window: 0, threshold: -1 },
-      entropyCollapse: { window: 70_000, severity: "loud" as Guardrail.Severity },
-      repetition: null as unknown as boolean
-    })
-    expect(invalid.map((rule) => rule.name)).toEqual(["drift"])
-    expect(checkChunks(invalid[0]!, ["x"]).map((v) => [v.severity, v.message])).toEqual([
-      ["fatal", `Invalid option "repetition" of Guardrails.drift: expected a boolean or an options object, got null`],
-      ["fatal", `Invalid option "hedging" of Guardrails.drift: expected a boolean or an options object, got "often"`],
-      ["fatal", `Invalid option "window" of Guardrails.drift.toneShift: expected an integer from 1 to 10000, got 0`],
-      ["fatal", `Invalid option "threshold" of Guardrails.drift.toneShift: expected a number > 0, got -1`],
+  it("refuses invalid options with a fatal violation that names the first", () => {
+    const cases: ReadonlyArray<readonly [unknown, string]> = [
+      [{ repetition: null }, `"Guardrails.drift.repetition": expected a boolean or an options object, got null`],
+      [{ hedging: "often" }, `"Guardrails.drift.hedging": expected a boolean or an options object, got a string`],
+      [{ toneShift: { window: 0, threshold: -1 } }, `"Guardrails.drift.toneShift.window": expected an integer from 1 to 10000, got 0`],
+      [{ toneShift: { threshold: -1 } }, `"Guardrails.drift.toneShift.threshold": expected a number > 0, got -1`],
       [
-        "fatal",
-        `Invalid option "severity" of Guardrails.drift.entropyCollapse: expected "warning", "error" or "fatal", got "loud"`
+        { entropyCollapse: { severity: "loud" } },
+        `"Guardrails.drift.entropyCollapse.severity": expected one of "warning", "error", "fatal", got a string`
       ],
       [
-        "fatal",
-        `Invalid option "window" of Guardrails.drift.entropyCollapse: expected an integer from 2 to 65536, got 70000`
-      ]
-    ])
-    expect(checkChunks(Guardrails.drift(3 as unknown as Guardrails.DriftOptions)[0]!, ["x"])[0]!.message).toBe(
-      "Guardrails.drift expects an options object, got 3"
-    )
+        { entropyCollapse: { window: 70_000 } },
+        `"Guardrails.drift.entropyCollapse.window": expected an integer from 2 to 65536, got 70000`
+      ],
+      [3, `"Guardrails.drift": expected an options object, got 3`]
+    ]
+    for (const [options, message] of cases) {
+      const invalid = Guardrails.drift(options as Guardrails.DriftOptions)
+      expect(invalid.map((rule) => rule.name)).toEqual(["drift"])
+      expect(checkChunks(invalid[0]!, ["x"]).map((v) => [v.severity, v.message])).toEqual([
+        ["fatal", `Invalid option ${message}`]
+      ])
+    }
   })
 
   it("finds nothing in empty or blank output", () => {
@@ -97,7 +95,7 @@ describe("Guardrails.drift", () => {
       }))
       const error = lastErrorOf(failureOf(exit))
       expect(error._tag).toBe("FatalError")
-      expect(error.message).toContain(`Invalid option "window" of Guardrails.drift.hedging`)
+      expect(error.message).toBe(`Invalid option "Guardrails.drift.hedging.window": expected an integer from 1 to 10000, got 1.5`)
     }))
 })
 

@@ -153,14 +153,27 @@ describe("guardrail errors, fatal violations and warnings", () => {
       expect(other.message).toBe("Guardrail strings: the check threw: plain")
     }))
 
-  it.effect("a rule built from invalid options ends the run with a FatalError naming the option", () =>
+  it.effect("a rule built from invalid options fails the run with a FatalError naming the option, before any source is called", () =>
     Effect.gen(function*() {
       const rule = Guardrails.repetition({ maxRepeats: -1 })
+      const source = TestSource.make(["text"])
+      const error = yield* Effect.flip(L0.run({ stream: source.stream, guardrails: [rule] }))
+      expect(error).toMatchObject({
+        _tag: "FatalError",
+        reason: "options",
+        message: `Invalid option "Guardrails.repetition.maxRepeats": expected an integer ≥ 1, got -1`
+      })
+      expect(source.calls).toHaveLength(0)
+    }))
+
+  it.effect("a refused rule whose severity was changed still ends the run at its first check", () =>
+    Effect.gen(function*() {
+      const rule = Guardrail.withSeverity(Guardrails.repetition({ maxRepeats: -1 }), "warning")
       const error = yield* Effect.flip(L0.run({ stream: TestSource.make(["text"]).stream, guardrails: [rule] }))
       expect(error).toMatchObject({
         _tag: "FatalError",
         reason: "guardrail",
-        message: `Guardrail repetition: Invalid option "maxRepeats" of Guardrails.repetition: expected an integer ≥ 1, got -1`
+        message: `Guardrail repetition: Invalid option "Guardrails.repetition.maxRepeats": expected an integer ≥ 1, got -1`
       })
     }))
 })
@@ -218,7 +231,7 @@ describe("checkInterval", () => {
         L0.run({ stream: source.stream, guardrails: [{ name: "x" } as unknown as Guardrail.GuardrailRule] })
       )
       expect(notRule.message).toBe(
-        `Invalid option "guardrails[0]": expected a guardrail rule (Guardrail.make), got a object`
+        `Invalid option "guardrails[0]": expected a guardrail rule (Guardrail.make), got an object`
       )
       expect(source.calls).toHaveLength(0)
     }))

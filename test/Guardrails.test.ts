@@ -306,10 +306,10 @@ describe("Guardrails.pattern", () => {
     ]
     expect(invalid.map((rule) => checkChunks(rule, ["x"]).map((v) => [v.severity, v.message]))).toEqual([
       [["fatal", "patterns[0] is neither a string nor a RegExp"]],
-      [["fatal", `Guardrails.pattern expects an array of patterns, got "text"`]],
-      [["fatal", `Invalid option "maxMatchLength" of Guardrails.pattern: expected an integer ≥ 1, got 0`]],
-      [["fatal", `Invalid option "defaults" of Guardrails.pattern: expected a boolean, got "no"`]],
-      [["fatal", "Guardrails.pattern expects an options object, got 7"]]
+      [["fatal", `Invalid option "Guardrails.pattern.patterns": expected an array of patterns, got a string`]],
+      [["fatal", `Invalid option "Guardrails.pattern.maxMatchLength": expected an integer ≥ 1, got 0`]],
+      [["fatal", `Invalid option "Guardrails.pattern.defaults": expected a boolean, got a string`]],
+      [["fatal", `Invalid option "Guardrails.pattern": expected { defaults?, maxMatchLength? }, got 7`]]
     ])
   })
 })
@@ -391,12 +391,11 @@ describe("Guardrails.repetition", () => {
   it("refuses invalid options with a fatal violation", () => {
     const found = checkChunks(Guardrails.repetition({ maxRepeats: 0, minLength: 2.5 }), ["x"])
     expect(found.map((v) => [v.severity, v.message])).toEqual([
-      ["fatal", `Invalid option "maxRepeats" of Guardrails.repetition: expected an integer ≥ 1, got 0`],
-      ["fatal", `Invalid option "minLength" of Guardrails.repetition: expected an integer ≥ 1, got 2.5`]
+      ["fatal", `Invalid option "Guardrails.repetition.maxRepeats": expected an integer ≥ 1, got 0`]
     ])
     const json = checkChunks(Guardrails.strictJsonWith({ scalars: 1 as unknown as boolean }), ["{}"])
     expect(json.map((v) => v.message)).toEqual([
-      `Invalid option "scalars" of Guardrails.strictJsonWith: expected a boolean, got 1`
+      `Invalid option "Guardrails.strictJsonWith.scalars": expected a boolean, got 1`
     ])
   })
 })

@@ -332,7 +332,7 @@ describe("JsonRepair", () => {
         message: `Invalid option "maxDepth": expected an integer ≥ 1, got 0`
       })
       expect(failure(JsonRepair.repair("{}", { maxLength: "big" as unknown as number })).message).toBe(
-        `Invalid option "maxLength": expected an integer ≥ 1, got "big"`
+        `Invalid option "maxLength": expected an integer ≥ 1, got a string`
       )
       expect(failure(JsonRepair.incremental(5 as unknown as JsonRepair.Options)).message).toBe(
         `Invalid option "options": expected { maxLength?, maxDepth? }, got 5`

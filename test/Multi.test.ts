@@ -98,7 +98,7 @@ describe("L0.parallel", () => {
       const mode = yield* Effect.flip(L0.parallel(options, { mode: "fast" as "fail-fast" }))
       expect(mode.message).toContain(`"mode"`)
       const list = yield* Effect.flip(L0.parallel("nope" as unknown as ReadonlyArray<L0Options>))
-      expect(list.message).toContain(`"options": expected an array of L0 options, got "nope"`)
+      expect(list.message).toContain(`"options": expected an array of L0 options, got a string`)
       const config = yield* Effect.flip(L0.parallel(options, 3 as unknown as { concurrency: number }))
       expect(config.message).toContain(`"config"`)
     }))

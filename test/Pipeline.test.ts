@@ -91,13 +91,17 @@ describe("Pipeline.run", () => {
       const source = TestSource.make(["never"])
       const ok = { options: (): L0.L0Options => ({ stream: source.stream }) }
       const empty = yield* Effect.flip(Pipeline.run([], "in"))
-      expect(empty.message).toBe(`Invalid option "steps": expected a non-empty array of steps, got an array`)
+      expect(empty.message).toBe(`Invalid option "steps": expected a non-empty array of steps, got an array of 0`)
       const bad = yield* Effect.flip(Pipeline.run([ok, { name: 3 } as unknown as Pipeline.Step], "in"))
-      expect(bad.message).toContain(`"steps[1]"`)
+      expect(bad.message).toBe(`Invalid option "steps[1].name": expected a string, got 3`)
+      const noOptions = yield* Effect.flip(Pipeline.run([ok, { name: "x" } as unknown as Pipeline.Step], "in"))
+      expect(noOptions.message).toBe(
+        `Invalid option "steps[1].options": expected a function (previous, outputs) => L0Options, got undefined`
+      )
       const input = yield* Effect.flip(Pipeline.run([ok], 3 as unknown as string))
       expect(input.message).toContain(`"input"`)
       const notArray = yield* Effect.flip(Pipeline.run("steps" as unknown as ReadonlyArray<Pipeline.Step>, "in"))
-      expect(notArray.message).toContain(`"steps": expected a non-empty array of steps, got "steps"`)
+      expect(notArray.message).toContain(`"steps": expected a non-empty array of steps, got a string`)
       expect(source.calls.length).toBe(0)
     }))
 })

@@ -776,9 +776,9 @@ describe("ProviderServer: scripts", () => {
         'invalid answer for request 0: expected a string or a ProviderServer answer (reply, httpError, replay, unstreamed, hangup), got {"_tag":"Nope"}'
       )
       expect(await messageOf(server)).toContain("got 5")
-      expect(await messageOf(server)).toContain("text must be a string or an array of strings")
-      expect(await messageOf(server)).toContain("each tool call needs a string name")
-      expect(await messageOf(server)).toContain("body must be a string or a Uint8Array")
+      expect(await messageOf(server)).toContain(`Invalid option "answer.text": expected a string or an array of strings, got 42`)
+      expect(await messageOf(server)).toContain(`Invalid option "answer.toolCalls[0].arguments": expected a string or an array of strings, got an object`)
+      expect(await messageOf(server)).toContain(`Invalid option "answer.body": expected a string or a Uint8Array, got an array of 2`)
     })
     await withServer(
       [
@@ -792,13 +792,13 @@ describe("ProviderServer: scripts", () => {
         ProviderServer.reply("x", { headers: { "x-bad": "line\nbreak" } })
       ],
       async (server) => {
-        expect(await messageOf(server)).toContain("invalid answer for request 0: chunkSize must be a positive integer, got 0")
-        expect(await messageOf(server)).toContain("chunkSize must be a positive integer, got 1.5")
-        expect(await messageOf(server)).toContain("delay must be a finite number of milliseconds >= 0, got -1")
-        expect(await messageOf(server)).toContain("fault.after must be an integer >= 0, got -1")
-        expect(await messageOf(server)).toContain(`fault.cut must be an integer >= 0 or "character", got 1.5`)
-        expect(await messageOf(server)).toContain("chunkSize must be a positive integer, got NaN")
-        expect(await messageOf(server)).toContain("status must be an integer from 400 to 599, got 200")
+        expect(await messageOf(server)).toContain(`invalid answer for request 0: Invalid option "answer.chunkSize": expected a positive integer, got 0`)
+        expect(await messageOf(server)).toContain(`Invalid option "answer.toolCalls[0].chunkSize": expected a positive integer, got 1.5`)
+        expect(await messageOf(server)).toContain(`Invalid option "answer.delay": expected a finite number of milliseconds ≥ 0, got -1`)
+        expect(await messageOf(server)).toContain(`Invalid option "answer.fault.after": expected an integer ≥ 0, got -1`)
+        expect(await messageOf(server)).toContain(`Invalid option "answer.fault.cut": expected an integer ≥ 0 or "character", got 1.5`)
+        expect(await messageOf(server)).toContain(`Invalid option "answer.chunkSize": expected a positive integer, got NaN`)
+        expect(await messageOf(server)).toContain(`Invalid option "answer.status": expected an integer from 400 to 599, got 200`)
         expect(await messageOf(server)).toContain("the script failed: Invalid character in header content")
       }
     )

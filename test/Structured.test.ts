@@ -158,11 +158,11 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const source = TestSource.make([valid])
       const cases: Array<[Effect.Effect<unknown, AnyL0Error>, string]> = [
-        [L0.structured(Order, { stream: source.stream, autoCorrect: "yes" as unknown as boolean }), `"autoCorrect": expected a boolean, got "yes"`],
-        [L0.structured(Order, { stream: source.stream, toolCall: "" }), `"toolCall": expected a tool name, got ""`],
+        [L0.structured(Order, { stream: source.stream, autoCorrect: "yes" as unknown as boolean }), `"autoCorrect": expected a boolean, got a string`],
+        [L0.structured(Order, { stream: source.stream, toolCall: "" }), `"toolCall": expected a tool name, got an empty string`],
         [L0.structured(Order, { stream: source.stream, json: { maxDepth: 0 } }), `"json.maxDepth": expected an integer ≥ 1, got 0`],
         [L0.structured(Order, { stream: source.stream, json: 3 as unknown as Structured.StructuredOptions["json"] }), `"json": expected { maxLength?, maxDepth? }, got 3`],
-        [L0.structured({} as unknown as typeof Order, { stream: source.stream }), `"schema": expected an Effect Schema or a Standard Schema v1, got a object`],
+        [L0.structured({} as unknown as typeof Order, { stream: source.stream }), `"schema": expected an Effect Schema or a Standard Schema v1, got an object`],
         [L0.structured(Order, null as unknown as Structured.StructuredOptions), `"options": expected an options object, got null`],
         [Stream.runDrain(L0.structuredStream(Order, { stream: source.stream, toolCall: 1 as unknown as string })), `"toolCall": expected a tool name, got 1`]
       ]

@@ -76,7 +76,7 @@ describe("Window.split", () => {
       return Result.isFailure(result) ? result.failure.message : "ok"
     }
     expect(message("x", { size: 0 })).toBe(`Invalid option "size": expected a positive integer, got 0`)
-    expect(message("x", { size: 3, overlap: 3 })).toBe(`Invalid option "overlap": expected an integer ≥ 0 and < size, got 3`)
+    expect(message("x", { size: 3, overlap: 3 })).toBe(`Invalid option "overlap": expected an integer ≥ 0 and < size (3), got 3`)
     expect(message("x", { size: 3, overlap: -1 })).toContain(`"overlap"`)
     expect(message("x", { size: 3, by: "words" })).toContain(`"by"`)
     expect(message(3, { size: 3 })).toContain(`"text"`)

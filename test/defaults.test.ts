@@ -189,6 +189,6 @@ describe("adapter aliases", () => {
       expect(error._tag).toBe("ExhaustedError")
       const unknown = yield* Effect.flip(L0.text({ stream: TestSource.make(["x"]).stream, adapter: "openia" }))
       expect(unknown).toMatchObject({ _tag: "FatalError", reason: "options" })
-      expect(unknown.message).toContain("aliases: openai, ai-sdk, vercel")
+      expect(unknown.message).toContain(`or an alias ("openai", "ai-sdk", "vercel")`)
     }))
 })

@@ -40,38 +40,22 @@ const examplesOf = (file: string): Array<Example> => {
   return found
 }
 
+/** The namespaces of the package, as `src/index.ts` exports them. */
+const namespaces = [...readFileSync(join(root, "src", "index.ts"), "utf8").matchAll(/^export \* as (\w+) from/gm)]
+  .map(([, name]) => name!)
+
 const imports: ReadonlyArray<readonly [name: string, statement: string]> = [
-  ...[
-    "Adapter",
-    "Adapters",
-    "Consensus",
-    "Continuation",
-    "EventBus",
-    "EventLog",
-    "Guardrail",
-    "Guardrails",
-    "JsonRepair",
-    "L0",
-    "L0Async",
-    "L0Error",
-    "L0Event",
-    "L0State",
-    "Multi",
-    "Pipeline",
-    "Prompt",
-    "Retry",
-    "Sse",
-    "Structured",
-    "Timeout",
-    "Window"
-  ].map((name) => [name, `import { ${name} } from "effect-l0"`] as const),
+  ...namespaces.map((name) => [name, `import { ${name} } from "effect-l0"`] as const),
   ["ProviderServer", `import { ProviderServer } from "effect-l0/testing"`],
   ["TestSource", `import { TestSource } from "effect-l0/testing"`],
   ["read", `import { read } from "effect-l0/client"`],
-  ...["Console", "Effect", "Fiber", "Layer", "Redacted", "Result", "Schedule", "Schema", "Stream"].map((name) =>
+  ...["Console", "Effect", "Fiber", "Layer", "Redacted", "References", "Result", "Schedule", "Schema", "Stream"].map((
+    name
+  ) =>
     [name, `import * as ${name} from "effect/${name}"`] as const
   ),
   ["TestClock", `import * as TestClock from "effect/testing/TestClock"`],
+  ["LanguageModel", `import { LanguageModel } from "effect/ai"`],
   ["pipe", `import { pipe } from "effect/Function"`],
   ["HttpRouter", `import * as HttpRouter from "effect/http/HttpRouter"`],
   ["HttpServerResponse", `import * as HttpServerResponse from "effect/http/HttpServerResponse"`],
@@ -84,6 +68,8 @@ const imports: ReadonlyArray<readonly [name: string, statement: string]> = [
 /** The free names the examples share, declared once for all of them. */
 const ambient = `
 import type Anthropic from "@anthropic-ai/sdk"
+import type { LanguageModel } from "effect/ai"
+import type * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Schema from "effect/Schema"
 import type { L0 } from "effect-l0"
@@ -106,6 +92,7 @@ declare global {
   const request: OpenAI.ChatCompletionCreateParamsStreaming
   const chatRequest: OpenAI.ChatCompletionCreateParamsStreaming
   const messagesRequest: Anthropic.MessageCreateParamsStreaming
+  const body: Anthropic.MessageCreateParamsStreaming
   const ask: (prompt: string, signal: AbortSignal) => AsyncIterable<string>
   const summarize: (text: string, signal: AbortSignal) => AsyncIterable<string>
   const prompts: ReadonlyArray<string>
@@ -116,6 +103,9 @@ declare global {
   const prompt: string
   const passages: ReadonlyArray<{ readonly body: string; readonly url: string }>
   const Person: Schema.Struct<{ readonly name: Schema.String; readonly born: Schema.Number }>
+  const Todo: Schema.Struct<{ readonly title: Schema.String; readonly done: Schema.Boolean }>
+  const OpenAiModel: Layer.Layer<LanguageModel.LanguageModel>
+  const AnthropicModel: Layer.Layer<LanguageModel.LanguageModel>
   const openaiKey: Redacted.Redacted<string>
   const anthropicKey: Redacted.Redacted<string>
   const answer: HTMLElement

@@ -43,21 +43,22 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
   it.effect("invalid options fail with a FatalError naming the option, before any request", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [unknown, string]> = [
-        [undefined, "options"],
         [{ body: {} }, "apiKey"],
         [{ apiKey: "", body: {} }, "apiKey"],
         [{ apiKey: "k", baseUrl: 42, body: {} }, "baseUrl"],
         [{ apiKey: "k", baseUrl: "not a url", body: {} }, "baseUrl"],
         [{ apiKey: "k", path: 1, body: {} }, "path"],
         [{ apiKey: "k", body: "hello" }, "body"],
-        [{ apiKey: "k", body: {}, headers: { a: 1 } }, "headers"],
+        [{ apiKey: "k", body: {}, headers: { a: 1 } }, "headers.a"],
         [{ apiKey: "k", body: { big: 1n } }, "body"],
         [{ apiKey: "k", body: () => { throw "no body today" } }, "body"]
       ]
+      const whole = yield* errorOf(Adapters.openaiHttp(undefined as unknown as Adapters.HttpOptions))
+      expect(whole.message).toBe(`Invalid option "Adapters.openaiHttp": expected an options object, got undefined`)
       for (const [options, option] of cases) {
         const error = yield* errorOf(Adapters.openaiHttp(options as Adapters.HttpOptions))
         expect(error._tag === "FatalError" && error.reason).toBe("options")
-        expect(error.message).toContain(`"${option}" of Adapters.openaiHttp`)
+        expect(error.message).toContain(`Invalid option "Adapters.openaiHttp.${option}": expected `)
         const run = yield* Effect.flip(L0.text({ stream: Adapters.anthropicHttp(options as Adapters.HttpOptions) }))
         expect(run._tag).toBe("FatalError")
       }

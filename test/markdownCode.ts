@@ -129,6 +129,12 @@ declare const metrics: { readonly record: (type: string, data: unknown) => void 
 declare const requestId: string
 declare const show: (event: import("effect-l0").L0Event.L0Event) => import("effect").Effect.Effect<void>
 declare const mySummarizer: (client: OpenAIClient, text: string) => Promise<string>
+declare const anthropic: import("@anthropic-ai/sdk").default
+declare const body: import("@anthropic-ai/sdk/resources/messages").MessageCreateParamsStreaming
+declare const orderId: string
+declare const invoiceExists: (number: string) => Promise<boolean>
+declare const OpenAiModel: import("effect").Layer.Layer<import("effect/ai").LanguageModel.LanguageModel>
+declare const AnthropicModel: import("effect").Layer.Layer<import("effect/ai").LanguageModel.LanguageModel>
 `
 
 interface Source {

@@ -1,4 +1,5 @@
 import * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
 import type { ErrorCategory, FatalReason } from "../L0Error.js"
 import { redactSecrets } from "./redact.js"
 
@@ -78,8 +79,6 @@ const PROVIDER_TYPES: ReadonlyMap<string, ErrorCategory> = new Map([
   ["model_not_found", "fatal"]
 ])
 
-/** Any non-null object, arrays included: errors come in every shape. */
-const isObjectLike = (u: unknown): u is object => typeof u === "object" && u !== null
 /**
  * The category of each `reason` of `effect/ai`'s `AiError`. `UnknownError`
  * is absent: its status, if any, decides like any other error's.
@@ -119,7 +118,7 @@ class Reader {
   unreadable = false
 
   get(u: unknown, key: PropertyKey): unknown {
-    if (!isObjectLike(u) && typeof u !== "function") return undefined
+    if (!Predicate.isObjectOrArray(u) && typeof u !== "function") return undefined
     try {
       return (u as Record<PropertyKey, unknown>)[key]
     } catch {
@@ -131,7 +130,7 @@ class Reader {
   /** The nested object at `key`, if there is one. */
   record(u: unknown, key: PropertyKey): object | undefined {
     const value = this.get(u, key)
-    return isObjectLike(value) ? value : undefined
+    return Predicate.isObjectOrArray(value) ? value : undefined
   }
 
   string(u: unknown, key: PropertyKey): string | undefined {
@@ -176,7 +175,7 @@ const aiReason = (r: Reader, u: object): object | undefined => {
 /** Walks `cause` links (bounded, cycles are harmless) looking for a Node or undici error code. */
 const findCode = (r: Reader, u: object): string | undefined => {
   let current: unknown = u
-  for (let depth = 0; depth < 5 && isObjectLike(current); depth++) {
+  for (let depth = 0; depth < 5 && Predicate.isObjectOrArray(current); depth++) {
     const code = r.string(current, "code")
     if (code !== undefined && NETWORK_CODES.has(code)) return code
     current = r.get(current, "cause")
@@ -198,7 +197,7 @@ const UNREADABLE = "a thrown value whose properties throw when read (a revoked P
 
 const messageOf = (r: Reader, u: unknown): string => {
   if (typeof u === "string") return u
-  if (!isObjectLike(u)) return r.text(u) ?? UNREADABLE
+  if (!Predicate.isObjectOrArray(u)) return r.text(u) ?? UNREADABLE
   const nested = r.record(u, "error")
   const type = r.string(nested, "type")
   const own = r.string(u, "message")
@@ -220,7 +219,7 @@ const causeDetail = (r: Reader, cause: unknown, message: string): string => {
 }
 
 const headerOf = (r: Reader, headers: unknown, name: string): string | undefined => {
-  if (!isObjectLike(headers)) return undefined
+  if (!Predicate.isObjectOrArray(headers)) return undefined
   const get = r.get(headers, "get")
   try {
     if (typeof get === "function") return stringOf(get.call(headers, name))
@@ -283,7 +282,7 @@ const networkFromName = (name: unknown): NetworkReason | undefined =>
 export const classify = (u: unknown, now?: number): Classified => {
   const r = new Reader()
   const message = redactSecrets(messageOf(r, u))
-  const record = isObjectLike(u) ? u : undefined
+  const record = Predicate.isObjectOrArray(u) ? u : undefined
   const reason = record && aiReason(r, record)
   const status = record && (readStatus(r, record) ?? statusOf(r, r.record(r.record(reason, "http"), "response")))
   const at = now ?? Date.now()

@@ -4,9 +4,10 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as EventBus from "../EventBus.js"
-import type { FatalError, L0Error } from "../L0Error.js"
-import { invalidOption } from "./options.js"
+import type { L0Error } from "../L0Error.js"
+import { decoder, guarded, withDefault } from "./optionSchema.js"
 
 /**
  * Runs every effect at once. `decide` sees each typed outcome as it arrives
@@ -41,24 +42,11 @@ export const contest = <A, E, R, B, E2>(
     return yield* Deferred.await(decided)
   }))
 
-/** One option check: whether it passed, the option's name, what it expects and what it got. */
-export type Check = readonly [ok: boolean, option: string, expected: string, got: unknown]
-
-/**
- * The error of the first failed check, if any.
- *
- * @internal
- */
-export const firstInvalid = (...checks: ReadonlyArray<Check>): FatalError | undefined => {
-  for (const [ok, option, expected, got] of checks) if (!ok) return invalidOption(option, expected, got)
-  return undefined
-}
-
-/** @internal */
-export const isPositiveInteger = (u: unknown): u is number => typeof u === "number" && Number.isInteger(u) && u >= 1
-
-/** @internal */
-export const isOptionalFunction = (u: unknown): boolean => u === undefined || typeof u === "function"
+const listOf = (nonEmpty: boolean) =>
+  guarded(
+    (u): u is ReadonlyArray<unknown> => Array.isArray(u) && (!nonEmpty || u.length > 0),
+    nonEmpty ? "a non-empty array of L0 options" : "an array of L0 options"
+  )
 
 /**
  * Checks the list of `L0Options` given to a multi-stream function; each
@@ -66,12 +54,17 @@ export const isOptionalFunction = (u: unknown): boolean => u === undefined || ty
  *
  * @internal
  */
-export const checkList = (options: unknown, nonEmpty: boolean): Check => [
-  Array.isArray(options) && (!nonEmpty || options.length > 0),
-  "options",
-  nonEmpty ? "a non-empty array of L0 options" : "an array of L0 options",
-  options
-]
+export const decodeList = decoder(listOf(false))
+
+/** @internal */
+export const decodeNonEmptyList = decoder(listOf(true))
+
+/**
+ * How a group of runs ends when one fails: `"fail-fast"` (default) or `"settle"`.
+ *
+ * @internal
+ */
+export const ModeSchema = withDefault(Schema.Literals(["fail-fast", "settle"]), "fail-fast")
 
 /**
  * The fields of an `AllFailedError`: the failures in input order and a

@@ -154,6 +154,18 @@ export const BusEvent = Schema.Union([
   busEvent(
     "window_complete",
     Schema.Struct({ index: Schema.Number, total: Schema.Number, outcome: GroupOutcome, completed: Schema.Number })
+  ),
+  busEvent("checkpoint_saved", Schema.Struct({ length: Schema.Number, seq: Schema.Number })),
+  busEvent("checkpoint_restored", Schema.Struct({ length: Schema.Number, seq: Schema.Number })),
+  busEvent("circuit_open", Schema.Struct({ source: Schema.Number, key: Schema.String, retryAfterMs: Schema.Number })),
+  busEvent(
+    "rate_limited",
+    Schema.Struct({
+      source: Schema.Number,
+      key: Schema.String,
+      retryAfterMs: Schema.Number,
+      action: Schema.Literals(["wait", "fallback"])
+    })
   )
 ])
 
@@ -212,7 +224,9 @@ const Fatal = Schema.Struct({
   _tag: Schema.tag("FatalError"),
   category: Schema.Literal("fatal"),
   ...common,
-  reason: Schema.optional(Schema.Literals(["options", "guardrail", "status", "protocol", "aborted", "credentials"])),
+  reason: Schema.optional(
+    Schema.Literals(["options", "guardrail", "status", "protocol", "aborted", "credentials", "checkpoint"])
+  ),
   violations: Schema.optional(Schema.Array(Violation))
 }).pipe(Schema.decodeTo(errorOf<FatalError>("FatalError"), {
   decode: SchemaGetter.transform(({ _tag, category, ...fields }) => new FatalError(fields)),

@@ -11,7 +11,7 @@ import type { L0Error } from "../L0Error.js"
 import { FatalError } from "../L0Error.js"
 import type { Complete, L0Event } from "../L0Event.js"
 import type { L0State } from "../L0State.js"
-import { resultOf, session as makeSession } from "./l0.js"
+import { prepare, resultOf } from "./l0.js"
 import type { L0Options, L0Result } from "./l0Types.js"
 import type { Session } from "./run.js"
 import { initialState } from "./run.js"
@@ -60,7 +60,7 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<L0Event, L0Error | Cause.Done>()
     const outcome = yield* Deferred.make<L0Result, L0Error>()
-    const made = yield* Effect.exit(makeSession<never, R>(options, undefined))
+    const made = yield* Effect.exit(prepare<never, R>(options, undefined))
     let session: Session<never> | undefined
     let byHandle = false
     const end = (exit: Exit.Exit<L0Result, L0Error>): Effect.Effect<void> =>
@@ -70,10 +70,11 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
       }).pipe(Effect.andThen(Deferred.done(outcome, exit)))
     const fiber: Fiber.Fiber<unknown> = yield* Exit.match(made, {
       onFailure: (cause) => Effect.forkScoped(end(Exit.failCause(cause))),
-      onSuccess: (made) => {
+      onSuccess: (prepared) => {
+        const made = prepared.session
         session = made
         let complete: Complete | undefined
-        const run = Stream.runForEachArray(made.stream(), (events: Arr.NonEmptyReadonlyArray<L0Event>) => {
+        const run = Stream.runForEachArray(prepared.events, (events: Arr.NonEmptyReadonlyArray<L0Event>) => {
           const last = events[events.length - 1]!
           if (last._tag === "Complete") complete = last
           Queue.offerAllUnsafe(queue, events)

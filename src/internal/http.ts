@@ -9,15 +9,18 @@ import * as HttpClient from "effect/http/HttpClient"
 import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
+import * as Predicate from "effect/Predicate"
 import * as Pull from "effect/Pull"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { HttpOptions } from "../adapters/http.js"
 import type { AttemptContext } from "./l0Types.js"
 import type { L0Error } from "../L0Error.js"
 import { FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
 import { isJsonContentType, isRecord } from "./decode.js"
+import { decoder, Fn, guarded, invalidOption, Secret } from "./optionSchema.js"
 import * as Redact from "./redact.js"
 
 /** What differs between providers: where to send and how to authenticate. */
@@ -44,39 +47,32 @@ interface Resolved {
 /** At most this much of an error response body is kept (as the error's cause). */
 const ERROR_BODY_LIMIT = 16 * 1024
 
-const invalid = (provider: Provider, option: string, expected: string): FatalError =>
-  new FatalError({
-    reason: "options",
-    message: `Invalid option "${option}" of Adapters.${provider.factory}: expected ${expected}`
-  })
+const HttpOptionsSchema = Schema.Struct({
+  apiKey: Secret,
+  baseUrl: Schema.optional(guarded(Predicate.isString, "a URL")),
+  path: Schema.optional(guarded(Predicate.isString, "a path such as \"/responses\"")),
+  body: Schema.Union([guarded(isRecord, "a request body object"), Fn()]).annotate({
+    expected: "a request body object or a function of the attempt returning one"
+  }),
+  headers: Schema.optional(Schema.Record(Schema.String, Schema.String).annotate({ expected: "a record of strings" }))
+}).annotate({ expected: "an options object" })
 
-const resolve = (provider: Provider, options: unknown): Result.Result<Resolved, FatalError> => {
-  if (!isRecord(options)) return Result.fail(invalid(provider, "options", "an options object"))
-  const { apiKey, baseUrl, path, body, headers } = options
-  const key = Redacted.isRedacted(apiKey) ? Redacted.value(apiKey) : apiKey
-  if (!(typeof key === "string" && key.length > 0)) {
-    return Result.fail(invalid(provider, "apiKey", "a non-empty string or a Redacted string"))
-  }
-  const removeKey = Redact.exact([key]) ?? identity
-  if (baseUrl !== undefined && typeof baseUrl !== "string") return Result.fail(invalid(provider, "baseUrl", "a URL"))
-  if (path !== undefined && typeof path !== "string") return Result.fail(invalid(provider, "path", "a path such as \"/responses\""))
-  const url = `${(baseUrl ?? provider.baseUrl).replace(/\/+$/, "")}/${(path ?? provider.path).replace(/^\/+/, "")}`
-  if (!URL.canParse(url)) return Result.fail(invalid(provider, "baseUrl", "a URL"))
-  if (!(isRecord(body) || typeof body === "function")) {
-    return Result.fail(invalid(provider, "body", "a request body object or a function of the attempt returning one"))
-  }
-  if (headers !== undefined && !(isRecord(headers) && Object.values(headers).every((v) => typeof v === "string"))) {
-    return Result.fail(invalid(provider, "headers", "a record of strings"))
-  }
-  return Result.succeed({
-    url,
-    key: Redacted.make(key),
-    body: body as HttpOptions["body"],
-    headers: (headers ?? {}) as Record<string, string>,
-    removeKey,
-    scrub: (text) => Redact.redactSecrets(removeKey(text))
+/** Decodes the options once, when the adapter factory is called; errors name them `Adapters.<factory>.<option>`. */
+const resolve = (provider: Provider, options: unknown): Result.Result<Resolved, FatalError> =>
+  Result.flatMap(decoder(HttpOptionsSchema, `Adapters.${provider.factory}`, true)(options), ({ apiKey, baseUrl, body, headers, path }) => {
+    const key = Redacted.isRedacted(apiKey) ? Redacted.value(apiKey) : apiKey
+    const url = `${(baseUrl ?? provider.baseUrl).replace(/\/+$/, "")}/${(path ?? provider.path).replace(/^\/+/, "")}`
+    if (!URL.canParse(url)) return Result.fail(invalidOption(`Adapters.${provider.factory}.baseUrl`, "a URL", baseUrl))
+    const removeKey = Redact.exact([key]) ?? identity
+    return Result.succeed({
+      url,
+      key: Redacted.make(key),
+      body: body as HttpOptions["body"],
+      headers: headers ?? {},
+      removeKey,
+      scrub: (text: string) => Redact.redactSecrets(removeKey(text))
+    })
   })
-}
 
 const request = (
   provider: Provider,
@@ -95,13 +91,7 @@ const request = (
         config.key
       )
     },
-    catch: (cause) =>
-      new FatalError({
-        reason: "options",
-        message: `Invalid option "body" of Adapters.${provider.factory}: ${
-          cause instanceof Error ? cause.message : "it cannot be sent as JSON"
-        }`
-      })
+    catch: () => invalidOption(`Adapters.${provider.factory}.body`, "a body that can be sent as JSON", config.body)
   })
 
 /** Connection failures, before or during the body: always network errors. */

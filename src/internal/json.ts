@@ -1,7 +1,8 @@
 import * as Result from "effect/Result"
 import type { FatalError } from "../L0Error.js"
 import { ContentError } from "../L0Error.js"
-import { invalidOption, isRecord } from "./options.js"
+import * as Schema from "effect/Schema"
+import { decoder, IntAtLeast, withDefault } from "./optionSchema.js"
 
 /** Bounds on what the parser accepts. */
 export interface Limits {
@@ -13,23 +14,17 @@ export interface Limits {
 
 export const defaultLimits: Limits = { maxLength: 8 * 1024 * 1024, maxDepth: 256 }
 
-/** Validates user limits; `prefix` names the option in the error (`"json."` for structured output). */
-export const resolveLimits = (options: unknown, prefix: string): Result.Result<Limits, FatalError> => {
-  if (options !== undefined && !isRecord(options)) {
-    return Result.fail(invalidOption(prefix.slice(0, -1) || "options", "{ maxLength?, maxDepth? }", options))
-  }
-  const given = options as { readonly maxLength?: unknown; readonly maxDepth?: unknown } | undefined
-  for (const name of ["maxLength", "maxDepth"] as const) {
-    const value = given?.[name]
-    if (value !== undefined && !(typeof value === "number" && Number.isInteger(value) && value >= 1)) {
-      return Result.fail(invalidOption(`${prefix}${name}`, "an integer ≥ 1", value))
-    }
-  }
-  return Result.succeed({
-    maxLength: (given?.maxLength as number | undefined) ?? defaultLimits.maxLength,
-    maxDepth: (given?.maxDepth as number | undefined) ?? defaultLimits.maxDepth
-  })
-}
+/** The limits, described once; each absent one takes its default. */
+export const LimitsSchema = Schema.Struct({
+  maxLength: withDefault(IntAtLeast(1), defaultLimits.maxLength),
+  maxDepth: withDefault(IntAtLeast(1), defaultLimits.maxDepth)
+}).annotate({ expected: "{ maxLength?, maxDepth? }" })
+
+const decodeLimits = decoder(Schema.UndefinedOr(LimitsSchema).annotate({ expected: "{ maxLength?, maxDepth? }" }))
+
+/** Validates user limits, with defaults applied. */
+export const resolveLimits = (options: unknown): Result.Result<Limits, FatalError> =>
+  Result.map(decodeLimits(options), (limits) => limits ?? defaultLimits)
 
 type Scalar = string | number | boolean | null
 

@@ -13,9 +13,15 @@ import * as Stream from "effect/Stream"
 import * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
 import type { L0Error } from "../L0Error.js"
-import { FatalError } from "../L0Error.js"
-import type { Complete, L0Event } from "../L0Event.js"
+import type { FatalError } from "../L0Error.js"
+import * as L0Event from "../L0Event.js"
+import type { Complete } from "../L0Event.js"
+import { CheckpointStore } from "./checkpointStore.js"
+import { exact } from "./continuation.js"
+import * as Durable from "./durable.js"
+import * as Health from "./health.js"
 import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
+import { invalidOption } from "./optionSchema.js"
 import { resolve } from "./options.js"
 import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
@@ -39,12 +45,13 @@ const lookupAdapter = (
   const found = registry.find((candidate) => candidate.name === adapter) ??
     registry.find((candidate) => candidate.name === name)
   return found !== undefined ? Result.succeed(found) : Result.fail(
-    new FatalError({
-      reason: "options",
-      message: `Invalid option "adapter": no adapter named "${adapter}" (known: ${
-        registry.map((a) => a.name).join(", ")
-      }; aliases: ${Object.keys(aliases).join(", ")})`
-    })
+    invalidOption(
+      "adapter",
+      `an adapter or the name of one (${registry.map((a) => JSON.stringify(a.name)).join(", ")}) or an alias (${
+        Object.keys(aliases).map((alias) => JSON.stringify(alias)).join(", ")
+      })`,
+      adapter
+    )
   )
 }
 
@@ -58,8 +65,12 @@ const provided = <R>(produced: Produced<R>, context: Context.Context<R>): Produc
   )
 }
 
-const withContext = <R>(factory: SourceFactory<R>, context: Context.Context<R>): SourceFactory => (ctx) =>
-  provided(factory(ctx), context)
+/** Gives the run's services to a factory's sources; a provider key (`ProviderHealth.keyed`) stays on it. */
+const withContext = <R>(factory: SourceFactory<R>, context: Context.Context<R>): SourceFactory => {
+  const wrapped: SourceFactory = (ctx) => provided(factory(ctx), context)
+  const key = Health.keyOf(factory)
+  return key === undefined ? wrapped : Health.keyed(key, wrapped)
+}
 
 /**
  * The body of `L0.stream`, here so that feature modules run streams without
@@ -68,31 +79,75 @@ const withContext = <R>(factory: SourceFactory<R>, context: Context.Context<R>):
  *
  * @internal
  */
-export const stream = <R = never>(options: L0Options<R>): Stream.Stream<L0Event, L0Error, R> => open(options, undefined)
+export const stream = <R = never>(options: L0Options<R>): Stream.Stream<L0Event.L0Event, L0Error, R> =>
+  open(options, undefined)
 
 /**
- * A run not started yet, with its options checked and its sources given
- * the services of `R`: `L0.start` keeps it to read its live state.
+ * A run ready to start, with its options checked and its sources given the
+ * services of `R`: its session, which `L0.start` reads the live state of,
+ * and its events.
  *
  * @internal
  */
-export const session = <A, R>(
+export const prepare = <A, R>(
   options: L0Options<R>,
   check: Check<A> | undefined
-): Effect.Effect<Session<A>, FatalError, R> =>
+): Effect.Effect<{ readonly session: Session<A>; readonly events: Stream.Stream<L0Event.L0Event, L0Error> }, L0Error, R> =>
   Effect.gen(function*() {
     const resolved = yield* Effect.fromResult(resolve<SourceFactory<R>>(options))
+    const durable = yield* Effect.fromResult(Durable.settings(options))
     const context = yield* Effect.context<R>()
     const config = { ...resolved, sources: resolved.sources.map((factory) => withContext(factory, context)) }
     const registry = yield* Adapter.Registry
     const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
     const bus = yield* EventBus.EventBus
     const clock = yield* Clock.Clock
-    return new Session(config, bus, clock, adapter, registry, check)
+    const session = new Session(
+      // a resumed session continues the stored text, so continuation is on
+      durable?.resume === true ? { ...config, continuation: config.continuation ?? exact } : config,
+      bus,
+      clock,
+      adapter,
+      registry,
+      check
+    )
+    session.health = yield* Health.ProviderHealth
+    const events = durable === undefined ? session.stream() : yield* durableStream(session, durable)
+    return { session, events }
   })
 
-const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.Stream<L0Event, L0Error, R> =>
-  Stream.unwrap(Effect.map(session(options, check), (session) => session.stream()))
+const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.Stream<L0Event.L0Event, L0Error, R> =>
+  Stream.unwrap(Effect.map(prepare(options, check), ({ events }) => events))
+
+/** A run with a `sessionId`: resumes its stored checkpoint, saves new ones, and removes them once complete. */
+const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settings: Durable.Settings) {
+  const store = yield* CheckpointStore
+  if (store === undefined) {
+    return yield* invalidOption(
+      "sessionId",
+      "a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory)",
+      settings.sessionId
+    )
+  }
+  const { restored, seq } = yield* Durable.open(store, settings)
+  session.checkpointer = new Durable.Checkpointer(
+    store,
+    settings,
+    session.clock,
+    (checkpoint) => session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq }),
+    seq,
+    restored
+  )
+  session.restore(restored)
+  const events = session.stream()
+  return restored === "" ? events : Stream.concat(
+    Stream.sync(() => {
+      session.emit("checkpoint_restored", session.id, { length: restored.length, seq: seq - 1 })
+      return L0Event.token(restored)
+    }),
+    events
+  )
+})
 
 /**
  * The events of a run whose successful attempt must also pass `check`
@@ -100,7 +155,7 @@ const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.
  *
  * @internal
  */
-export type Checked<A> = Exclude<L0Event, Complete> | Completed<A>
+export type Checked<A> = Exclude<L0Event.L0Event, Complete> | Completed<A>
 
 /** @internal */
 export const streamChecked = <A, R = never>(
@@ -125,7 +180,7 @@ export const runChecked = <A, R = never>(
 export const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
 
 /** The `Complete` event that ends a successful run. */
-const last = <E extends L0Event, R>(
+const last = <E extends L0Event.L0Event, R>(
   events: Stream.Stream<E, L0Error, R>
 ): Effect.Effect<Extract<E, Complete>, L0Error, R> =>
   Effect.suspend(() => {

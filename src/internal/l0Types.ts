@@ -14,6 +14,7 @@ import type { Usage } from "../L0Event.js"
 import type { L0State } from "../L0State.js"
 import type { RetryInput } from "../Retry.js"
 import type { TimeoutOptions } from "../Timeout.js"
+import type { CheckpointOptions } from "./durable.js"
 import type { Produced } from "./source.js"
 
 /**
@@ -85,6 +86,21 @@ export interface L0Options<R = never> {
    * and `Adapters.*Http` always remove their own key.
    */
   readonly redact?: ReadonlyArray<string | Redacted.Redacted<string>> | undefined
+  /**
+   * Saves the text the consumer holds under this id in the `CheckpointStore`
+   * of the context (see `Checkpoint`), at safe boundaries, and removes it once
+   * the answer is complete.
+   */
+  readonly sessionId?: string | undefined
+  /**
+   * Continues the stored checkpoint of `sessionId`, if any: its text is
+   * emitted first, then the sources continue it as after a retry with
+   * `continuation` (`true` unless set). Without a stored checkpoint the run
+   * starts afresh.
+   */
+  readonly resume?: boolean | undefined
+  /** When checkpoints are saved; needs `sessionId`. */
+  readonly checkpoint?: CheckpointOptions | undefined
 }
 
 /**

@@ -14,8 +14,10 @@ import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { L0State, RunViolation } from "../L0State.js"
 import { Joint } from "./continuation.js"
+import type { Checkpointer } from "./durable.js"
 import type { GuardCheck } from "./guard.js"
 import { Guard } from "./guard.js"
+import * as Health from "./health.js"
 import type { Resolved } from "./options.js"
 import * as Redact from "./redact.js"
 import * as Retry from "./retry.js"
@@ -87,6 +89,10 @@ export class Session<A> {
   private checkpoint = ""
   /** The consumer holds text that the next emission must reset first. */
   private resetPending = false
+  /** Saves checkpoints of a run with a `sessionId`. */
+  checkpointer: Checkpointer | undefined = undefined
+  /** Circuit breakers and rate limits of keyed sources, when provided. */
+  health: Health.Service | undefined = undefined
   private attempts = 0
   /** Every guardrail violation of the run, for `L0State.violations`. */
   readonly violations: Array<RunViolation> = []
@@ -152,15 +158,59 @@ export class Session<A> {
     )
   }
 
+  /** An attempt of a keyed source asks its provider's health first: it may be sent, delayed or skipped. */
   attempt(
     index: number,
     number: number,
     decide: Retry.Decide,
     previousError: CategoryError | undefined
   ): Stream.Stream<L0Event.L0Event, L0Error> {
+    const health = this.health
+    const key = health === undefined ? undefined : Health.keyOf(this.config.sources[index])
+    if (health === undefined || key === undefined) return this.send(index, number, decide, previousError, undefined)
+    return Stream.unwrap(Effect.map(
+      Health.admit(health, key, (delay) =>
+        this.emit("rate_limited", this.id, {
+          source: index,
+          key,
+          retryAfterMs: Duration.toMillis(delay),
+          action: "wait"
+        })),
+      (admission) =>
+        admission._tag === "Admitted"
+          ? this.send(index, number, decide, previousError, admission.report)
+          : this.skip(index, number, key, admission.rejection)
+    ))
+  }
+
+  /** The source's circuit is open or its rate limit says fall back: the next source goes at once. */
+  private skip(
+    index: number,
+    number: number,
+    key: string,
+    rejection: Health.Rejection
+  ): Stream.Stream<L0Event.L0Event, L0Error> {
+    return Stream.suspend(() => {
+      const streamId = this.nextStreamId()
+      const { error, event, retryAfter } = rejection
+      const retryAfterMs = Duration.toMillis(retryAfter)
+      if (event === "rate_limited") this.emit(event, streamId, { source: index, key, retryAfterMs, action: "fallback" })
+      else this.emit(event, streamId, { source: index, key, retryAfterMs })
+      this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
+      return this.fallback(index, streamId, error)
+    })
+  }
+
+  private send(
+    index: number,
+    number: number,
+    decide: Retry.Decide,
+    previousError: CategoryError | undefined,
+    health: Health.Report | undefined
+  ): Stream.Stream<L0Event.L0Event, L0Error> {
     return Stream.suspend(() => {
       const checkpoint = this.checkpoint
-      const attempt = new Attempt(this, index, number, checkpoint, this.resetPending)
+      const attempt = new Attempt(this, index, number, checkpoint, this.resetPending, health)
       this.current = attempt
       this.emit("stream_start", attempt.streamId, { source: index, attempt: number })
       const factory = this.config.sources[index]!
@@ -187,6 +237,12 @@ export class Session<A> {
     })
   }
 
+  /** Starts the run from text a stored session already showed (a resumed `sessionId`). */
+  restore(text: string): void {
+    this.checkpoint = text
+    this.held = text
+  }
+
   /** Records what the consumer holds after a failed attempt, for the next attempt's checkpoint and reset. */
   private settle(failed: Failed): void {
     const before = this.checkpoint
@@ -199,7 +255,7 @@ export class Session<A> {
   /** The state of the run so far, as `L0.start`'s handle and an `ExhaustedError` show it. */
   snapshot(): L0State {
     const attempt = this.current
-    if (attempt !== undefined) return attempt.state(attempt.shown() ?? this.held)
+    if (attempt !== undefined) return attempt.state(attempt.emittedText() ?? this.held)
     return this.aborted ? { ...initialState, aborted: true } : initialState
   }
 
@@ -223,6 +279,7 @@ export class Session<A> {
     return Stream.unwrap(Effect.gen({ self: this }, function*() {
       const error = this.scrub === undefined ? failed.error : Redact.error(failed.error, this.scrub)
       const { index, number, streamId } = attempt
+      if (attempt.health !== undefined) yield* attempt.health(error)
       this.emit(`error_${error.category}`, streamId, {
         source: index,
         attempt: number,
@@ -247,20 +304,25 @@ export class Session<A> {
       }
       this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
-      if (index + 1 < this.config.sources.length) {
-        this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
-        return this.source(index + 1, error)
-      }
-      return Stream.fail(
-        new ExhaustedError({
-          attempts: this.failures.slice(),
-          state: this.finalState(),
-          message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
-            error._tag
-          }: ${error.message}`
-        })
-      )
+      return this.fallback(index, streamId, error)
     }))
+  }
+
+  /** Source `index` is done with: the next one, or the end of the run. */
+  private fallback(index: number, streamId: string, error: CategoryError): Stream.Stream<L0Event.L0Event, L0Error> {
+    if (index + 1 < this.config.sources.length) {
+      this.emit("fallback_start", streamId, { fallbackIndex: index + 1, category: error.category })
+      return this.source(index + 1, error)
+    }
+    return Stream.fail(
+      new ExhaustedError({
+        attempts: this.failures.slice(),
+        state: this.finalState(),
+        message: `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${
+          error._tag
+        }: ${error.message}`
+      })
+    )
   }
 }
 
@@ -314,7 +376,9 @@ class Attempt<A> {
     readonly index: number,
     readonly number: number,
     private readonly checkpoint: string,
-    private resetOwed: boolean
+    private resetOwed: boolean,
+    /** Tells a keyed source's provider health how the attempt ended. */
+    readonly health: Health.Report | undefined
   ) {
     this.streamId = session.nextStreamId()
     this.startedAt = session.now()
@@ -334,7 +398,9 @@ class Attempt<A> {
     const step: Pull.Pull<Events, Failed, void> = upstream.pipe(
       Effect.flatMap((events) => {
         const result = this.receive(events)
-        return Array.isArray(result) ? Effect.succeed(result) : Effect.fail(result as CategoryError)
+        if (!Array.isArray(result)) return Effect.fail(result as CategoryError)
+        const save = this.session.checkpointer?.due(this.shown)
+        return save === undefined ? Effect.succeed(result) : Effect.as(save, result)
       }),
       Pull.catchDone((ended) => this.complete(ended)),
       Effect.mapError((error) => this.failed(error)),
@@ -345,6 +411,9 @@ class Attempt<A> {
     const next: Pull.Pull<Events, Failed, void> = Effect.suspend(() => this.finished ? Cause.done() : step)
     return next
   }
+
+  /** The text the consumer holds, for a durable checkpoint. */
+  private readonly shown = (): string => this.checkpoint.slice(0, this.kept) + this.parts.join("")
 
   /** Sends what the attempt observed to the EventBus; keeps warnings for the final state. */
   private report(report: Report): void {
@@ -388,13 +457,13 @@ class Attempt<A> {
       emitted: this.emitted,
       resetOwed: this.resetOwed,
       text: this.checkpoint.slice(0, this.kept) + this.parts.join(""),
-      shown: this.shown() ?? "",
+      shown: this.emittedText() ?? "",
       good: this.safe ? this.goodText() : undefined
     }
   }
 
   /** The text the consumer was given, resets applied; `undefined` before this attempt emitted. */
-  shown(): string | undefined {
+  emittedText(): string | undefined {
     if (!this.emitted) return undefined
     const parts = this.shownParts === this.parts.length ? this.parts : this.parts.slice(0, this.shownParts)
     return this.checkpoint.slice(0, this.kept) + parts.join("")
@@ -635,6 +704,9 @@ class Attempt<A> {
       adapter: ended.adapter
     })
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
-    return Effect.succeed(this.deliver(out))
+    const reported = this.health === undefined ? Effect.void : this.health(undefined)
+    // the answer is whole: a stored checkpoint has nothing left to resume
+    const finished = session.checkpointer === undefined ? reported : Effect.andThen(session.checkpointer.finish(), reported)
+    return Effect.as(finished, this.deliver(out))
   }
 }

@@ -4,6 +4,7 @@ import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Pull from "effect/Pull"
 import * as Scope from "effect/Scope"
+import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import * as Adapter from "../Adapter.js"
 import type { Completion, Decoder } from "../Adapter.js"
@@ -80,9 +81,7 @@ const isAsyncIterable = safe((u): u is AsyncIterable<unknown> =>
   typeof u === "object" && u !== null && typeof (u as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
 )
 
-const isPromiseLike = safe((u): u is PromiseLike<unknown> =>
-  typeof u === "object" && u !== null && typeof (u as PromiseLike<unknown>).then === "function"
-)
+const isPromiseLike = safe(Predicate.isPromiseLike)
 
 /** @internal */
 export const isStream = safe(Stream.isStream)

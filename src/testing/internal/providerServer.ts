@@ -1,6 +1,9 @@
 import * as Http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
+import * as Predicate from "effect/Predicate"
 import { hasProperty } from "effect/Predicate"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type {
   Answer,
   AsyncProviderServer,
@@ -10,11 +13,11 @@ import type {
   Outcome,
   Protocol,
   RecordedRequest,
-  Replay,
   Reply,
   Script,
   Unstreamed
 } from "../ProviderServer.js"
+import { decoder, guarded, IntAtLeast } from "../../internal/optionSchema.js"
 import { type Content, errorBody, makeWire, splitBytes, splitText, type Wire } from "./providerWire.js"
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -149,58 +152,50 @@ const sendError = (
 const sendProblem = (exchange: Exchange, status: number, message: string): void =>
   sendError(exchange, status, errorBody(exchange.protocol, status, { message: `ProviderServer: ${message}` }))
 
-const isCount = (n: number): boolean => Number.isInteger(n) && n >= 0
-const isSize = (n: number | undefined): boolean => n === undefined || (Number.isInteger(n) && n > 0)
-const isDelay = (n: number | undefined): boolean => n === undefined || (Number.isFinite(n) && n >= 0)
-
 const ANSWER_TAGS: ReadonlySet<unknown> = new Set(["Reply", "HttpError", "Replay", "Unstreamed", "Hangup"])
 
 // scripts written in plain JavaScript get a clear 500 rather than a crash
 const isAnswer = (u: unknown): u is Answer =>
   typeof u === "string" || (hasProperty(u, "_tag") && ANSWER_TAGS.has(u._tag))
 
-const isText = (u: unknown): boolean =>
-  typeof u === "string" || (Array.isArray(u) && u.every((piece) => typeof piece === "string"))
+const Text = Schema.Union([Schema.String, Schema.Array(Schema.String)]).annotate({
+  expected: "a string or an array of strings"
+})
 
-const invalidStream = (answer: Reply | Replay, sizes: ReadonlyArray<number | undefined>): string | undefined => {
-  // undefined is a valid size, so finding one means a bad one
-  const badSize = sizes.find((n) => !isSize(n))
-  if (badSize !== undefined) return `chunkSize must be a positive integer, got ${badSize}`
-  if (!isDelay(answer.delay)) return `delay must be a finite number of milliseconds >= 0, got ${answer.delay}`
-  const { fault } = answer
-  if (fault !== undefined && !isCount(fault.after)) return `fault.after must be an integer >= 0, got ${fault.after}`
-  if (fault?._tag === "Reset" && fault.cut !== undefined && fault.cut !== "character" && !isCount(fault.cut)) {
-    return `fault.cut must be an integer >= 0 or "character", got ${JSON.stringify(fault.cut)}`
-  }
-  return undefined
-}
+const ChunkSize = Schema.optional(IntAtLeast(1, "a positive integer"))
 
-/** Why `answer` cannot be played, if it cannot. */
-const invalid = (answer: Exclude<Answer, string>): string | undefined => {
-  switch (answer._tag) {
-    case "Hangup":
-      return undefined
-    case "HttpError":
-      return Number.isInteger(answer.status) && answer.status >= 400 && answer.status <= 599
-        ? undefined
-        : `status must be an integer from 400 to 599, got ${answer.status}`
-    case "Reply":
-    case "Unstreamed": {
-      const calls = answer.toolCalls ?? []
-      if (!isText(answer.text)) return "text must be a string or an array of strings"
-      if (!calls.every((call) => typeof call.name === "string" && isText(call.arguments))) {
-        return "each tool call needs a string name, and arguments as a string or an array of strings"
-      }
-      return answer._tag === "Reply"
-        ? invalidStream(answer, [answer.chunkSize, ...calls.map((call) => call.chunkSize)])
-        : undefined
-    }
-    case "Replay":
-      return typeof answer.body === "string" || answer.body instanceof Uint8Array
-        ? invalidStream(answer, [answer.chunkSize])
-        : "body must be a string or a Uint8Array"
-  }
-}
+const Delay = Schema.optional(
+  guarded((u): u is number => Predicate.isNumber(u) && Number.isFinite(u) && u >= 0, "a finite number of milliseconds ≥ 0")
+)
+
+const FaultSchema = Schema.optional(Schema.Struct({
+  after: IntAtLeast(0),
+  cut: Schema.optional(
+    Schema.Union([Schema.Literal("character"), IntAtLeast(0)]).annotate({ expected: `an integer ≥ 0 or "character"` })
+  )
+}))
+
+const ToolCalls = Schema.optional(Schema.Array(Schema.Struct({ name: Schema.String, arguments: Text, chunkSize: ChunkSize })))
+
+/** Every answer a script can give, described once; the server decodes each before playing it. */
+const AnswerSchema = Schema.Union([
+  Schema.Struct({ _tag: Schema.Literal("Hangup") }),
+  Schema.Struct({
+    _tag: Schema.Literal("HttpError"),
+    status: guarded((u): u is number => Number.isInteger(u) && (u as number) >= 400 && (u as number) <= 599, "an integer from 400 to 599")
+  }),
+  Schema.Struct({ _tag: Schema.Literal("Reply"), text: Text, toolCalls: ToolCalls, chunkSize: ChunkSize, delay: Delay, fault: FaultSchema }),
+  Schema.Struct({ _tag: Schema.Literal("Unstreamed"), text: Text, toolCalls: ToolCalls }),
+  Schema.Struct({
+    _tag: Schema.Literal("Replay"),
+    body: guarded((u): u is string | Uint8Array => Predicate.isString(u) || u instanceof Uint8Array, "a string or a Uint8Array"),
+    chunkSize: ChunkSize,
+    delay: Delay,
+    fault: FaultSchema
+  })
+])
+
+const decodeAnswer = decoder(AnswerSchema, "answer", true)
 
 const replyContent = (reply: Reply | Unstreamed, body: unknown, id: string): Content => {
   const size = (reply._tag === "Reply" ? reply.chunkSize : undefined) ?? DEFAULT_CHUNK_SIZE
@@ -438,9 +433,9 @@ const prepare = async (state: State, exchange: Exchange): Promise<(() => Promise
     return undefined
   }
   const answer = typeof picked === "string" ? { _tag: "Reply" as const, text: picked } : picked
-  const problem = invalid(answer)
-  if (problem !== undefined) {
-    sendProblem(exchange, 500, `invalid answer for request ${index}: ${problem}`)
+  const problem = decodeAnswer(answer)
+  if (Result.isFailure(problem)) {
+    sendProblem(exchange, 500, `invalid answer for request ${index}: ${problem.failure.message}`)
     return undefined
   }
   switch (answer._tag) {

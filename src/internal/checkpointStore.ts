@@ -1,0 +1,62 @@
+/**
+ * The `CheckpointStore` reference and its models, apart from the layers, so
+ * that the runtime reads it without loading the stores.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+
+/**
+ * What a session stored: the text its consumer held at a safe boundary.
+ * `seq` grows with each save of the session, across processes.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Checkpoint {
+  readonly text: string
+  readonly seq: number
+  /** `Clock` milliseconds of the save. */
+  readonly savedAt: number
+}
+
+/**
+ * A store failed, or holds a checkpoint that cannot be read. The message
+ * names the session and the operation, never the stored text.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class CheckpointError extends Data.TaggedError("CheckpointError")<{
+  readonly operation: "load" | "save" | "remove"
+  readonly sessionId: string
+  readonly message: string
+  readonly cause?: unknown
+}> {}
+
+/**
+ * The service behind checkpoints.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Store {
+  /** The newest readable checkpoint of the session, `undefined` if none. */
+  readonly load: (sessionId: string) => Effect.Effect<Checkpoint | undefined, CheckpointError>
+  readonly save: (sessionId: string, checkpoint: Checkpoint) => Effect.Effect<void, CheckpointError>
+  readonly remove: (sessionId: string) => Effect.Effect<void, CheckpointError>
+}
+
+/**
+ * The store of the current context; none by default, so that a `sessionId`
+ * without a store layer is an options error rather than a silent loss.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const CheckpointStore: Context.Reference<Store | undefined> = Context.Reference<Store | undefined>(
+  "effect-l0/CheckpointStore",
+  { defaultValue: () => undefined }
+)
