@@ -92,7 +92,11 @@ export const stream = <R = never>(options: L0Options<R>): Stream.Stream<L0Event.
 export const prepare = <A, R>(
   options: L0Options<R>,
   check: Check<A> | undefined
-): Effect.Effect<{ readonly session: Session<A>; readonly events: Stream.Stream<L0Event.L0Event, L0Error> }, L0Error, R> =>
+): Effect.Effect<
+  { readonly session: Session<A>; readonly events: Stream.Stream<L0Event.L0Event, L0Error> },
+  L0Error,
+  R
+> =>
   Effect.gen(function*() {
     const resolved = yield* Effect.fromResult(resolve<SourceFactory<R>>(options))
     const durable = yield* Effect.fromResult(Durable.settings(options))

@@ -46,7 +46,10 @@ const RetryOptions = Schema.Struct({
   maxAttempts: withDefault(IntAtLeast(1), Retry.defaults.maxAttempts),
   // Infinity: network and transient errors retry without end, as the L0 specification has it
   maxRetries: withDefault(
-    guarded((u): u is number => u === Infinity || (Number.isInteger(u) && (u as number) >= 0), "an integer ≥ 0 or Infinity"),
+    guarded(
+      (u): u is number => u === Infinity || (Number.isInteger(u) && (u as number) >= 0),
+      "an integer ≥ 0 or Infinity"
+    ),
     Retry.defaults.maxRetries
   ),
   baseDelay: withDefault(DurationInput(false), Retry.defaults.baseDelay),

@@ -269,7 +269,9 @@ export class Session<A> {
       content: scrub(state.content),
       checkpoint: scrub(state.checkpoint),
       lastGoodContent: scrub(state.lastGoodContent),
-      toolCalls: state.toolCalls.map((call) => L0Event.toolCall(scrub(call.id), scrub(call.name), scrub(call.arguments))),
+      toolCalls: state.toolCalls.map((call) =>
+        L0Event.toolCall(scrub(call.id), scrub(call.name), scrub(call.arguments))
+      ),
       violations: state.violations.map((violation) => ({ ...violation, message: scrub(violation.message) }))
     }
   }
