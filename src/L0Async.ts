@@ -292,15 +292,21 @@ class Events implements AsyncIterator<L0Event> {
       if (this.fiber === undefined) this.start()
       const proceed = this.proceed
       this.proceed = undefined
-      proceed?.()
+      // on the next event-loop turn, so that the run takes all the source produced meanwhile as one array:
+      // resuming at once would take a half-filled buffer, then a quarter, … (and pay the run's per-array step for each)
+      if (proceed !== undefined) setImmediate(proceed)
     })
   }
 
   async return(): Promise<IteratorResult<L0Event>> {
     this.buffer = EMPTY
+    // a read still waiting for the next array ends done, like every read after this one
+    const waiter = this.waiter
+    this.waiter = undefined
     if (this.fiber !== undefined && this.exit === undefined) await Effect.runPromise(Fiber.interrupt(this.fiber))
     // a closed iterator stays done: no new run, no interruption error
     this.exit = Exit.void
+    waiter?.resolve(DONE)
     return DONE
   }
 

@@ -35,7 +35,7 @@ import type { ToolCall } from "./L0Event.js"
  * @category models
  * @since 0.1.0
  */
-export interface StructuredOptions extends L0Options {
+export interface StructuredOptions<R = never> extends L0Options<R> {
   /**
    * Repair the JSON before decoding (fences, prose, trailing commas,
    * quotes, truncation; see `JsonRepair`). Default `true`; `false` accepts
@@ -132,7 +132,6 @@ type Progress<P = unknown> = Exclude<StructuredEvent<never, P>, { readonly _tag:
 
 /** What one run needs: the options passed to `L0.stream` and the check of each completed attempt. */
 interface Prepared<A> {
-  readonly options: StructuredOptions
   readonly limits: json.Limits
   readonly toolCall: string | undefined
   readonly check: Check<Decoded<A>>
@@ -334,9 +333,9 @@ const StructuredOwnOptions = Schema.Struct({
 
 const decodeOwnOptions = decoder(StructuredOwnOptions)
 
-const prepare = <S extends StructuredSchema>(
+const prepare = <S extends StructuredSchema, R>(
   schema: S,
-  options: StructuredOptions
+  options: StructuredOptions<R>
 ): Result.Result<Prepared<TypeOf<S>>, FatalError> => {
   const decode: Decode<TypeOf<S>> | undefined = Schema.isSchema(schema)
     ? decodeEffect(schema as Schema.ConstraintDecoder<unknown>)
@@ -347,7 +346,6 @@ const prepare = <S extends StructuredSchema>(
     return Result.fail(invalidOption("schema", "an Effect Schema or a Standard Schema v1", schema))
   }
   return Result.map(decodeOwnOptions(options), ({ autoCorrect, json: limits, toolCall }) => ({
-    options,
     limits,
     toolCall,
     check: makeCheck(decode, autoCorrect, limits, toolCall)
@@ -381,10 +379,10 @@ const prepare = <S extends StructuredSchema>(
  * @category structured output
  * @since 0.1.0
  */
-export const structured = <S extends StructuredSchema>(
+export const structured = <S extends StructuredSchema, R = never>(
   schema: S,
-  options: StructuredOptions
-): Effect.Effect<TypeOf<S>, L0Error> =>
+  options: StructuredOptions<R>
+): Effect.Effect<TypeOf<S>, L0Error, R> =>
   Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
@@ -447,10 +445,10 @@ const withMetadata = <A>(complete: Completed<Decoded<A>>): StructuredResult<A> =
  * @category structured output
  * @since 0.1.0
  */
-export const structuredWithMetadata = <S extends StructuredSchema>(
+export const structuredWithMetadata = <S extends StructuredSchema, R = never>(
   schema: S,
-  options: StructuredOptions
-): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error> =>
+  options: StructuredOptions<R>
+): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, R> =>
   Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
@@ -532,10 +530,10 @@ class Preview<A, F> {
  * @category structured output
  * @since 0.1.0
  */
-export const structuredStream = <S extends StructuredSchema>(
+export const structuredStream = <S extends StructuredSchema, R = never>(
   schema: S,
-  options: StructuredOptions
-): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error> =>
+  options: StructuredOptions<R>
+): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R> =>
   preview(schema, options, (complete) => ({ _tag: "Final", value: complete.value.value }))
 
 /**
@@ -555,20 +553,20 @@ export const structuredStream = <S extends StructuredSchema>(
  * @category structured output
  * @since 0.1.0
  */
-export const structuredStreamWithMetadata = <S extends StructuredSchema>(
+export const structuredStreamWithMetadata = <S extends StructuredSchema, R = never>(
   schema: S,
-  options: StructuredOptions
-): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error> =>
+  options: StructuredOptions<R>
+): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R> =>
   preview(schema, options, (complete) => {
     const { value, ...metadata } = withMetadata(complete)
     return { _tag: "Final", value, metadata }
   })
 
-const preview = <S extends StructuredSchema, F>(
+const preview = <S extends StructuredSchema, F, R>(
   schema: S,
-  options: StructuredOptions,
+  options: StructuredOptions<R>,
   final: (complete: Completed<Decoded<TypeOf<S>>>) => F
-): Stream.Stream<Progress<DeepPartial<EncodedOf<S>>> | F, L0Error> =>
+): Stream.Stream<Progress<DeepPartial<EncodedOf<S>>> | F, L0Error, R> =>
   Stream.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Stream.fail(prepared.failure)

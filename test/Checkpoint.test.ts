@@ -191,6 +191,13 @@ describe("Checkpoint: durable sessions", () => {
         expect(yield* invalid({ sessionId: "a", checkpoint: { writesPerSecond: 0 } })).toContain(
           "Invalid option \"checkpoint.writesPerSecond\""
         )
+        // decoded with the other options of the run: a misspelt key is named, and checked before any store is needed
+        expect(yield* invalid({ sessionId: "a", checkpoint: { every: 3 } as never }, false)).toContain(
+          "Invalid option \"checkpoint.every\": expected no such option (known: boundary, writesPerSecond)"
+        )
+        expect(yield* invalid({ sessionId: "a", retry: { maxAttempts: 0 } }, false)).toContain(
+          "Invalid option \"retry.maxAttempts\""
+        )
       }))
   })
 })

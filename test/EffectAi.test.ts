@@ -380,6 +380,25 @@ describe("sources that require services", () => {
       expect([text, calls]).toEqual(["hello!", 2])
     }))
 
+  it.effect("reach structured output too: its type names them, and each attempt gets them", () =>
+    Effect.gen(function*() {
+      const Point = Schema.Struct({ x: Schema.Number })
+      let calls = 0
+      const options = {
+        retry: noDelay,
+        stream: () =>
+          Effect.gen(function*() {
+            const { word } = yield* Greeting
+            return calls++ === 0 ? Stream.make(`{"x": "${word}"}`) : Stream.make(`{"x": ${word.length}}`)
+          })
+      }
+      const point = L0.structured(Point, options)
+      expectTypeOf(point).toEqualTypeOf<Effect.Effect<{ readonly x: number }, L0Error.L0Error, Greeting>>()
+      expectTypeOf(L0.structuredStream(Point, options)).toExtend<Stream.Stream<unknown, L0Error.L0Error, Greeting>>()
+      expect(yield* point.pipe(Effect.provideService(Greeting, { word: "hello" }))).toEqual({ x: 5 })
+      expect(calls).toBe(2)
+    }))
+
   it.effect("run LanguageModel.streamText as a source", () =>
     Effect.gen(function*() {
       const text = yield* L0.text({ stream: () => LanguageModel.streamText({ prompt: "Hi" }) }).pipe(

@@ -244,6 +244,32 @@ describe("L0Async.events", () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
+  it("return() while a read waits for the next array ends that read done, not with an interruption", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    const waiting = iterator.next()
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+    expect(await waiting).toEqual({ done: true, value: undefined })
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+
+  it("a loop that reads slower than the source still gets every event, in order, exactly once", async () => {
+    const tokens = Array.from({ length: 5000 }, (_, i) => `${i} `)
+    let text = ""
+    let count = 0
+    for await (const event of L0Async.events({ stream: TestSource.make(tokens).stream })) {
+      if (event._tag === "Token") {
+        text += event.value
+        count++
+        // a pause every few events lets the source run ahead into the next array
+        if (count % 7 === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    expect(text).toBe(tokens.join(""))
+    expect(count).toBe(tokens.length)
+  })
+
   it("a failed run throws the typed L0Error from the loop", async () => {
     const thrown = await rejectionOf(collect(L0Async.events({ stream: () => Promise.reject(httpError(401)) })))
     expect(thrown).toBeInstanceOf(L0Error.ExhaustedError)

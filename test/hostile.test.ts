@@ -139,3 +139,51 @@ describe("classification never throws", () => {
     expect(L0Error.fromUnknown(fake)._tag).toBe("ModelError")
   })
 })
+
+/** An iterable whose iterator is `iterator`, read by L0 as a provider SDK stream would be. */
+const iterableOf = (iterator: () => unknown): L0.SourceFactory => () =>
+  ({ [Symbol.asyncIterator]: iterator }) as AsyncIterable<string>
+
+/** Iterators that break the async iteration protocol. */
+const brokenIterators: ReadonlyArray<readonly [string, L0.SourceFactory]> = [
+  ["[Symbol.asyncIterator] throws", iterableOf(boom)],
+  ["[Symbol.asyncIterator] returns a revoked Proxy", iterableOf(revoked)],
+  ["next() throws synchronously", iterableOf(() => ({ next: boom }))],
+  ["next() resolves to null", iterableOf(() => ({ next: () => Promise.resolve(null) }))],
+  ["next() resolves to a result whose done getter throws", iterableOf(() => ({
+    next: () => Promise.resolve(throwingGetters({}, ["done"]))
+  }))],
+  ["next() returns a thenable whose then throws", iterableOf(() => ({ next: () => ({ then: boom }) }))],
+  ["next() returns a revoked Proxy", iterableOf(() => ({ next: revoked }))]
+]
+
+describe("iterators that break the protocol", () => {
+  for (const [what, stream] of brokenIterators) {
+    it.effect(`${what}: a typed error at once, no unhandled rejection`, () =>
+      Effect.gen(function*() {
+        // the TestClock never moves: an attempt left to its timeout would never end
+        const fiber = yield* Effect.forkChild(Effect.exit(L0.text({
+          stream,
+          retry: { maxAttempts: 1, maxRetries: 0 },
+          timeout: { initialToken: "1 second", interToken: "1 second" }
+        })))
+        yield* settle
+        expect(fiber.pollUnsafe()).toBeDefined()
+        const exit = yield* Fiber.join(fiber)
+        const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        expect((error as L0Error.ExhaustedError | undefined)?._tag).toBe("ExhaustedError")
+        expect(L0Error.isL0Error((error as L0Error.ExhaustedError).lastError)).toBe(true)
+        expect(unhandled).toEqual([])
+      }))
+  }
+
+  it.effect("next() that returns results without a Promise is read like an async iterator", () =>
+    Effect.gen(function*() {
+      const tokens = ["a", "b", "c"]
+      let index = 0
+      const stream = iterableOf(() => ({
+        next: () => index < tokens.length ? { done: false, value: tokens[index++] } : { done: true, value: undefined }
+      }))
+      expect(yield* L0.text({ stream })).toBe("abc")
+    }))
+})

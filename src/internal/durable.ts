@@ -7,11 +7,12 @@
  */
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import type * as Checkpoint from "./checkpointStore.js"
 import { FatalError } from "../L0Error.js"
-import { isRecord } from "./decode.js"
-import { invalidOption } from "./optionSchema.js"
+import { ClosedStruct, guarded, invalidOption, withDefault } from "./optionSchema.js"
 
 /** Where a saved checkpoint may end. */
 export type Boundary = "token" | "word" | "line"
@@ -37,39 +38,44 @@ export interface Settings {
 const BOUNDARIES: ReadonlyArray<unknown> = ["token", "word", "line"]
 const MAX_SESSION_ID = 200
 
-/** Validates the durable options; `undefined` when `sessionId` is absent. */
-export const settings = (options: unknown): Result.Result<Settings | undefined, FatalError> => {
-  if (!isRecord(options)) return Result.succeed(undefined)
-  const { checkpoint, resume, sessionId } = options
+/**
+ * The durable-session options of `L0Options`, as fields of its Schema:
+ * decoded with the run's other options, in one place.
+ */
+export const fields = {
+  sessionId: Schema.optional(
+    guarded(
+      (u): u is string => Predicate.isString(u) && u.length > 0 && u.length <= MAX_SESSION_ID,
+      `a string of 1 to ${MAX_SESSION_ID} characters`
+    )
+  ),
+  resume: withDefault(Schema.Boolean, false),
+  checkpoint: Schema.optional(ClosedStruct({
+    boundary: withDefault(
+      guarded((u): u is Boundary => BOUNDARIES.includes(u), "one of \"token\", \"word\", \"line\""),
+      "word"
+    ),
+    writesPerSecond: withDefault(
+      guarded((u): u is number => Predicate.isNumber(u) && u > 0 && u <= 1000, "a number > 0 and ≤ 1000"),
+      4
+    )
+  }, "{ boundary?, writesPerSecond? }"))
+}
+
+type Decoded = Schema.Struct.Type<typeof fields>
+
+/** The settings of a run with a `sessionId`; `resume` and `checkpoint` need one. */
+export const settings = ({ checkpoint, resume, sessionId }: Decoded): Result.Result<Settings | undefined, FatalError> => {
   if (sessionId === undefined) {
-    if (resume !== undefined && resume !== false) {
-      return Result.fail(invalidOption("resume", "a sessionId to resume", resume))
-    }
+    if (resume) return Result.fail(invalidOption("resume", "a sessionId to resume", resume))
     return checkpoint === undefined
       ? Result.succeed(undefined)
       : Result.fail(invalidOption("checkpoint", "a sessionId to save checkpoints under", checkpoint))
   }
-  if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > MAX_SESSION_ID) {
-    return Result.fail(invalidOption("sessionId", `a string of 1 to ${MAX_SESSION_ID} characters`, sessionId))
-  }
-  if (resume !== undefined && typeof resume !== "boolean") {
-    return Result.fail(invalidOption("resume", "a boolean", resume))
-  }
-  if (checkpoint !== undefined && !isRecord(checkpoint)) {
-    return Result.fail(invalidOption("checkpoint", "{ boundary?, writesPerSecond? }", checkpoint))
-  }
-  const boundary = checkpoint?.boundary ?? "word"
-  if (!BOUNDARIES.includes(boundary)) {
-    return Result.fail(invalidOption("checkpoint.boundary", "one of \"token\", \"word\", \"line\"", boundary))
-  }
-  const rate = checkpoint?.writesPerSecond ?? 4
-  if (typeof rate !== "number" || !(rate > 0 && rate <= 1000)) {
-    return Result.fail(invalidOption("checkpoint.writesPerSecond", "a number > 0 and ≤ 1000", rate))
-  }
-  return Result.succeed({ sessionId, resume: resume === true, boundary: boundary as Boundary, intervalMs: 1000 / rate })
+  const { boundary, writesPerSecond } = checkpoint ?? { boundary: "word", writesPerSecond: 4 }
+  return Result.succeed({ sessionId, resume, boundary, intervalMs: 1000 / writesPerSecond })
 }
 
-/** The longest prefix of `text` that ends at `boundary`. */
 const safePrefix = (text: string, boundary: Boundary): string => {
   if (boundary === "token") return text
   const end = boundary === "line" ? text.lastIndexOf("\n") : Math.max(

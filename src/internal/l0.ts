@@ -99,13 +99,13 @@ export const prepare = <A, R>(
 > =>
   Effect.gen(function*() {
     const resolved = yield* Effect.fromResult(resolve<SourceFactory<R>>(options))
-    const durable = yield* Effect.fromResult(Durable.settings(options))
     const context = yield* Effect.context<R>()
     const config = { ...resolved, sources: resolved.sources.map((factory) => withContext(factory, context)) }
     const registry = yield* Adapter.Registry
     const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
     const bus = yield* EventBus.EventBus
     const clock = yield* Clock.Clock
+    const durable = config.durable
     const session = new Session(
       // a resumed session continues the stored text, so continuation is on
       durable?.resume === true ? { ...config, continuation: config.continuation ?? exact } : config,

@@ -12,6 +12,7 @@ import * as Retry from "../Retry.js"
 import * as Timeout from "./timeout.js"
 import * as Continuation from "./continuation.js"
 import { isRecord } from "./decode.js"
+import * as Durable from "./durable.js"
 import { refusalOf } from "./guardrails/refusal.js"
 import { ClosedStruct, DurationInput, decoder, Fn, guarded, IntAtLeast, Secret, withDefault } from "./optionSchema.js"
 import * as RetryBudget from "./retry.js"
@@ -30,6 +31,8 @@ export interface Resolved<Factory> {
   readonly continuation: Continuation.Settings | undefined
   /** The secrets to remove from every error and event of the run. */
   readonly redact: ReadonlyArray<string | Redacted.Redacted<string>>
+  /** A run with a `sessionId`: where and how its checkpoints are kept. */
+  readonly durable: Durable.Settings | undefined
 }
 
 const isAdapter = (u: unknown): u is Adapter.Adapter =>
@@ -105,7 +108,8 @@ const L0OptionsSchema = Schema.Struct({
     Schema.Union([Schema.Boolean, ContinuationOptions]).annotate({ expected: "a boolean or { deduplicate?, trailingWhitespace? }" }),
     false
   ),
-  redact: withDefault(Schema.Array(Secret), [])
+  redact: withDefault(Schema.Array(Secret), []),
+  ...Durable.fields
 }).annotate({ expected: "an options object" })
 
 const decodeL0Options = decoder(L0OptionsSchema)
@@ -131,7 +135,10 @@ const defaultDeduplication: Continuation.Deduplication = {
 const defaultRetry = RetryBudget.settings({}, Retry.strategies)
 const defaultLimits = Timeout.limits(undefined)
 
-const resolved = <Factory>(o: typeof L0OptionsSchema.Type): Resolved<Factory> => ({
+const resolved = <Factory>(
+  o: typeof L0OptionsSchema.Type,
+  durable: Durable.Settings | undefined
+): Resolved<Factory> => ({
   sources: [o.stream as Factory, ...(o.fallbacks as ReadonlyArray<Factory>)],
   guardrails: o.guardrails,
   checkInterval: o.checkInterval,
@@ -140,7 +147,8 @@ const resolved = <Factory>(o: typeof L0OptionsSchema.Type): Resolved<Factory> =>
   limits: o.timeout === undefined ? defaultLimits : Timeout.limits(o.timeout),
   adapter: o.adapter,
   continuation: continuationSettings(o.continuation),
-  redact: o.redact
+  redact: o.redact,
+  durable
 })
 
 /**
@@ -152,5 +160,6 @@ const resolved = <Factory>(o: typeof L0OptionsSchema.Type): Resolved<Factory> =>
 export const resolve = <Factory>(options: unknown): Result.Result<Resolved<Factory>, FatalError> =>
   Result.flatMap(decodeL0Options(options), (o) => {
     const refused = o.guardrails.map(refusalOf).find((error) => error !== undefined)
-    return refused === undefined ? Result.succeed(resolved<Factory>(o)) : Result.fail(refused)
+    if (refused !== undefined) return Result.fail(refused)
+    return Result.map(Durable.settings(o), (durable) => resolved<Factory>(o, durable))
   })

@@ -314,21 +314,41 @@ class Pump implements Opened {
   }
 }
 
-const drive = async (pump: Pump, iterable: AsyncIterable<unknown>): Promise<void> => {
+/**
+ * Reads the source one chunk at a time with promise callbacks: a reaction
+ * per chunk costs less than resuming an `async` function after each `await`,
+ * and this loop runs once per token.
+ */
+const drive = (pump: Pump, iterable: AsyncIterable<unknown>): void => {
+  let iterator: AsyncIterator<unknown>
   try {
-    const iterator = iterable[Symbol.asyncIterator]()
-    pump.iterator = iterator
-    // the attempt may have ended while the request was starting
-    if (pump.closed) return pump.close()
-    while (!pump.closed && !pump.ended) {
-      const result = await iterator.next()
-      if (pump.closed) return
-      if (result.done) return pump.finish()
-      if (pump.push(result.value)) await pump.waitForSpace()
-    }
+    iterator = iterable[Symbol.asyncIterator]()
   } catch (error) {
-    pump.fail(error)
+    return pump.fail(error)
   }
+  pump.iterator = iterator
+  // the attempt may have ended while the request was starting
+  if (pump.closed) return pump.close()
+  const failed = (error: unknown): void => pump.fail(error)
+  const next = (): void => {
+    if (pump.closed || pump.ended) return
+    try {
+      Promise.resolve(iterator.next()).then(received, failed)
+    } catch (error) {
+      pump.fail(error)
+    }
+  }
+  const received = (result: IteratorResult<unknown>): void => {
+    if (pump.closed) return
+    try {
+      if (result.done) return pump.finish()
+      if (pump.push(result.value)) pump.waitForSpace().then(next)
+      else next()
+    } catch (error) {
+      pump.fail(error)
+    }
+  }
+  next()
 }
 
 const runStream = (pump: Pump, stream: Stream.Stream<unknown, unknown>): Effect.Effect<void> =>
@@ -406,7 +426,7 @@ const openApiPromise = (pump: Pump, promise: ApiPromise): void => {
 /** Drives an `AsyncIterable` or a `Promise` of one with plain promises: no fiber. */
 const start = (pump: Pump, produced: unknown): void => {
   if (isAsyncIterable(produced)) {
-    void drive(pump, produced)
+    drive(pump, produced)
   } else if (isPromiseLike(produced)) {
     if (isApiPromise(produced)) openApiPromise(pump, produced)
     else driveResolved(pump, produced)
