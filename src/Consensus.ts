@@ -80,7 +80,8 @@ export interface Candidate<A> {
  * @since 0.1.0
  */
 export interface ConsensusOptions<A> {
-  readonly strategy: Strategy
+  /** Default `"majority"`. */
+  readonly strategy?: Strategy | undefined
   /** For `weighted`: one positive weight per run, in input order; default 1 each. */
   readonly weights?: ReadonlyArray<number> | undefined
   /** For `best`: higher is better; equal scores go to the lower index. */
@@ -465,7 +466,7 @@ const outputOf = <A>(
   })
 
 const ConsensusConfig = Schema.Struct({
-  strategy: Schema.Literals(["unanimous", "majority", "weighted", "best"]),
+  strategy: Schema.optional(Schema.Literals(["unanimous", "majority", "weighted", "best"])),
   weights: Schema.optional(Weights),
   score: Schema.optional(Fn()),
   normalize: Schema.optional(Fn()),
@@ -473,9 +474,17 @@ const ConsensusConfig = Schema.Struct({
   decode: Schema.optional(Fn("a function returning an Effect")),
   minAgreement: Schema.optional(Ratio),
   resolve: Schema.optional(Fn())
-}).annotate({ expected: "{ strategy, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }" })
+}).annotate({ expected: "{ strategy?, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }" })
 
 const decodeConsensusConfig = decoder(ConsensusConfig, "config")
+
+/**
+ * The strategy of `consensus` when none is given.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const defaultStrategy: Strategy = "majority"
 
 const validate = (options: unknown, config: unknown): FatalError | undefined =>
   firstFailure(
@@ -484,7 +493,8 @@ const validate = (options: unknown, config: unknown): FatalError | undefined =>
   )
 
 /**
- * Runs every entry at once and decides on one answer with `strategy`. The
+ * Runs every entry at once and decides on one answer with `strategy`
+ * (default `"majority"`). The
  * result carries the chosen value, the agreement ratio, every candidate and
  * every output. Runs still going once the answer is certain are interrupted
  * and their requests aborted. With `decode`, outputs are structured values
@@ -515,15 +525,16 @@ export function consensus<A>(
 ): Effect.Effect<ConsensusResult<A>, ConsensusError>
 export function consensus(
   options: ReadonlyArray<L0Options>,
-  config: ConsensusOptions<string>
+  config?: ConsensusOptions<string>
 ): Effect.Effect<ConsensusResult<string>, ConsensusError>
 export function consensus<A>(
   options: ReadonlyArray<L0Options>,
-  config: ConsensusOptions<A>
+  given: ConsensusOptions<A> = {}
 ): Effect.Effect<ConsensusResult<A>, ConsensusError> {
   return Effect.suspend((): Effect.Effect<ConsensusResult<A>, ConsensusError> => {
-    const invalid = validate(options, config)
+    const invalid = validate(options, given)
     if (invalid !== undefined) return Effect.fail(invalid)
+    const config: ConsensusOptions<A> = { ...given, strategy: given.strategy ?? defaultStrategy }
     const normalize = config.normalize ?? (config.decode === undefined ? normalizeText : (value: A) => value)
     const tally = new Tally(config, normalize, options.length)
     return contest(options.map((item, index) => outputOf(item, index, config.decode)), (index, outcome) => {

@@ -5,14 +5,18 @@
  */
 import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as Fallback from "./internal/fallback.js"
+import type { Handle } from "./internal/handle.js"
+import * as handle from "./internal/handle.js"
 import * as internal from "./internal/l0.js"
 import type { L0Options, L0Result } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import type { L0Event, Reset } from "./L0Event.js"
 
 export type { AttemptContext, L0Options, L0Result, SourceFactory } from "./internal/l0Types.js"
+export type { Handle } from "./internal/handle.js"
 
 /**
  * Streams the events of a run: tokens as they arrive, a `Reset` before a
@@ -101,6 +105,33 @@ export const orElse: {
  * @since 0.1.0
  */
 export const fallback: typeof orElse = orElse
+
+/**
+ * Starts a run in the background of the current scope and returns its
+ * handle: the `events`, the live `state`, `abort` and `join`. The run starts
+ * at once, whether or not `events` is read: events are buffered until read
+ * (so a run read late holds its events in memory), and `join` waits for the
+ * end without reading them. Closing the scope stops the run like `abort`.
+ * Invalid options do not fail `start`: `events` and `join` fail with the
+ * `FatalError`.
+ *
+ * **Example** (Showing progress while the answer streams)
+ * ```ts
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const run = yield* L0.start(options)
+ *   yield* Effect.forkChild(Stream.runForEach(run.events, (event) =>
+ *     event._tag === "Token" ? Console.log(event.value) : Effect.void))
+ *   const { attempt, tokenCount } = yield* run.state
+ *   yield* Console.log(`attempt ${attempt}, ${tokenCount} tokens so far`)
+ *   // a stop button would call: yield* run.abort
+ *   return yield* run.join
+ * }))
+ * ```
+ * @category running
+ * @since 0.1.0
+ */
+export const start: <R = never>(options: L0Options<R>) => Effect.Effect<Handle, never, Scope.Scope | R> =
+  handle.start
 
 // The multi-stream functions are documented in their own modules. `L0.race` and `Multi.race` (and the others) are
 // the same values: `L0` gathers what most programs call, the modules group each feature with its types.

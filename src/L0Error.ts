@@ -10,6 +10,7 @@ import type * as Duration from "effect/Duration"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import { hasProperty } from "effect/Predicate"
 import type { Violation } from "./Guardrail.js"
+import type { L0State } from "./L0State.js"
 import * as internal from "./internal/classify.js"
 import * as format from "./internal/format.js"
 import * as redact from "./internal/redact.js"
@@ -184,7 +185,9 @@ export interface AttemptFailure {
 }
 
 /**
- * Ends a run whose sources all failed; `attempts` lists every attempt.
+ * Ends a run whose sources all failed; `attempts` lists every attempt, and
+ * `state` is the run's final state (the text emitted, every violation, the
+ * last safe text), with the secrets of `redact` and key-shaped text removed.
  *
  * @category errors
  * @since 0.1.0
@@ -192,6 +195,8 @@ export interface AttemptFailure {
 export class ExhaustedError extends Data.TaggedError("ExhaustedError")<{
   readonly message: string
   readonly attempts: ReadonlyArray<AttemptFailure>
+  /** Set by the runtime; absent on an error built by hand. */
+  readonly state?: L0State | undefined
 }> {
   readonly [TypeId]: typeof TypeId = TypeId
   /** The category of the last attempt's error. */

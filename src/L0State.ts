@@ -1,5 +1,6 @@
 /**
- * A snapshot of a run, carried by the `Complete` event and `L0.run`.
+ * A snapshot of a run: the final one in the `Complete` event, `L0.run` and
+ * an `ExhaustedError`; a live one from `L0.start`'s handle.
  *
  * @since 0.1.0
  */
@@ -7,22 +8,37 @@ import type { Violation } from "./Guardrail.js"
 import type { ToolCall } from "./L0Event.js"
 
 /**
- * The state of a run when it completes, in `Complete` events and
- * `L0Result.state`: the final text, the counters of retries and fallbacks,
- * and what the successful attempt produced.
+ * A guardrail violation of a run, with the attempt in which it was found
+ * (for an `error` or `fatal` one, the attempt it ended).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunViolation extends Violation {
+  /** 0 for `stream`, 1 for the first fallback, … */
+  readonly source: number
+  /** 1-based attempt number within that source. */
+  readonly attempt: number
+}
+
+/**
+ * The state of a run: when it completes, in `Complete` events and
+ * `L0Result.state`; when it fails, in `ExhaustedError.state`; while it runs,
+ * from `L0.start`'s handle. The text, the counters of retries and
+ * fallbacks, what the current attempt produced, and every violation.
  *
  * @category models
  * @since 0.1.0
  */
 export interface L0State {
-  /** The final text, resets applied. */
+  /** The text emitted so far, resets applied: the final text once completed. */
   readonly content: string
-  /** Tokens of the successful attempt (after continuation de-duplication). */
+  /** Tokens of the current (finally: the successful or last) attempt, after continuation de-duplication. */
   readonly tokenCount: number
-  /** `Clock` time (epoch millis) of the successful attempt's first and last token. */
+  /** `Clock` time (epoch millis) of that attempt's first and last token. */
   readonly firstTokenAt: number | undefined
   readonly lastTokenAt: number | undefined
-  /** 1-based attempt number of the successful attempt within its source. */
+  /** 1-based attempt number of that attempt within its source. */
   readonly attempt: number
   /** Retries after model or content errors, over the whole run. */
   readonly modelRetryCount: number
@@ -35,6 +51,17 @@ export interface L0State {
   /** The provider's finish reason, when its adapter reports one. */
   readonly finishReason: string | undefined
   readonly toolCalls: ReadonlyArray<ToolCall>
-  /** Guardrail warnings reported by the successful attempt. */
-  readonly violations: ReadonlyArray<Violation>
+  /** Every guardrail violation of the run, all severities, in the order found. */
+  readonly violations: ReadonlyArray<RunViolation>
+  /**
+   * The text emitted up to the last safe point, with or without
+   * `continuation`: where the guardrails last passed (every `checkInterval`
+   * tokens and at completion; without guardrails, every received chunk).
+   * After a failure, the failed attempt's last safe text.
+   */
+  readonly lastGoodContent: string
+  /** The run ended with a `Complete`. */
+  readonly completed: boolean
+  /** The run was stopped by its handle's `abort` (see `L0.start`). */
+  readonly aborted: boolean
 }

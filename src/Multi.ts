@@ -56,7 +56,7 @@ export type Settled = Result.Result<L0Result, L0Error>
  * @since 0.1.0
  */
 export interface ParallelOptions {
-  /** How many runs at once: a positive integer or `"unbounded"` (default). */
+  /** How many runs at once: a positive integer (default 5) or `"unbounded"`. */
   readonly concurrency?: number | "unbounded" | undefined
   /** Default `"fail-fast"`. */
   readonly mode?: Mode | undefined
@@ -122,12 +122,21 @@ export class AllFailedError extends Data.TaggedError("AllFailedError")<{
   readonly failures: ReadonlyArray<Failure>
 }> {}
 
+/**
+ * How many runs `parallel` starts at once unless told otherwise: enough to
+ * overlap slow requests, few enough not to trip a provider's rate limit.
+ *
+ * @category defaults
+ * @since 0.1.0
+ */
+export const defaultConcurrency: number = 5
+
 const decodeParallelOptions = decoder(
   Schema.UndefinedOr(
     Schema.Struct({
       concurrency: withDefault(
         Schema.Union([Schema.Literal("unbounded"), IntAtLeast(1)]).annotate({ expected: `a positive integer or "unbounded"` }),
-        "unbounded"
+        defaultConcurrency
       ),
       mode: ModeSchema
     }).annotate({ expected: "{ concurrency?, mode? }" })
@@ -191,7 +200,7 @@ export function parallel(
   return Effect.suspend(() => {
     const decoded = Result.flatMap(decodeList(options), () => decodeParallelOptions(config))
     if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
-    return runAll(options, decoded.success?.concurrency ?? "unbounded", decoded.success?.mode)
+    return runAll(options, decoded.success?.concurrency ?? defaultConcurrency, decoded.success?.mode)
   })
 }
 

@@ -307,7 +307,7 @@ describe("drift.entropyCollapse", () => {
 })
 
 describe("drift in L0.run", () => {
-  it.effect("retries a looping attempt with fresh state, and reports warnings of the attempt that succeeds", () =>
+  it.effect("retries a looping attempt with fresh state, and reports the violations of every attempt", () =>
     Effect.gen(function*() {
       const source = TestSource.make(["Sure! ", "the ".repeat(30)], ["As an AI, ", "here is a clean answer."])
       const result = yield* L0.run({
@@ -317,7 +317,10 @@ describe("drift in L0.run", () => {
       }).pipe(Effect.provide(EventBus.layerCollect))
       expect(result.text).toBe("As an AI, here is a clean answer.")
       expect(result.state.attempt).toBe(2)
-      expect(result.state.violations.map((v) => [v.rule, v.severity])).toEqual([["drift.metaCommentary", "warning"]])
+      expect(result.state.violations.map((v) => [v.rule, v.severity, v.attempt])).toEqual([
+        ["drift.repetition", "error", 1],
+        ["drift.metaCommentary", "warning", 2]
+      ])
     }))
 
   it.effect("fails with a ContentError named after the kind when every attempt loops", () =>

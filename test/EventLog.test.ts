@@ -186,7 +186,7 @@ describe("EventLog: record and replay a TestSource run", () => {
       const warned = yield* recordRun(guarded(["Fine, ", "maybe"]))
       const complete = warned.events.at(-1)
       expect(complete?._tag === "Complete" && complete.state.violations).toContainEqual(
-        { rule: "mild", message: "\"maybe\" in the output", severity: "warning" }
+        { rule: "mild", message: "\"maybe\" in the output", severity: "warning", source: 0, attempt: 1 }
       )
       expectSameRun(yield* replayRun(warned.lines), warned)
 

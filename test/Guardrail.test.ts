@@ -62,7 +62,12 @@ describe("guardrail errors, fatal violations and warnings", () => {
         violations: [{ rule: "json", severity: "error", message: `"}" at offset 8 closes "["` }]
       })
       const complete = events.at(-1) as L0Event.Complete
-      expect(complete.state).toMatchObject({ attempt: 2, modelRetryCount: 1, violations: [] })
+      // the violation that ended the first attempt stays in the run's state, with that attempt
+      expect(complete.state).toMatchObject({
+        attempt: 2,
+        modelRetryCount: 1,
+        violations: [{ rule: "json", severity: "error", source: 0, attempt: 1 }]
+      })
     }))
 
   it.effect("errors consume maxAttempts and end in ExhaustedError", () =>
@@ -119,7 +124,9 @@ describe("guardrail errors, fatal violations and warnings", () => {
         { rule: "pattern", severity: "warning", message: `found "I cannot" at offset 15` }
       ]
       expect(Exit.isSuccess(exit) && exit.value.text).toBe("Unfortunately, I cannot say **why.")
-      expect(Exit.isSuccess(exit) && exit.value.state.violations).toEqual(expected)
+      expect(Exit.isSuccess(exit) && exit.value.state.violations).toEqual(
+        expected.map((violation) => ({ ...violation, source: 0, attempt: 1 }))
+      )
       expect(events.filter((e) => e.type === "guardrail_violation").map((e) => e.data)).toEqual(expected)
       expect(events.filter((e) => e.type === "guardrail_check").map((e) => e.data)).toEqual([
         { completed: true, tokenCount: 2, violations: 3 }

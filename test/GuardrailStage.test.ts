@@ -23,7 +23,10 @@ const complete = (content: string): L0Event.Complete => ({
     checkpoint: "",
     finishReason: undefined,
     toolCalls: [],
-    violations: []
+    violations: [],
+    lastGoodContent: content,
+    completed: true,
+    aborted: false
   }
 })
 

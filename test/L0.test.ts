@@ -41,7 +41,10 @@ describe("L0.stream happy path", () => {
         checkpoint: "",
         finishReason: undefined,
         toolCalls: [],
-        violations: []
+        violations: [],
+        lastGoodContent: "Hello world",
+        completed: true,
+        aborted: false
       })
       expect(source.calls).toHaveLength(1)
       expect(source.calls[0]!.context).toMatchObject({ attempt: 1, fallbackIndex: 0, checkpoint: "" })

@@ -28,7 +28,10 @@ const state = (content: string): L0State.L0State => ({
   checkpoint: "a secret draft",
   finishReason: "stop",
   toolCalls: [{ _tag: "ToolCall", id: "call_1", name: "lookup", arguments: "{\"q\":1}" }],
-  violations: [{ rule: "pattern", message: "matched \"as an ai\"", severity: "warning" }]
+  violations: [{ rule: "pattern", message: "matched \"as an ai\"", severity: "warning", source: 0, attempt: 2 }],
+  lastGoodContent: content,
+  completed: true,
+  aborted: false
 })
 
 const complete = (content: string): L0Event.Complete => ({

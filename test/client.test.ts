@@ -340,6 +340,9 @@ const complete = (content: string): L0Event.Complete => ({
     checkpoint: "",
     finishReason: undefined,
     toolCalls: [],
-    violations: []
+    violations: [],
+    lastGoodContent: content,
+    completed: true,
+    aborted: false
   }
 })

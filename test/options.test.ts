@@ -34,7 +34,7 @@ const cases: ReadonlyArray<Case> = [
   ["progressInterval type", l0({ ...ok, progressInterval: "10" }), `"progressInterval": expected an integer ≥ 1, got a string`],
   ["retry type", l0({ ...ok, retry: 3 }), `"retry": expected retry options or a Schedule, got 3`],
   ["retry.maxAttempts range", l0({ ...ok, retry: { maxAttempts: 0 } }), `"retry.maxAttempts": expected an integer ≥ 1, got 0`],
-  ["retry.maxRetries range", l0({ ...ok, retry: { maxRetries: -1 } }), `"retry.maxRetries": expected an integer ≥ 0, got -1`],
+  ["retry.maxRetries range", l0({ ...ok, retry: { maxRetries: -1 } }), `"retry.maxRetries": expected an integer ≥ 0 or Infinity, got -1`],
   ["retry.baseDelay", l0({ ...ok, retry: { baseDelay: -5 } }), `"retry.baseDelay": expected a duration ≥ 0, got -5`],
   [
     "retry.backoff enum, secret-looking",

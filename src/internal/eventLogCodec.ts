@@ -18,6 +18,16 @@ const Violation = Schema.Struct({
   severity: Schema.Literals(["warning", "error", "fatal"])
 })
 
+/** A field added to the format after logs were written: a log without it decodes to `value`. */
+const since = <S extends Schema.Top>(schema: S, value: S["Type"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+const RunViolation = Schema.Struct({
+  ...Violation.fields,
+  source: since(Schema.Number, 0),
+  attempt: since(Schema.Number, 1)
+})
+
 const ToolCall = Schema.TaggedStruct("ToolCall", { id: Schema.String, name: Schema.String, arguments: Schema.String })
 
 const Usage = Schema.Struct({
@@ -39,7 +49,11 @@ const State = Schema.Struct({
   checkpoint: Schema.String,
   finishReason: orUndefined(Schema.String),
   toolCalls: Schema.Array(ToolCall),
-  violations: Schema.Array(Violation)
+  violations: Schema.Array(RunViolation),
+  // a log written before these fields held only the states of completed runs
+  lastGoodContent: since(Schema.String, ""),
+  completed: since(Schema.Boolean, true),
+  aborted: since(Schema.Boolean, false)
 })
 
 /** `L0Event`: `Data` values and `usage.raw` are kept as they are and written as JSON. */
@@ -238,12 +252,19 @@ const Exhausted = Schema.Struct({
   _tag: Schema.tag("ExhaustedError"),
   category: Category,
   message: Schema.String,
-  attempts: Schema.Array(Attempt)
+  attempts: Schema.Array(Attempt),
+  state: Schema.optional(State)
 }).pipe(
   Schema.decodeTo(errorOf<ExhaustedError>("ExhaustedError"), {
     // the category is derived from the last attempt: it is written for readers, not read back
-    decode: SchemaGetter.transform(({ message, attempts }) => new ExhaustedError({ message, attempts })),
-    encode: SchemaGetter.transform((e) => ({ _tag: e._tag, category: e.category, message: e.message, attempts: e.attempts }))
+    decode: SchemaGetter.transform(({ attempts, message, state }) => new ExhaustedError({ message, attempts, state })),
+    encode: SchemaGetter.transform((e) => ({
+      _tag: e._tag,
+      category: e.category,
+      message: e.message,
+      attempts: e.attempts,
+      state: e.state
+    }))
   })
 )
 

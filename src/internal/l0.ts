@@ -28,16 +28,28 @@ import { Session } from "./run.js"
 import type { Produced } from "./source.js"
 import { isEffect, isStream } from "./source.js"
 
+/** Names people use for the built-in adapters: the specification's, and the SDKs' own. */
+const aliases: Readonly<Record<string, string>> = {
+  "openai": "openai-chat",
+  "ai-sdk": "vercel-ai",
+  "vercel": "vercel-ai"
+}
+
 const lookupAdapter = (
   adapter: Adapter.Adapter | string | undefined,
   registry: ReadonlyArray<Adapter.Adapter>
 ): Result.Result<Adapter.Adapter | undefined, FatalError> => {
   if (typeof adapter !== "string") return Result.succeed(adapter)
-  const found = registry.find((candidate) => candidate.name === adapter)
+  const name = Object.prototype.hasOwnProperty.call(aliases, adapter) ? aliases[adapter]! : adapter
+  // a registered adapter that bears the alias itself wins over the built-in it stands for
+  const found = registry.find((candidate) => candidate.name === adapter) ??
+    registry.find((candidate) => candidate.name === name)
   return found !== undefined ? Result.succeed(found) : Result.fail(
     invalidOption(
       "adapter",
-      `an adapter or the name of one (${registry.map((a) => JSON.stringify(a.name)).join(", ")})`,
+      `an adapter or the name of one (${registry.map((a) => JSON.stringify(a.name)).join(", ")}) or an alias (${
+        Object.keys(aliases).map((alias) => JSON.stringify(alias)).join(", ")
+      })`,
       adapter
     )
   )
@@ -70,8 +82,22 @@ const withContext = <R>(factory: SourceFactory<R>, context: Context.Context<R>):
 export const stream = <R = never>(options: L0Options<R>): Stream.Stream<L0Event.L0Event, L0Error, R> =>
   open(options, undefined)
 
-const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.Stream<L0Event.L0Event, L0Error, R> =>
-  Stream.unwrap(Effect.gen(function*() {
+/**
+ * A run ready to start, with its options checked and its sources given the
+ * services of `R`: its session, which `L0.start` reads the live state of,
+ * and its events.
+ *
+ * @internal
+ */
+export const prepare = <A, R>(
+  options: L0Options<R>,
+  check: Check<A> | undefined
+): Effect.Effect<
+  { readonly session: Session<A>; readonly events: Stream.Stream<L0Event.L0Event, L0Error> },
+  L0Error,
+  R
+> =>
+  Effect.gen(function*() {
     const resolved = yield* Effect.fromResult(resolve<SourceFactory<R>>(options))
     const context = yield* Effect.context<R>()
     const config = { ...resolved, sources: resolved.sources.map((factory) => withContext(factory, context)) }
@@ -90,8 +116,12 @@ const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.
       check
     )
     session.health = yield* Health.ProviderHealth
-    return durable === undefined ? session.stream() : yield* durableStream(session, durable)
-  }))
+    const events = durable === undefined ? session.stream() : yield* durableStream(session, durable)
+    return { session, events }
+  })
+
+const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.Stream<L0Event.L0Event, L0Error, R> =>
+  Stream.unwrap(Effect.map(prepare(options, check), ({ events }) => events))
 
 /** A run with a `sessionId`: resumes its stored checkpoint, saves new ones, and removes them once complete. */
 const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settings: Durable.Settings) {
@@ -150,7 +180,8 @@ export const runChecked = <A, R = never>(
 ): Effect.Effect<Completed<A>, L0Error, R> =>
   last(streamChecked(options, check))
 
-const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
+/** @internal */
+export const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
 
 /** The `Complete` event that ends a successful run. */
 const last = <E extends L0Event.L0Event, R>(

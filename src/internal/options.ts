@@ -47,7 +47,14 @@ const BackoffName = Schema.Literals(Object.keys(Retry.strategies) as ReadonlyArr
 
 const RetryOptions = Schema.Struct({
   maxAttempts: withDefault(IntAtLeast(1), Retry.defaults.maxAttempts),
-  maxRetries: withDefault(IntAtLeast(0), Retry.defaults.maxRetries),
+  // Infinity: network and transient errors retry without end, as the L0 specification has it
+  maxRetries: withDefault(
+    guarded(
+      (u): u is number => u === Infinity || (Number.isInteger(u) && (u as number) >= 0),
+      "an integer ≥ 0 or Infinity"
+    ),
+    Retry.defaults.maxRetries
+  ),
   baseDelay: withDefault(DurationInput(false), Retry.defaults.baseDelay),
   maxDelay: withDefault(DurationInput(false), Retry.defaults.maxDelay),
   backoff: withDefault(

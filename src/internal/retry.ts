@@ -63,15 +63,27 @@ export class Tally {
   network = 0
 }
 
+type Step = (now: number, error: CategoryError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>
+
 /**
  * A fresh budget for one source: the only place where a failed attempt's
  * error becomes a retry (after the backoff's delay, or `Retry-After` capped
- * by `maxDelay`), the next source, or the end of the run.
+ * by `maxDelay`), the next source, or the end of the run. Each error
+ * category steps its own copy of the backoff, so three network retries do
+ * not lengthen the wait before the first retry of a model error.
  */
 export const budget = (settings: Settings, tally: Tally = new Tally()): Effect.Effect<Decide> =>
-  Effect.map(Schedule.toStep(settings.backoff), (step) => {
+  Effect.sync(() => {
     let attempts = 1
     let retries = 0
+    const steps = new Map<CategoryError["category"], Step>()
+    const stepOf = (category: CategoryError["category"]): Effect.Effect<Step> => {
+      const step = steps.get(category)
+      return step !== undefined ? Effect.succeed(step) : Effect.map(Schedule.toStep(settings.backoff), (made) => {
+        steps.set(category, made)
+        return made
+      })
+    }
     return (now, error) => {
       if (endsRun(error)) return Effect.succeed(endRun)
       const consumes = consumesAttempt(error)
@@ -80,7 +92,8 @@ export const budget = (settings: Settings, tally: Tally = new Tally()): Effect.E
       ) {
         return Effect.succeed(nextSource)
       }
-      return step(now, error).pipe(
+      return stepOf(error.category).pipe(
+        Effect.flatMap((step) => step(now, error)),
         Effect.map(([, delay]): Decision => {
           retries++
           if (consumes) {

@@ -8,12 +8,11 @@ import * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import type * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
-import type { Violation } from "../Guardrail.js"
 import type { AttemptContext } from "./l0Types.js"
 import type { AttemptFailure, CategoryError, L0Error } from "../L0Error.js"
 import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
-import type { L0State } from "../L0State.js"
+import type { L0State, RunViolation } from "../L0State.js"
 import { Joint } from "./continuation.js"
 import type { Checkpointer } from "./durable.js"
 import * as Fallback from "./fallback.js"
@@ -44,8 +43,9 @@ export interface Completed<A> extends L0Event.Complete {
 
 /**
  * How a failed attempt ended: its error, whether the consumer was shown
- * events of it, whether a reset the attempt owed is still undelivered, and
- * the text the consumer holds (the checkpoint it kept, then the attempt's).
+ * events of it, whether a reset the attempt owed is still undelivered, the
+ * text the consumer holds (the checkpoint it kept, then the attempt's), the
+ * part of it that was emitted, and its text at its last safe point, if any.
  */
 export interface Failed {
   readonly _tag: "Failed"
@@ -53,12 +53,33 @@ export interface Failed {
   readonly emitted: boolean
   readonly resetOwed: boolean
   readonly text: string
+  readonly shown: string
+  readonly good: string | undefined
 }
 
 /** What an attempt reports while it runs: the single way its observations reach the EventBus. */
 type Report =
   | { readonly _tag: "Timeout"; readonly phase: "initial" | "inter"; readonly limitMs: number }
   | { readonly _tag: "Guardrails"; readonly check: GuardCheck }
+
+/** The state of a run before its first attempt starts. */
+export const initialState: L0State = {
+  content: "",
+  tokenCount: 0,
+  firstTokenAt: undefined,
+  lastTokenAt: undefined,
+  attempt: 1,
+  modelRetryCount: 0,
+  networkRetryCount: 0,
+  fallbackIndex: 0,
+  checkpoint: "",
+  finishReason: undefined,
+  toolCalls: [],
+  violations: [],
+  lastGoodContent: "",
+  completed: false,
+  aborted: false
+}
 
 /** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
 export class Session<A> {
@@ -76,6 +97,16 @@ export class Session<A> {
   private attempts = 0
   /** The attempt that ended the last exhausted source: `fallback_start` is reported on it. */
   private exhaustedStreamId = ""
+  /** Every guardrail violation of the run, for `L0State.violations`. */
+  readonly violations: Array<RunViolation> = []
+  /** The attempt running, or the last one: the live state reads it. */
+  private current: Attempt<A> | undefined = undefined
+  /** The text emitted before the current attempt emitted anything, resets applied. */
+  private held = ""
+  /** The text at the last safe point of an earlier attempt. */
+  good = ""
+  completed = false
+  aborted = false
   /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
   private readonly scrub: Redact.Scrub | undefined
   private readonly telemetry: RunTelemetry
@@ -138,6 +169,7 @@ export class Session<A> {
   private exhausted(error: CategoryError): ExhaustedError {
     return new ExhaustedError({
       attempts: this.failures.slice(),
+      state: this.finalState(),
       message:
         `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${error._tag}: ${error.message}`
     })
@@ -210,6 +242,7 @@ export class Session<A> {
     return Stream.suspend(() => {
       const checkpoint = this.checkpoint
       const attempt = new Attempt(this, index, number, checkpoint, this.resetPending, health)
+      this.current = attempt
       this.emit("stream_start", attempt.streamId, { source: index, attempt: number })
       const factory = this.config.sources[index]!
       const config: Source.SourceConfig = {
@@ -236,13 +269,40 @@ export class Session<A> {
   /** Starts the run from text a stored session already showed (a resumed `sessionId`). */
   restore(text: string): void {
     this.checkpoint = text
+    this.held = text
   }
 
   /** Records what the consumer holds after a failed attempt, for the next attempt's checkpoint and reset. */
   private settle(failed: Failed): void {
     const before = this.checkpoint
+    if (failed.emitted) this.held = failed.shown
+    if (failed.good !== undefined) this.good = failed.good
     this.checkpoint = this.config.continuation !== undefined && failed.error.category !== "content" ? failed.text : ""
     this.resetPending = failed.emitted || failed.resetOwed || this.checkpoint !== before
+  }
+
+  /** The state of the run so far, as `L0.start`'s handle and an `ExhaustedError` show it. */
+  snapshot(): L0State {
+    const attempt = this.current
+    if (attempt !== undefined) return attempt.state(attempt.emittedText() ?? this.held)
+    return this.aborted ? { ...initialState, aborted: true } : initialState
+  }
+
+  /** The final state for an `ExhaustedError`: no secret of `redact`, and no key-shaped text, in any of its texts. */
+  private finalState(): L0State {
+    const exact = this.scrub
+    const scrub = (text: string): string => Redact.redactSecrets(exact === undefined ? text : exact(text))
+    const state = this.snapshot()
+    return {
+      ...state,
+      content: scrub(state.content),
+      checkpoint: scrub(state.checkpoint),
+      lastGoodContent: scrub(state.lastGoodContent),
+      toolCalls: state.toolCalls.map((call) =>
+        L0Event.toolCall(scrub(call.id), scrub(call.name), scrub(call.arguments))
+      ),
+      violations: state.violations.map((violation) => ({ ...violation, message: scrub(violation.message) }))
+    }
   }
 
   /** Carries out the retry policy's decision on a failed attempt: a retry after its delay, the next source, or the end. */
@@ -294,7 +354,14 @@ class Attempt<A> {
   /** Token values of the array being received, not yet joined into `parts`. */
   private readonly pending: Array<string> = []
   private readonly toolCalls: Array<L0Event.ToolCall> = []
-  private readonly violations: Array<Violation> = []
+  /** Characters in `parts`, and how many of them had passed the guardrails at the last safe point. */
+  private textLength = 0
+  private goodLength = 0
+  /** A safe point was reached: without guardrails, any received array; with them, a passed check. */
+  private safe = false
+  /** Parts the consumer was given. */
+  private shownParts = 0
+  private finishReason: string | undefined = undefined
   /** Set until the joint with the checkpoint is decided, then dropped: tokens pass through untouched. */
   private joint: Joint | undefined
   /** Characters of the checkpoint the consumer keeps under this attempt's text. */
@@ -381,7 +448,7 @@ class Attempt<A> {
         session.emit("guardrail_check", this.streamId, { completed, tokenCount, violations: violations.length })
         for (const violation of violations) {
           session.emit("guardrail_violation", this.streamId, { ...violation })
-          if (violation.severity === "warning") this.violations.push(violation)
+          session.violations.push({ ...violation, source: this.index, attempt: this.number })
         }
       }
     }
@@ -409,7 +476,47 @@ class Attempt<A> {
       error,
       emitted: this.emitted,
       resetOwed: this.resetOwed,
-      text: this.checkpoint.slice(0, this.kept) + this.parts.join("")
+      text: this.checkpoint.slice(0, this.kept) + this.parts.join(""),
+      shown: this.emittedText() ?? "",
+      good: this.safe ? this.goodText() : undefined
+    }
+  }
+
+  /** The text the consumer was given, resets applied; `undefined` before this attempt emitted. */
+  emittedText(): string | undefined {
+    if (!this.emitted) return undefined
+    const parts = this.shownParts === this.parts.length ? this.parts : this.parts.slice(0, this.shownParts)
+    return this.checkpoint.slice(0, this.kept) + parts.join("")
+  }
+
+  private goodText(): string {
+    return (this.checkpoint.slice(0, this.kept) + this.parts.join("")).slice(0, this.kept + this.goodLength)
+  }
+
+  private markSafe(): void {
+    this.safe = true
+    this.goodLength = this.textLength
+  }
+
+  /** The run's state as this attempt sees it, `content` being the text emitted so far. */
+  state(content: string): L0State {
+    const session = this.session
+    return {
+      content,
+      tokenCount: this.tokenCount,
+      firstTokenAt: this.firstTokenAt,
+      lastTokenAt: this.lastTokenAt,
+      attempt: this.number,
+      modelRetryCount: session.retries.model,
+      networkRetryCount: session.retries.network,
+      fallbackIndex: this.index,
+      checkpoint: this.checkpoint.slice(0, this.kept),
+      finishReason: this.finishReason,
+      toolCalls: this.toolCalls.slice(),
+      violations: session.violations.slice(),
+      lastGoodContent: this.safe ? this.goodText() : session.good,
+      completed: session.completed,
+      aborted: session.aborted
     }
   }
 
@@ -422,7 +529,9 @@ class Attempt<A> {
   private flush(): void {
     const pending = this.pending
     if (pending.length === 0) return
-    this.parts.push(pending.length === 1 ? pending[0]! : pending.join(""))
+    const part = pending.length === 1 ? pending[0]! : pending.join("")
+    this.parts.push(part)
+    this.textLength += part.length
     pending.length = 0
   }
 
@@ -470,9 +579,11 @@ class Attempt<A> {
       this.lastTokenAt = now
       if (this.tokenCount >= this.nextProgress) this.progress(now)
     }
-    if (this.guard !== undefined && this.guard.due(this.tokenCount)) {
+    if (this.guard === undefined) this.markSafe()
+    else if (this.guard.due(this.tokenCount)) {
       const error = this.guarded(this.guard, false)
       if (error !== undefined) return error
+      this.markSafe()
     }
     return this.deliver(out ?? events)
   }
@@ -525,15 +636,19 @@ class Attempt<A> {
     this.flush()
     const text = this.parts.join("")
     this.parts.length = 0
+    this.textLength = 0
     this.guard?.restart()
     const own = event.kept - this.taken.length
     if (own >= 0) {
       const kept = text.slice(0, own)
       if (kept.length > 0) this.parts.push(kept)
+      this.textLength = kept.length
+      this.goodLength = Math.min(this.goodLength, kept.length)
       out.push(L0Event.reset(this.kept + kept.length))
       return
     }
     // it took back part of what the joint removed: decide again from what it keeps
+    this.goodLength = 0
     out.push(L0Event.reset(this.kept))
     const retained = this.taken.slice(0, event.kept)
     this.taken = ""
@@ -546,6 +661,7 @@ class Attempt<A> {
   private deliver(out: ReadonlyArray<L0Event.L0Event>): ReadonlyArray<L0Event.L0Event> {
     if (out.length === 0) return out
     this.emitted = true
+    this.shownParts = this.parts.length
     const session = this.session
     let delivered = out
     if (this.resetOwed) {
@@ -575,41 +691,26 @@ class Attempt<A> {
       const error = this.guarded(this.guard, true)
       if (error !== undefined) return Effect.fail(error)
     }
-    const checkpoint = this.checkpoint.slice(0, this.kept)
-    const content = checkpoint + this.parts.join("")
+    this.markSafe()
+    const content = this.checkpoint.slice(0, this.kept) + this.parts.join("")
     const check = this.session.check
     return check === undefined
-      ? this.completed(out, ended, checkpoint, content, undefined)
-      : Effect.flatMap(
-        check(content, this.toolCalls),
-        (value) => this.completed(out, ended, checkpoint, content, { value })
-      )
+      ? this.completed(out, ended, content, undefined)
+      : Effect.flatMap(check(content, this.toolCalls), (value) => this.completed(out, ended, content, { value }))
   }
 
   /** Delivers the `Complete` event, with the check's value when there is a check. */
   private completed(
     out: Array<L0Event.L0Event>,
     ended: Source.Ended,
-    checkpoint: string,
     content: string,
     checked: { readonly value: A } | undefined
   ): Effect.Effect<ReadonlyArray<L0Event.L0Event>> {
     const session = this.session
     const { completion } = ended
-    const state: L0State = {
-      content,
-      tokenCount: this.tokenCount,
-      firstTokenAt: this.firstTokenAt,
-      lastTokenAt: this.lastTokenAt,
-      attempt: this.number,
-      modelRetryCount: session.retries.model,
-      networkRetryCount: session.retries.network,
-      fallbackIndex: this.index,
-      checkpoint,
-      finishReason: completion?.finishReason,
-      toolCalls: this.toolCalls,
-      violations: this.violations
-    }
+    this.finishReason = completion?.finishReason
+    session.completed = true
+    const state = this.state(content)
     const complete: L0Event.Complete = { _tag: "Complete", usage: completion?.usage, state }
     if (checked === undefined) out.push(complete)
     else {
