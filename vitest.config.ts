@@ -7,7 +7,10 @@ export default defineConfig({
     alias: [
       { find: /^effect-l0$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
       { find: /^effect-l0\/testing$/, replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)) },
-      { find: /^effect-l0\/Adapters$/, replacement: fileURLToPath(new URL("./src/adapters/index.ts", import.meta.url)) },
+      {
+        find: /^effect-l0\/Adapters$/,
+        replacement: fileURLToPath(new URL("./src/adapters/index.ts", import.meta.url))
+      },
       { find: /^effect-l0\/(\w+)$/, replacement: fileURLToPath(new URL("./src/$1.ts", import.meta.url)) }
     ]
   },

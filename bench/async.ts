@@ -116,7 +116,10 @@ export const run = async (): Promise<Outcome> => {
     { name: TEXT, run: () => Effect.runPromise(L0.text(options())) },
     { name: ARRAYS, run: () => eachArray(options()) },
     { name: "L0.stream, Stream.runForEach", run: () => each(options()) },
-    { name: "L0.stream, for await over Stream.toAsyncIterable", run: () => forAwait(Stream.toAsyncIterable(L0.stream(options()))) }
+    {
+      name: "L0.stream, for await over Stream.toAsyncIterable",
+      run: () => forAwait(Stream.toAsyncIterable(L0.stream(options())))
+    }
   ].map((c) => ({ ...c, repeat: 3 }))
   const timings = await interleave(cases, ROUNDS)
   const base = timings[0]!.median
@@ -131,8 +134,9 @@ export const run = async (): Promise<Outcome> => {
   return {
     sections: [{
       title: "Plain async consumers",
-      description:
-        `${report.tokens(tokens.length)} tokens of the throughput workload (${characters.toFixed(2)} characters on average), replayed by an async generator; every L0 consumer runs with \`Guardrails.recommended\`. Baseline: the cheapest raw consumer, ${BASELINE}. Every L0 consumer but \`L0.text\` and \`L0Async.text\` builds its text with \`s +=\` too, resets applied. The floor row runs no L0 code: a pump that reads the generator into token arrays and a \`for await\` over them, the least any event-by-event facade over this source costs.`,
+      description: `${report.tokens(tokens.length)} tokens of the throughput workload (${
+        characters.toFixed(2)
+      } characters on average), replayed by an async generator; every L0 consumer runs with \`Guardrails.recommended\`. Baseline: the cheapest raw consumer, ${BASELINE}. Every L0 consumer but \`L0.text\` and \`L0Async.text\` builds its text with \`s +=\` too, resets applied. The floor row runs no L0 code: a pump that reads the generator into token arrays and a \`for await\` over them, the least any event-by-event facade over this source costs.`,
       rows: timings.map((t) => ({
         workload: t.name,
         size: report.tokens(tokens.length),

@@ -29,9 +29,10 @@ const watch = (key: string) =>
     process.stdout.write(`seen ${key} ${seen} ${performance.now() - start} ${text}\n`)
   })
 
-const Health = ProviderHealth.layerRedis({ failures: 2, openDuration: "1 minute", rateLimit: false, prefix: "bench:" }).pipe(
-  Layer.provide(NodeRedis.layer({ url: process.env.REDIS_URL! }))
-)
+const Health = ProviderHealth.layerRedis({ failures: 2, openDuration: "1 minute", rateLimit: false, prefix: "bench:" })
+  .pipe(
+    Layer.provide(NodeRedis.layer({ url: process.env.REDIS_URL! }))
+  )
 
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
 

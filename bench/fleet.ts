@@ -65,7 +65,12 @@ export const run = async (): Promise<Outcome> => {
     const stores = await Promise.all(layers.map(async ([name, layer]) => [name, await storeOf(layer, scope)] as const))
     for (const [name, { store }] of stores) {
       const rate = median(await Promise.all([0, 1, 2].map(() => savesPerSecond(store))))
-      saveRows.push({ workload: `${name} store: save of a 4 KiB checkpoint`, size: `${SAVES}`, measured: `${rate.toFixed(0)}/s`, ratio: report.ms(1000 / rate) })
+      saveRows.push({
+        workload: `${name} store: save of a 4 KiB checkpoint`,
+        size: `${SAVES}`,
+        measured: `${rate.toFixed(0)}/s`,
+        ratio: report.ms(1000 / rate)
+      })
     }
     for (const [name, { context }] of stores) {
       for (const writesPerSecond of [4, 1000]) {
@@ -99,8 +104,9 @@ export const run = async (): Promise<Outcome> => {
         },
         {
           title: "Checkpoints per token",
-          description:
-            `One stream of ${report.tokens(TOKENS)} prose tokens from an async generator through \`L0.text\`, without and with a \`sessionId\`; the default is 4 saves per second, 1000 is the maximum. A run with a sessionId also clears the session at its start and end. A real provider's 30–100 tokens per second make a save every 250 ms cost its save time about 4 times a second.`,
+          description: `One stream of ${
+            report.tokens(TOKENS)
+          } prose tokens from an async generator through \`L0.text\`, without and with a \`sessionId\`; the default is 4 saves per second, 1000 is the maximum. A run with a sessionId also clears the session at its start and end. A real provider's 30–100 tokens per second make a save every 250 ms cost its save time about 4 times a second.`,
           rows: tokenRows
         },
         ...(circuitRows.length === 0 ? [] : [{
@@ -128,7 +134,12 @@ const secondProcess = async (url: string): Promise<Array<Row>> => {
   })
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]()
   const nextLine = async () => (await lines.next()).value as string
-  const Health = ProviderHealth.layerRedis({ failures: 2, openDuration: "1 minute", rateLimit: false, prefix: "bench:" }).pipe(
+  const Health = ProviderHealth.layerRedis({
+    failures: 2,
+    openDuration: "1 minute",
+    rateLimit: false,
+    prefix: "bench:"
+  }).pipe(
     Layer.provide(NodeRedis.layer({ url }))
   )
   const seen: Array<number> = []
@@ -142,7 +153,10 @@ const secondProcess = async (url: string): Promise<Array<Row>> => {
         child.stdin!.write(`watch ${key}\n`)
         yield* Effect.promise(nextLine)
         const failing = L0.text({
-          stream: ProviderHealth.keyed(key, () => Stream.fail(Object.assign(new Error("reset"), { code: "ECONNRESET" }))),
+          stream: ProviderHealth.keyed(
+            key,
+            () => Stream.fail(Object.assign(new Error("reset"), { code: "ECONNRESET" }))
+          ),
           fallbacks: [() => Stream.make("fallback")],
           retry: { maxRetries: 0 }
         })

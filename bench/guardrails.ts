@@ -127,7 +127,9 @@ export const run = async (): Promise<Outcome> => ({
     {
       title: "Guardrail cost, rules alone",
       description:
-        `What the rules cost per token: one attempt's checks run as \`L0.stream\` runs them (fresh state, a check every ${INTERVAL} tokens fed only the new text, the last at completion), without the stream around them, over ${report.tokens(SIZE)} tokens of a JSON answer (as in Throughput) and of a markdown answer in prose (headings, paragraphs, lists) that no rule reports. Drift's prose kinds (meta commentary, tone, format, hedging) leave JSON alone. Ratios are against \`${REFERENCE}\` on the same text.`,
+        `What the rules cost per token: one attempt's checks run as \`L0.stream\` runs them (fresh state, a check every ${INTERVAL} tokens fed only the new text, the last at completion), without the stream around them, over ${
+          report.tokens(SIZE)
+        } tokens of a JSON answer (as in Throughput) and of a markdown answer in prose (headings, paragraphs, lists) that no rule reports. Drift's prose kinds (meta commentary, tone, format, hedging) leave JSON alone. Ratios are against \`${REFERENCE}\` on the same text.`,
       rows: await rulesAlone()
     },
     {

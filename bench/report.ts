@@ -109,7 +109,14 @@ export const toMarkdown = (report: Outcome, environment: string): string => {
     )
   ]
   for (const section of report.sections) {
-    lines.push("", `## ${section.title}`, "", section.description, "", ...markdownTable(HEADER, section.rows.map(cells)))
+    lines.push(
+      "",
+      `## ${section.title}`,
+      "",
+      section.description,
+      "",
+      ...markdownTable(HEADER, section.rows.map(cells))
+    )
   }
   return `${lines.join("\n")}\n`
 }

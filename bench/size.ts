@@ -119,7 +119,8 @@ export const run = async (): Promise<Outcome> => {
     return {
       sections: [{
         title: "Bundle size",
-        description: "esbuild, minified ES module for Node, `effect` bundled, the provider SDKs external; the rest of " +
+        description:
+          "esbuild, minified ES module for Node, `effect` bundled, the provider SDKs external; the rest of " +
           "the bundle is the part of `effect` that the imported code uses. Ratio against everything. The subpaths " +
           "(`effect-l0/L0`, `effect-l0/Guardrails`, …) leave out the modules they do not import; a namespace of " +
           "the index (`import { L0 } from \"effect-l0\"`) carries the whole namespace: `L0` re-exports " +

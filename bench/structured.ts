@@ -51,8 +51,9 @@ export const run = async (): Promise<Outcome> => {
   return {
     sections: [{
       title: "Structured output (workload 4)",
-      description:
-        `One JSON answer of ${(bytes / 1024).toFixed(0)} KB (${tokens.length} tokens, ${expected} records) decoded with an Effect Schema; baseline: the raw loop, then \`JSON.parse\` and \`Schema.decodeUnknownSync\` of the same schema.`,
+      description: `One JSON answer of ${
+        (bytes / 1024).toFixed(0)
+      } KB (${tokens.length} tokens, ${expected} records) decoded with an Effect Schema; baseline: the raw loop, then \`JSON.parse\` and \`Schema.decodeUnknownSync\` of the same schema.`,
       rows: timings.map((t) => ({
         workload: t.name,
         size: `${(bytes / 1024).toFixed(0)} KB`,

@@ -37,7 +37,9 @@ const program = L0.stream({
           process.stdout.write("\n[reset]\n")
           break
         case "Complete":
-          console.log(`\nstop_reason ${event.state.finishReason}, ${event.usage?.inputTokens} in / ${event.usage?.outputTokens} out`)
+          console.log(
+            `\nstop_reason ${event.state.finishReason}, ${event.usage?.inputTokens} in / ${event.usage?.outputTokens} out`
+          )
       }
     })
   )

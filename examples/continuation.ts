@@ -22,7 +22,9 @@ const retry = { baseDelay: "10 millis", backoff: "fixed" } as const
 /** Runs the stream and prints what the user sees at each reset, then the final text. */
 const show = (label: string, events: Stream.Stream<L0Event.L0Event, unknown>) =>
   Stream.runFold(events, () => "", (text, event) => {
-    if (event._tag === "Reset") console.log(`${label}: cut after ${JSON.stringify(text)}, keeping ${event.kept} characters`)
+    if (event._tag === "Reset") {
+      console.log(`${label}: cut after ${JSON.stringify(text)}, keeping ${event.kept} characters`)
+    }
     return L0Event.applyTo(text, event)
   }).pipe(Effect.tap((text) => Effect.sync(() => console.log(`${label}: ${JSON.stringify(text)}`))))
 
@@ -42,12 +44,15 @@ const main = async (): Promise<void> => {
     const code = await Effect.runPromise(show(
       "anthropic",
       L0.stream({
-        stream: ({ checkpoint, signal }) => client.messages.create(Continuation.anthropic(request, checkpoint), { signal }),
+        stream: ({ checkpoint, signal }) =>
+          client.messages.create(Continuation.anthropic(request, checkpoint), { signal }),
         continuation: Continuation.anthropicOptions,
         retry
       })
     ))
-    console.log(`anthropic: whole code ${code === CODE}; prefill ${JSON.stringify(lastMessage(claude.requests[1]?.body))}`)
+    console.log(
+      `anthropic: whole code ${code === CODE}; prefill ${JSON.stringify(lastMessage(claude.requests[1]?.body))}`
+    )
   } finally {
     await claude.close()
   }

@@ -67,7 +67,9 @@ export const printer = (write: (text: string) => void) => {
     bus: (event: EventBus.BusEvent): void => {
       if (isError(event)) line(`✗ ${event.type.slice(6)} error: ${event.data.message.slice(0, 60)}`)
       else if (event.type === "retry_attempt") line(`↻ retry in ${event.data.delayMs} ms`)
-      else if (event.type === "fallback_start") line(`⇢ retries spent, falling back to ${SOURCES[event.data.fallbackIndex]}`)
+      else if (event.type === "fallback_start") {
+        line(`⇢ retries spent, falling back to ${SOURCES[event.data.fallbackIndex]}`)
+      }
     }
   }
 }
@@ -103,7 +105,12 @@ export const scenarioSetup = (options: ScenarioOptions = {}): Effect.Effect<Scen
     const fallback = yield* ProviderServer.start([
       ProviderServer.reply(ANSWER, { chunkSize: 8, delay, usage: { inputTokens: 18, outputTokens: 52 } })
     ])
-    const openai = new OpenAI({ baseURL: primary.openaiBaseUrl, apiKey: "sk-demo-local", maxRetries: 0, logLevel: "off" })
+    const openai = new OpenAI({
+      baseURL: primary.openaiBaseUrl,
+      apiKey: "sk-demo-local",
+      maxRetries: 0,
+      logLevel: "off"
+    })
     return {
       options: {
         stream: ({ signal }) =>
@@ -206,6 +213,8 @@ export const table = (events: ReadonlyArray<EventBus.BusEvent>): string => {
 /** One line: the outcome of the run. */
 export const summary = (result: ScenarioResult, elapsedMs: number): string => {
   const failed = result.events.filter((e) => e.type.startsWith("error_")).length
-  return `✓ ${result.text.length} characters from ${SOURCES[result.fallbackIndex]} after ${failed} failed attempt(s) and ` +
+  return `✓ ${result.text.length} characters from ${
+    SOURCES[result.fallbackIndex]
+  } after ${failed} failed attempt(s) and ` +
     `${result.resets} reset(s), in ${(elapsedMs / 1000).toFixed(1)} s; no token shown twice in the final text`
 }

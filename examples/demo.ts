@@ -11,7 +11,9 @@ import { printer, scenario, summary, table } from "./demo-scenario.js"
 const write = (text: string) => void process.stdout.write(text)
 
 const scripted = Effect.gen(function*() {
-  write(`effect-l0 demo on Node ${process.version}: OpenAI-compatible primary (429, then a reset, then overloaded) with an Anthropic fallback\n\n`)
+  write(
+    `effect-l0 demo on Node ${process.version}: OpenAI-compatible primary (429, then a reset, then overloaded) with an Anthropic fallback\n\n`
+  )
   const started = Date.now()
   const result = yield* scenario({ write })
   write(`\n${table(result.events)}\n\n${summary(result, Date.now() - started)}\n`)
@@ -33,7 +35,12 @@ const live = Effect.gen(function*() {
   const sources: Array<L0.SourceFactory> = []
   if (openai) {
     sources.push(({ signal }) =>
-      openai.chat.completions.create({ model: "gpt-4o-mini", messages, stream: true, stream_options: { include_usage: true } }, {
+      openai.chat.completions.create({
+        model: "gpt-4o-mini",
+        messages,
+        stream: true,
+        stream_options: { include_usage: true }
+      }, {
         signal
       })
     )
@@ -43,7 +50,11 @@ const live = Effect.gen(function*() {
       anthropic.messages.create({ model: "claude-sonnet-4-6", max_tokens: 256, messages, stream: true }, { signal })
     )
   }
-  write(`effect-l0 demo, live: ${[openai && "OpenAI", anthropic && "Anthropic"].filter(Boolean).join(" with fallback ")}\n\n`)
+  write(
+    `effect-l0 demo, live: ${
+      [openai && "OpenAI", anthropic && "Anthropic"].filter(Boolean).join(" with fallback ")
+    }\n\n`
+  )
   const events: Array<EventBus.BusEvent> = []
   const print = printer(write)
   yield* L0.stream({ stream: sources[0]!, fallbacks: sources.slice(1), retry: { maxRetries: 2 } }).pipe(

@@ -30,7 +30,9 @@ const program = L0.stream({
       if (event._tag === "Token") process.stdout.write(event.value)
       if (event._tag === "Reset") process.stdout.write("\n[reset]\n")
       if (event._tag === "ToolCall") console.log(`\n[tool call] ${event.name}(${event.arguments})`)
-      if (event._tag === "Complete") console.log(`\n[${event.state.finishReason}] ${event.usage?.totalTokens ?? "?"} tokens`)
+      if (event._tag === "Complete") {
+        console.log(`\n[${event.state.finishReason}] ${event.usage?.totalTokens ?? "?"} tokens`)
+      }
     })
   )
 )

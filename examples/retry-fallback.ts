@@ -34,8 +34,11 @@ const program = L0.text({
   retry: { backoff, maxAttempts: 2 }
 }).pipe(
   Effect.tap((text) => Effect.sync(() => console.log(`\nfinal text: ${text}`))),
-  Effect.catchTag("ExhaustedError", (error: L0Error.ExhaustedError) =>
-    Effect.sync(() => console.log(`every source failed: ${error.attempts.length} attempts`))),
+  Effect.catchTag(
+    "ExhaustedError",
+    (error: L0Error.ExhaustedError) =>
+      Effect.sync(() => console.log(`every source failed: ${error.attempts.length} attempts`))
+  ),
   Effect.provide(Observed)
 )
 

@@ -37,8 +37,10 @@ const scriptedModel = (previousError: L0Error.CategoryError | undefined) => {
   if (previousError !== undefined) console.log(`retrying; the model is told: ${previousError.message}`)
   return Stream.make(
     ...(previousError === undefined
-      ? ["Here is the invoice:\n```json\n", `{"number": "INV-042", "total": "225.50 EUR", `, `"currency": "EUR", "lines": []}`, "\n```"]
-      : [`{"number": "INV-042", "total": 225.5, "currency": "EUR", "lines": [`, `{"description": "2 h consulting", "amount": 180}, `, `{"description": "travel", "amount": 45.5}]}`])
+      ? ["Here is the invoice:\n```json\n", `{"number": "INV-042", "total": "225.50 EUR", `,
+        `"currency": "EUR", "lines": []}`, "\n```"]
+      : [`{"number": "INV-042", "total": 225.5, "currency": "EUR", "lines": [`,
+        `{"description": "2 h consulting", "amount": 180}, `, `{"description": "travel", "amount": 45.5}]}`])
   )
 }
 
@@ -49,7 +51,9 @@ const program = Effect.gen(function*() {
     stream: ({ previousError, signal }) =>
       client === undefined
         ? scriptedModel(previousError)
-        : client.chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: messages(previousError) }, { signal }),
+        : client.chat.completions.create({ model: "gpt-4o-mini", stream: true, messages: messages(previousError) }, {
+          signal
+        }),
     retry: { maxAttempts: 3, baseDelay: "200 millis" }
   })
   // `invoice` is typed: { number: string; total: number; currency: "EUR" | "USD"; lines: ... }

@@ -25,8 +25,10 @@ const IMPORT_MODE = `{ "resolution-mode": "import" }`
 const toCommonJs = (file: string, source: string): string => {
   const converted = source
     .replace(RELATIVE, (_, prefix: string, specifier: string) => `${prefix}"${specifier}.cjs"`)
-    .replace(EFFECT_IMPORT, (_, clause: string, specifier: string) =>
-      `import type ${clause} from "${specifier}" with ${IMPORT_MODE};`)
+    .replace(
+      EFFECT_IMPORT,
+      (_, clause: string, specifier: string) => `import type ${clause} from "${specifier}" with ${IMPORT_MODE};`
+    )
     .replace(EFFECT_INLINE, (_, specifier: string) => `import("${specifier}", { with: ${IMPORT_MODE} })`)
   const left = converted.split("\n").find((line) =>
     /["']effect(?:\/[^"']*)?["']/.test(line) && !line.includes("resolution-mode") && !line.trimStart().startsWith("*")
@@ -67,7 +69,9 @@ const writeSubpaths = (): number => {
     const target = conditions.require.default
     if (BUNDLES.has(target)) continue
     const name = subpath.slice(2)
-    if (typeof namespaces[name] !== "object") throw new Error(`exports["${subpath}"]: index.cjs has no namespace ${name}`)
+    if (typeof namespaces[name] !== "object") {
+      throw new Error(`exports["${subpath}"]: index.cjs has no namespace ${name}`)
+    }
     const file = path.join(root, target)
     const fromFile = path.relative(path.dirname(file), index)
     const specifier = fromFile.startsWith(".") ? fromFile : `./${fromFile}`

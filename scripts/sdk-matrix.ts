@@ -8,7 +8,17 @@
  * project's node_modules.
  */
 import { execFileSync } from "node:child_process"
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { root } from "./tarball.js"
@@ -34,7 +44,8 @@ const MATRIX: ReadonlyArray<Row> = [
 const TIMEOUT = 15 * 60_000
 
 const installedVersion = (name: string): string =>
-  (JSON.parse(readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version
+  (JSON.parse(readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")) as { version: string })
+    .version
 
 /** The test files that import a client, directly or through test/clients.ts or the demo scenario. */
 const sdkTests = (): Array<string> =>
@@ -67,7 +78,10 @@ const project = (row: Row): string => {
   for (const entry of ["src", "test", "examples", "vitest.config.ts", "tsconfig.json"]) {
     cpSync(path.join(root, entry), path.join(dir, entry), { recursive: true })
   }
-  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "effect-l0-sdk-matrix", private: true, type: "module" }))
+  writeFileSync(
+    path.join(dir, "package.json"),
+    JSON.stringify({ name: "effect-l0-sdk-matrix", private: true, type: "module" })
+  )
   const specs = Object.entries(row).map(([name, version]) => `${name}@${version}`)
   execFileSync("npm", ["install", ...specs, "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd: dir,
@@ -91,7 +105,9 @@ const check = (row: Row, tests: ReadonlyArray<string>): boolean => {
       "-e",
       `const [o, a] = await Promise.all([import("openai/version"), import("@anthropic-ai/sdk/version")]); console.log(o.VERSION, a.VERSION)`
     ], { cwd: path.join(dir, "test"), encoding: "utf8" }).trim()
-    const expected = `${row.openai ?? installedVersion("openai")} ${row["@anthropic-ai/sdk"] ?? installedVersion("@anthropic-ai/sdk")}`
+    const expected = `${row.openai ?? installedVersion("openai")} ${
+      row["@anthropic-ai/sdk"] ?? installedVersion("@anthropic-ai/sdk")
+    }`
     if (versions !== expected) throw new Error(`the tests would import ${versions}, not ${expected}`)
     // a test that fails on every one of three tries fails the row; one that passes on a retry was slowed by the machine
     execFileSync(path.join(root, "node_modules", ".bin", "vitest"), ["run", "--retry=2", ...tests], {

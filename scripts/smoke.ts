@@ -78,10 +78,13 @@ const consumer = (tarball: string, clients: Clients): string => {
   const dir = mkdtempSync(path.join(os.tmpdir(), `effect-l0-smoke-${clients}-`))
   cpSync(path.join(root, "scripts", "smoke"), dir, { recursive: true })
   writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "effect-l0-smoke", private: true }))
-  const versions = CLIENTS.map((name) => `${name}@${clients === "oldest" ? oldestVersion(name) : installedVersion(name)}`)
+  const versions = CLIENTS.map((name) =>
+    `${name}@${clients === "oldest" ? oldestVersion(name) : installedVersion(name)}`
+  )
   run(
     "npm",
-    ["install", tarball, `effect@${installedVersion("effect")}`, ...versions, "--no-audit", "--no-fund", "--loglevel=error"],
+    ["install", tarball, `effect@${installedVersion("effect")}`, ...versions, "--no-audit", "--no-fund",
+      "--loglevel=error"],
     dir,
     INSTALL_TIMEOUT
   )

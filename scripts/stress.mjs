@@ -8,8 +8,10 @@ import { spawn } from "node:child_process"
 
 const BURNERS = Number(process.env.STRESS_BURNERS ?? 2)
 
-const burners = Array.from({ length: BURNERS }, () =>
-  spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }))
+const burners = Array.from(
+  { length: BURNERS },
+  () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" })
+)
 
 const stopBurners = () => {
   for (const burner of burners) if (burner.exitCode === null) burner.kill("SIGKILL")
@@ -30,6 +32,10 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 test.on("exit", (code, signal) => {
   stopBurners()
-  console.log(`test:stress: npm test ${code === 0 ? "passed" : "failed"} in ${((Date.now() - started) / 1000).toFixed(1)} s under load`)
+  console.log(
+    `test:stress: npm test ${code === 0 ? "passed" : "failed"} in ${
+      ((Date.now() - started) / 1000).toFixed(1)
+    } s under load`
+  )
   process.exit(code ?? (signal === null ? 1 : 128))
 })

@@ -42,13 +42,16 @@ const options = {
   faultRate: number("fault-rate", values["fault-rate"], defaults.faultRate),
   seed: number("seed", values.seed, defaults.seed),
   budgetMs: number("budget", values.budget, defaults.budgetMs / 1000) * 1000,
-  deadlineMs: number("budget", values.budget, defaults.budgetMs / 1000) * 1000 + defaults.deadlineMs - defaults.budgetMs,
+  deadlineMs: number("budget", values.budget, defaults.budgetMs / 1000) * 1000 + defaults.deadlineMs -
+    defaults.budgetMs,
   timeoutMs: number("timeout", values.timeout, defaults.timeoutMs)
 }
 
 const command = ["npm run soak", ...process.argv.slice(2)].join(" ")
 console.log(
-  `soak: ${options.streams} streams, ${options.concurrency} concurrent, ${options.faultRate * 100}% of requests faulted, ` +
+  `soak: ${options.streams} streams, ${options.concurrency} concurrent, ${
+    options.faultRate * 100
+  }% of requests faulted, ` +
     `seed ${options.seed}`
 )
 

@@ -25,17 +25,23 @@ export const figures = (result: SoakResult): ReadonlyArray<readonly [string, str
   const seconds = result.elapsedMs / 1000
   const { options } = result
   return [
-    ["streams", `${result.started} of ${options.streams}${result.budgetHit ? " (time budget reached)" : ""}, ${options.concurrency} concurrent, seed ${options.seed}`],
+    ["streams",
+      `${result.started} of ${options.streams}${
+        result.budgetHit ? " (time budget reached)" : ""
+      }, ${options.concurrency} concurrent, seed ${options.seed}`],
     ["streams ok", `${result.ok}`],
-    ["interrupted on purpose", `${result.interrupted}${result.cut > 0 ? ` (and ${result.cut} stopped at the deadline)` : ""}`],
+    ["interrupted on purpose",
+      `${result.interrupted}${result.cut > 0 ? ` (and ${result.cut} stopped at the deadline)` : ""}`],
     ["typed failures by category", entries(result.failures)],
     ["untyped failures / hung runs", `${result.untyped} / ${result.hung}`],
     ["characters lost", `${result.lost}`],
     ["characters duplicated", `${result.duplicated}`],
     ["characters checked", `${result.checkedCharacters}`],
     ["errors holding the API key", `${result.secretLeaks}`],
-    ["requests (faulted share)", `${result.requests} (${((1 - (result.injected.none ?? 0) / Math.max(1, result.requests)) * 100).toFixed(1)}%)`],
-    ["faults injected", entries(Object.fromEntries(Object.entries(result.injected).filter(([kind]) => kind !== "none")))],
+    ["requests (faulted share)",
+      `${result.requests} (${((1 - (result.injected.none ?? 0) / Math.max(1, result.requests)) * 100).toFixed(1)}%)`],
+    ["faults injected",
+      entries(Object.fromEntries(Object.entries(result.injected).filter(([kind]) => kind !== "none")))],
     [
       "continued requests",
       `exact ${result.continued.exact}, deduplicated ${result.continued.deduplicated} ` +
@@ -81,7 +87,9 @@ export const svg = (timeline: ReadonlyArray<TimelinePoint>): string => {
     `<line x1="${pad.left}" y1="${bottom}" x2="${pad.left + plotW}" y2="${bottom}" stroke="#888"/>`,
     `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${bottom}" stroke="#888"/>`,
     `<line x1="${pad.left + plotW}" y1="${pad.top}" x2="${pad.left + plotW}" y2="${bottom}" stroke="#888"/>`,
-    `<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${line((point) => point.streamsPerSecond, maxRate)}"/>`,
+    `<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="${
+      line((point) => point.streamsPerSecond, maxRate)
+    }"/>`,
     `<polyline fill="none" stroke="#d62728" stroke-width="2" points="${line((point) => point.p99, maxP99)}"/>`,
     `<text x="${pad.left - 6}" y="${pad.top + 4}" text-anchor="end" fill="#1f77b4">${maxRate.toFixed(0)}</text>`,
     `<text x="${pad.left - 6}" y="${bottom}" text-anchor="end" fill="#1f77b4">0</text>`,
@@ -89,7 +97,9 @@ export const svg = (timeline: ReadonlyArray<TimelinePoint>): string => {
     `<text x="${pad.left + plotW + 6}" y="${bottom}" fill="#d62728">0</text>`,
     `<text x="${pad.left}" y="${height - 8}">0 s</text>`,
     `<text x="${pad.left + plotW}" y="${height - 8}" text-anchor="end">${lastAt.toFixed(0)} s</text>`,
-    `<text x="${pad.left + plotW / 2}" y="${height - 8}" text-anchor="middle"><tspan fill="#1f77b4">streams/s</tspan> and <tspan fill="#d62728">p99 run time</tspan> over the run</text>`,
+    `<text x="${pad.left + plotW / 2}" y="${
+      height - 8
+    }" text-anchor="middle"><tspan fill="#1f77b4">streams/s</tspan> and <tspan fill="#d62728">p99 run time</tspan> over the run</text>`,
     "</svg>",
     ""
   ].join("\n")
@@ -109,7 +119,9 @@ export const markdown = (result: SoakResult, chart: string, command: string, whe
     `${options.streams} L0 runs, ${options.concurrency} at a time, against one \`ProviderServer\` on 127.0.0.1, through ` +
     "the real `openai` client (Chat Completions and Responses), the real `@anthropic-ai/sdk` client and the raw " +
     "`Adapters.openaiHttp` / `Adapters.anthropicHttp` factories, chosen at random per run. " +
-    `${(options.faultRate * 100).toFixed(0)}% of requests get a fault at a random point: socket resets between chunks, ` +
+    `${
+      (options.faultRate * 100).toFixed(0)
+    }% of requests get a fault at a random point: socket resets between chunks, ` +
     "inside an SSE line and inside a multi-byte character; stalls (timeouts of " +
     `${options.timeoutMs} ms); in-band errors; malformed SSE; 429, 500, 503 and 529 with and without \`Retry-After\`; ` +
     "hang-ups before the response; 401/403; bodies that end cleanly without the protocol's closing events (an " +

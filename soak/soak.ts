@@ -195,9 +195,41 @@ const API_KEY = "sk-soak-0123456789SECRET"
 
 // prose, accents, CJK, emoji (some with ZWJ or flags), code, tables, indentation, newlines
 const WORDS: Arr.NonEmptyReadonlyArray<string> = [
-  "the", "stream", "token", "retry", "reset", "falls", "back", "and", "answers", "once", "naïve", "café", "Straße",
-  "façade", "日本語", "中文", "한국어", "Ωμέγα", "😀", "👩‍💻", "🇫🇷", "🎉", "→", "—", "€42", "x", "aa", "    ", "\n", "\n\n",
-  "| a | b |", "```ts", "{\"k\": [1, 2]}", "e\u0301", "🏳️‍🌈"
+  "the",
+  "stream",
+  "token",
+  "retry",
+  "reset",
+  "falls",
+  "back",
+  "and",
+  "answers",
+  "once",
+  "naïve",
+  "café",
+  "Straße",
+  "façade",
+  "日本語",
+  "中文",
+  "한국어",
+  "Ωμέγα",
+  "😀",
+  "👩‍💻",
+  "🇫🇷",
+  "🎉",
+  "→",
+  "—",
+  "€42",
+  "x",
+  "aa",
+  "    ",
+  "\n",
+  "\n\n",
+  "| a | b |",
+  "```ts",
+  "{\"k\": [1, 2]}",
+  "e\u0301",
+  "🏳️‍🌈"
 ]
 
 const drawPlan = (options: SoakOptions, index: number): Effect.Effect<Plan> =>
@@ -332,7 +364,12 @@ export interface FaultParams {
 }
 
 /** The answer that plays `kind` on a reply of `text`. */
-export const faultAnswer = (kind: FaultKind, text: string, shape: Shape, params: FaultParams): ProviderServer.Answer => {
+export const faultAnswer = (
+  kind: FaultKind,
+  text: string,
+  shape: Shape,
+  params: FaultParams
+): ProviderServer.Answer => {
   const faulty = (fault: ProviderServer.Fault) => ProviderServer.reply(text, { ...shape, fault })
   const limited = (status: number) =>
     ProviderServer.httpError(
@@ -448,7 +485,10 @@ const drawAnswer = (
  * Characters lost and duplicated between `expected` and `actual`: what
  * remains of each once their common start and common end are taken away.
  */
-export const difference = (expected: string, actual: string): { readonly lost: number; readonly duplicated: number } => {
+export const difference = (
+  expected: string,
+  actual: string
+): { readonly lost: number; readonly duplicated: number } => {
   const limit = Math.min(expected.length, actual.length)
   let start = 0
   while (start < limit && expected.charCodeAt(start) === actual.charCodeAt(start)) start++
@@ -465,7 +505,9 @@ const excerpt = (text: string, at: number): string => JSON.stringify(text.slice(
 const describeMismatch = (plan: Plan, shown: string): string => {
   let at = 0
   while (at < shown.length && shown.charCodeAt(at) === plan.golden.charCodeAt(at)) at++
-  return `run ${plan.index} (${clients[plan.client]!.name}, continuation ${plan.continuation}): from character ${at}, ` +
+  return `run ${plan.index} (${
+    clients[plan.client]!.name
+  }, continuation ${plan.continuation}): from character ${at}, ` +
     `expected ${excerpt(plan.golden, at)}, got ${excerpt(shown, at)}`
 }
 
@@ -559,7 +601,8 @@ const runOne = (
     const run = Stream.runForEachArray(
       L0.stream({
         stream: attempt(clients[plan.client]!.source(server, marker(plan))),
-        fallbacks: plan.fallback === undefined ? undefined : [attempt(clients[plan.fallback]!.source(server, marker(plan)))],
+        fallbacks: plan.fallback === undefined ? undefined
+          : [attempt(clients[plan.fallback]!.source(server, marker(plan)))],
         continuation: continuationOption[plan.continuation],
         retry: { maxAttempts: 3, maxRetries: 10, baseDelay: "5 millis", maxDelay: "50 millis" },
         timeout: { initialToken: options.timeoutMs, interToken: options.timeoutMs }
@@ -578,7 +621,9 @@ const runOne = (
     ).pipe(Effect.ensuring(Deferred.succeed(interrupt, false)))
     const fiber = yield* Effect.forkChild(run)
     if (plan.interruptAfter !== undefined) {
-      yield* Effect.forkChild(Effect.flatMap(Deferred.await(interrupt), (reached) => reached ? Fiber.interrupt(fiber) : Effect.void))
+      yield* Effect.forkChild(
+        Effect.flatMap(Deferred.await(interrupt), (reached) => reached ? Fiber.interrupt(fiber) : Effect.void)
+      )
     }
     // checks once a second that the run still makes progress and that the soak's deadline has not passed
     const watch: Effect.Effect<"hung" | "cut"> = Effect.sleep(1000).pipe(
@@ -630,7 +675,9 @@ const runOne = (
     // a run that stopped early shows a start of the text: anything else was shown wrongly
     const wrong = plan.golden.startsWith(shown) ? 0 : difference(plan.golden.slice(0, shown.length), shown).duplicated
     const { reasons } = exit.cause
-    const errors = reasons.flatMap((reason) => reason._tag === "Fail" && L0Error.isL0Error(reason.error) ? [reason.error] : [])
+    const errors = reasons.flatMap((reason) =>
+      reason._tag === "Fail" && L0Error.isL0Error(reason.error) ? [reason.error] : []
+    )
     const interrupted = reasons.filter((reason) => reason._tag === "Interrupt").length
     // only typed errors, and interruptions only where the soak interrupted (it may strike as the run fails)
     if (
@@ -657,7 +704,9 @@ const runPhase = async (options: SoakOptions, plans: ReadonlyArray<Plan>): Promi
   const script: ProviderServer.Script = (request) => {
     const match = MARKER.exec(request.rawBody)
     const plan = match === null ? undefined : plans[Number(match[1])]
-    if (match === null || plan === undefined) return ProviderServer.httpError(400, { error: { message: "no soak marker" } })
+    if (match === null || plan === undefined) {
+      return ProviderServer.httpError(400, { error: { message: "no soak marker" } })
+    }
     const n = requestsOf[plan.index]!++
     const checkpoint = Number(match[2])
     const [kind, answer, restated] = Effect.runSync(
@@ -730,7 +779,11 @@ const timelineOf = (outcomes: ReadonlyArray<Outcome>, elapsedMs: number): Array<
   }
   return Array.from(buckets, (durations = [], i) => {
     const sorted = [...durations].sort((a, b) => a - b)
-    return { at: ((i + 1) * width) / 1000, streamsPerSecond: durations.length / (width / 1000), p99: percentile(sorted, 0.99) }
+    return {
+      at: ((i + 1) * width) / 1000,
+      streamsPerSecond: durations.length / (width / 1000),
+      p99: percentile(sorted, 0.99)
+    }
   })
 }
 
@@ -769,7 +822,9 @@ export const run = async (overrides: Partial<SoakOptions> = {}): Promise<SoakRes
     ...outcomes.flatMap((outcome) =>
       outcome.cause === undefined
         ? []
-        : [`run ${outcome.plan.index} (${clients[outcome.plan.client]!.name}) ended with ${outcome.cause.slice(0, 600)}`]
+        : [
+          `run ${outcome.plan.index} (${clients[outcome.plan.client]!.name}) ended with ${outcome.cause.slice(0, 600)}`
+        ]
     )
   ].slice(0, 8)
   const problems: Array<string> = []
@@ -798,7 +853,10 @@ export const run = async (overrides: Partial<SoakOptions> = {}): Promise<SoakRes
     lost,
     duplicated,
     secretLeaks,
-    checkedCharacters: outcomes.reduce((n, outcome) => n + (outcome.status === "ok" ? outcome.plan.golden.length : 0), 0),
+    checkedCharacters: outcomes.reduce(
+      (n, outcome) => n + (outcome.status === "ok" ? outcome.plan.golden.length : 0),
+      0
+    ),
     requests: phase.requests,
     injected: phase.injected,
     continued: phase.continued,

@@ -163,7 +163,9 @@ export const layerFileSystem = (
  * @category layers
  * @since 0.1.0
  */
-export const layerRedis = (options?: { readonly prefix?: string | undefined }): Layer.Layer<never, never, Redis.Redis> =>
+export const layerRedis = (
+  options?: { readonly prefix?: string | undefined }
+): Layer.Layer<never, never, Redis.Redis> =>
   Layer.effect(
     CheckpointStore,
     Effect.gen(function*() {
@@ -181,7 +183,8 @@ const redisKeyValueStore = (redis: Redis.Redis["Service"], prefix: string): KeyV
         Effect.map((value) => value ?? undefined),
         Effect.mapError(failed("get", key))
       ),
-    set: (key, value) => redis.send("SET", prefix + key, value).pipe(Effect.asVoid, Effect.mapError(failed("set", key))),
+    set: (key, value) =>
+      redis.send("SET", prefix + key, value).pipe(Effect.asVoid, Effect.mapError(failed("set", key))),
     remove: (key) => redis.send("DEL", prefix + key).pipe(Effect.asVoid, Effect.mapError(failed("remove", key))),
     clear: Effect.fail(unsupported("clear")),
     size: Effect.fail(unsupported("size")),
@@ -191,4 +194,7 @@ const redisKeyValueStore = (redis: Redis.Redis["Service"], prefix: string): KeyV
 
 /** Listing or clearing a shared Redis would scan every key of the fleet: checkpoints never need it. */
 const unsupported = (method: string) =>
-  new KeyValueStore.KeyValueStoreError({ method, message: `${method} is not supported by the checkpoint store on Redis` })
+  new KeyValueStore.KeyValueStoreError({
+    method,
+    message: `${method} is not supported by the checkpoint store on Redis`
+  })

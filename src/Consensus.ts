@@ -249,7 +249,6 @@ const voteOf = <A>(candidate: Candidate<A>): Vote<A> => ({
   indices: candidate.outputs.map((output) => output.index)
 })
 
-
 interface Group<A> {
   readonly key: unknown
   readonly outputs: Array<Output<A>>
@@ -424,7 +423,9 @@ class Tally<A> {
     const picked = userCall("resolve", () => resolve(candidates))
     if (picked === undefined) return this.conflict(reason)
     const index = candidates.indexOf(picked)
-    if (index < 0) return Exit.fail(invalidOption("resolve", "a function returning one of the candidates or undefined", picked))
+    if (index < 0) {
+      return Exit.fail(invalidOption("resolve", "a function returning one of the candidates or undefined", picked))
+    }
     return this.choose(ranked[index]!, undefined, true)
   }
 
@@ -470,7 +471,9 @@ const ConsensusConfig = Schema.Struct({
   weights: Schema.optional(Weights),
   score: Schema.optional(Fn()),
   normalize: Schema.optional(Fn()),
-  tieBreak: Schema.optional(Schema.Union([Schema.Literal("first"), Fn()]).annotate({ expected: `"first" or a function` })),
+  tieBreak: Schema.optional(
+    Schema.Union([Schema.Literal("first"), Fn()]).annotate({ expected: `"first" or a function` })
+  ),
   decode: Schema.optional(Fn("a function returning an Effect")),
   minAgreement: Schema.optional(Ratio),
   resolve: Schema.optional(Fn())
@@ -602,7 +605,10 @@ export interface FieldwiseResult<A> {
 }
 
 const notAnObject = (value: unknown): ContentError =>
-  new ContentError({ rule: "consensus", message: `Expected the decoded output to be an object, got ${clip(show(value))}` })
+  new ContentError({
+    rule: "consensus",
+    message: `Expected the decoded output to be an object, got ${clip(show(value))}`
+  })
 
 /** One field's vote over every output: values grouped by `normalize`, most votes first, ties to the lower index. */
 const voteField = <A>(
@@ -660,9 +666,9 @@ const decideFields = <A>(
     if (agreement < minAgreement) {
       return Exit.fail(
         new AgreementError({
-          message: `Field "${field}": the agreement ${percent(agreement)} is below minAgreement ${percent(minAgreement)}: ${
-            votes.map((vote) => `${clip(show(vote.value))} (${vote.votes})`).join("; ")
-          }`,
+          message: `Field "${field}": the agreement ${percent(agreement)} is below minAgreement ${
+            percent(minAgreement)
+          }: ${votes.map((vote) => `${clip(show(vote.value))} (${vote.votes})`).join("; ")}`,
           agreement,
           minAgreement,
           votes,

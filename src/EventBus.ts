@@ -227,7 +227,10 @@ const guarded = (
           if (reported) return
           reported = true
           Effect.runSyncWith(currentContext(built))(
-            Effect.logWarning(`effect-l0 EventBus handler threw on "${event.type}"; later failures are not reported`, error)
+            Effect.logWarning(
+              `effect-l0 EventBus handler threw on "${event.type}"; later failures are not reported`,
+              error
+            )
           )
         }
       }
@@ -343,13 +346,17 @@ const annotationsOf = (event: BusEvent): Record<string, unknown> => {
 export const layerLogger: Layer.Layer<never> = Layer.effect(
   EventBus,
   Effect.flatMap(Effect.context<never>(), (built) =>
-    guarded((event) => {
-      Effect.runSyncWith(currentContext(built))(
-        Effect.logWithLevel(levelOf(event))(`effect-l0 ${event.type}`, event.data).pipe(
-          Effect.annotateLogs(annotationsOf(event))
+    guarded(
+      (event) => {
+        Effect.runSyncWith(currentContext(built))(
+          Effect.logWithLevel(levelOf(event))(`effect-l0 ${event.type}`, event.data).pipe(
+            Effect.annotateLogs(annotationsOf(event))
+          )
         )
-      )
-    }, undefined, false))
+      },
+      undefined,
+      false
+    ))
 )
 
 /**

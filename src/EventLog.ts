@@ -268,8 +268,10 @@ export const fromText = (text: string, options?: ReadOptions): Effect.Effect<Rec
  * @category reading
  * @since 0.1.0
  */
-export const fromLines = (lines: ReadonlyArray<string>, options?: ReadOptions): Effect.Effect<Recording, EventLogError> =>
-  internal.decode(lines, undefined, options)
+export const fromLines = (
+  lines: ReadonlyArray<string>,
+  options?: ReadOptions
+): Effect.Effect<Recording, EventLogError> => internal.decode(lines, undefined, options)
 
 /**
  * Reads and decodes the log file at `path`.

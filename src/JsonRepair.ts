@@ -34,7 +34,10 @@ export interface Options {
 export const defaults: { readonly maxLength: number; readonly maxDepth: number } = internal.defaultLimits
 
 const notText = (u: unknown): ContentError =>
-  new ContentError({ rule: "json", message: `Expected JSON text (a string), got ${u === null ? "null" : `a ${typeof u}`}` })
+  new ContentError({
+    rule: "json",
+    message: `Expected JSON text (a string), got ${u === null ? "null" : `a ${typeof u}`}`
+  })
 
 const run = <S extends internal.Sink>(
   text: string,

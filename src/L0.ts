@@ -130,8 +130,7 @@ export const fallback: typeof orElse = orElse
  * @category running
  * @since 0.1.0
  */
-export const start: <R = never>(options: L0Options<R>) => Effect.Effect<Handle, never, Scope.Scope | R> =
-  handle.start
+export const start: <R = never>(options: L0Options<R>) => Effect.Effect<Handle, never, Scope.Scope | R> = handle.start
 
 // The multi-stream functions are documented in their own modules. `L0.race` and `Multi.race` (and the others) are
 // the same values: `L0` gathers what most programs call, the modules group each feature with its types.

@@ -135,7 +135,9 @@ const decodeParallelOptions = decoder(
   Schema.UndefinedOr(
     Schema.Struct({
       concurrency: withDefault(
-        Schema.Union([Schema.Literal("unbounded"), IntAtLeast(1)]).annotate({ expected: `a positive integer or "unbounded"` }),
+        Schema.Union([Schema.Literal("unbounded"), IntAtLeast(1)]).annotate({
+          expected: `a positive integer or "unbounded"`
+        }),
         defaultConcurrency
       ),
       mode: ModeSchema
@@ -145,7 +147,9 @@ const decodeParallelOptions = decoder(
 )
 
 const decodeBatchedOptions = decoder(
-  Schema.Struct({ size: IntAtLeast(1, "a positive integer"), mode: ModeSchema }).annotate({ expected: "{ size, mode? }" }),
+  Schema.Struct({ size: IntAtLeast(1, "a positive integer"), mode: ModeSchema }).annotate({
+    expected: "{ size, mode? }"
+  }),
   "config"
 )
 

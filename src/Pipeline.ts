@@ -114,7 +114,9 @@ export const run = (
         try {
           return runL0(options(previous, outputs.slice()))
         } catch (cause) {
-          return Effect.fail(new FatalError({ reason: "options", message: `The options of step ${index} threw`, cause }))
+          return Effect.fail(
+            new FatalError({ reason: "options", message: `The options of step ${index} threw`, cause })
+          )
         }
       }).pipe(Effect.mapError((error) =>
         new PipelineError({

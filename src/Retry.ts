@@ -60,18 +60,21 @@ export type RetryInput = RetryOptions | Schedule.Schedule<unknown, CategoryError
  */
 export const defaults: typeof internal.defaults = internal.defaults
 
-const backoff = (delay: (retry: number, base: number, cap: number, random: number) => number, random: boolean) =>
-(base: Duration.Input, cap: Duration.Input): Schedule.Schedule<Duration.Duration> => {
-  const baseMillis = Duration.toMillis(Duration.fromInputUnsafe(base))
-  const capMillis = Duration.toMillis(Duration.fromInputUnsafe(cap))
-  const compute = (attempt: number, r: number): [Duration.Duration, Duration.Duration] => {
-    const duration = Duration.millis(delay(attempt - 1, baseMillis, capMillis, r))
-    return [duration, duration]
+const backoff =
+  (delay: (retry: number, base: number, cap: number, random: number) => number, random: boolean) =>
+  (base: Duration.Input, cap: Duration.Input): Schedule.Schedule<Duration.Duration> => {
+    const baseMillis = Duration.toMillis(Duration.fromInputUnsafe(base))
+    const capMillis = Duration.toMillis(Duration.fromInputUnsafe(cap))
+    const compute = (attempt: number, r: number): [Duration.Duration, Duration.Duration] => {
+      const duration = Duration.millis(delay(attempt - 1, baseMillis, capMillis, r))
+      return [duration, duration]
+    }
+    return Schedule.fromStepWithMetadata(
+      Effect.succeed((meta) =>
+        random ? Effect.map(Random.next, (r) => compute(meta.attempt, r)) : Effect.succeed(compute(meta.attempt, 0))
+      )
+    )
   }
-  return Schedule.fromStepWithMetadata(Effect.succeed((meta) =>
-    random ? Effect.map(Random.next, (r) => compute(meta.attempt, r)) : Effect.succeed(compute(meta.attempt, 0))
-  ))
-}
 
 const grown = (retry: number, base: number, cap: number): number => Math.min(base * 2 ** retry, cap)
 
@@ -81,8 +84,10 @@ const grown = (retry: number, base: number, cap: number): number => Math.min(bas
  * @category backoff
  * @since 0.1.0
  */
-export const exponential: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
-  backoff(grown, false)
+export const exponential: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
+  grown,
+  false
+)
 
 /**
  * `min(base * (n + 1), cap)`.
@@ -113,11 +118,13 @@ export const fixed: (base: Duration.Input, cap: Duration.Input) => Schedule.Sche
  * @category backoff
  * @since 0.1.0
  */
-export const fixedJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
-  backoff((retry, base, cap, random) => {
+export const fixedJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
+  (retry, base, cap, random) => {
     const t = grown(retry, base, cap)
     return t / 2 + random * t / 2
-  }, true)
+  },
+  true
+)
 
 /**
  * `random * min(base * 2^n, cap)`.
@@ -125,8 +132,10 @@ export const fixedJitter: (base: Duration.Input, cap: Duration.Input) => Schedul
  * @category backoff
  * @since 0.1.0
  */
-export const fullJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
-  backoff((retry, base, cap, random) => random * grown(retry, base, cap), true)
+export const fullJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
+  (retry, base, cap, random) => random * grown(retry, base, cap),
+  true
+)
 
 /**
  * The backoff schedules by name, the names `RetryOptions.backoff` accepts:
@@ -172,8 +181,13 @@ export const isBackoffName = (u: unknown): u is BackoffName =>
  * @since 0.1.0
  */
 export const policy = (input: RetryInput = {}): Schedule.Schedule<Duration.Duration, CategoryError> =>
-  Schedule.fromStep(Effect.map(internal.budget(internal.settings(input, strategies)), (decide) => (now, error) =>
-    Effect.flatMap(decide(now, error), (decision) =>
-      decision._tag === "Retry"
-        ? Effect.succeed<[Duration.Duration, Duration.Duration]>([decision.delay, decision.delay])
-        : Cause.done(Duration.zero))))
+  Schedule.fromStep(
+    Effect.map(
+      internal.budget(internal.settings(input, strategies)),
+      (decide) => (now, error) =>
+        Effect.flatMap(decide(now, error), (decision) =>
+          decision._tag === "Retry"
+            ? Effect.succeed<[Duration.Duration, Duration.Duration]>([decision.delay, decision.delay])
+            : Cause.done(Duration.zero))
+    )
+  )

@@ -129,32 +129,32 @@ const failure = (payload: ErrorPayload): Uint8Array => encoder.encode(frame("err
 
 const encoder = new TextEncoder()
 
-const encodeArray = (complete: (event: Complete) => unknown) =>
-(items: ReadonlyArray<L0Event | typeof KeepAlive>): Uint8Array => {
-  let out = ""
-  let tokens: Array<string> = []
-  const flush = () => {
-    if (tokens.length === 0) return
-    out += frame("token", tokens.length === 1 ? tokens[0] : tokens.join(""))
-    tokens = []
-  }
-  for (const item of items) {
-    if (item === KeepAlive) {
-      flush()
-      out += ": keep-alive\n\n"
-    } else if (item._tag === "Token") {
-      tokens.push(item.value)
-    } else if (item._tag === "Reset") {
-      flush()
-      out += frame("reset", { kept: item.kept })
-    } else if (item._tag === "Complete") {
-      flush()
-      out += frame("complete", complete(item))
+const encodeArray =
+  (complete: (event: Complete) => unknown) => (items: ReadonlyArray<L0Event | typeof KeepAlive>): Uint8Array => {
+    let out = ""
+    let tokens: Array<string> = []
+    const flush = () => {
+      if (tokens.length === 0) return
+      out += frame("token", tokens.length === 1 ? tokens[0] : tokens.join(""))
+      tokens = []
     }
+    for (const item of items) {
+      if (item === KeepAlive) {
+        flush()
+        out += ": keep-alive\n\n"
+      } else if (item._tag === "Token") {
+        tokens.push(item.value)
+      } else if (item._tag === "Reset") {
+        flush()
+        out += frame("reset", { kept: item.kept })
+      } else if (item._tag === "Complete") {
+        flush()
+        out += frame("complete", complete(item))
+      }
+    }
+    flush()
+    return encoder.encode(out)
   }
-  flush()
-  return encoder.encode(out)
-}
 
 const keepAliveMillis = (input: Duration.Input | undefined): number => {
   const decoded = Duration.fromInput(input ?? "15 seconds")
@@ -165,7 +165,9 @@ const onFailure = (cause: Cause.Cause<L0Error>): Stream.Stream<Uint8Array> => {
   const error = Cause.findErrorOption(cause)
   if (Option.isSome(error)) return Stream.succeed(failure(errorPayload(error.value)))
   if (Cause.hasInterruptsOnly(cause)) {
-    return Stream.succeed(failure({ tag: "Interrupted", category: "network", message: "The server stopped the stream" }))
+    return Stream.succeed(
+      failure({ tag: "Interrupted", category: "network", message: "The server stopped the stream" })
+    )
   }
   // a defect is a bug on the server: the browser gets no detail, the server log gets the cause
   return Stream.fromEffect(Effect.as(
@@ -245,8 +247,7 @@ export const toResponse: {
   (self: Stream.Stream<L0Event, L0Error>, options?: Options): Response
 } = dual(
   (args) => Stream.isStream(args[0]),
-  (self: Stream.Stream<L0Event, L0Error>, options?: Options): Response =>
-    responseOf(self, Context.empty(), options)
+  (self: Stream.Stream<L0Event, L0Error>, options?: Options): Response => responseOf(self, Context.empty(), options)
 )
 
 /**

@@ -242,7 +242,9 @@ const decodeStandard = <A>(schema: StandardSchemaV1): Decode<A> => {
   const threw = (cause: unknown) => cannotRun(`${name} threw while validating: ${reasonOf(cause)}`, cause)
   const read = (input: unknown, result: unknown): Effect.Effect<A, ContentError | FatalError> => {
     if (!isRecord(result)) {
-      return cannotRun(`${name}'s validate returned ${result === undefined ? "undefined" : describe(result)}, not a result`)
+      return cannotRun(
+        `${name}'s validate returned ${result === undefined ? "undefined" : describe(result)}, not a result`
+      )
     }
     const { issues, value } = result
     if (issues === undefined || issues === null || issues === false) return Effect.succeed(value as A)

@@ -173,7 +173,10 @@ const SplitOptionsSchema = Schema.Struct({
 }).pipe(
   Schema.check(Schema.makeFilter(({ overlap, size }) =>
     overlap < size ||
-    new SchemaIssue.Pointer(["overlap"], new SchemaIssue.InvalidValue({ expected: `an integer ≥ 0 and < size (${size})` }, overlap, { reportInput: true }))
+    new SchemaIssue.Pointer(
+      ["overlap"],
+      new SchemaIssue.InvalidValue({ expected: `an integer ≥ 0 and < size (${size})` }, overlap, { reportInput: true })
+    )
   ))
 ).annotate({ expected: "{ by?, size, overlap? }" })
 
@@ -257,7 +260,9 @@ export const process = (
         try {
           options = toOptions(window)
         } catch (cause) {
-          return Effect.fail(new FatalError({ reason: "options", message: `The options of window ${window.index} threw`, cause }))
+          return Effect.fail(
+            new FatalError({ reason: "options", message: `The options of window ${window.index} threw`, cause })
+          )
         }
         return run(options)
       }).pipe(
@@ -270,7 +275,8 @@ export const process = (
             emit("window_complete", {
               index: window.index,
               total,
-              outcome: Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure",
+              outcome: Exit.isSuccess(exit) ? "success"
+                : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure",
               completed
             })
           })

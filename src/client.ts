@@ -238,7 +238,10 @@ export const read = <Complete = CompletePayload>(
   const { onReset, onText, onToken, signal } = options
   let text = ""
   let version = 0
-  let outcome: { readonly ok: true; readonly value: Result<Complete> } | { readonly ok: false; readonly error: unknown } | undefined
+  let outcome:
+    | { readonly ok: true; readonly value: Result<Complete> }
+    | { readonly ok: false; readonly error: unknown }
+    | undefined
   let body: ReadableStreamDefaultReader<Uint8Array> | undefined
   let wake: Array<() => void> = []
   let resolveResult!: (result: Result<Complete>) => void

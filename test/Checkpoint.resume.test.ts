@@ -50,7 +50,9 @@ const worker = (env: Record<string, string>): Worker => {
       if (found !== undefined) return Promise.resolve(found)
       return new Promise((resolve, reject) => {
         waiting.push({ prefix, resolve })
-        void exit.then(() => reject(new Error(`worker exited without a "${prefix}" line; got ${JSON.stringify(lines)}`)))
+        void exit.then(() =>
+          reject(new Error(`worker exited without a "${prefix}" line; got ${JSON.stringify(lines)}`))
+        )
       })
     }
   }

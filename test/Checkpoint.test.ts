@@ -161,7 +161,8 @@ describe("Checkpoint: durable sessions", () => {
     Effect.gen(function*() {
       const down = new Checkpoint.CheckpointError({ operation: "save", sessionId: "s5", message: "store down" })
       const broken: Checkpoint.Store = {
-        load: (sessionId) => Effect.fail(new Checkpoint.CheckpointError({ operation: "load", sessionId, message: "load failed" })),
+        load: (sessionId) =>
+          Effect.fail(new Checkpoint.CheckpointError({ operation: "load", sessionId, message: "load failed" })),
         save: () => Effect.fail(down),
         remove: () => Effect.void
       }
@@ -171,9 +172,11 @@ describe("Checkpoint: durable sessions", () => {
       )
       expect(text).toBe(ANSWER)
       const error = failureOf(
-        yield* Effect.exit(L0.text({ stream: continuing(calls), sessionId: "s5", resume: true }).pipe(
-          Effect.provide(Layer.succeed(Checkpoint.CheckpointStore, broken))
-        ))
+        yield* Effect.exit(
+          L0.text({ stream: continuing(calls), sessionId: "s5", resume: true }).pipe(
+            Effect.provide(Layer.succeed(Checkpoint.CheckpointStore, broken))
+          )
+        )
       )
       expect(error).toMatchObject({ _tag: "FatalError", reason: "checkpoint", message: "load failed" })
     }))
@@ -193,9 +196,13 @@ describe("Checkpoint: durable sessions", () => {
         expect(yield* invalid({ sessionId: "a" }, false)).toBe(
           "Invalid option \"sessionId\": expected a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory), got a string"
         )
-        expect(yield* invalid({ resume: true })).toBe("Invalid option \"resume\": expected a sessionId to resume, got true")
+        expect(yield* invalid({ resume: true })).toBe(
+          "Invalid option \"resume\": expected a sessionId to resume, got true"
+        )
         expect(yield* invalid({ checkpoint: {} })).toContain("Invalid option \"checkpoint\": expected a sessionId")
-        expect(yield* invalid({ sessionId: "" })).toContain("Invalid option \"sessionId\": expected a string of 1 to 200")
+        expect(yield* invalid({ sessionId: "" })).toContain(
+          "Invalid option \"sessionId\": expected a string of 1 to 200"
+        )
         expect(yield* invalid({ sessionId: "a", resume: "yes" as never })).toContain("Invalid option \"resume\"")
         expect(yield* invalid({ sessionId: "a", checkpoint: 3 as never })).toContain("Invalid option \"checkpoint\"")
         expect(yield* invalid({ sessionId: "a", checkpoint: { boundary: "page" as never } })).toContain(
@@ -244,7 +251,9 @@ describe("Checkpoint stores", () => {
 
     it.live("the Redis store keeps a session under its prefix", () =>
       Effect.gen(function*() {
-        const Store = Checkpoint.layerRedis({ prefix: "test:" }).pipe(Layer.provide(NodeRedis.layer({ url: redis.url })))
+        const Store = Checkpoint.layerRedis({ prefix: "test:" }).pipe(
+          Layer.provide(NodeRedis.layer({ url: redis.url }))
+        )
         yield* roundTrip.pipe(Effect.provide(Store))
         yield* Effect.provide(
           Effect.gen(function*() {
@@ -255,7 +264,11 @@ describe("Checkpoint stores", () => {
         )
         const raw = yield* Effect.promise(() =>
           new Promise<string>((resolve, reject) =>
-            execFile("redis-cli", ["-u", redis.url, "get", "test:s#0"], (error, stdout) => error ? reject(error) : resolve(stdout))
+            execFile(
+              "redis-cli",
+              ["-u", redis.url, "get", "test:s#0"],
+              (error, stdout) => error ? reject(error) : resolve(stdout)
+            )
           )
         )
         expect(JSON.parse(raw)).toEqual({ text: "kept", seq: 0, savedAt: 0 })

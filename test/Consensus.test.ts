@@ -98,7 +98,9 @@ describe("L0.consensus unanimous", () => {
 
   it.effect("every run failing gives an AllFailedError", () =>
     Effect.gen(function*() {
-      const error = failedWith(yield* decide(L0.consensus(optionsOf([failed(401), failed(403)]), { strategy: "unanimous" })))
+      const error = failedWith(
+        yield* decide(L0.consensus(optionsOf([failed(401), failed(403)]), { strategy: "unanimous" }))
+      )
       expect(error._tag).toBe("AllFailedError")
       if (error._tag !== "AllFailedError") return
       expect(error.failures.map(({ index }) => index)).toEqual([0, 1])
@@ -123,7 +125,9 @@ describe("L0.consensus majority", () => {
 
   it.effect("a tie is a ContentError", () =>
     Effect.gen(function*() {
-      const error = failedWith(yield* decide(L0.consensus(optionsOf([answer("a"), answer("b")]), { strategy: "majority" })))
+      const error = failedWith(
+        yield* decide(L0.consensus(optionsOf([answer("a"), answer("b")]), { strategy: "majority" }))
+      )
       expect(error._tag).toBe("ContentError")
       expect(error.message).toBe(`No output has a majority: #0: "a"; #1: "b"`)
     }))
@@ -139,8 +143,11 @@ describe("L0.consensus majority", () => {
 
   it.effect("tieBreak picks among the most voted: \"first\" by index, a function by rank", () =>
     Effect.gen(function*() {
-      const sources = () => [answer("short"), answer("longer", "2 seconds"), answer("short", "2 seconds"), answer("longer")]
-      const first = succeeded(yield* decide(L0.consensus(optionsOf(sources()), { strategy: "majority", tieBreak: "first" })))
+      const sources =
+        () => [answer("short"), answer("longer", "2 seconds"), answer("short", "2 seconds"), answer("longer")]
+      const first = succeeded(
+        yield* decide(L0.consensus(optionsOf(sources()), { strategy: "majority", tieBreak: "first" }))
+      )
       expect([first.value, first.chosen.index, first.agreement]).toEqual(["short", 0, 0.5])
       const ranked = succeeded(
         yield* decide(L0.consensus(optionsOf(sources()), {
@@ -149,13 +156,16 @@ describe("L0.consensus majority", () => {
         }))
       )
       expect([ranked.value, ranked.chosen.index]).toEqual(["longer", 1])
-      expect(ranked.candidates.map((candidate) => candidate.outputs.map((output) => output.index))).toEqual([[0, 2], [1, 3]])
+      expect(ranked.candidates.map((candidate) => candidate.outputs.map((output) => output.index))).toEqual([[0, 2], [1,
+        3]])
     }))
 
   it.effect("with tieBreak, a plurality wins when no majority is possible", () =>
     Effect.gen(function*() {
       const sources = [answer("a"), answer("b"), answer("a"), answer("c"), answer("d")]
-      const result = succeeded(yield* decide(L0.consensus(optionsOf(sources), { strategy: "majority", tieBreak: "first" })))
+      const result = succeeded(
+        yield* decide(L0.consensus(optionsOf(sources), { strategy: "majority", tieBreak: "first" }))
+      )
       expect([result.value, result.agreement]).toEqual(["a", 0.4])
     }))
 
@@ -198,7 +208,10 @@ describe("L0.consensus weighted", () => {
       )
       expect(error.message).toMatch(/^The top outputs tie: /)
       const result = succeeded(
-        yield* decide(L0.consensus(optionsOf(sources()), { strategy: "weighted", tieBreak: (candidate) => candidate.value === "y" ? 1 : 0 }))
+        yield* decide(L0.consensus(optionsOf(sources()), {
+          strategy: "weighted",
+          tieBreak: (candidate) => candidate.value === "y" ? 1 : 0
+        }))
       )
       expect(result.value).toBe("y")
     }))
@@ -223,7 +236,9 @@ describe("L0.consensus best", () => {
       expect([result.value, result.chosen.index]).toEqual(["better!", 1])
       expect(result.outputs).toHaveLength(3)
       const scored = succeeded(
-        yield* decide(L0.consensus(optionsOf(sources()), { strategy: "best", score: (output) => output.result.state.tokenCount }))
+        yield* decide(
+          L0.consensus(optionsOf(sources()), { strategy: "best", score: (output) => output.result.state.tokenCount })
+        )
       )
       expect(scored.chosen.index).toBe(0)
     }))
@@ -271,7 +286,9 @@ describe("L0.consensus structured outputs", () => {
         answer(`{"city":"Paris","tags":["b"]}`)
       ]
       const result = succeeded(
-        yield* decide(L0.consensus(optionsOf(sources), { strategy: "unanimous", decode, normalize: (value) => value.city }))
+        yield* decide(
+          L0.consensus(optionsOf(sources), { strategy: "unanimous", decode, normalize: (value) => value.city })
+        )
       )
       expect(result.value.city).toBe("Paris")
       expect(result.failures.map(({ error, index }) => [index, error._tag])).toEqual([[1, "ContentError"]])
@@ -286,7 +303,8 @@ describe("L0.consensus options", () => {
         [[], { strategy: "majority" }, `"options": expected a non-empty array`],
         ["nope", { strategy: "majority" }, `"options": expected a non-empty array of L0 options, got a string`],
         [options, "majority", `"config"`],
-        [options, { strategy: "vote" }, `"strategy": expected one of "unanimous", "majority", "weighted", "best", got a string`],
+        [options, { strategy: "vote" },
+          `"strategy": expected one of "unanimous", "majority", "weighted", "best", got a string`],
         [options, { strategy: "weighted", weights: [1] }, `"weights": expected an array of 2 positive numbers`],
         [options, { strategy: "weighted", weights: [1, -1] }, `"weights[1]": expected a positive number, got -1`],
         [options, { strategy: "best", score: 3 }, `"score": expected a function, got 3`],
@@ -381,7 +399,9 @@ describe("L0.consensus minAgreement", () => {
     Effect.gen(function*() {
       const last = answer("b", "5 seconds")
       const sources = [answer("a"), answer("a"), answer("a"), answer("a", "2 seconds"), last]
-      const fiber = yield* Effect.forkChild(L0.consensus(optionsOf(sources), { strategy: "majority", minAgreement: 0.8 }))
+      const fiber = yield* Effect.forkChild(
+        L0.consensus(optionsOf(sources), { strategy: "majority", minAgreement: 0.8 })
+      )
       yield* advance("1 second")
       expect(fiber.pollUnsafe()).toBeUndefined()
       yield* advance("1 second")
@@ -394,7 +414,9 @@ describe("L0.consensus minAgreement", () => {
     Effect.gen(function*() {
       const rest = stalled()
       const sources = [failed(), failed(), answer("a"), rest]
-      const error = failedWith(yield* decide(L0.consensus(optionsOf(sources), { strategy: "best", minAgreement: 0.75 }), 1))
+      const error = failedWith(
+        yield* decide(L0.consensus(optionsOf(sources), { strategy: "best", minAgreement: 0.75 }), 1)
+      )
       expect(error._tag).toBe("AgreementError")
       expect(isInterrupted(rest)).toBe(true)
     }))
@@ -402,7 +424,9 @@ describe("L0.consensus minAgreement", () => {
   it.effect("a threshold met keeps the result as without it", () =>
     Effect.gen(function*() {
       const sources = [answer("x"), answer("x"), answer("y")]
-      const result = succeeded(yield* decide(L0.consensus(optionsOf(sources), { strategy: "majority", minAgreement: 2 / 3 })))
+      const result = succeeded(
+        yield* decide(L0.consensus(optionsOf(sources), { strategy: "majority", minAgreement: 2 / 3 }))
+      )
       expect([result.value, result.agreement, result.resolved]).toEqual(["x", 2 / 3, false])
     }))
 })
@@ -434,7 +458,9 @@ describe("L0.consensus resolve", () => {
   it.effect("undefined keeps the ContentError; a value that is no candidate or a throw is a FatalError", () =>
     Effect.gen(function*() {
       const sources = () => [answer("a"), answer("b")]
-      const none = failedWith(yield* decide(L0.consensus(optionsOf(sources()), { strategy: "majority", resolve: () => undefined })))
+      const none = failedWith(
+        yield* decide(L0.consensus(optionsOf(sources()), { strategy: "majority", resolve: () => undefined }))
+      )
       expect(none.message).toBe(`No output has a majority: #0: "a"; #1: "b"`)
       const foreign = failedWith(
         yield* decide(L0.consensus(optionsOf(sources()), {
@@ -504,7 +530,11 @@ describe("Consensus.fieldwise", () => {
       const result = succeeded(yield* decide(Consensus.fieldwise(optionsOf(cities()), { decode })))
       expect(result.value).toStrictEqual({ city: "Paris", population: 2.1, country: "FR" })
       expect(result.disagreements).toEqual(["population", "country"])
-      expect(result.fields.city).toEqual({ value: "Paris", agreement: 0.75, votes: [{ value: "Paris", votes: 3, indices: [0, 1, 2] }] })
+      expect(result.fields.city).toEqual({
+        value: "Paris",
+        agreement: 0.75,
+        votes: [{ value: "Paris", votes: 3, indices: [0, 1, 2] }]
+      })
       expect(result.fields.population.votes).toEqual([
         { value: 2.1, votes: 2, indices: [0, 2] },
         { value: 2.2, votes: 1, indices: [1] }
@@ -524,12 +554,20 @@ describe("Consensus.fieldwise", () => {
       )
       expect(weighted.value.population).toBe(2.2)
       expect(weighted.fields.population.agreement).toBe(0.5)
-      const sources = [answer(`{"city": "Lyon", "population": 1}`), answer(`{"city": "Nice", "population": 1, "country": "FR"}`), answer(`{"city": "Nice", "population": 2}`)]
+      const sources = [answer(`{"city": "Lyon", "population": 1}`),
+        answer(`{"city": "Nice", "population": 1, "country": "FR"}`), answer(`{"city": "Nice", "population": 2}`)]
       const result = succeeded(yield* decide(Consensus.fieldwise(optionsOf(sources), { decode })))
       expect(result.value).toStrictEqual({ city: "Nice", population: 1 })
       expect("country" in result.value).toBe(false)
       expect(result.fields.country.value).toBeUndefined()
-      const tie = succeeded(yield* decide(Consensus.fieldwise(optionsOf([answer(`{"city": "B", "population": 1}`), answer(`{"city": "A", "population": 1}`)]), { decode })))
+      const tie = succeeded(
+        yield* decide(
+          Consensus.fieldwise(
+            optionsOf([answer(`{"city": "B", "population": 1}`), answer(`{"city": "A", "population": 1}`)]),
+            { decode }
+          )
+        )
+      )
       expect(tie.value.city).toBe("B")
     }))
 
@@ -544,7 +582,8 @@ describe("Consensus.fieldwise", () => {
 
   it.effect("normalize compares a field's values; outputs that are not objects count as failed", () =>
     Effect.gen(function*() {
-      const sources = [answer(`{"city": "paris", "population": 1}`), answer(`{"city": "PARIS ", "population": 1}`), answer("[1]")]
+      const sources = [answer(`{"city": "paris", "population": 1}`), answer(`{"city": "PARIS ", "population": 1}`),
+        answer("[1]")]
       const result = succeeded(
         yield* decide(Consensus.fieldwise(optionsOf(sources), {
           decode: (result) => Effect.succeed(JSON.parse(result.text) as Record<string, unknown>),

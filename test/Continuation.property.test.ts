@@ -12,7 +12,22 @@ const join = (parts: ReadonlyArray<string>): string => parts.join("")
 
 const prose = fc.array(
   fc.tuple(
-    fc.constantFrom("the", "a", "ha", "fox", "quick", "brown", "row", "and", "I", "it's", "naïve", "café", "over", "3.14"),
+    fc.constantFrom(
+      "the",
+      "a",
+      "ha",
+      "fox",
+      "quick",
+      "brown",
+      "row",
+      "and",
+      "I",
+      "it's",
+      "naïve",
+      "café",
+      "over",
+      "3.14"
+    ),
     fc.constantFrom(" ", " ", " ", ", ", ". ", "\n", "  ", "\n\n")
   ).map(([word, gap]) => word + gap),
   { minLength: 1, maxLength: 25 }
@@ -21,7 +36,18 @@ const prose = fc.array(
 const code = fc.array(
   fc.tuple(
     fc.integer({ min: 0, max: 3 }),
-    fc.constantFrom("if x:", "return 1", "x = x + 1", "for i in range(3):", "pass", "}", "{", "print(\"ha ha\")", "", "\t# tab")
+    fc.constantFrom(
+      "if x:",
+      "return 1",
+      "x = x + 1",
+      "for i in range(3):",
+      "pass",
+      "}",
+      "{",
+      "print(\"ha ha\")",
+      "",
+      "\t# tab"
+    )
   ).map(([depth, line]) => `${"    ".repeat(depth)}${line}\n`),
   { minLength: 1, maxLength: 12 }
 ).map(join)
@@ -66,7 +92,10 @@ const continueWith = (
   secondSizes: ReadonlyArray<number>,
   continuation: L0.L0Options["continuation"]
 ): Promise<Outcome> => {
-  const source = TestSource.make([...chunks(first, firstSizes), TestSource.fail(connectionReset())], chunks(second, secondSizes))
+  const source = TestSource.make(
+    [...chunks(first, firstSizes), TestSource.fail(connectionReset())],
+    chunks(second, secondSizes)
+  )
   return Effect.runPromise(
     Stream.runCollect(L0.stream({ stream: source.stream, retry: noDelay, continuation })).pipe(
       Effect.map((events) => {

@@ -31,7 +31,12 @@ const anthropicWays: ReadonlyArray<Way> = [
   {
     name: "Anthropic SDK",
     source: (server) => {
-      const client = new Anthropic({ baseURL: server.anthropicBaseUrl, apiKey: API_KEY, maxRetries: 0, logLevel: "off" })
+      const client = new Anthropic({
+        baseURL: server.anthropicBaseUrl,
+        apiKey: API_KEY,
+        maxRetries: 0,
+        logLevel: "off"
+      })
       const request = { model: "claude-test", max_tokens: 256, messages, stream: true as const }
       return ({ checkpoint, signal }) => client.messages.create(Continuation.anthropic(request, checkpoint), { signal })
     }
@@ -107,7 +112,12 @@ describe("Continuation.anthropic against the provider server", () => {
       const untrimmed: Way = {
         name: "untrimmed",
         source: (server) => {
-          const client = new Anthropic({ baseURL: server.anthropicBaseUrl, apiKey: API_KEY, maxRetries: 0, logLevel: "off" })
+          const client = new Anthropic({
+            baseURL: server.anthropicBaseUrl,
+            apiKey: API_KEY,
+            maxRetries: 0,
+            logLevel: "off"
+          })
           return ({ checkpoint, signal }) =>
             client.messages.create({
               model: "claude-test",
@@ -163,7 +173,12 @@ describe("ProviderServer.continuing", () => {
     Effect.scoped(Effect.gen(function*() {
       const server = yield* ProviderServer.start(script)
       return yield* L0.text({
-        stream: Adapters.openaiHttp({ baseUrl: server.openaiBaseUrl, apiKey: API_KEY, body, ...(path ? { path } : {}) }),
+        stream: Adapters.openaiHttp({
+          baseUrl: server.openaiBaseUrl,
+          apiKey: API_KEY,
+          body,
+          ...(path ? { path } : {})
+        }),
         retry: { maxAttempts: 1, maxRetries: 0 },
         timeout
       })
@@ -177,7 +192,10 @@ describe("ProviderServer.continuing", () => {
       expect(yield* textOf(partial, ProviderServer.continuing(PROSE, { repeat: 100 }))).toBe(PROSE)
       expect(yield* textOf({ model: "m", messages }, ProviderServer.continuing(PROSE))).toBe(PROSE)
       // Responses input items with content blocks
-      const input = [{ role: "user", content: "Go" }, { role: "assistant", content: [{ type: "output_text", text: "The " }] }]
+      const input = [{ role: "user", content: "Go" }, {
+        role: "assistant",
+        content: [{ type: "output_text", text: "The " }]
+      }]
       expect(yield* textOf({ model: "m", input }, ProviderServer.continuing(PROSE), "/responses")).toBe(PROSE.slice(4))
     }))
 
@@ -186,7 +204,9 @@ describe("ProviderServer.continuing", () => {
       const wrong = { model: "m", messages: [...messages, { role: "assistant", content: "The slow " }] }
       const error = lastErrorOf(failureOf(yield* Effect.exit(textOf(wrong, ProviderServer.continuing(PROSE)))))
       expect(error.status).toBe(400)
-      expect(error.message).toContain("the partial answer is not the start of the scripted text; it ends with \"The slow \"")
+      expect(error.message).toContain(
+        "the partial answer is not the start of the scripted text; it ends with \"The slow \""
+      )
     }))
 
   it.live("an Anthropic prefill with trailing whitespace is refused before the script is asked", () =>
@@ -197,14 +217,22 @@ describe("ProviderServer.continuing", () => {
           fetch(`${server.anthropicBaseUrl}/v1/messages`, {
             method: "POST",
             headers: { "content-type": "application/json" },
-            body: JSON.stringify({ model: "m", max_tokens: 8, stream: true, messages: [...messages, { role: "assistant", content }] })
+            body: JSON.stringify({
+              model: "m",
+              max_tokens: 8,
+              stream: true,
+              messages: [...messages, { role: "assistant", content }]
+            })
           }).then(async (response) => ({ status: response.status, body: await response.text() }))
         )
       const refused = yield* post("Hello ")
       expect(refused.status).toBe(400)
       expect(JSON.parse(refused.body)).toEqual({
         type: "error",
-        error: { type: "invalid_request_error", message: "messages: final assistant content cannot end with trailing whitespace" }
+        error: {
+          type: "invalid_request_error",
+          message: "messages: final assistant content cannot end with trailing whitespace"
+        }
       })
       expect((yield* post([{ type: "text", text: "Hello\n" }])).status).toBe(400)
       const accepted = yield* post("Hello")

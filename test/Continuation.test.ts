@@ -286,15 +286,20 @@ describe("continuation options", () => {
       const source = TestSource.make(["never"])
       const cases: ReadonlyArray<readonly [unknown, string]> = [
         ["yes", "\"continuation\": expected a boolean or { deduplicate?, trailingWhitespace? }, got a string"],
-        [{ dedupe: true }, "\"continuation.dedupe\": expected no such option (known: deduplicate, trailingWhitespace), got true"],
+        [{ dedupe: true },
+          "\"continuation.dedupe\": expected no such option (known: deduplicate, trailingWhitespace), got true"],
         [{ deduplicate: 3 }, "\"continuation.deduplicate\""],
-        [{ deduplicate: { window: 3 } }, "\"continuation.deduplicate.window\": expected no such option (known: minOverlap"],
+        [{ deduplicate: { window: 3 } },
+          "\"continuation.deduplicate.window\": expected no such option (known: minOverlap"],
         [{ deduplicate: { minOverlap: 0 } }, "\"continuation.deduplicate.minOverlap\": expected an integer ≥ 1, got 0"],
         [{ deduplicate: { minOverlap: 1.5 } }, "\"continuation.deduplicate.minOverlap\""],
-        [{ deduplicate: { minOverlap: 8, maxOverlap: 4 } }, "\"continuation.deduplicate.maxOverlap\": expected an integer ≥ minOverlap (8), got 4"],
+        [{ deduplicate: { minOverlap: 8, maxOverlap: 4 } },
+          "\"continuation.deduplicate.maxOverlap\": expected an integer ≥ minOverlap (8), got 4"],
         [{ deduplicate: { maxOverlap: Infinity } }, "\"continuation.deduplicate.maxOverlap\""],
-        [{ deduplicate: { boundary: "sentence" } }, "\"continuation.deduplicate.boundary\": expected one of \"grapheme\""],
-        [{ trailingWhitespace: "trim" }, "\"continuation.trailingWhitespace\": expected one of \"sent\", \"dropped\", got a string"]
+        [{ deduplicate: { boundary: "sentence" } },
+          "\"continuation.deduplicate.boundary\": expected one of \"grapheme\""],
+        [{ trailingWhitespace: "trim" },
+          "\"continuation.trailingWhitespace\": expected one of \"sent\", \"dropped\", got a string"]
       ]
       for (const [continuation, message] of cases) {
         const exit = yield* Effect.exit(L0.text({ stream: source.stream, continuation } as L0.L0Options))

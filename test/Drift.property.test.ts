@@ -48,7 +48,11 @@ const wordsOf = (text: string): ReadonlyArray<Word> => {
 const isJson = (text: string): boolean => /^\s*[{[]/.test(text)
 
 /** The phrases ending with word `i`, shortest first: [phrase index, start offset]. */
-const phraseAt = (words: ReadonlyArray<Word>, i: number, phrases: ReadonlyArray<string>): [number, number] | undefined => {
+const phraseAt = (
+  words: ReadonlyArray<Word>,
+  i: number,
+  phrases: ReadonlyArray<string>
+): [number, number] | undefined => {
   const split = phrases.map((phrase) => phrase.split(" "))
   for (let length = 1; length <= i + 1; length++) {
     const span = words.slice(i - length + 1, i + 1)
@@ -62,26 +66,106 @@ const phraseAt = (words: ReadonlyArray<Word>, i: number, phrases: ReadonlyArray<
 }
 
 const META = [
-  "as an ai", "as a language model", "as a large language model", "as an assistant", "i am an ai", "i'm an ai",
-  "i'm just an ai", "i am a language model", "i'm a language model", "my training data", "my knowledge cutoff",
-  "i was trained", "i'll now", "i will now", "now i'll", "now i will", "let me now", "now let me", "i'm now going to",
-  "i am now going to", "in this response", "in my previous response"
+  "as an ai",
+  "as a language model",
+  "as a large language model",
+  "as an assistant",
+  "i am an ai",
+  "i'm an ai",
+  "i'm just an ai",
+  "i am a language model",
+  "i'm a language model",
+  "my training data",
+  "my knowledge cutoff",
+  "i was trained",
+  "i'll now",
+  "i will now",
+  "now i'll",
+  "now i will",
+  "let me now",
+  "now let me",
+  "i'm now going to",
+  "i am now going to",
+  "in this response",
+  "in my previous response"
 ]
 
 const HEDGES = [
-  "perhaps", "possibly", "maybe", "probably", "presumably", "arguably", "conceivably", "seemingly", "might", "i think",
-  "i believe", "i guess", "i suppose", "it seems", "it appears", "not sure", "not certain", "could be", "may be",
-  "sort of", "to some extent", "more or less", "as far as i know", "it is possible", "it's possible"
+  "perhaps",
+  "possibly",
+  "maybe",
+  "probably",
+  "presumably",
+  "arguably",
+  "conceivably",
+  "seemingly",
+  "might",
+  "i think",
+  "i believe",
+  "i guess",
+  "i suppose",
+  "it seems",
+  "it appears",
+  "not sure",
+  "not certain",
+  "could be",
+  "may be",
+  "sort of",
+  "to some extent",
+  "more or less",
+  "as far as i know",
+  "it is possible",
+  "it's possible"
 ]
 
 const INFORMAL = [
-  "lol", "lmao", "rofl", "omg", "gonna", "wanna", "gotta", "kinda", "sorta", "dunno", "yeah", "yep", "yup", "nope",
-  "nah", "hey", "dude", "bro", "awesome", "haha", "hehe", "btw", "tbh", "imo", "idk", "y'all", "ain't"
+  "lol",
+  "lmao",
+  "rofl",
+  "omg",
+  "gonna",
+  "wanna",
+  "gotta",
+  "kinda",
+  "sorta",
+  "dunno",
+  "yeah",
+  "yep",
+  "yup",
+  "nope",
+  "nah",
+  "hey",
+  "dude",
+  "bro",
+  "awesome",
+  "haha",
+  "hehe",
+  "btw",
+  "tbh",
+  "imo",
+  "idk",
+  "y'all",
+  "ain't"
 ]
 
 const FORMAL = [
-  "therefore", "furthermore", "moreover", "consequently", "hence", "thus", "whereas", "nevertheless", "nonetheless",
-  "notwithstanding", "hereby", "herein", "thereof", "aforementioned", "pursuant", "henceforth", "accordingly"
+  "therefore",
+  "furthermore",
+  "moreover",
+  "consequently",
+  "hence",
+  "thus",
+  "whereas",
+  "nevertheless",
+  "nonetheless",
+  "notwithstanding",
+  "hereby",
+  "herein",
+  "thereof",
+  "aforementioned",
+  "pursuant",
+  "henceforth",
+  "accordingly"
 ]
 
 /** Each reference returns the offset of its first finding, or undefined. */
@@ -123,8 +207,7 @@ const referenceTone = (text: string, window: number, threshold: number): number 
 
 const referenceLoop = (text: string, maxRepeats: number, minLength: number): number | undefined => {
   const words = wordsOf(text)
-  const same = (a: number, b: number) =>
-    !words[a]!.numeric && !words[b]!.numeric && words[a]!.text === words[b]!.text
+  const same = (a: number, b: number) => !words[a]!.numeric && !words[b]!.numeric && words[a]!.text === words[b]!.text
   for (let n = 0; n < words.length; n++) {
     let block = 0
     for (let p = 1; p <= 16 && p <= n + 1; p++) {
@@ -209,8 +292,26 @@ const offsetOf = (found: ReadonlyArray<string>): number | undefined => {
 }
 
 const proseFragments = [
-  "'", "’", "😂", "☀", "\ud83d", "𝒜", "7", "42", "{", "[", "The", "the", "answer", "is", "dogs'", "don't", "DON’T",
-  "é", "ÄÖ", "!x"
+  "'",
+  "’",
+  "😂",
+  "☀",
+  "\ud83d",
+  "𝒜",
+  "7",
+  "42",
+  "{",
+  "[",
+  "The",
+  "the",
+  "answer",
+  "is",
+  "dogs'",
+  "don't",
+  "DON’T",
+  "é",
+  "ÄÖ",
+  "!x"
 ]
 
 const phraseFragments = (phrases: ReadonlyArray<string>) => [
@@ -224,12 +325,31 @@ const metaText = prose(phraseFragments(META), 30)
 const hedgeText = prose(phraseFragments(HEDGES), 40)
 const toneText = prose(phraseFragments([...INFORMAL, ...FORMAL]), 60)
 const loopText = looping(["the", "The", "and then", "again", "1", "22", "x", "'", "’", "don't", "ÄÖ", "𝒜", "a b c"])
-const entropyText = looping(["a", "b", "ab", "abc", "0,", "  ", " ", "\n", "\t", "é", "😀", "\ud83d", "xyz", "\u00a0", "aaaa"])
+const entropyText = looping(["a", "b", "ab", "abc", "0,", "  ", " ", "\n", "\t", "é", "😀", "\ud83d", "xyz", "\u00a0",
+  "aaaa"])
 
 const formatLine = fc.tuple(
   fc.constantFrom(
-    "", "", "# ", "## ", "#######", "#x", "- ", "* ", "+x", "1. ", "12) ", "1234567890. ", "| ", "> ", "```", "~~~",
-    "``", "  - ", "\t# ", "   ```"
+    "",
+    "",
+    "# ",
+    "## ",
+    "#######",
+    "#x",
+    "- ",
+    "* ",
+    "+x",
+    "1. ",
+    "12) ",
+    "1234567890. ",
+    "| ",
+    "> ",
+    "```",
+    "~~~",
+    "``",
+    "  - ",
+    "\t# ",
+    "   ```"
   ),
   textOf(["text", " ", " ## ", " ###### ", " ####### ## ", "a", "#", "xxxxxxxxxx", "\t##\t", "\r"], 6)
 ).map(([prefix, content]) => prefix + content)
@@ -340,7 +460,11 @@ const only = (kind: keyof Guardrails.DriftOptions, options: object): ReadonlyArr
   })
 
 describe("drift through L0.run, with random chunks and check intervals", () => {
-  const outcome = (rules: ReadonlyArray<Guardrail.GuardrailRule>, chunks: ReadonlyArray<string>, checkInterval: number) =>
+  const outcome = (
+    rules: ReadonlyArray<Guardrail.GuardrailRule>,
+    chunks: ReadonlyArray<string>,
+    checkInterval: number
+  ) =>
     Effect.runPromise(Effect.exit(L0.run({
       stream: async function*() {
         yield* chunks

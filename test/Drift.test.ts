@@ -52,7 +52,8 @@ describe("Guardrails.drift", () => {
     const cases: ReadonlyArray<readonly [unknown, string]> = [
       [{ repetition: null }, `"Guardrails.drift.repetition": expected a boolean or an options object, got null`],
       [{ hedging: "often" }, `"Guardrails.drift.hedging": expected a boolean or an options object, got a string`],
-      [{ toneShift: { window: 0, threshold: -1 } }, `"Guardrails.drift.toneShift.window": expected an integer from 1 to 10000, got 0`],
+      [{ toneShift: { window: 0, threshold: -1 } },
+        `"Guardrails.drift.toneShift.window": expected an integer from 1 to 10000, got 0`],
       [{ toneShift: { threshold: -1 } }, `"Guardrails.drift.toneShift.threshold": expected a number > 0, got -1`],
       [
         { entropyCollapse: { severity: "loud" } },
@@ -95,7 +96,9 @@ describe("Guardrails.drift", () => {
       }))
       const error = lastErrorOf(failureOf(exit))
       expect(error._tag).toBe("FatalError")
-      expect(error.message).toBe(`Invalid option "Guardrails.drift.hedging.window": expected an integer from 1 to 10000, got 1.5`)
+      expect(error.message).toBe(
+        `Invalid option "Guardrails.drift.hedging.window": expected an integer from 1 to 10000, got 1.5`
+      )
     }))
 })
 
@@ -150,7 +153,9 @@ describe("drift.hedging", () => {
   it("follows its window and limit", () => {
     const strict = kind("hedging", { window: 5, maxHedges: 1 })
     expect(verdict(strict, "Maybe a b c d e f probably")).toEqual([])
-    expect(verdict(strict, "Maybe a b c probably")).toEqual([`hedging at offset 12: 2 hedges within 5 words, the last "probably"`])
+    expect(verdict(strict, "Maybe a b c probably")).toEqual([
+      `hedging at offset 12: 2 hedges within 5 words, the last "probably"`
+    ])
   })
 })
 
@@ -180,7 +185,9 @@ describe("drift.toneShift", () => {
   it("counts a ! before a blank, not !=, and each emoji", () => {
     const tight = kind("toneShift", { window: 2, threshold: 1 })
     expect(verdict(tight, "a b a!=b c!=d")).toEqual([])
-    expect(verdict(tight, "a b c! d! e")).toEqual([`tone shift at offset 10: the last 2 words score +2, the first 2 0 (informal words and markers +1, formal words -1)`])
+    expect(verdict(tight, "a b c! d! e")).toEqual([
+      `tone shift at offset 10: the last 2 words score +2, the first 2 0 (informal words and markers +1, formal words -1)`
+    ])
     expect(verdict(tight, "a b c 👍 d 👍 e")).toHaveLength(1)
   })
 })
@@ -192,7 +199,9 @@ describe("drift.formatCollapse", () => {
   it("finds a line growing past 1000 characters after three structured lines", () => {
     const long = `${structured}${"x".repeat(1001)}`
     expect(messages(rule, [long])).toEqual([
-      `format collapse at offset ${structured.length + 1000}: line 7 grows past 1000 characters after 4 structured lines`
+      `format collapse at offset ${
+        structured.length + 1000
+      }: line 7 grows past 1000 characters after 4 structured lines`
     ])
     expect(messages(rule, [`${structured}${"x".repeat(1000)}\nshort`])).toEqual([])
   })
@@ -222,7 +231,9 @@ describe("drift.repetition", () => {
   const rule = kind("repetition")
 
   it("finds a word or block of words looping", () => {
-    expect(verdict(rule, "the ".repeat(20))).toEqual([`repetition loop at offset 48: the same word came 13 times in a row: "the"`])
+    expect(verdict(rule, "the ".repeat(20))).toEqual([
+      `repetition loop at offset 48: the same word came 13 times in a row: "the"`
+    ])
     expect(verdict(rule, "And then we went. ".repeat(6))).toEqual([
       `repetition loop at offset 84: the same 4 words came 5 times in a row: "And then we went"`
     ])
@@ -258,9 +269,15 @@ describe("drift.repetition", () => {
     expect(verdict(kind("repetition", { maxRepeats: 2, minLength: 1 }), "𝒜𝒷 𝒜𝒷 𝒜𝒷")).toEqual([
       `repetition loop at offset 10: the same word came 3 times in a row: "𝒜𝒷"`
     ])
-    expect(verdict(twice, "go\ud83dgo")).toEqual([`repetition loop at offset 3: the same word came 2 times in a row: "go"`])
-    expect(verdict(twice, "go\udc00go")).toEqual([`repetition loop at offset 3: the same word came 2 times in a row: "go"`])
-    expect(verdict(twice, "é\ud83dé")).toEqual([`repetition loop at offset 2: the same word came 2 times in a row: "é"`])
+    expect(verdict(twice, "go\ud83dgo")).toEqual([
+      `repetition loop at offset 3: the same word came 2 times in a row: "go"`
+    ])
+    expect(verdict(twice, "go\udc00go")).toEqual([
+      `repetition loop at offset 3: the same word came 2 times in a row: "go"`
+    ])
+    expect(verdict(twice, "é\ud83dé")).toEqual([
+      `repetition loop at offset 2: the same word came 2 times in a row: "é"`
+    ])
   })
 })
 
@@ -270,7 +287,9 @@ describe("drift.entropyCollapse", () => {
   it("finds text collapsing to a character or two", () => {
     const text = `Fine so far. ${"a".repeat(200)}`
     expect(messages(rule, [text])).toEqual([
-      `entropy collapse at offset 130: the last 128 non-whitespace characters carry 0.59 bits per character (below 1): "${"a".repeat(60)}"`
+      `entropy collapse at offset 130: the last 128 non-whitespace characters carry 0.59 bits per character (below 1): "${
+        "a".repeat(60)
+      }"`
     ])
   })
 
@@ -282,7 +301,9 @@ describe("drift.entropyCollapse", () => {
 
   it("lets indentation, zero vectors and prose pass", () => {
     let nested = "x"
-    for (let depth = 0; depth < 20; depth++) nested = `{\n${"  ".repeat(depth + 1)}"k": ${nested}\n${"  ".repeat(depth)}}`
+    for (let depth = 0; depth < 20; depth++) {
+      nested = `{\n${"  ".repeat(depth + 1)}"k": ${nested}\n${"  ".repeat(depth)}}`
+    }
     expect(messages(rule, [nested])).toEqual([])
     expect(messages(rule, [`[${"0,".repeat(300)}0]`])).toEqual([])
     expect(messages(rule, [distinct(200)])).toEqual([])

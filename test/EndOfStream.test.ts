@@ -99,7 +99,10 @@ describe("a stream that never completed is not a success", () => {
             { id: "call_b", name: "weather", arguments: `{"city":"Paris"}` }
           ]
           const { exit } = yield* run(client, [ProviderServer.unstreamed("", { toolCalls })])
-          expect(Exit.isSuccess(exit) && exit.value.state.toolCalls.map(({ arguments: a, id, name }) => ({ id, name, arguments: a })))
+          expect(
+            Exit.isSuccess(exit) &&
+              exit.value.state.toolCalls.map(({ arguments: a, id, name }) => ({ id, name, arguments: a }))
+          )
             .toEqual(toolCalls)
         }))
 
@@ -185,7 +188,10 @@ describe("the end of an in-process source", () => {
 
   it.effect("a protocol chunk without its finish marker still fails when named explicitly", () =>
     Effect.gen(function*() {
-      const chunk = { object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] }
+      const chunk = {
+        object: "chat.completion.chunk",
+        choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }]
+      }
       expect(yield* errorOf({ stream: TestSource.make([chunk]).stream, adapter: "openai-chat" })).toMatchObject(eof)
     }))
 
@@ -206,10 +212,10 @@ describe("the end of an in-process source", () => {
 describe("whole completions, decoded by the adapters", () => {
   const runWhole = (whole: unknown) => L0.run({ stream: TestSource.make([whole]).stream, retry: once })
 
-  const dataOf = (events: ReadonlyArray<L0Event.L0Event>) =>
-    events.flatMap((e) => e._tag === "Data" ? [e.value] : [])
+  const dataOf = (events: ReadonlyArray<L0Event.L0Event>) => events.flatMap((e) => e._tag === "Data" ? [e.value] : [])
 
-  const eventsOf = (whole: unknown) => Stream.runCollect(L0.stream({ stream: TestSource.make([whole]).stream, retry: once }))
+  const eventsOf = (whole: unknown) =>
+    Stream.runCollect(L0.stream({ stream: TestSource.make([whole]).stream, retry: once }))
 
   it.effect("an OpenAI chat.completion: reasoning, text, refusal, finish reason and usage", () =>
     Effect.gen(function*() {
@@ -231,12 +237,18 @@ describe("whole completions, decoded by the adapters", () => {
         object: "chat.completion",
         choices: [{
           index: 0,
-          message: { role: "assistant", content: null, tool_calls: [null, { id: "call_1", function: { name: "f", arguments: "{}" } }] },
+          message: {
+            role: "assistant",
+            content: null,
+            tool_calls: [null, { id: "call_1", function: { name: "f", arguments: "{}" } }]
+          },
           finish_reason: "tool_calls"
         }]
       })
       expect(calls.state.toolCalls).toEqual([L0Event.toolCall("call_1", "f", "{}")])
-      const filtered = yield* Effect.flip(runWhole({ ...whole, choices: [{ ...whole.choices[0], finish_reason: "content_filter" }] }))
+      const filtered = yield* Effect.flip(
+        runWhole({ ...whole, choices: [{ ...whole.choices[0], finish_reason: "content_filter" }] })
+      )
       expect(lastErrorOf(filtered)._tag).toBe("ContentError")
     }))
 
@@ -274,7 +286,10 @@ describe("whole completions, decoded by the adapters", () => {
         status: "completed",
         output: [
           { type: "reasoning", summary: [{ type: "summary_text", text: "plan" }] },
-          { type: "message", content: [{ type: "output_text", text: "Done." }, { type: "refusal", refusal: "not that" }] },
+          {
+            type: "message",
+            content: [{ type: "output_text", text: "Done." }, { type: "refusal", refusal: "not that" }]
+          },
           { type: "function_call", call_id: "call_1", name: "lookup", arguments: `{"q":"fox"}` }
         ],
         usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 }
@@ -284,7 +299,11 @@ describe("whole completions, decoded by the adapters", () => {
       const result = yield* runWhole(whole)
       expect(result).toMatchObject({ text: "Done.", state: { finishReason: "completed" }, usage: { totalTokens: 3 } })
       expect(result.state.toolCalls).toEqual([L0Event.toolCall("call_1", "lookup", `{"q":"fox"}`)])
-      const incomplete = yield* runWhole({ ...whole, status: "incomplete", incomplete_details: { reason: "max_output_tokens" } })
+      const incomplete = yield* runWhole({
+        ...whole,
+        status: "incomplete",
+        incomplete_details: { reason: "max_output_tokens" }
+      })
       expect(incomplete.state.finishReason).toBe("incomplete:max_output_tokens")
       const error = { code: "server_error", message: "boom" }
       const failed = yield* Effect.flip(runWhole({ object: "response", status: "failed", output: [], error }))

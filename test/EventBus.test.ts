@@ -12,13 +12,17 @@ import { advance, connectionReset, httpError } from "./support.js"
 
 const collectLogs = () => {
   const logs: Array<{ level: string; message: unknown }> = []
-  const layer = Logger.layer([Logger.make((options) => void logs.push({ level: options.logLevel, message: options.message }))])
+  const layer = Logger.layer([
+    Logger.make((options) => void logs.push({ level: options.logLevel, message: options.message }))
+  ])
   return { logs, layer }
 }
 
 /** A logger that keeps each line's level, first message part, whole message and annotations. */
 const collectAnnotatedLogs = () => {
-  const logs: Array<{ level: string; text: unknown; message: unknown; annotations: Readonly<Record<string, unknown>> }> = []
+  const logs: Array<
+    { level: string; text: unknown; message: unknown; annotations: Readonly<Record<string, unknown>> }
+  > = []
   const layer = Logger.layer([Logger.make((options) => {
     const message = options.message as ReadonlyArray<unknown>
     logs.push({
@@ -35,10 +39,16 @@ describe("EventBus", () => {
   it.effect("reports the progress of a long attempt every progressInterval tokens, with its rate from Clock", () =>
     Effect.gen(function*() {
       const source = TestSource.make(TestSource.paced(Array.from({ length: 7 }, (_, i) => `t${i}`), "1 second"))
-      const fiber = yield* Effect.forkChild(Effect.gen(function*() {
-        const text = yield* L0.text({ stream: source.stream, progressInterval: 3, timeout: { interToken: "1 minute" } })
-        return { text, events: yield* (yield* EventBus.Collected).events }
-      }).pipe(Effect.provide(EventBus.layerCollect)))
+      const fiber = yield* Effect.forkChild(
+        Effect.gen(function*() {
+          const text = yield* L0.text({
+            stream: source.stream,
+            progressInterval: 3,
+            timeout: { interToken: "1 minute" }
+          })
+          return { text, events: yield* (yield* EventBus.Collected).events }
+        }).pipe(Effect.provide(EventBus.layerCollect))
+      )
       for (let i = 0; i < 7; i++) yield* TestSource.advance("1 second")
       const { events, text } = yield* Fiber.join(fiber)
       expect(text).toBe("t0t1t2t3t4t5t6")
@@ -59,7 +69,8 @@ describe("EventBus", () => {
   it.effect("reports each tool call with its name and complete arguments, once per attempt that received it", () =>
     Effect.gen(function*() {
       const call = L0Event.toolCall("call_1", "lookup", "{\"q\":1}")
-      const source = TestSource.make([L0Event.token("x"), call, TestSource.fail(connectionReset())], [call, L0Event.token("y")])
+      const source = TestSource.make([L0Event.token("x"), call, TestSource.fail(connectionReset())], [call,
+        L0Event.token("y")])
       const events = yield* Effect.gen(function*() {
         yield* L0.text({ stream: source.stream, retry: { backoff: "fixed", baseDelay: "0 millis" } })
         return yield* (yield* EventBus.Collected).events
@@ -114,8 +125,22 @@ describe("EventBus", () => {
       const attempts = new Set(events.filter((event) => event.type === "stream_start").map((event) => event.streamId))
       expect(attempts.size).toBe(3)
       expect(events.map((event) => event.timestamp)).toEqual([
-        1_000, 1_000, 1_000, 1_000, 1_000,
-        2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000, 2_000
+        1_000,
+        1_000,
+        1_000,
+        1_000,
+        1_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000,
+        2_000
       ])
       expect(events.find((event) => event.type === "retry_attempt")?.data).toEqual({
         source: 0,
@@ -123,7 +148,10 @@ describe("EventBus", () => {
         category: "network",
         delayMs: 1000
       })
-      expect(events.find((event) => event.type === "error_fatal")?.data).toMatchObject({ status: 401, tag: "FatalError" })
+      expect(events.find((event) => event.type === "error_fatal")?.data).toMatchObject({
+        status: 401,
+        tag: "FatalError"
+      })
       expect(events.filter((event) => event.type === "stream_token").map((event) => event.data.value)).toEqual([
         "a",
         "b",
@@ -205,10 +233,11 @@ describe("EventBus", () => {
     Effect.gen(function*() {
       const { layer, logs } = collectAnnotatedLogs()
       const source = TestSource.make([TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
-      const exit = yield* Effect.exit(L0.text({ stream: source.stream, retry: { backoff: "fixed", baseDelay: 0 } })).pipe(
-        Effect.provide(Layer.merge(EventBus.layerLogger, layer)),
-        Effect.provideService(References.MinimumLogLevel, "All")
-      )
+      const exit = yield* Effect.exit(L0.text({ stream: source.stream, retry: { backoff: "fixed", baseDelay: 0 } }))
+        .pipe(
+          Effect.provide(Layer.merge(EventBus.layerLogger, layer)),
+          Effect.provideService(References.MinimumLogLevel, "All")
+        )
       expect(exit._tag).toBe("Failure")
       expect(logs.map((log) => [log.level, log.text])).toEqual([
         ["Info", "effect-l0 session_start"],
@@ -255,7 +284,9 @@ describe("EventBus", () => {
     Effect.gen(function*() {
       const { layer, logs } = collectAnnotatedLogs()
       const key = "sk-live-0123456789abcdef"
-      const source = TestSource.make([TestSource.fail(Object.assign(new Error(`401 invalid key ${key}`), { status: 401 }))])
+      const source = TestSource.make([
+        TestSource.fail(Object.assign(new Error(`401 invalid key ${key}`), { status: 401 }))
+      ])
       yield* Effect.exit(L0.text({ stream: source.stream, redact: [key] })).pipe(
         Effect.provide(Layer.merge(EventBus.layerLogger, layer)),
         Effect.provideService(References.MinimumLogLevel, "All")

@@ -2,7 +2,7 @@ import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { EventBus, EventLog, L0, L0Error } from "effect-l0"
-import type { Guardrail , L0Async} from "effect-l0"
+import type { Guardrail, L0Async } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 
 /** What a handler sees after narrowing on `type`. */
@@ -71,11 +71,16 @@ describe("EventLog checks the data of each bus event it reads", () => {
     Effect.gen(function*() {
       const lines: Array<string> = []
       yield* Stream.runDrain(
-        L0.stream({ stream: TestSource.make(["a"]).stream }).pipe(EventLog.record({ write: (more) => void lines.push(...more) }))
+        L0.stream({ stream: TestSource.make(["a"]).stream }).pipe(
+          EventLog.record({ write: (more) => void lines.push(...more) })
+        )
       )
       const start = lines.findIndex((line) => line.includes("\"session_start\""))
       expect(start).toBeGreaterThan(0)
-      expect((yield* EventLog.fromLines(lines)).busEvents[0]).toMatchObject({ type: "session_start", data: { sources: 1 } })
+      expect((yield* EventLog.fromLines(lines)).busEvents[0]).toMatchObject({
+        type: "session_start",
+        data: { sources: 1 }
+      })
       const wrong = lines.map((line, i) => i === start ? line.replace("\"sources\":1", "\"sources\":\"one\"") : line)
       const error = yield* Effect.flip(EventLog.fromLines(wrong))
       expect(error).toMatchObject({ _tag: "EventLogError", reason: "Corrupt", line: start + 1 })

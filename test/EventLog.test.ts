@@ -89,14 +89,18 @@ const expectSameError = (replayed: L0Error.L0Error | EventLog.EventLogError, ori
   expect(replayed.message).toBe(original.message)
   expect(fieldsOf(replayed)).toEqual(fieldsOf(original))
   if (replayed._tag === "ExhaustedError" && original._tag === "ExhaustedError") {
-    replayed.attempts.forEach((attempt, i) => expect(attempt.error).toBeInstanceOf(original.attempts[i]!.error.constructor))
+    replayed.attempts.forEach((attempt, i) =>
+      expect(attempt.error).toBeInstanceOf(original.attempts[i]!.error.constructor)
+    )
   }
 }
 
 /** The replay shows what the run showed: the same events (as values and as JSON), text, bus events and end. */
 const expectSameRun = (replayed: Run, original: Run) => {
   expect(replayed.events).toEqual(original.events)
-  expect(replayed.events.map((event) => JSON.stringify(event))).toEqual(original.events.map((event) => JSON.stringify(event)))
+  expect(replayed.events.map((event) => JSON.stringify(event))).toEqual(
+    original.events.map((event) => JSON.stringify(event))
+  )
   expect(shown(replayed.events)).toBe(shown(original.events))
   expect(replayed.bus).toEqual(original.bus)
   expect(replayed.exit._tag).toBe(original.exit._tag)
@@ -113,7 +117,8 @@ const lookup = L0Event.toolCall("call_1", "lookup", "{\"q\":\"fox\"}")
 /** Source A: a reset after text, a 503 with Retry-After, then a 401 that moves on to the fallback. */
 const flakySource = () =>
   TestSource.make(
-    [L0Event.token("Hel"), reasoning, L0Event.token("lo"), TestSource.sleep("500 millis"), TestSource.fail(connectionReset())],
+    [L0Event.token("Hel"), reasoning, L0Event.token("lo"), TestSource.sleep("500 millis"),
+      TestSource.fail(connectionReset())],
     [L0Event.token("Hi"), TestSource.fail(httpError(503, { "retry-after": "2" }))],
     [TestSource.fail(httpError(401))]
   )
@@ -123,8 +128,11 @@ const retry = { maxAttempts: 1, maxRetries: 5, baseDelay: "1 second", backoff: "
 describe("EventLog: record and replay a TestSource run", () => {
   it.effect("retries, a reset, a fallback, a tool call, Data and a final ExhaustedError replay to the same run", () =>
     Effect.gen(function*() {
-      const fallback = TestSource.make([lookup, L0Event.token("x"), TestSource.fail(new Error("the model wandered off"))])
-      const original = yield* recordRun(L0.stream({ stream: flakySource().stream, fallbacks: [fallback.stream], retry }))
+      const fallback = TestSource.make([lookup, L0Event.token("x"),
+        TestSource.fail(new Error("the model wandered off"))])
+      const original = yield* recordRun(
+        L0.stream({ stream: flakySource().stream, fallbacks: [fallback.stream], retry })
+      )
       const error = errorOf(original.exit)
       // the run is what the test means it to be
       expect(error._tag === "ExhaustedError" && error.attempts.map((a) => a.error._tag)).toEqual([
@@ -137,7 +145,9 @@ describe("EventLog: record and replay a TestSource run", () => {
       expect(original.events.filter((e) => e._tag === "Reset")).toHaveLength(2)
       expect(original.events).toContainEqual(reasoning)
       expect(original.events).toContainEqual(lookup)
-      expect(original.bus.map((e) => e.type)).toEqual(expect.arrayContaining(["retry_attempt", "fallback_start", "error_model"]))
+      expect(original.bus.map((e) => e.type)).toEqual(
+        expect.arrayContaining(["retry_attempt", "fallback_start", "error_model"])
+      )
 
       const replayed = yield* replayRun(original.lines)
       expectSameRun(replayed, original)
@@ -147,7 +157,9 @@ describe("EventLog: record and replay a TestSource run", () => {
   it.effect("a successful run replays its Complete, state and tool calls", () =>
     Effect.gen(function*() {
       const fallback = TestSource.make([lookup, L0Event.data({ note: "Hi" }), L0Event.token("Done.")])
-      const original = yield* recordRun(L0.stream({ stream: flakySource().stream, fallbacks: [fallback.stream], retry }))
+      const original = yield* recordRun(
+        L0.stream({ stream: flakySource().stream, fallbacks: [fallback.stream], retry })
+      )
       expect(original.exit._tag).toBe("Success")
       const complete = original.events.at(-1)
       expect(complete?._tag === "Complete" && complete.state).toMatchObject({
@@ -164,11 +176,16 @@ describe("EventLog: record and replay a TestSource run", () => {
   it.effect("guardrail violations and a timeout replay with their reasons, rules and violations", () =>
     Effect.gen(function*() {
       const rule = (name: string, severity: "warning" | "error" | "fatal", word: string) =>
-        Guardrail.make({ name, severity, check: ({ content }) => content.includes(word) ? `"${word}" in the output` : undefined })
+        Guardrail.make({
+          name,
+          severity,
+          check: ({ content }) => content.includes(word) ? `"${word}" in the output` : undefined
+        })
       const guarded = (...scripts: ReadonlyArray<TestSource.Script>) =>
         L0.stream({
           stream: TestSource.make(...scripts).stream,
-          guardrails: [rule("mild", "warning", "maybe"), rule("polite", "error", "darn"), rule("stop", "fatal", "BOOM")],
+          guardrails: [rule("mild", "warning", "maybe"), rule("polite", "error", "darn"),
+            rule("stop", "fatal", "BOOM")],
           checkInterval: 1,
           timeout: { initialToken: "5 seconds", interToken: "2 seconds" },
           retry: { maxAttempts: 2, baseDelay: "1 second", backoff: "fixed" }
@@ -191,7 +208,11 @@ describe("EventLog: record and replay a TestSource run", () => {
       expectSameRun(yield* replayRun(warned.lines), warned)
 
       const fatal = yield* recordRun(guarded(["Fine ", "BOOM"]))
-      expect(errorOf(fatal.exit)).toMatchObject({ _tag: "FatalError", reason: "guardrail", violations: [{ rule: "stop" }] })
+      expect(errorOf(fatal.exit)).toMatchObject({
+        _tag: "FatalError",
+        reason: "guardrail",
+        violations: [{ rule: "stop" }]
+      })
       expectSameRun(yield* replayRun(fatal.lines), fatal)
     }))
 
@@ -224,7 +245,9 @@ describe("EventLog: timing", () => {
     Effect.gen(function*() {
       const source = TestSource.make([TestSource.sleep("100 millis"), "a", TestSource.sleep("250 millis"), "b"])
       const sink = yield* EventLog.memorySink
-      const recording = yield* Effect.forkChild(Stream.runDrain(L0.stream({ stream: source.stream }).pipe(EventLog.record(sink))))
+      const recording = yield* Effect.forkChild(
+        Stream.runDrain(L0.stream({ stream: source.stream }).pipe(EventLog.record(sink)))
+      )
       yield* advance("100 millis")
       yield* advance("250 millis")
       yield* Fiber.join(recording)
@@ -234,7 +257,8 @@ describe("EventLog: timing", () => {
 
       const seen: Array<string> = []
       const replay = yield* Effect.forkChild(
-        Stream.runForEach(EventLog.replay(log), (event) => Effect.sync(() => void seen.push(event._tag === "Token" ? event.value : event._tag)))
+        Stream.runForEach(EventLog.replay(log), (event) =>
+          Effect.sync(() => void seen.push(event._tag === "Token" ? event.value : event._tag)))
       )
       yield* settle
       expect(seen).toEqual([])
@@ -284,9 +308,11 @@ describe("EventLog: the EventBus", () => {
       expect(withoutTokens.lines.join("\n")).not.toContain("stream_token")
 
       const sink = yield* EventLog.memorySink
-      const run = yield* busOf(Stream.runDrain(L0.stream({ stream: TestSource.make(["a", "b"]).stream }).pipe(
-        EventLog.record(sink, { tokens: true })
-      )))
+      const run = yield* busOf(Stream.runDrain(
+        L0.stream({ stream: TestSource.make(["a", "b"]).stream }).pipe(
+          EventLog.record(sink, { tokens: true })
+        )
+      ))
       const tokens = (bus: ReadonlyArray<EventBus.BusEvent>) =>
         bus.filter((e) => e.type === "stream_token").map((e) => e.data.value)
       expect(tokens(run)).toEqual(["a", "b"])
@@ -314,7 +340,10 @@ describe("EventLog: real SDKs against ProviderServer", () => {
   const recordLive = (client: typeof openai, script: ProviderServer.Script, options: Partial<L0.L0Options> = {}) =>
     Effect.scoped(Effect.gen(function*() {
       const server = yield* ProviderServer.start(script)
-      const original = yield* recordRun(L0.stream({ stream: client.source(server), retry: live, ...options }), Effect.exit)
+      const original = yield* recordRun(
+        L0.stream({ stream: client.source(server), retry: live, ...options }),
+        Effect.exit
+      )
       return { server, original }
     }))
 
@@ -362,7 +391,8 @@ describe("EventLog: JSONL files", () => {
   it.effect("a file round trip replays the run; each line is written before its event goes on", () =>
     Effect.gen(function*() {
       const path = freshPath()
-      const fallback = TestSource.make([lookup, L0Event.token("x"), TestSource.fail(new Error("the model wandered off"))])
+      const fallback = TestSource.make([lookup, L0Event.token("x"),
+        TestSource.fail(new Error("the model wandered off"))])
       const written: Array<boolean> = []
       let seen = 0
       const original = yield* Effect.scoped(Effect.gen(function*() {
@@ -424,13 +454,17 @@ describe("EventLog: JSONL files", () => {
   it.effect("writing to a file sink after its scope closed fails the stream with a Write error", () =>
     Effect.gen(function*() {
       const sink = yield* Effect.scoped(EventLog.fileSink(freshPath()))
-      const error = yield* Effect.flip(Stream.runDrain(L0.stream({ stream: TestSource.make(["a"]).stream }).pipe(EventLog.record(sink))))
+      const error = yield* Effect.flip(
+        Stream.runDrain(L0.stream({ stream: TestSource.make(["a"]).stream }).pipe(EventLog.record(sink)))
+      )
       expect(error).toMatchObject({ _tag: "EventLogError", reason: "Write" })
     }))
 })
 
 describe("EventLog: broken logs are clear errors", () => {
-  const goodLines = Effect.suspend(() => Effect.map(recordRun(L0.stream({ stream: flakySource().stream, retry })), (run) => run.lines))
+  const goodLines = Effect.suspend(() =>
+    Effect.map(recordRun(L0.stream({ stream: flakySource().stream, retry })), (run) => run.lines)
+  )
 
   it.effect("a corrupt line is an error naming it", () =>
     Effect.gen(function*() {
@@ -443,7 +477,10 @@ describe("EventLog: broken logs are clear errors", () => {
       expect(notEntry).toMatchObject({ reason: "Corrupt", line: 5 })
       expect(notEntry.message).toContain("value")
       const unknownError = yield* Effect.flip(
-        broken(lines.length - 1, "{\"_tag\":\"End\",\"at\":1,\"outcome\":{\"_tag\":\"Failure\",\"error\":{\"_tag\":\"OtherError\"}}}")
+        broken(
+          lines.length - 1,
+          "{\"_tag\":\"End\",\"at\":1,\"outcome\":{\"_tag\":\"Failure\",\"error\":{\"_tag\":\"OtherError\"}}}"
+        )
       )
       expect(unknownError).toMatchObject({ reason: "Corrupt", line: lines.length })
       const blank = yield* Effect.flip(broken(2, ""))
@@ -572,7 +609,9 @@ describe("EventLog: what gets written", () => {
           if (++writes > 2) throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" })
         }
       }
-      const error = yield* Stream.runDrain(L0.stream({ stream: TestSource.make(["a", "b"]).stream }).pipe(EventLog.record(full)))
+      const error = yield* Stream.runDrain(
+        L0.stream({ stream: TestSource.make(["a", "b"]).stream }).pipe(EventLog.record(full))
+      )
         .pipe(Effect.flip)
       expect(error).toMatchObject({ _tag: "EventLogError", reason: "Write" })
       expect(error.message).toContain("ENOSPC")
@@ -584,7 +623,8 @@ describe("EventLog: what gets written", () => {
         }
       }
       const exit = yield* Stream.runDrain(failing.pipe(EventLog.record(endless))).pipe(Effect.exit)
-      const errors = Exit.isFailure(exit) ? exit.cause.reasons.flatMap((r) => r._tag === "Fail" ? [r.error._tag] : []) : []
+      const errors = Exit.isFailure(exit) ? exit.cause.reasons.flatMap((r) => r._tag === "Fail" ? [r.error._tag] : [])
+        : []
       expect(errors).toEqual(["FatalError", "EventLogError"])
 
       const startless: EventLog.Sink = {
@@ -592,7 +632,9 @@ describe("EventLog: what gets written", () => {
           throw "read-only"
         }
       }
-      const refused = yield* Effect.flip(Stream.runDrain(Stream.make(L0Event.token("a")).pipe(EventLog.record(startless))))
+      const refused = yield* Effect.flip(
+        Stream.runDrain(Stream.make(L0Event.token("a")).pipe(EventLog.record(startless)))
+      )
       expect(refused).toMatchObject({ reason: "Write" })
       expect(refused.message).toContain("read-only")
     }))
@@ -601,7 +643,9 @@ describe("EventLog: what gets written", () => {
     Effect.gen(function*() {
       const sink = yield* EventLog.memorySink
       const error = yield* Stream.runDrain(
-        L0.stream({ stream: TestSource.make([L0Event.token("a"), { _tag: "ToolCall", id: "call_1", name: "lookup" }]).stream }).pipe(
+        L0.stream({
+          stream: TestSource.make([L0Event.token("a"), { _tag: "ToolCall", id: "call_1", name: "lookup" }]).stream
+        }).pipe(
           EventLog.record(sink)
         )
       ).pipe(Effect.flip)
@@ -623,7 +667,10 @@ describe("EventLog: what gets written", () => {
     Effect.gen(function*() {
       const sink = yield* EventLog.memorySink
       const taken = yield* Stream.runCollect(
-        L0.stream({ stream: TestSource.make([L0Event.token("a"), L0Event.token("b"), L0Event.token("c")]).stream, adapter: "events" }).pipe(
+        L0.stream({
+          stream: TestSource.make([L0Event.token("a"), L0Event.token("b"), L0Event.token("c")]).stream,
+          adapter: "events"
+        }).pipe(
           EventLog.record(sink),
           Stream.take(1)
         )

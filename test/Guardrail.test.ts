@@ -19,7 +19,9 @@ const collecting = <A, E, T extends EventBus.EventType>(effect: Effect.Effect<A,
     const exit = yield* Effect.exit(effect)
     const collected = yield* EventBus.Collected
     const wanted: ReadonlyArray<EventBus.EventType> = types
-    const events = (yield* collected.events).filter((event): event is EventBus.BusEvent<T> => wanted.includes(event.type))
+    const events = (yield* collected.events).filter((event): event is EventBus.BusEvent<T> =>
+      wanted.includes(event.type)
+    )
     return { exit, events }
   }).pipe(Effect.provide(EventBus.layerCollect))
 
@@ -44,7 +46,12 @@ describe("guardrail errors, fatal violations and warnings", () => {
       )
       const fiber = yield* Effect.forkChild(
         Stream.runCollect(
-          L0.stream({ stream: source.stream, guardrails: [Guardrails.json], checkInterval: 1, retry: { backoff: "fixed" } })
+          L0.stream({
+            stream: source.stream,
+            guardrails: [Guardrails.json],
+            checkInterval: 1,
+            retry: { backoff: "fixed" }
+          })
         )
       )
       yield* advance("1 second")
@@ -142,7 +149,11 @@ describe("guardrail errors, fatal violations and warnings", () => {
         }
       })
       const error = yield* Effect.flip(L0.run({ stream: TestSource.make(["a"]).stream, guardrails: [broken] }))
-      expect(error).toMatchObject({ _tag: "FatalError", reason: "guardrail", message: "Guardrail broken: the check threw: kaput" })
+      expect(error).toMatchObject({
+        _tag: "FatalError",
+        reason: "guardrail",
+        message: "Guardrail broken: the check threw: kaput"
+      })
       const thrownString = Guardrail.make({
         name: "strings",
         check: () => {
@@ -173,7 +184,8 @@ describe("guardrail errors, fatal violations and warnings", () => {
       expect(error).toMatchObject({
         _tag: "FatalError",
         reason: "guardrail",
-        message: `Guardrail repetition: Invalid option "Guardrails.repetition.maxRepeats": expected an integer ≥ 1, got -1`
+        message:
+          `Guardrail repetition: Invalid option "Guardrails.repetition.maxRepeats": expected an integer ≥ 1, got -1`
       })
     }))
 })
@@ -310,7 +322,10 @@ describe("rule state", () => {
     Effect.gen(function*() {
       const { inputs, rule } = recorder()
       const call = L0Event.toolCall("call_1", "lookup", `{"q": "x"}`)
-      const result = yield* L0.run({ stream: TestSource.make([call]).stream, guardrails: [...Guardrails.minimal, rule] })
+      const result = yield* L0.run({
+        stream: TestSource.make([call]).stream,
+        guardrails: [...Guardrails.minimal, rule]
+      })
       expect(result.text).toBe("")
       expect(result.state.toolCalls).toEqual([call])
       expect(inputs.at(-1)).toMatchObject({ completed: true, toolCallCount: 1 })

@@ -199,43 +199,127 @@ const cuts = fc.array(fc.nat({ max: 10_000 }), { maxLength: 12 })
 
 /** Valid JSON whose strings hold quotes, backslashes and brackets, cut short or not, or fragments of it. */
 const jsonText = fc.oneof(
-  textOf(["{", "}", "[", "]", "\"", "\\", "\\\"", " ", "\n", "a", "1", ",", ":", "```json\n", "```", "``", "{\"k\": ", "[1, "]),
+  textOf(["{", "}", "[", "]", "\"", "\\", "\\\"", " ", "\n", "a", "1", ",", ":", "```json\n", "```", "``", "{\"k\": ",
+    "[1, "]),
   fc.tuple(
     fc.constantFrom("", "```json\n", " \n", "x"),
-    fc.jsonValue({ maxDepth: 4, stringUnit: fc.constantFrom("\"", "\\", "a", "{", "]", " ") }).map((v) => JSON.stringify(v)),
+    fc.jsonValue({ maxDepth: 4, stringUnit: fc.constantFrom("\"", "\\", "a", "{", "]", " ") }).map((v) =>
+      JSON.stringify(v)
+    ),
     fc.nat(),
     fc.constantFrom("", "}", "]", "\n```", " tail {")
   ).map(([prefix, json, at, suffix]) => `${prefix}${json.slice(0, at % (json.length + 1))}${suffix}`)
 )
 
-const markdownText = fc.oneof(textOf([
-  "*", "**", "***", "****", "_", "__", "`", "``", "```", "~~~", "|", "-", ":", "\\", " ", "   ", "    ", "\t", "a",
-  "b", "2", ".", "(", "\n", "\n\n", "# ", "{", "[", "|---|", "| a |", "```js\n", "é", "中", "\u00a0"
-], 60), textOf(["*", "**", "***", "_", "__", "`", "\\", " ", "a", "b", ".", "(", "\n", "\n\n", "- "], 30))
+const markdownText = fc.oneof(
+  textOf([
+    "*",
+    "**",
+    "***",
+    "****",
+    "_",
+    "__",
+    "`",
+    "``",
+    "```",
+    "~~~",
+    "|",
+    "-",
+    ":",
+    "\\",
+    " ",
+    "   ",
+    "    ",
+    "\t",
+    "a",
+    "b",
+    "2",
+    ".",
+    "(",
+    "\n",
+    "\n\n",
+    "# ",
+    "{",
+    "[",
+    "|---|",
+    "| a |",
+    "```js\n",
+    "é",
+    "中",
+    "\u00a0"
+  ], 60),
+  textOf(["*", "**", "***", "_", "__", "`", "\\", " ", "a", "b", ".", "(", "\n", "\n\n", "- "], 30)
+)
 
 const patternText = textOf([
-  "as an ai", "As an AI", "as an", " ai", "i cannot", "I", " ", "cannot", "can", "not", "unfortunately",
-  "Unfortunate", "ly", "i don't have", "i don’t have", "don", "'", "t have", "i apologize", "foo bar", "foo",
-  " bar", "b12c", "b", "1", "2", "c", "x", "y", "Y", "\n", ".", "a"
+  "as an ai",
+  "As an AI",
+  "as an",
+  " ai",
+  "i cannot",
+  "I",
+  " ",
+  "cannot",
+  "can",
+  "not",
+  "unfortunately",
+  "Unfortunate",
+  "ly",
+  "i don't have",
+  "i don’t have",
+  "don",
+  "'",
+  "t have",
+  "i apologize",
+  "foo bar",
+  "foo",
+  " bar",
+  "b12c",
+  "b",
+  "1",
+  "2",
+  "c",
+  "x",
+  "y",
+  "Y",
+  "\n",
+  ".",
+  "a"
 ])
 
 const zeroText = textOf(
-  [" ", "\n", "\t", ".", "!", "-", "—", "*", "{", "}", "[", "]", "[]", "{}", ",", "a", "Ж", "7", "👍", "\u00a0", "$", "€"],
+  [" ", "\n", "\t", ".", "!", "-", "—", "*", "{", "}", "[", "]", "[]", "{}", ",", "a", "Ж", "7", "👍", "\u00a0", "$",
+    "€"],
   12
 )
 
 const repetitionText = textOf([
-  "Hello there friend. ", "hello  THERE friend.\n", "Another sentence here! ", "Short. ", "Yes.\n", "}\n", "\n",
-  " ", "We loop again and again? ", "我们再试一次。", "x", "The end", ".\t", "Ünïcödé ÄÖ line\n"
+  "Hello there friend. ",
+  "hello  THERE friend.\n",
+  "Another sentence here! ",
+  "Short. ",
+  "Yes.\n",
+  "}\n",
+  "\n",
+  " ",
+  "We loop again and again? ",
+  "我们再试一次。",
+  "x",
+  "The end",
+  ".\t",
+  "Ünïcödé ÄÖ line\n"
 ], 60)
 
 const runs = { numRuns: 400 }
 
 describe("incremental rules agree with full-text reference checks, however the text is cut", () => {
   it("json", () => {
-    fc.assert(fc.property(jsonText, cuts, (text, at) => {
-      expect(messages(Guardrails.json, cut(text, at)).length > 0).toBe(referenceJson(text))
-    }), runs)
+    fc.assert(
+      fc.property(jsonText, cuts, (text, at) => {
+        expect(messages(Guardrails.json, cut(text, at)).length > 0).toBe(referenceJson(text))
+      }),
+      runs
+    )
   })
 
   it("strictJson", () => {
@@ -245,46 +329,61 @@ describe("incremental rules agree with full-text reference checks, however the t
       fc.constantFrom("", "\n", "\n```", "```", " ok", "\n```\n", "\n````")
     ).map((parts) => parts.join(""))
     const options = fc.record({ scalars: fc.boolean(), fences: fc.boolean() })
-    fc.assert(fc.property(wrapped, cuts, options, (text, at, config) => {
-      const rule = Guardrails.strictJsonWith(config)
-      expect(messages(rule, cut(text, at)).length > 0).toBe(referenceStrictJson(text, config))
-    }), runs)
+    fc.assert(
+      fc.property(wrapped, cuts, options, (text, at, config) => {
+        const rule = Guardrails.strictJsonWith(config)
+        expect(messages(rule, cut(text, at)).length > 0).toBe(referenceStrictJson(text, config))
+      }),
+      runs
+    )
   })
 
   it("markdown", () => {
-    fc.assert(fc.property(markdownText, cuts, (text, at) => {
-      const found = messages(Guardrails.markdown, cut(text, at))
-      expect({
-        fence: found.some((m) => m.includes("code fence")),
-        emphasis: found.some((m) => m.includes("is never closed in the paragraph")),
-        table: found.some((m) => m.includes("table"))
-      }).toEqual(referenceMarkdown(text))
-    }), runs)
+    fc.assert(
+      fc.property(markdownText, cuts, (text, at) => {
+        const found = messages(Guardrails.markdown, cut(text, at))
+        expect({
+          fence: found.some((m) => m.includes("code fence")),
+          emphasis: found.some((m) => m.includes("is never closed in the paragraph")),
+          table: found.some((m) => m.includes("table"))
+        }).toEqual(referenceMarkdown(text))
+      }),
+      runs
+    )
   })
 
   it("pattern: the same matches, each once", () => {
     const rule = Guardrails.pattern(["foo bar", ...USER_PATTERNS])
-    fc.assert(fc.property(patternText, cuts, (text, at) => {
-      const found = messages(rule, cut(text, at)).map((m) => {
-        const [, shown, offset] = /^found (".*") at offset (\d+)$/.exec(m)!
-        return `${offset}:${JSON.parse(shown!)}`
-      })
-      expect(found.sort()).toEqual(referencePattern(text))
-    }), runs)
+    fc.assert(
+      fc.property(patternText, cuts, (text, at) => {
+        const found = messages(rule, cut(text, at)).map((m) => {
+          const [, shown, offset] = /^found (".*") at offset (\d+)$/.exec(m)!
+          return `${offset}:${JSON.parse(shown!)}`
+        })
+        expect(found.sort()).toEqual(referencePattern(text))
+      }),
+      runs
+    )
   })
 
   it("zeroOutput, with surrogate pairs split across chunks", () => {
-    fc.assert(fc.property(zeroText, cuts, (text, at) => {
-      expect(messages(Guardrails.zeroOutput, cut(text, at)).length > 0).toBe(referenceZeroOutput(text))
-    }), runs)
+    fc.assert(
+      fc.property(zeroText, cuts, (text, at) => {
+        expect(messages(Guardrails.zeroOutput, cut(text, at)).length > 0).toBe(referenceZeroOutput(text))
+      }),
+      runs
+    )
   })
 
   it("repetition", () => {
     const limits = fc.record({ maxRepeats: fc.integer({ min: 1, max: 3 }), minLength: fc.constantFrom(1, 5, 10, 20) })
-    fc.assert(fc.property(repetitionText, cuts, limits, (text, at, { maxRepeats, minLength }) => {
-      const rule = Guardrails.repetition({ maxRepeats, minLength })
-      expect(messages(rule, cut(text, at)).length > 0).toBe(referenceRepetition(text, maxRepeats, minLength))
-    }), runs)
+    fc.assert(
+      fc.property(repetitionText, cuts, limits, (text, at, { maxRepeats, minLength }) => {
+        const rule = Guardrails.repetition({ maxRepeats, minLength })
+        expect(messages(rule, cut(text, at)).length > 0).toBe(referenceRepetition(text, maxRepeats, minLength))
+      }),
+      runs
+    )
   })
 })
 

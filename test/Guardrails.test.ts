@@ -179,7 +179,9 @@ describe("Guardrails.markdown", () => {
     expect(verdict(rule, "| a | b |\n|---|---|\n| 1 | 2 | 3 |\n")).toEqual([
       "the table row at line 3 has 3 cell(s), its header 2"
     ])
-    expect(verdict(rule, "| a | b |\n|---|\n")).toEqual(["the table delimiter row at line 2 has 1 cell(s), its header 2"])
+    expect(verdict(rule, "| a | b |\n|---|\n")).toEqual([
+      "the table delimiter row at line 2 has 1 cell(s), its header 2"
+    ])
     expect(verdict(rule, "a | b\n--- | ---\n1 | 2\n3\n\n| x |\n|---|\n| 1 | 2 |")).toEqual([
       "the table row at line 8 has 2 cell(s), its header 1"
     ])

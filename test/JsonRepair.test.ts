@@ -130,7 +130,10 @@ describe("JsonRepair corpus", () => {
     })
 
     it("a quoted phrase followed by more text is prose: the value after it, or inside it, still wins", () => {
-      expect(value(JsonRepair.parseWithRepairs(`"note" {"a": 1}`))).toStrictEqual({ value: { a: 1 }, repairs: ["prose"] })
+      expect(value(JsonRepair.parseWithRepairs(`"note" {"a": 1}`))).toStrictEqual({
+        value: { a: 1 },
+        repairs: ["prose"]
+      })
       expect(value(JsonRepair.parse(`"{"a": 1}"`))).toStrictEqual({ a: 1 })
     })
 
@@ -139,11 +142,13 @@ describe("JsonRepair corpus", () => {
     it("any string round-trips, at top level and nested, whole and in pieces", () => {
       fc.assert(
         fc.property(awkward, fc.array(fc.nat(), { maxLength: 4 }), (text, cuts) => {
-          for (const [input, expected] of [
-            [JSON.stringify(text), text],
-            [JSON.stringify({ k: text, n: [text] }), { k: text, n: [text] }],
-            [JSON.stringify([text, { k: text }]), [text, { k: text }]]
-          ] as const) {
+          for (
+            const [input, expected] of [
+              [JSON.stringify(text), text],
+              [JSON.stringify({ k: text, n: [text] }), { k: text, n: [text] }],
+              [JSON.stringify([text, { k: text }]), [text, { k: text }]]
+            ] as const
+          ) {
             expect(value(JsonRepair.parse(input))).toStrictEqual(expected)
             const points = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b)
             const parser = incremental()
@@ -223,7 +228,8 @@ describe("JsonRepair", () => {
   })
 
   it("reads escapes: standard, unknown, and a broken unicode escape", () => {
-    expect(value(JsonRepair.parse(`["\\b\\f\\r\\t\\/\\'", "\\uZZ", "\\q"]`))).toStrictEqual(["\b\f\r\t/'", "\\uZZ", "\\q"])
+    expect(value(JsonRepair.parse(`["\\b\\f\\r\\t\\/\\'", "\\uZZ", "\\q"]`))).toStrictEqual(["\b\f\r\t/'", "\\uZZ",
+      "\\q"])
   })
 
   it("tolerates stray characters, comments and closers in odd places", () => {

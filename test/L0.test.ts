@@ -8,15 +8,13 @@ import { Adapter, L0, L0Error, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, connectionReset, failureOf, httpError, noDelay } from "./support.js"
 
-const tokens = (events: ReadonlyArray<L0Event.L0Event>) =>
-  events.filter(L0Event.isToken).map((event) => event.value)
+const tokens = (events: ReadonlyArray<L0Event.L0Event>) => events.filter(L0Event.isToken).map((event) => event.value)
 
 const completeOf = (events: ReadonlyArray<L0Event.L0Event>) => {
   const last = events.at(-1)
   if (last?._tag !== "Complete") throw new Error(`expected Complete last, got ${last?._tag}`)
   return last
 }
-
 
 describe("L0.stream happy path", () => {
   it.effect("emits tokens in order and a Complete carrying the state", () =>
@@ -127,7 +125,12 @@ describe("resets", () => {
       expect(events[3]).toEqual(L0Event.reset(0))
       const folded = events.reduce(L0Event.applyTo, "")
       expect(folded).toBe("xy")
-      expect(yield* L0.text({ stream: TestSource.make(["a", TestSource.fail(connectionReset())], ["xy"]).stream, retry: noDelay }))
+      expect(
+        yield* L0.text({
+          stream: TestSource.make(["a", TestSource.fail(connectionReset())], ["xy"]).stream,
+          retry: noDelay
+        })
+      )
         .toBe("xy")
     }))
 
@@ -206,7 +209,9 @@ describe("continuation", () => {
       expect(yield* L0.text({ stream: source.stream, retry: noDelay, continuation: true })).toBe("one two three")
       expect(source.calls.map((call) => call.context.checkpoint)).toEqual(["", "one ", "one two "])
 
-      const content = TestSource.make(["bad ", TestSource.fail(new L0Error.ContentError({ message: "nope" }))], ["good"])
+      const content = TestSource.make(["bad ", TestSource.fail(new L0Error.ContentError({ message: "nope" }))], [
+        "good"
+      ])
       const events = yield* Stream.runCollect(L0.stream({ stream: content.stream, retry: noDelay, continuation: true }))
       expect(content.calls[1]!.context.checkpoint).toBe("")
       expect(events.find((e) => e._tag === "Reset")).toEqual(L0Event.reset(0))
@@ -258,12 +263,13 @@ describe("fallbacks", () => {
       const exhausted = failureOf(yield* Fiber.join(fiber))
       expect(exhausted).toBeInstanceOf(L0Error.ExhaustedError)
       const attempts = (exhausted as L0Error.ExhaustedError).attempts
-      expect(attempts.map((a) => [a.source, a.attempt, a.error._tag, a.error.status, Duration.toMillis(a.delay)])).toEqual([
-        [0, 1, "TransientError", 503, 1000],
-        [0, 2, "FatalError", 400, 0],
-        [1, 1, "NetworkError", undefined, 1000],
-        [1, 2, "NetworkError", undefined, 0]
-      ])
+      expect(attempts.map((a) => [a.source, a.attempt, a.error._tag, a.error.status, Duration.toMillis(a.delay)]))
+        .toEqual([
+          [0, 1, "TransientError", 503, 1000],
+          [0, 2, "FatalError", 400, 0],
+          [1, 1, "NetworkError", undefined, 1000],
+          [1, 2, "NetworkError", undefined, 0]
+        ])
       expect((exhausted as L0Error.ExhaustedError).category).toBe("network")
       expect((exhausted as L0Error.ExhaustedError).message).toContain("All 2 source(s) failed after 4 attempt(s)")
     }))
@@ -274,7 +280,9 @@ describe("interruption", () => {
     Effect.gen(function*() {
       const source = TestSource.make(["a", TestSource.stall])
       const fiber = yield* Effect.forkChild(
-        Stream.runCollect(L0.stream({ stream: source.stream, timeout: { initialToken: "Infinity", interToken: "Infinity" } }))
+        Stream.runCollect(
+          L0.stream({ stream: source.stream, timeout: { initialToken: "Infinity", interToken: "Infinity" } })
+        )
       )
       yield* advance("1 second")
       expect(source.calls[0]!.emitted).toBe(1)

@@ -108,7 +108,8 @@ describe("L0Async callbacks", () => {
     const shouting = Guardrail.make({
       name: "shouting",
       severity: "warning",
-      check: ({ delta }) => delta.includes("!") ? [{ rule: "shouting", message: "an exclamation", severity: "warning" }] : []
+      check: ({ delta }) =>
+        delta.includes("!") ? [{ rule: "shouting", message: "an exclamation", severity: "warning" }] : []
     })
     const result = await L0Async.run({
       stream: () => Promise.reject(httpError(401)),
@@ -280,13 +281,18 @@ describe("L0Async.structured", () => {
   const Person = Schema.Struct({ name: Schema.String, born: Schema.Number })
 
   it("resolves with the decoded value", async () => {
-    const person = await L0Async.structured(Person, { stream: TestSource.make(["{\"name\":\"Frank\",", "\"born\":1920}"]).stream })
+    const person = await L0Async.structured(Person, {
+      stream: TestSource.make(["{\"name\":\"Frank\",", "\"born\":1920}"]).stream
+    })
     expect(person).toEqual({ name: "Frank", born: 1920 })
   })
 
   it("rejects with the typed error or an AbortError", async () => {
     const invalid = await rejectionOf(
-      L0Async.structured(Person, { stream: TestSource.make(["{\"name\":1}"]).stream, retry: { ...noDelay, maxAttempts: 1 } })
+      L0Async.structured(Person, {
+        stream: TestSource.make(["{\"name\":1}"]).stream,
+        retry: { ...noDelay, maxAttempts: 1 }
+      })
     )
     expect(L0Error.isL0Error(invalid)).toBe(true)
     const source = TestSource.make(["{\"name\":", TestSource.stall])
@@ -320,10 +326,15 @@ describe("L0Async with the openai client against ProviderServer", () => {
   })
 
   it("an abort mid-stream disconnects the request", async () => {
-    server = await ProviderServer.listen([ProviderServer.reply("The quick brown fox.", { fault: ProviderServer.stallAfter(2) })])
+    server = await ProviderServer.listen([
+      ProviderServer.reply("The quick brown fox.", { fault: ProviderServer.stallAfter(2) })
+    ])
     const controller = new AbortController()
     const tokens: Array<string> = []
-    const pending = L0Async.text({ stream: chat(server) }, { signal: controller.signal, onToken: (t) => tokens.push(t) })
+    const pending = L0Async.text({ stream: chat(server) }, {
+      signal: controller.signal,
+      onToken: (t) => tokens.push(t)
+    })
     await until(() => tokens.length === 2)
     controller.abort()
     expectAbortError(await rejectionOf(pending))
@@ -332,7 +343,9 @@ describe("L0Async with the openai client against ProviderServer", () => {
   })
 
   it("leaving a for await loop early disconnects the request", async () => {
-    server = await ProviderServer.listen([ProviderServer.reply("The quick brown fox.", { fault: ProviderServer.stallAfter(3) })])
+    server = await ProviderServer.listen([
+      ProviderServer.reply("The quick brown fox.", { fault: ProviderServer.stallAfter(3) })
+    ])
     let shown = ""
     for await (const event of L0Async.events({ stream: chat(server) })) {
       if (event._tag === "Token") shown += event.value

@@ -57,7 +57,8 @@ describe("categorize", () => {
     for (const [message, reason] of cases) {
       for (const variant of [message, message.toUpperCase(), message.toLowerCase()]) {
         const error = L0Error.fromUnknown(new Error(variant))
-        expect([variant, error._tag, error._tag === "NetworkError" && error.reason]).toEqual([variant, "NetworkError", reason])
+        expect([variant, error._tag, error._tag === "NetworkError" && error.reason]).toEqual([variant, "NetworkError",
+          reason])
       }
     }
   })
@@ -111,7 +112,10 @@ describe("categorize", () => {
 
   it("reads the status from status, statusCode, status_code and response.status", () => {
     expect(L0Error.categorize({ statusCode: 401 })).toBe("fatal")
-    expect(L0Error.fromUnknown({ status_code: 429, message: "slow down" })).toMatchObject({ _tag: "TransientError", status: 429 })
+    expect(L0Error.fromUnknown({ status_code: 429, message: "slow down" })).toMatchObject({
+      _tag: "TransientError",
+      status: 429
+    })
     expect(L0Error.fromUnknown({ response: { status_code: 401 } })).toMatchObject({ _tag: "FatalError", status: 401 })
     expect(L0Error.categorize({ response: { status: 429 } })).toBe("transient")
     expect(L0Error.categorize({ response: { statusCode: "503" } })).toBe("transient")
@@ -123,7 +127,9 @@ describe("categorize", () => {
   })
 
   it("maps Node and undici error codes, also inside cause chains", () => {
-    for (const code of ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET"]) {
+    for (
+      const code of ["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET"]
+    ) {
       expect([code, L0Error.categorize(withCode("boom", code))]).toEqual([code, "network"])
     }
     const fetchFailed = new TypeError("fetch failed", { cause: withCode("other side closed", "UND_ERR_SOCKET") })
@@ -134,7 +140,9 @@ describe("categorize", () => {
     expect(L0Error.categorize({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })).toBe(
       "transient"
     )
-    expect(L0Error.categorize({ type: "error", error: { type: "invalid_request_error", message: "bad" } })).toBe("fatal")
+    expect(L0Error.categorize({ type: "error", error: { type: "invalid_request_error", message: "bad" } })).toBe(
+      "fatal"
+    )
     expect(L0Error.categorize({ type: "error", error: { type: "authentication_error", message: "no" } })).toBe("fatal")
     expect(L0Error.categorize({ code: "rate_limit_exceeded", message: "slow down" })).toBe("transient")
     // a 429 that waiting does not fix

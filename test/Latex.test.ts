@@ -47,7 +47,9 @@ describe("Guardrails.latex", () => {
     expect(verdict(rule, "Let $x = 1 and \\begin{proof} \\[ y")).toEqual([
       `the output ends with 3 unclosed: "$" at offset 4, "\\begin{proof}" at offset 15, "\\[" at offset 29`
     ])
-    expect(verdict(rule, "$$ a $ b $ c $")).toEqual([`the output ends with 2 unclosed: "$$" at offset 0, "$" at offset 13`])
+    expect(verdict(rule, "$$ a $ b $ c $")).toEqual([
+      `the output ends with 2 unclosed: "$$" at offset 0, "$" at offset 13`
+    ])
     expect(verdict(rule, "\\( \\( \\( \\( x")).toEqual([
       `the output ends with 4 unclosed: "\\(" at offset 0, "\\(" at offset 3, "\\(" at offset 6, …`
     ])
@@ -191,7 +193,9 @@ const referenceLatex = (text: string): ReadonlyArray<string> => {
         continue
       }
       const unterminated = at(/\\(begin|end)\s*\{/y, i)
-      if (unterminated !== null) return [`${shown(`\\${unterminated[1]}{`)} at offset ${i} never closes its name with "}"`]
+      if (unterminated !== null) {
+        return [`${shown(`\\${unterminated[1]}{`)} at offset ${i} never closes its name with "}"`]
+      }
       if (at(/\\verb(?![a-zA-Z])/y, i) !== null) {
         let j = i + 5
         if (text[j] === "*") j++
@@ -210,15 +214,15 @@ const referenceLatex = (text: string): ReadonlyArray<string> => {
         continue
       }
       const next = text[i + 1]
-      const found = next === "(" ?
-        void open.push({ label: "\\(", at: i }) :
-        next === "[" ?
-        void open.push({ label: "\\[", at: i }) :
-        next === ")" ?
-        close("\\(", "\\)", i) :
-        next === "]" ?
-        close("\\[", "\\]", i) :
-        undefined
+      const found = next === "("
+        ? void open.push({ label: "\\(", at: i })
+        : next === "["
+        ? void open.push({ label: "\\[", at: i })
+        : next === ")"
+        ? close("\\(", "\\)", i)
+        : next === "]"
+        ? close("\\[", "\\]", i)
+        : undefined
       if (found !== undefined) return [found]
       i += 2
     } else {
@@ -232,10 +236,47 @@ const referenceLatex = (text: string): ReadonlyArray<string> => {
 
 const latexText = fc.array(
   fc.constantFrom(
-    "$", "$$", "\\$", "\\\\", "\\(", "\\)", "\\[", "\\]", "\\begin{a}", "\\end{a}", "\\begin{b}", "\\end{b}", "\\begin",
-    "\\end", " {", "{", "}", "a", " ", "\n", "\n", "%", "\\verb|", "|", "\\verb*", "*", "\\begin{verbatim}",
-    "\\end{verbatim}", "\\begin{minted}{py}", "\\end{minted}", "```", "~~~", "``", "\\alpha", "\\", "x", "\t", "\\begin{a\nb}",
-    "\\end{a\nb}", "\\verbatim", "é"
+    "$",
+    "$$",
+    "\\$",
+    "\\\\",
+    "\\(",
+    "\\)",
+    "\\[",
+    "\\]",
+    "\\begin{a}",
+    "\\end{a}",
+    "\\begin{b}",
+    "\\end{b}",
+    "\\begin",
+    "\\end",
+    " {",
+    "{",
+    "}",
+    "a",
+    " ",
+    "\n",
+    "\n",
+    "%",
+    "\\verb|",
+    "|",
+    "\\verb*",
+    "*",
+    "\\begin{verbatim}",
+    "\\end{verbatim}",
+    "\\begin{minted}{py}",
+    "\\end{minted}",
+    "```",
+    "~~~",
+    "``",
+    "\\alpha",
+    "\\",
+    "x",
+    "\t",
+    "\\begin{a\nb}",
+    "\\end{a\nb}",
+    "\\verbatim",
+    "é"
   ),
   { maxLength: 40 }
 ).map((parts) => parts.join(""))
@@ -243,8 +284,20 @@ const latexText = fc.array(
 /** Few fragments, so that verbatim bodies, fences and line starts meet often. */
 const latexEdges = fc.array(
   fc.constantFrom(
-    "\\begin{verbatim}", "\\end{verbatim}", "\\", "\n", "```", " ", "$", "\\begin", "\\end", "{a}", "x", "\u00a0",
-    "\r", "\t"
+    "\\begin{verbatim}",
+    "\\end{verbatim}",
+    "\\",
+    "\n",
+    "```",
+    " ",
+    "$",
+    "\\begin",
+    "\\end",
+    "{a}",
+    "x",
+    "\u00a0",
+    "\r",
+    "\t"
   ),
   { maxLength: 30 }
 ).map((parts) => parts.join(""))

@@ -25,7 +25,11 @@ const isolated = <A, E>(effect: Effect.Effect<A, E>) => Effect.provideService(ef
 const retriedThenFallback = () => {
   const primary = TestSource.make(["a", TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
   const fallback = TestSource.make([TestSource.sleep("300 millis"), "x", TestSource.sleep("200 millis"), "y", "z"])
-  return L0.text({ stream: primary.stream, fallbacks: [fallback.stream], retry: { backoff: "fixed", baseDelay: "1 second" } })
+  return L0.text({
+    stream: primary.stream,
+    fallbacks: [fallback.stream],
+    retry: { backoff: "fixed", baseDelay: "1 second" }
+  })
 }
 
 describe("Metrics", () => {
@@ -73,7 +77,9 @@ describe("Metrics", () => {
   it.effect("count failed and interrupted runs by outcome", () =>
     isolated(Effect.gen(function*() {
       yield* Effect.exit(L0.text({ stream: TestSource.make([TestSource.fail(httpError(403))]).stream }))
-      const fiber = yield* Effect.forkChild(Stream.runDrain(L0.stream({ stream: TestSource.make(["a", TestSource.stall]).stream })))
+      const fiber = yield* Effect.forkChild(
+        Stream.runDrain(L0.stream({ stream: TestSource.make(["a", TestSource.stall]).stream }))
+      )
       yield* advance("1 second")
       yield* Fiber.interrupt(fiber)
       expect(yield* count(Metrics.runs, { outcome: "failure" })).toBe(1)

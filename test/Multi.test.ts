@@ -94,7 +94,9 @@ describe("L0.parallel", () => {
     Effect.gen(function*() {
       const options = [{ stream: slow("a", "1 second").stream }]
       const concurrency = yield* Effect.flip(L0.parallel(options, { concurrency: 0 }))
-      expect(concurrency.message).toBe(`Invalid option "concurrency": expected a positive integer or "unbounded", got 0`)
+      expect(concurrency.message).toBe(
+        `Invalid option "concurrency": expected a positive integer or "unbounded", got 0`
+      )
       const mode = yield* Effect.flip(L0.parallel(options, { mode: "fast" as "fail-fast" }))
       expect(mode.message).toContain(`"mode"`)
       const list = yield* Effect.flip(L0.parallel("nope" as unknown as ReadonlyArray<L0Options>))
@@ -107,7 +109,8 @@ describe("L0.parallel", () => {
 describe("L0.race", () => {
   it.effect("the first success wins; the losers are interrupted and their requests aborted", () =>
     Effect.gen(function*() {
-      const sources = [slow("slow", "3 seconds"), slow("fast", "1 second"), TestSource.make(["partial", TestSource.stall])]
+      const sources = [slow("slow", "3 seconds"), slow("fast", "1 second"),
+        TestSource.make(["partial", TestSource.stall])]
       const fiber = yield* Effect.forkChild(L0.race(sources.map((source) => ({ stream: source.stream }))))
       yield* advance("1 second")
       const { index, result } = yield* Fiber.join(fiber)
@@ -124,7 +127,9 @@ describe("L0.race", () => {
   it.effect("a failure does not end the race while another run is going", () =>
     Effect.gen(function*() {
       const failing = TestSource.make([TestSource.fail(httpError(401))])
-      const fiber = yield* Effect.forkChild(L0.race([{ stream: failing.stream }, { stream: slow("late", "5 seconds").stream }]))
+      const fiber = yield* Effect.forkChild(
+        L0.race([{ stream: failing.stream }, { stream: slow("late", "5 seconds").stream }])
+      )
       yield* advance("1 second")
       expect(failing.calls.length).toBe(1)
       expect(fiber.pollUnsafe()).toBeUndefined()
@@ -392,7 +397,9 @@ describe("L0.hedge", () => {
         )
         expect(error.message).toContain(`Invalid option "after": expected a finite duration`)
       }
-      const config = yield* Effect.flip(Stream.runCollect(L0.hedge({ stream: source.stream }, 5 as unknown as { after: number })))
+      const config = yield* Effect.flip(
+        Stream.runCollect(L0.hedge({ stream: source.stream }, 5 as unknown as { after: number }))
+      )
       expect(config.message).toContain(`got 5`)
       expect(source.calls.length).toBe(0)
     }))

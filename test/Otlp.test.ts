@@ -46,7 +46,9 @@ interface OtlpMetric {
 
 /** An OTLP/HTTP JSON receiver on 127.0.0.1: the bodies it received, by path. */
 const receiver = Effect.acquireRelease(
-  Effect.callback<{ readonly url: string; readonly bodies: Array<{ path: string; body: string }>; readonly server: Http.Server }>(
+  Effect.callback<
+    { readonly url: string; readonly bodies: Array<{ path: string; body: string }>; readonly server: Http.Server }
+  >(
     (resume) => {
       const bodies: Array<{ path: string; body: string }> = []
       const server = Http.createServer((request, response) => {
@@ -115,16 +117,19 @@ describe("OTLP export", () => {
       const { bodies, url } = yield* receiver
       const primary = TestSource.make(["a", TestSource.fail(connectionReset())], [TestSource.fail(httpError(401))])
       const fallback = TestSource.make([TestSource.sleep("300 millis"), "x", "y"])
-      const text = yield* exported(url, Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(L0.text({
-          stream: primary.stream,
-          fallbacks: [fallback.stream],
-          retry: { backoff: "fixed", baseDelay: "1 second" }
-        }))
-        yield* advance("1 second")
-        yield* advance("300 millis")
-        return yield* Fiber.join(fiber)
-      }))
+      const text = yield* exported(
+        url,
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(L0.text({
+            stream: primary.stream,
+            fallbacks: [fallback.stream],
+            retry: { backoff: "fixed", baseDelay: "1 second" }
+          }))
+          yield* advance("1 second")
+          yield* advance("300 millis")
+          return yield* Fiber.join(fiber)
+        })
+      )
       expect(text).toBe("xy")
 
       const spans = spansIn(bodies)
@@ -187,7 +192,10 @@ describe("OTLP export", () => {
       expect(points(metrics, "effect_l0_retries_total")).toEqual([
         { attributes: { category: "network", provider: "text" }, value: 1, count: undefined, sum: undefined }
       ])
-      expect(points(metrics, "effect_l0_tokens_total")?.[0]).toMatchObject({ attributes: { provider: "text" }, value: 2 })
+      expect(points(metrics, "effect_l0_tokens_total")?.[0]).toMatchObject({
+        attributes: { provider: "text" },
+        value: 2
+      })
       expect(points(metrics, "effect_l0_time_to_first_token_ms")?.[0]).toMatchObject({ count: 2, sum: 300 })
       expect(points(metrics, "effect_l0_run_duration_ms")?.[0]).toMatchObject({
         attributes: { outcome: "success" },
@@ -200,16 +208,19 @@ describe("OTLP export", () => {
     Effect.scoped(Effect.gen(function*() {
       const { bodies, url } = yield* receiver
       const source = TestSource.make([TestSource.stall], ["a", TestSource.stall])
-      yield* exported(url, Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(L0.text({
-          stream: source.stream,
-          timeout: { initialToken: "1 second", interToken: "1 minute" },
-          retry: { backoff: "fixed", baseDelay: 0 }
-        }))
-        yield* advance("1 second")
-        yield* advance("1 second")
-        yield* Fiber.interrupt(fiber)
-      }))
+      yield* exported(
+        url,
+        Effect.gen(function*() {
+          const fiber = yield* Effect.forkChild(L0.text({
+            stream: source.stream,
+            timeout: { initialToken: "1 second", interToken: "1 minute" },
+            retry: { backoff: "fixed", baseDelay: 0 }
+          }))
+          yield* advance("1 second")
+          yield* advance("1 second")
+          yield* Fiber.interrupt(fiber)
+        })
+      )
       const attempts = spansIn(bodies).filter((span) => span.name === "l0.attempt")
       expect(attempts.length).toBe(2)
       const timedOut = attempts.find((span) => value(span.attributes, "l0.attempt") === 1)!
@@ -234,7 +245,10 @@ describe("OTLP export", () => {
         severity: "warning",
         check: ({ content }) => content.includes("LOUD") ? "the model said LOUD" : undefined
       })
-      const text = yield* exported(url, L0.text({ stream: TestSource.make(["so ", "LOUD"]).stream, guardrails: [quiet] }))
+      const text = yield* exported(
+        url,
+        L0.text({ stream: TestSource.make(["so ", "LOUD"]).stream, guardrails: [quiet] })
+      )
       expect(text).toBe("so LOUD")
       const attempt = spansIn(bodies).find((span) => span.name === "l0.attempt")!
       expect(attempt.events.map((event) => [event.name, attributesOf(event.attributes)])).toEqual([
@@ -250,7 +264,9 @@ describe("OTLP export", () => {
     Effect.scoped(Effect.gen(function*() {
       const { bodies, url } = yield* receiver
       const key = "sk-live-0123456789abcdef"
-      const source = TestSource.make([TestSource.fail(Object.assign(new Error(`401 invalid key ${key}`), { status: 401 }))])
+      const source = TestSource.make([
+        TestSource.fail(Object.assign(new Error(`401 invalid key ${key}`), { status: 401 }))
+      ])
       const exit = yield* exported(url, Effect.exit(L0.text({ stream: source.stream, redact: [key] })))
       expect(exit._tag).toBe("Failure")
       const attempt = spansIn(bodies).find((span) => span.name === "l0.attempt")!
@@ -269,15 +285,20 @@ describe("OTLP export", () => {
       ])
       const [openai, , anthropic] = sdkClients
       expect([openai!.protocol, anthropic!.protocol]).toEqual(["openai-chat", "anthropic"])
-      const text = yield* exported(url, L0.text({
-        stream: openai!.source(server),
-        fallbacks: [anthropic!.source(server)],
-        retry: noDelay,
-        timeout: ampleTimeout,
-        redact: [API_KEY]
-      }))
+      const text = yield* exported(
+        url,
+        L0.text({
+          stream: openai!.source(server),
+          fallbacks: [anthropic!.source(server)],
+          retry: noDelay,
+          timeout: ampleTimeout,
+          redact: [API_KEY]
+        })
+      )
       expect(text).toBe("Hello there, friend")
-      const attempts = spansIn(bodies).filter((span) => span.name === "l0.attempt").map((span) => attributesOf(span.attributes))
+      const attempts = spansIn(bodies).filter((span) => span.name === "l0.attempt").map((span) =>
+        attributesOf(span.attributes)
+      )
       expect(attempts.map((attempt) => [attempt["l0.source"], attempt["l0.attempt"], attempt["l0.adapter"]])).toEqual(
         expect.arrayContaining([[0, 1, "openai-chat"], [0, 2, undefined], [1, 1, "anthropic"]])
       )

@@ -51,7 +51,10 @@ describe("Pipeline.run", () => {
       const never = TestSource.make(["never"])
       const error = yield* Effect.flip(Pipeline.run([
         { name: "a", options: () => ({ stream: TestSource.make(["one"]).stream }) },
-        { name: "b", options: () => ({ ...noRetry, stream: TestSource.make([TestSource.fail(httpError(401))]).stream }) },
+        {
+          name: "b",
+          options: () => ({ ...noRetry, stream: TestSource.make([TestSource.fail(httpError(401))]).stream })
+        },
         { name: "c", options: () => ({ stream: never.stream }) }
       ], "in"))
       expect(error._tag).toBe("PipelineError")
@@ -66,7 +69,13 @@ describe("Pipeline.run", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(Pipeline.run([
         { options: () => ({ stream: TestSource.make(["\\begin{a} is fine here"]).stream }) },
-        { options: () => ({ ...noRetry, guardrails: [Guardrails.latex], stream: TestSource.make(["\\begin{a}"]).stream }) }
+        {
+          options: () => ({
+            ...noRetry,
+            guardrails: [Guardrails.latex],
+            stream: TestSource.make(["\\begin{a}"]).stream
+          })
+        }
       ], "in"))
       expect(error._tag).toBe("PipelineError")
       if (error._tag === "PipelineError") {

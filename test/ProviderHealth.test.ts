@@ -154,58 +154,61 @@ describe("ProviderHealth: shared rate limit", () => {
     ))))
 })
 
-describe.skipIf(!hasRedis)("ProviderHealth on Redis: separate layer instances share health (skipped where redis-server is not installed)", () => {
-  let redis: RedisServer
-  beforeAll(async () => {
-    redis = await startRedis()
-  }, 30_000)
-  afterAll(() => redis?.stop())
+describe.skipIf(!hasRedis)(
+  "ProviderHealth on Redis: separate layer instances share health (skipped where redis-server is not installed)",
+  () => {
+    let redis: RedisServer
+    beforeAll(async () => {
+      redis = await startRedis()
+    }, 30_000)
+    afterAll(() => redis?.stop())
 
-  /** A new instance per run: its own Redis connection, breaker and limiter, as in another process. */
-  const onRedis = (prefix: string, options: ProviderHealth.Options) =>
-    ProviderHealth.layerRedis({ ...options, prefix }).pipe(Layer.provide(NodeRedis.layer({ url: redis.url })))
+    /** A new instance per run: its own Redis connection, breaker and limiter, as in another process. */
+    const onRedis = (prefix: string, options: ProviderHealth.Options) =>
+      ProviderHealth.layerRedis({ ...options, prefix }).pipe(Layer.provide(NodeRedis.layer({ url: redis.url })))
 
-  it.live("a circuit opened through one instance is open for another", () =>
-    Effect.gen(function*() {
-      const { source, state } = provider("openai:gpt", connectionReset)
-      const health = onRedis("circuit-test:", { failures: 2, openDuration: "1 minute", rateLimit: false })
-      const run = L0.text({ stream: source, fallbacks: [backup], retry: once })
-      yield* Effect.provide(run, health)
-      yield* Effect.provide(run, health)
-      expect(state.calls).toBe(2)
-      expect(yield* Effect.provide(run, health)).toBe("backup")
-      expect(state.calls).toBe(2)
-    }))
-
-  it.live("a 429 seen through one instance makes another fall back", () =>
-    Effect.gen(function*() {
-      const { source, state } = provider("anthropic:claude", () => httpError(429, { "retry-after": "20" }))
-      const health = onRedis("rate-test:", { failures: false, rateLimit: { whenLimited: "fallback" } })
-      const run = L0.text({ stream: source, fallbacks: [backup], retry: once })
-      yield* Effect.provide(run, health)
-      expect(yield* Effect.provide(run, health)).toBe("backup")
-      expect(state.calls).toBe(1)
-    }))
-
-  it.live("Redis down: runs go on as without a breaker (fail open)", () =>
-    Effect.gen(function*() {
-      const down = yield* Effect.promise(() => startRedis())
-      const health = ProviderHealth.layerRedis({ failures: 1, rateLimit: { whenLimited: "fallback" } }).pipe(
-        // without the offline queue, commands fail at once while the client reconnects
-        Layer.provide(NodeRedis.layer({ url: down.url, disableOfflineQueue: true }))
-      )
-      const { source, state } = provider("down", connectionReset)
-      const run = L0.text({ stream: source, fallbacks: [backup], retry: once })
-      yield* Effect.scoped(Effect.gen(function*() {
-        const context = yield* Layer.build(health)
-        yield* Effect.promise(() => down.stop())
-        state.healthy = true
-        expect(yield* Effect.provideContext(run, context)).toBe("primary")
-        expect(yield* Effect.provideContext(run, context)).toBe("primary")
+    it.live("a circuit opened through one instance is open for another", () =>
+      Effect.gen(function*() {
+        const { source, state } = provider("openai:gpt", connectionReset)
+        const health = onRedis("circuit-test:", { failures: 2, openDuration: "1 minute", rateLimit: false })
+        const run = L0.text({ stream: source, fallbacks: [backup], retry: once })
+        yield* Effect.provide(run, health)
+        yield* Effect.provide(run, health)
+        expect(state.calls).toBe(2)
+        expect(yield* Effect.provide(run, health)).toBe("backup")
         expect(state.calls).toBe(2)
       }))
-    }))
-})
+
+    it.live("a 429 seen through one instance makes another fall back", () =>
+      Effect.gen(function*() {
+        const { source, state } = provider("anthropic:claude", () => httpError(429, { "retry-after": "20" }))
+        const health = onRedis("rate-test:", { failures: false, rateLimit: { whenLimited: "fallback" } })
+        const run = L0.text({ stream: source, fallbacks: [backup], retry: once })
+        yield* Effect.provide(run, health)
+        expect(yield* Effect.provide(run, health)).toBe("backup")
+        expect(state.calls).toBe(1)
+      }))
+
+    it.live("Redis down: runs go on as without a breaker (fail open)", () =>
+      Effect.gen(function*() {
+        const down = yield* Effect.promise(() => startRedis())
+        const health = ProviderHealth.layerRedis({ failures: 1, rateLimit: { whenLimited: "fallback" } }).pipe(
+          // without the offline queue, commands fail at once while the client reconnects
+          Layer.provide(NodeRedis.layer({ url: down.url, disableOfflineQueue: true }))
+        )
+        const { source, state } = provider("down", connectionReset)
+        const run = L0.text({ stream: source, fallbacks: [backup], retry: once })
+        yield* Effect.scoped(Effect.gen(function*() {
+          const context = yield* Layer.build(health)
+          yield* Effect.promise(() => down.stop())
+          state.healthy = true
+          expect(yield* Effect.provideContext(run, context)).toBe("primary")
+          expect(yield* Effect.provideContext(run, context)).toBe("primary")
+          expect(state.calls).toBe(2)
+        }))
+      }))
+  }
+)
 
 describe("ProviderHealth: options", () => {
   it.effect("each bad option fails the layer with a FatalError that names it", () =>
@@ -215,7 +218,9 @@ describe("ProviderHealth: options", () => {
           const exit = yield* Effect.exit(Effect.provide(Effect.void, ProviderHealth.layerMemory(options)))
           return failureOf(exit).message
         })
-      expect(yield* messageOf({ failures: 0 })).toBe("Invalid option \"failures\": expected an integer ≥ 1 or false, got 0")
+      expect(yield* messageOf({ failures: 0 })).toBe(
+        "Invalid option \"failures\": expected an integer ≥ 1 or false, got 0"
+      )
       expect(yield* messageOf({ openDuration: "soon" as never })).toContain("Invalid option \"openDuration\"")
       expect(yield* messageOf({ rateLimit: 3 as never })).toContain("Invalid option \"rateLimit\"")
       expect(yield* messageOf({ rateLimit: { limit: 1.5 } })).toContain("Invalid option \"rateLimit.limit\"")

@@ -125,14 +125,20 @@ describe("ProviderServer: OpenAI Chat Completions", () => {
         for await (const chunk of await openai(server).chat.completions.create(chatRequest)) chunks.push(chunk)
         expect(chunks.map((chunk) => chunk.choices[0]?.delta.content)).toEqual(["", "Hel", "lo", undefined, undefined])
         expect(chunks.at(-2)?.choices[0]?.finish_reason).toBe("length")
-        expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } })
+        expect(chunks.at(-1)).toMatchObject({
+          choices: [],
+          usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 }
+        })
       }
     ))
 
   it("sends the usage chunk when the request asks for it", () =>
     withServer(["abcdefgh"], async (server) => {
       const chunks = []
-      const stream = await openai(server).chat.completions.create({ ...chatRequest, stream_options: { include_usage: true } })
+      const stream = await openai(server).chat.completions.create({
+        ...chatRequest,
+        stream_options: { include_usage: true }
+      })
       for await (const chunk of stream) chunks.push(chunk)
       expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 0, completion_tokens: 2, total_tokens: 2 })
     }))
@@ -142,8 +148,8 @@ describe("ProviderServer: OpenAI Chat Completions", () => {
       [
         ProviderServer.reply("", {
           toolCalls: [
-            { id: "call_a", name: "get_weather", arguments: '{"city":"Paris"}', chunkSize: 6 },
-            { name: "get_time", arguments: ['{"tz":', '"CET"}'] },
+            { id: "call_a", name: "get_weather", arguments: "{\"city\":\"Paris\"}", chunkSize: 6 },
+            { name: "get_time", arguments: ["{\"tz\":", "\"CET\"}"] },
             { name: "ping", arguments: "" }
           ]
         })
@@ -166,8 +172,8 @@ describe("ProviderServer: OpenAI Chat Completions", () => {
           }
         }
         expect(calls).toEqual([
-          { id: "call_a", name: "get_weather", arguments: '{"city":"Paris"}' },
-          { id: "call_ps0_1", name: "get_time", arguments: '{"tz":"CET"}' },
+          { id: "call_a", name: "get_weather", arguments: "{\"city\":\"Paris\"}" },
+          { id: "call_ps0_1", name: "get_time", arguments: "{\"tz\":\"CET\"}" },
           { id: "call_ps0_2", name: "ping", arguments: "" }
         ])
         expect(argumentDeltas).toBe(5)
@@ -213,20 +219,23 @@ describe("ProviderServer: OpenAI Responses", () => {
 
   it("streams function calls that the SDK's stream helper assembles", () =>
     withServer(
-      [ProviderServer.reply("Let me look.", { toolCalls: [{ name: "lookup", arguments: '{"q":"effect"}' }] })],
+      [ProviderServer.reply("Let me look.", { toolCalls: [{ name: "lookup", arguments: "{\"q\":\"effect\"}" }] })],
       async (server) => {
         const stream = openai(server).responses.stream({ model: "gpt-test", input: "Hi" })
         const argumentDeltas: Array<string> = []
         stream.on("response.function_call_arguments.delta", (event) => argumentDeltas.push(event.delta))
         const response = await stream.finalResponse()
-        expect(response.output[0]).toMatchObject({ type: "message", content: [{ type: "output_text", text: "Let me look." }] })
+        expect(response.output[0]).toMatchObject({
+          type: "message",
+          content: [{ type: "output_text", text: "Let me look." }]
+        })
         expect(response.output[1]).toMatchObject({
           type: "function_call",
           name: "lookup",
           call_id: "call_ps0_0",
-          arguments: '{"q":"effect"}'
+          arguments: "{\"q\":\"effect\"}"
         })
-        expect(argumentDeltas.join("")).toBe('{"q":"effect"}')
+        expect(argumentDeltas.join("")).toBe("{\"q\":\"effect\"}")
         expect(argumentDeltas.length).toBeGreaterThan(1)
       }
     ))
@@ -282,7 +291,9 @@ describe("ProviderServer: Anthropic Messages", () => {
   it("streams tool_use blocks with input_json_delta that the SDK parses", () =>
     withServer(
       [
-        ProviderServer.reply("Checking.", { toolCalls: [{ id: "toolu_x", name: "get_weather", arguments: '{"city":"Paris"}' }] }),
+        ProviderServer.reply("Checking.", {
+          toolCalls: [{ id: "toolu_x", name: "get_weather", arguments: "{\"city\":\"Paris\"}" }]
+        }),
         ProviderServer.reply([], { toolCalls: [{ name: "noop", arguments: "" }] })
       ],
       async (server) => {
@@ -302,7 +313,8 @@ describe("ProviderServer: Anthropic Messages", () => {
 describe("ProviderServer: chunking", () => {
   it("never splits a surrogate pair unless asked to", () =>
     withServer(
-      [ProviderServer.reply("a😀b😀", { chunkSize: 1 }), ProviderServer.reply("😀", { chunkSize: 1, splitSurrogates: true })],
+      [ProviderServer.reply("a😀b😀", { chunkSize: 1 }),
+        ProviderServer.reply("😀", { chunkSize: 1, splitSurrogates: true })],
       async (server) => {
         const client = openai(server)
         expect(await chatDeltas(client)).toEqual(["a", "😀", "b", "😀"])
@@ -341,7 +353,9 @@ describe("ProviderServer: HTTP errors", () => {
       ],
       async (server) => {
         const client = anthropic(server)
-        const overloaded = await failure(client.messages.create(messagesRequest)) as InstanceType<typeof Anthropic.APIError>
+        const overloaded = await failure(client.messages.create(messagesRequest)) as InstanceType<
+          typeof Anthropic.APIError
+        >
         expect(overloaded.status).toBe(529)
         expect(overloaded.type).toBe("overloaded_error")
         expect(overloaded.error).toEqual({ type: "error", error: { type: "overloaded_error", message: "Overloaded" } })
@@ -381,9 +395,13 @@ describe("ProviderServer: HTTP errors", () => {
         expect([busy.type, busy.code, busy.message]).toEqual(["overloaded", "busy", "503 try later"])
         const gateway = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)
         expect([gateway.status, await gateway.text()]).toEqual([502, "<html>Bad Gateway</html>"])
-        expect((await failure(client.chat.completions.create(chatRequest)) as InstanceType<typeof OpenAI.APIError>).code)
+        expect(
+          (await failure(client.chat.completions.create(chatRequest)) as InstanceType<typeof OpenAI.APIError>).code
+        )
           .toBe("invalid_api_key")
-        const invalid = await failure(client.chat.completions.create(chatRequest)) as InstanceType<typeof OpenAI.APIError>
+        const invalid = await failure(client.chat.completions.create(chatRequest)) as InstanceType<
+          typeof OpenAI.APIError
+        >
         expect([invalid.status, invalid.type]).toEqual([400, "invalid_request_error"])
       }
     ))
@@ -396,7 +414,9 @@ describe("ProviderServer: HTTP errors", () => {
         ProviderServer.httpError(403, { echoCredential: true, body: "<html>denied</html>" })
       ],
       async (server) => {
-        const rejected = await failure(openai(server).chat.completions.create(chatRequest)) as InstanceType<typeof OpenAI.APIError>
+        const rejected = await failure(openai(server).chat.completions.create(chatRequest)) as InstanceType<
+          typeof OpenAI.APIError
+        >
         expect(rejected.message).toBe(`401 Invalid credential: ${OPENAI_KEY}`)
         expect(rejected.headers?.get("x-echoed-credential")).toBe(OPENAI_KEY)
         const anthropicRejected = await failure(anthropic(server).messages.create(messagesRequest))
@@ -420,14 +440,14 @@ describe("ProviderServer: HTTP errors", () => {
         { error: { message: "HTTP 599", type: "server_error", param: null, code: null } }
       ])
       const body = await (await post(`${server.openaiBaseUrl}/chat/completions`, { stream: true })).text()
-      expect(body).toContain('"model":"provider-server"')
+      expect(body).toContain("\"model\":\"provider-server\"")
     }))
 
   it("a non-streaming request gets a 400 that says why", () =>
     withServer(["never sent"], async (server) => {
       const error = await failure(openai(server).chat.completions.create({ ...chatRequest, stream: false }))
       expect(error).toBeInstanceOf(OpenAI.BadRequestError)
-      expect((error as Error).message).toContain('set "stream": true')
+      expect((error as Error).message).toContain("set \"stream\": true")
     }))
 
   it("an unknown route or method gets a 404 naming the routes", () =>
@@ -446,16 +466,19 @@ describe("ProviderServer: HTTP errors", () => {
 
 describe("ProviderServer: faults", () => {
   it("a reset after N chunks surfaces as a connection error in the OpenAI SDK, after N chunks", () =>
-    withServer([ProviderServer.reply("abcdefgh", { chunkSize: 2, fault: ProviderServer.resetAfter(2) })], async (server) => {
-      const seen: Array<string> = []
-      const error = await failure(chatDeltas(openai(server), seen))
-      expect(seen).toEqual(["ab", "cd"])
-      expect(error).toBeInstanceOf(TypeError)
-      expect((error as Error).message).toBe("terminated")
-      expect((error as Error).cause).toMatchObject({ code: "UND_ERR_SOCKET" })
-      expect(await server.awaitEnd(0)).toBe("reset")
-      expect(server.requests[0]?.disconnected).toBe(false)
-    }))
+    withServer(
+      [ProviderServer.reply("abcdefgh", { chunkSize: 2, fault: ProviderServer.resetAfter(2) })],
+      async (server) => {
+        const seen: Array<string> = []
+        const error = await failure(chatDeltas(openai(server), seen))
+        expect(seen).toEqual(["ab", "cd"])
+        expect(error).toBeInstanceOf(TypeError)
+        expect((error as Error).message).toBe("terminated")
+        expect((error as Error).cause).toMatchObject({ code: "UND_ERR_SOCKET" })
+        expect(await server.awaitEnd(0)).toBe("reset")
+        expect(server.requests[0]?.disconnected).toBe(false)
+      }
+    ))
 
   it("a reset before the first token and one after the last token, in the Anthropic SDK", () =>
     withServer(
@@ -540,21 +563,24 @@ describe("ProviderServer: faults", () => {
     }))
 
   it("a stall keeps the connection open until the client aborts, and the server records the disconnect", () =>
-    withServer([ProviderServer.reply("abcdef", { chunkSize: 3, fault: ProviderServer.stallAfter(1) })], async (server) => {
-      const controller = new AbortController()
-      const stream = await openai(server).chat.completions.create(chatRequest, { signal: controller.signal })
-      const seen: Array<string> = []
-      for await (const chunk of stream) {
-        const content = chunk.choices[0]?.delta.content
-        if (content) {
-          seen.push(content)
-          controller.abort()
+    withServer(
+      [ProviderServer.reply("abcdef", { chunkSize: 3, fault: ProviderServer.stallAfter(1) })],
+      async (server) => {
+        const controller = new AbortController()
+        const stream = await openai(server).chat.completions.create(chatRequest, { signal: controller.signal })
+        const seen: Array<string> = []
+        for await (const chunk of stream) {
+          const content = chunk.choices[0]?.delta.content
+          if (content) {
+            seen.push(content)
+            controller.abort()
+          }
         }
+        expect(seen).toEqual(["abc"])
+        expect(await server.awaitEnd(0)).toBe("disconnected")
+        expect(server.requests[0]).toMatchObject({ outcome: "disconnected", disconnected: true })
       }
-      expect(seen).toEqual(["abc"])
-      expect(await server.awaitEnd(0)).toBe("disconnected")
-      expect(server.requests[0]).toMatchObject({ outcome: "disconnected", disconnected: true })
-    }))
+    ))
 
   it("an abort during a chunk delay is recorded as a disconnect", () =>
     withServer([ProviderServer.reply("abc", { chunkSize: 1, delay: 60_000 })], async (server) => {
@@ -591,7 +617,9 @@ describe("ProviderServer: faults", () => {
         expect([chatError.type, chatError.message]).toEqual(["server_error", "boom"])
 
         const responsesSeen: Array<string> = []
-        const quota = await failure(responsesDeltas(openai(server), responsesSeen)) as InstanceType<typeof OpenAI.APIError>
+        const quota = await failure(responsesDeltas(openai(server), responsesSeen)) as InstanceType<
+          typeof OpenAI.APIError
+        >
         expect(responsesSeen).toEqual(["Hell", "o th", "ere"])
         expect([quota.type, quota.code]).toEqual(["insufficient_quota", "insufficient_quota"])
         expect(server.requests.map((request) => request.outcome)).toEqual(["completed", "completed", "completed"])
@@ -602,8 +630,9 @@ describe("ProviderServer: faults", () => {
     withServer([ProviderServer.reply("Hi", { fault: ProviderServer.errorAfter(0) })], async (server) => {
       const body = await (await post(`${server.openaiBaseUrl}/responses`, responsesRequest)).text()
       const events = [...body.matchAll(/^event: (.+)$/gm)].map((match) => match[1])
-      expect(events).toEqual(["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added", "error", "response.failed"])
-      expect(body).toContain('"status":"failed","error":{"code":"server_error"')
+      expect(events).toEqual(["response.created", "response.in_progress", "response.output_item.added",
+        "response.content_part.added", "error", "response.failed"])
+      expect(body).toContain("\"status\":\"failed\",\"error\":{\"code\":\"server_error\"")
     }))
 
   it("malformed JSON in a data line makes each SDK throw; a garbage line is skipped", () =>
@@ -628,13 +657,16 @@ describe("ProviderServer: faults", () => {
 describe("ProviderServer: replay", () => {
   it("replays a fixture byte for byte, whole or in k-byte chunks", () => {
     const body = fixture("openai-chat-cjk-emoji.sse")
-    return withServer([ProviderServer.replay(body), ProviderServer.replay(body, { chunkSize: 5, delay: 0 })], async (server) => {
-      for (let i = 0; i < 2; i++) {
-        const response = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)
-        expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8")
-        expect(Buffer.from(await response.arrayBuffer()).equals(body)).toBe(true)
+    return withServer(
+      [ProviderServer.replay(body), ProviderServer.replay(body, { chunkSize: 5, delay: 0 })],
+      async (server) => {
+        for (let i = 0; i < 2; i++) {
+          const response = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)
+          expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8")
+          expect(Buffer.from(await response.arrayBuffer()).equals(body)).toBe(true)
+        }
       }
-    })
+    )
   })
 
   it("split multi-byte UTF-8 reaches the SDKs as the fixture's exact text", () =>
@@ -659,9 +691,13 @@ describe("ProviderServer: replay", () => {
       ],
       async (server) => {
         const controller = new AbortController()
-        const bytes = await post(`${server.anthropicBaseUrl}/v1/messages`, messagesRequest, { signal: controller.signal })
+        const bytes = await post(`${server.anthropicBaseUrl}/v1/messages`, messagesRequest, {
+          signal: controller.signal
+        })
         expect((await readBytes(bytes.body!, 21)).equals(body.subarray(0, 21))).toBe(true)
-        const byEvent = await post(`${server.anthropicBaseUrl}/v1/messages`, messagesRequest, { signal: controller.signal })
+        const byEvent = await post(`${server.anthropicBaseUrl}/v1/messages`, messagesRequest, {
+          signal: controller.signal
+        })
         const twoEvents = Buffer.from(events.slice(0, 2).join(""), "utf8")
         expect((await readBytes(byEvent.body!, twoEvents.length)).equals(twoEvents)).toBe(true)
         controller.abort()
@@ -680,7 +716,7 @@ describe("ProviderServer: replay", () => {
       async (server) => {
         const first = await (await post(`${server.anthropicBaseUrl}/v1/messages`, messagesRequest)).text()
         expect(first).toBe(
-          'event: ping\r\ndata: {}\r\n\r\nevent: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+          "event: ping\r\ndata: {}\r\n\r\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"
         )
         const second = await (await post(`${server.anthropicBaseUrl}/v1/messages`, messagesRequest)).text()
         expect(second).toBe("event: ping\rdata: {}\r\rdata: tail")
@@ -773,12 +809,18 @@ describe("ProviderServer: scripts", () => {
     ] as unknown as ProviderServer.Script
     await withServer(untyped, async (server) => {
       expect(await messageOf(server)).toContain(
-        'invalid answer for request 0: expected a string or a ProviderServer answer (reply, httpError, replay, unstreamed, hangup), got {"_tag":"Nope"}'
+        "invalid answer for request 0: expected a string or a ProviderServer answer (reply, httpError, replay, unstreamed, hangup), got {\"_tag\":\"Nope\"}"
       )
       expect(await messageOf(server)).toContain("got 5")
-      expect(await messageOf(server)).toContain(`Invalid option "answer.text": expected a string or an array of strings, got 42`)
-      expect(await messageOf(server)).toContain(`Invalid option "answer.toolCalls[0].arguments": expected a string or an array of strings, got an object`)
-      expect(await messageOf(server)).toContain(`Invalid option "answer.body": expected a string or a Uint8Array, got an array of 2`)
+      expect(await messageOf(server)).toContain(
+        `Invalid option "answer.text": expected a string or an array of strings, got 42`
+      )
+      expect(await messageOf(server)).toContain(
+        `Invalid option "answer.toolCalls[0].arguments": expected a string or an array of strings, got an object`
+      )
+      expect(await messageOf(server)).toContain(
+        `Invalid option "answer.body": expected a string or a Uint8Array, got an array of 2`
+      )
     })
     await withServer(
       [
@@ -792,13 +834,27 @@ describe("ProviderServer: scripts", () => {
         ProviderServer.reply("x", { headers: { "x-bad": "line\nbreak" } })
       ],
       async (server) => {
-        expect(await messageOf(server)).toContain(`invalid answer for request 0: Invalid option "answer.chunkSize": expected a positive integer, got 0`)
-        expect(await messageOf(server)).toContain(`Invalid option "answer.toolCalls[0].chunkSize": expected a positive integer, got 1.5`)
-        expect(await messageOf(server)).toContain(`Invalid option "answer.delay": expected a finite number of milliseconds ≥ 0, got -1`)
-        expect(await messageOf(server)).toContain(`Invalid option "answer.fault.after": expected an integer ≥ 0, got -1`)
-        expect(await messageOf(server)).toContain(`Invalid option "answer.fault.cut": expected an integer ≥ 0 or "character", got 1.5`)
-        expect(await messageOf(server)).toContain(`Invalid option "answer.chunkSize": expected a positive integer, got NaN`)
-        expect(await messageOf(server)).toContain(`Invalid option "answer.status": expected an integer from 400 to 599, got 200`)
+        expect(await messageOf(server)).toContain(
+          `invalid answer for request 0: Invalid option "answer.chunkSize": expected a positive integer, got 0`
+        )
+        expect(await messageOf(server)).toContain(
+          `Invalid option "answer.toolCalls[0].chunkSize": expected a positive integer, got 1.5`
+        )
+        expect(await messageOf(server)).toContain(
+          `Invalid option "answer.delay": expected a finite number of milliseconds ≥ 0, got -1`
+        )
+        expect(await messageOf(server)).toContain(
+          `Invalid option "answer.fault.after": expected an integer ≥ 0, got -1`
+        )
+        expect(await messageOf(server)).toContain(
+          `Invalid option "answer.fault.cut": expected an integer ≥ 0 or "character", got 1.5`
+        )
+        expect(await messageOf(server)).toContain(
+          `Invalid option "answer.chunkSize": expected a positive integer, got NaN`
+        )
+        expect(await messageOf(server)).toContain(
+          `Invalid option "answer.status": expected an integer from 400 to 599, got 200`
+        )
         expect(await messageOf(server)).toContain("the script failed: Invalid character in header content")
       }
     )
@@ -820,9 +876,10 @@ describe("ProviderServer: lifecycle", () => {
   it.effect("start() serves for the life of the scope and then destroys stalled connections", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const server = yield* ProviderServer.start([ProviderServer.reply("abc", { fault: ProviderServer.stallAfter(0) })]).pipe(
-        Scope.provide(scope)
-      )
+      const server = yield* ProviderServer.start([ProviderServer.reply("abc", { fault: ProviderServer.stallAfter(0) })])
+        .pipe(
+          Scope.provide(scope)
+        )
       expect(server.openaiBaseUrl).toBe(`${server.url}/v1`)
       expect(server.anthropicBaseUrl).toBe(server.url)
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
@@ -842,35 +899,47 @@ describe("ProviderServer: unstreamed answers", () => {
   const usage = { inputTokens: 4, outputTokens: 6 }
 
   it("the whole answer as the protocol's JSON, to streamed and non-streamed requests alike", () =>
-    withServer([ProviderServer.unstreamed(["Hel", "lo"], { toolCalls, usage, headers: { "x-gateway": "yes" } })], async (server) => {
-      const chat = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)
-      expect(chat.status).toBe(200)
-      expect(chat.headers.get("content-type")).toBe("application/json")
-      expect(chat.headers.get("x-gateway")).toBe("yes")
-      expect(await chat.json()).toMatchObject({
-        object: "chat.completion",
-        choices: [{
-          index: 0,
-          message: {
-            role: "assistant",
-            content: "Hello",
-            tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: `{"q":"fox"}` } }]
-          },
-          finish_reason: "tool_calls"
-        }],
-        usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 }
-      })
-      const message = await anthropic(server).messages.create({ ...messagesRequest, stream: false })
-      expect(message).toMatchObject({
-        type: "message",
-        content: [{ type: "text", text: "Hello" }, { type: "tool_use", id: "call_1", name: "lookup", input: { q: "fox" } }],
-        stop_reason: "tool_use",
-        usage: { input_tokens: 4, output_tokens: 6 }
-      })
-      const response = await openai(server).responses.create({ ...responsesRequest, stream: false })
-      expect(response.output_text).toBe("Hello")
-      expect(response).toMatchObject({ object: "response", status: "completed", usage: { input_tokens: 4, output_tokens: 6 } })
-    }))
+    withServer(
+      [ProviderServer.unstreamed(["Hel", "lo"], { toolCalls, usage, headers: { "x-gateway": "yes" } })],
+      async (server) => {
+        const chat = await post(`${server.openaiBaseUrl}/chat/completions`, chatRequest)
+        expect(chat.status).toBe(200)
+        expect(chat.headers.get("content-type")).toBe("application/json")
+        expect(chat.headers.get("x-gateway")).toBe("yes")
+        expect(await chat.json()).toMatchObject({
+          object: "chat.completion",
+          choices: [{
+            index: 0,
+            message: {
+              role: "assistant",
+              content: "Hello",
+              tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: `{"q":"fox"}` } }]
+            },
+            finish_reason: "tool_calls"
+          }],
+          usage: { prompt_tokens: 4, completion_tokens: 6, total_tokens: 10 }
+        })
+        const message = await anthropic(server).messages.create({ ...messagesRequest, stream: false })
+        expect(message).toMatchObject({
+          type: "message",
+          content: [{ type: "text", text: "Hello" }, {
+            type: "tool_use",
+            id: "call_1",
+            name: "lookup",
+            input: { q: "fox" }
+          }],
+          stop_reason: "tool_use",
+          usage: { input_tokens: 4, output_tokens: 6 }
+        })
+        const response = await openai(server).responses.create({ ...responsesRequest, stream: false })
+        expect(response.output_text).toBe("Hello")
+        expect(response).toMatchObject({
+          object: "response",
+          status: "completed",
+          usage: { input_tokens: 4, output_tokens: 6 }
+        })
+      }
+    ))
 
   it("a finish reason makes a Responses answer incomplete; Anthropic tool arguments must be a JSON object", () =>
     withServer([

@@ -12,7 +12,6 @@ import { advance, connectionReset, failureOf, httpError, noDelay, settle } from 
 
 const modelError = () => new Error("the model returned nonsense")
 
-
 describe("budgets", () => {
   it.effect("network and transient errors retry past maxAttempts, bounded by maxRetries", () =>
     Effect.gen(function*() {
@@ -94,7 +93,11 @@ describe("budgets", () => {
 })
 
 /** Runs a source that fails `delays.length` times and checks that each retry starts exactly after its delay. */
-const expectDelays = (retry: L0.L0Options["retry"], delays: ReadonlyArray<number>, error: () => unknown = connectionReset) =>
+const expectDelays = (
+  retry: L0.L0Options["retry"],
+  delays: ReadonlyArray<number>,
+  error: () => unknown = connectionReset
+) =>
   Effect.gen(function*() {
     const source = TestSource.make(...delays.map(() => [TestSource.fail(error())]), ["ok"])
     const fiber = yield* Effect.forkChild(L0.text({ stream: source.stream, retry }))
@@ -123,8 +126,7 @@ describe("backoff", () => {
   it.effect("exponential waits min(base * 2^n, cap)", () =>
     expectDelays(options("exponential"), [1000, 2000, 4000, 8000, 10_000, 10_000]))
 
-  it.effect("linear waits min(base * (n + 1), cap)", () =>
-    expectDelays(options("linear"), [1000, 2000, 3000, 4000]))
+  it.effect("linear waits min(base * (n + 1), cap)", () => expectDelays(options("linear"), [1000, 2000, 3000, 4000]))
 
   it.effect("fixed waits base every time", () => expectDelays(options("fixed"), [1000, 1000, 1000]))
 
@@ -149,7 +151,9 @@ describe("backoff", () => {
       const fails = 8
       for (const backoff of ["fixed-jitter", "full-jitter"] as const) {
         delays.length = 0
-        const source = TestSource.make(...Array.from({ length: fails }, () => [TestSource.fail(connectionReset())]), ["ok"])
+        const source = TestSource.make(...Array.from({ length: fails }, () => [TestSource.fail(connectionReset())]), [
+          "ok"
+        ])
         const fiber = yield* Effect.forkChild(
           L0.text({ stream: source.stream, retry: { backoff, baseDelay: "100 millis", maxDelay: "3 seconds" } }).pipe(
             Effect.provide(bus)
@@ -185,7 +189,11 @@ describe("backoff", () => {
   it.effect("a user-supplied Schedule is honoured, and its end exhausts the source", () =>
     Effect.gen(function*() {
       yield* expectDelays(Schedule.spaced("3 seconds"), [3000, 3000])
-      yield* expectDelays({ backoff: Schedule.exponential("100 millis", 3), maxAttempts: 5 }, [100, 300, 900], modelError)
+      yield* expectDelays(
+        { backoff: Schedule.exponential("100 millis", 3), maxAttempts: 5 },
+        [100, 300, 900],
+        modelError
+      )
       const source = TestSource.make([TestSource.fail(connectionReset())])
       const exit = yield* Effect.exit(L0.text({ stream: source.stream, retry: Schedule.recurs(2) }))
       expect(Exit.isFailure(exit)).toBe(true)

@@ -2,12 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import type { L0Error} from "effect-l0"
+import type { L0Error } from "effect-l0"
 import { Adapter, L0, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, connectionReset, failureOf, httpError, noDelay, settle } from "./support.js"
-
-
 
 /** Each chunk `{ words: [...] }` becomes one token per word; the end reports usage and a finish reason. */
 const words = Adapter.make({
@@ -99,13 +97,15 @@ describe("sources and adapters", () => {
     Effect.gen(function*() {
       const inner = TestSource.make([TestSource.fail(connectionReset())])
       let outerCalls = 0
-      const error = failureOf(yield* Effect.exit(L0.text({
-        stream: () => {
-          outerCalls++
-          return L0.stream({ stream: inner.stream, retry: { ...noDelay, maxRetries: 0 } })
-        },
-        retry: { ...noDelay, maxRetries: 1 }
-      })))
+      const error = failureOf(
+        yield* Effect.exit(L0.text({
+          stream: () => {
+            outerCalls++
+            return L0.stream({ stream: inner.stream, retry: { ...noDelay, maxRetries: 0 } })
+          },
+          retry: { ...noDelay, maxRetries: 1 }
+        }))
+      )
       expect(outerCalls).toBe(2)
       expect((error as L0Error.ExhaustedError).lastError?._tag).toBe("NetworkError")
     }))
@@ -181,10 +181,14 @@ describe("sources and adapters", () => {
 
   it.effect("the text and events adapters reject chunks of another kind", () =>
     Effect.gen(function*() {
-      for (const [adapter, chunks] of [["text", ["a", { not: "text" }]], ["events", [L0Event.token("a"), 7]]] as const) {
-        const error = failureOf(yield* Effect.exit(
-          L0.text({ stream: TestSource.make(chunks).stream, adapter, retry: { ...noDelay, maxAttempts: 1 } })
-        ))
+      for (
+        const [adapter, chunks] of [["text", ["a", { not: "text" }]], ["events", [L0Event.token("a"), 7]]] as const
+      ) {
+        const error = failureOf(
+          yield* Effect.exit(
+            L0.text({ stream: TestSource.make(chunks).stream, adapter, retry: { ...noDelay, maxAttempts: 1 } })
+          )
+        )
         expect((error as L0Error.ExhaustedError).lastError?.message).toContain(`The "${adapter}" adapter cannot read`)
       }
     }))

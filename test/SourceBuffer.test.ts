@@ -74,7 +74,11 @@ describe("source buffer", () => {
       const seen: Array<L0Event.L0Event> = []
       const exit = yield* Effect.exit(
         Stream.runForEach(
-          L0.stream({ stream: () => Stream.make("a", 42, "c"), adapter: "text", retry: { maxAttempts: 1, maxRetries: 0 } }),
+          L0.stream({
+            stream: () => Stream.make("a", 42, "c"),
+            adapter: "text",
+            retry: { maxAttempts: 1, maxRetries: 0 }
+          }),
           (event) => Effect.sync(() => seen.push(event))
         )
       )

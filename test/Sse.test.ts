@@ -216,7 +216,9 @@ describe("Sse.toResponse", () => {
     }))
 
   it("a stream interrupted on the server ends with an Interrupted event", async () => {
-    const reply = read(Sse.toResponse(Stream.concat(Stream.make(L0Event.token("a")), Stream.fromEffect(Effect.interrupt))))
+    const reply = read(
+      Sse.toResponse(Stream.concat(Stream.make(L0Event.token("a")), Stream.fromEffect(Effect.interrupt)))
+    )
     await expect(reply.result).rejects.toMatchObject({ tag: "Interrupted", category: "network" })
     expect(reply.text).toBe("a")
   })
@@ -285,7 +287,9 @@ describe("Sse.toResponse", () => {
     Effect.gen(function*() {
       const source = TestSource.make(["a", TestSource.stall])
       const controller = new AbortController()
-      const body = collect(yield* Sse.toResponseEffect(L0.stream({ stream: source.stream }), { signal: controller.signal }))
+      const body = collect(
+        yield* Sse.toResponseEffect(L0.stream({ stream: source.stream }), { signal: controller.signal })
+      )
       yield* settle
       controller.abort()
       expect(yield* Effect.promise(() => body.done)).toBe("event: token\ndata: \"a\"\n\n")
@@ -308,7 +312,11 @@ describe("Sse.toResponse", () => {
     const source = TestSource.make(["Hi ", "there"], ["a", TestSource.stall])
     const events = L0.stream({ stream: source.stream })
     // as in the README
-    const route = HttpRouter.add("POST", "/answer", Effect.map(Sse.toResponseEffect(events), HttpServerResponse.fromWeb))
+    const route = HttpRouter.add(
+      "POST",
+      "/answer",
+      Effect.map(Sse.toResponseEffect(events), HttpServerResponse.fromWeb)
+    )
     const { dispose, handler } = HttpRouter.toWebHandler(route, { disableLogger: true })
     try {
       const ok = await handler(new Request("http://localhost/answer", { method: "POST" }))
@@ -316,7 +324,9 @@ describe("Sse.toResponse", () => {
       expect((await read(ok).result).text).toBe("Hi there")
 
       const controller = new AbortController()
-      const stalled = await handler(new Request("http://localhost/answer", { method: "POST", signal: controller.signal }))
+      const stalled = await handler(
+        new Request("http://localhost/answer", { method: "POST", signal: controller.signal })
+      )
       const reply = read(stalled)
       await Effect.runPromise(settle)
       expect(reply.text).toBe("a")
@@ -330,7 +340,11 @@ describe("Sse.toResponse", () => {
 
   it("effect/http also streams the bytes of Sse.encode with Sse.headers", async () => {
     const events = Stream.make(L0Event.token("a"), L0Event.reset(0), L0Event.token("b"), complete("b"))
-    const route = HttpRouter.add("GET", "/answer", HttpServerResponse.stream(Sse.encode(events), { headers: Sse.headers }))
+    const route = HttpRouter.add(
+      "GET",
+      "/answer",
+      HttpServerResponse.stream(Sse.encode(events), { headers: Sse.headers })
+    )
     const { dispose, handler } = HttpRouter.toWebHandler(route, { disableLogger: true })
     try {
       const response = await handler(new Request("http://localhost/answer"))

@@ -48,7 +48,8 @@ describe("L0.structured", () => {
 
   it.effect("repairs a fenced reply with prose by default", () =>
     Effect.gen(function*() {
-      const source = TestSource.make(["Here you go:\n```json\n", `{'id': 'A1', items: [{"name": "tea", "price": 3,},],}`, "\n```"])
+      const source = TestSource.make(["Here you go:\n```json\n",
+        `{'id': 'A1', items: [{"name": "tea", "price": 3,},],}`, "\n```"])
       expect(yield* L0.structured(Order, { stream: source.stream })).toStrictEqual(order)
       expect(source.calls).toHaveLength(1)
     }))
@@ -83,7 +84,9 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const Odd = Schema.Struct({ "first name": Schema.String, list: Schema.Array(Schema.Number) })
       const odd = TestSource.make([`{"first name": 1, "list": [${"\"x\",".repeat(12)} "x"]}`])
-      const oddError = lastErrorOf(yield* Effect.flip(L0.structured(Odd, { stream: odd.stream, retry: { maxAttempts: 1 } })))
+      const oddError = lastErrorOf(
+        yield* Effect.flip(L0.structured(Odd, { stream: odd.stream, retry: { maxAttempts: 1 } }))
+      )
       expect(oddError?.message).toContain(`["first name"]: Expected string, got 1; list[0]: Expected number, got "x"`)
       expect(oddError?.message).toMatch(/list\[8\]: Expected number, got "x"; … and 4 more$/)
       const long = TestSource.make([`{"list": ["${"y".repeat(60)}"]}`])
@@ -95,7 +98,9 @@ describe("L0.structured", () => {
       )
       expect(longError?.message).toContain(`list[0]: Expected number, got "${"y".repeat(39)}…`)
       const root = TestSource.make([`[1]`])
-      const rootError = lastErrorOf(yield* Effect.flip(L0.structured(Schema.String, { stream: root.stream, retry: { maxAttempts: 1 } })))
+      const rootError = lastErrorOf(
+        yield* Effect.flip(L0.structured(Schema.String, { stream: root.stream, retry: { maxAttempts: 1 } }))
+      )
       expect(rootError?.message).toBe("The reply does not match the schema: value: Expected string, got [1]")
     }))
 
@@ -116,7 +121,11 @@ describe("L0.structured", () => {
       const primary = TestSource.make([`{"id": 1}`])
       const fallback = TestSource.make([valid])
       const result = yield* withRetries(
-        L0.structured(Order, { stream: primary.stream, fallbacks: [fallback.stream], retry: { ...retry, maxAttempts: 2 } })
+        L0.structured(Order, {
+          stream: primary.stream,
+          fallbacks: [fallback.stream],
+          retry: { ...retry, maxAttempts: 2 }
+        })
       )
       expect(result).toStrictEqual(order)
       expect(primary.calls).toHaveLength(2)
@@ -128,14 +137,21 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const deep = TestSource.make([`{"id": "A1", "items": [{"name": {"x": 1}, "price": 1}]}`])
       const depthError = lastErrorOf(
-        yield* Effect.flip(L0.structured(Order, { stream: deep.stream, json: { maxDepth: 3 }, retry: { maxAttempts: 1 } }))
+        yield* Effect.flip(
+          L0.structured(Order, { stream: deep.stream, json: { maxDepth: 3 }, retry: { maxAttempts: 1 } })
+        )
       )
       expect(depthError).toMatchObject({ _tag: "ContentError", rule: "json" })
       expect(depthError?.message).toContain("maxDepth (3)")
       const long = TestSource.make([valid])
       const lengthError = lastErrorOf(
         yield* Effect.flip(
-          L0.structured(Order, { stream: long.stream, json: { maxLength: 10 }, autoCorrect: false, retry: { maxAttempts: 1 } })
+          L0.structured(Order, {
+            stream: long.stream,
+            json: { maxLength: 10 },
+            autoCorrect: false,
+            retry: { maxAttempts: 1 }
+          })
         )
       )
       expect(lengthError?.message).toContain("maxLength (10 characters)")
@@ -158,20 +174,29 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const source = TestSource.make([valid])
       const cases: Array<[Effect.Effect<unknown, AnyL0Error>, string]> = [
-        [L0.structured(Order, { stream: source.stream, autoCorrect: "yes" as unknown as boolean }), `"autoCorrect": expected a boolean, got a string`],
-        [L0.structured(Order, { stream: source.stream, toolCall: "" }), `"toolCall": expected a tool name, got an empty string`],
-        [L0.structured(Order, { stream: source.stream, json: { maxDepth: 0 } }), `"json.maxDepth": expected an integer ≥ 1, got 0`],
-        [L0.structured(Order, { stream: source.stream, json: 3 as unknown as Structured.StructuredOptions["json"] }), `"json": expected { maxLength?, maxDepth? }, got 3`],
-        [L0.structured({} as unknown as typeof Order, { stream: source.stream }), `"schema": expected an Effect Schema or a Standard Schema v1, got an object`],
-        [L0.structured(Order, null as unknown as Structured.StructuredOptions), `"options": expected an options object, got null`],
-        [Stream.runDrain(L0.structuredStream(Order, { stream: source.stream, toolCall: 1 as unknown as string })), `"toolCall": expected a tool name, got 1`]
+        [L0.structured(Order, { stream: source.stream, autoCorrect: "yes" as unknown as boolean }),
+          `"autoCorrect": expected a boolean, got a string`],
+        [L0.structured(Order, { stream: source.stream, toolCall: "" }),
+          `"toolCall": expected a tool name, got an empty string`],
+        [L0.structured(Order, { stream: source.stream, json: { maxDepth: 0 } }),
+          `"json.maxDepth": expected an integer ≥ 1, got 0`],
+        [L0.structured(Order, { stream: source.stream, json: 3 as unknown as Structured.StructuredOptions["json"] }),
+          `"json": expected { maxLength?, maxDepth? }, got 3`],
+        [L0.structured({} as unknown as typeof Order, { stream: source.stream }),
+          `"schema": expected an Effect Schema or a Standard Schema v1, got an object`],
+        [L0.structured(Order, null as unknown as Structured.StructuredOptions),
+          `"options": expected an options object, got null`],
+        [Stream.runDrain(L0.structuredStream(Order, { stream: source.stream, toolCall: 1 as unknown as string })),
+          `"toolCall": expected a tool name, got 1`]
       ]
       for (const [effect, message] of cases) {
         const error = yield* Effect.flip(effect)
         expect(error).toMatchObject({ _tag: "FatalError", reason: "options" })
         expect(error.message).toBe(`Invalid option ${message}`)
       }
-      const invalidStream = yield* Effect.flip(L0.structured(Order, { stream: 1 as unknown as Structured.StructuredOptions["stream"] }))
+      const invalidStream = yield* Effect.flip(
+        L0.structured(Order, { stream: 1 as unknown as Structured.StructuredOptions["stream"] })
+      )
       expect(invalidStream.message).toContain(`Invalid option "stream"`)
       expect(source.calls).toHaveLength(0)
     }))
@@ -180,7 +205,9 @@ describe("L0.structured", () => {
     Effect.gen(function*() {
       const Slow = Schema.String.pipe(
         Schema.decode({
-          decode: SchemaGetter.transformEffect((s: string) => Effect.delay(Effect.succeed(s.toUpperCase()), "1 second")),
+          decode: SchemaGetter.transformEffect((s: string) =>
+            Effect.delay(Effect.succeed(s.toUpperCase()), "1 second")
+          ),
           encode: SchemaGetter.passthrough()
         })
       )
@@ -492,7 +519,12 @@ describe("structured output through the real SDK clients and ProviderServer", ()
   it.live("anthropic: the tool_use input of a replayed stream (text block first)", () =>
     Effect.scoped(Effect.gen(function*() {
       const server = yield* ProviderServer.start([ProviderServer.replay(loadFixture("anthropic-tool-use").bytes)])
-      const client = new Anthropic({ baseURL: server.anthropicBaseUrl, apiKey: "sk-test", maxRetries: 0, logLevel: "off" })
+      const client = new Anthropic({
+        baseURL: server.anthropicBaseUrl,
+        apiKey: "sk-test",
+        maxRetries: 0,
+        logLevel: "off"
+      })
       const input = yield* L0.structured(Schema.Struct({ location: Schema.String }), {
         toolCall: "get_weather",
         timeout: ampleTimeout,

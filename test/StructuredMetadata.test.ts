@@ -11,7 +11,10 @@ import * as z from "zod"
 import { corpus } from "./json-corpus.js"
 import { advance, connectionReset, httpError, retry, withRetries } from "./support.js"
 
-const Order = Schema.Struct({ id: Schema.String, items: Schema.Array(Schema.Struct({ name: Schema.String, price: Schema.Number })) })
+const Order = Schema.Struct({
+  id: Schema.String,
+  items: Schema.Array(Schema.Struct({ name: Schema.String, price: Schema.Number }))
+})
 const valid = `{"id": "A1", "items": [{"name": "tea", "price": 3}]}`
 const order = { id: "A1", items: [{ name: "tea", price: 3 }] }
 
@@ -93,7 +96,9 @@ describe("Structured.structuredWithMetadata", () => {
   it.effect("invalid options fail before any attempt, as with structured", () =>
     Effect.gen(function*() {
       const source = TestSource.make([valid])
-      const error = yield* Effect.flip(Structured.structuredWithMetadata(Order, { stream: source.stream, toolCall: "" }))
+      const error = yield* Effect.flip(
+        Structured.structuredWithMetadata(Order, { stream: source.stream, toolCall: "" })
+      )
       expect(error).toMatchObject({ _tag: "FatalError", reason: "options" })
       expect(source.calls).toHaveLength(0)
     }))
@@ -102,19 +107,25 @@ describe("Structured.structuredWithMetadata", () => {
 describe("Structured.structuredStreamWithMetadata", () => {
   it.effect("partials, then a Final with the value and the metadata structuredWithMetadata returns", () =>
     Effect.gen(function*() {
-      const reply = ["```json\n", `{"id": "A1", `, TestSource.sleep("1 millis"), `"items": [{"name": "tea", "price": 3,}]}`, "\n```"]
+      const reply = ["```json\n", `{"id": "A1", `, TestSource.sleep("1 millis"),
+        `"items": [{"name": "tea", "price": 3,}]}`, "\n```"]
       const streamed = TestSource.make(reply)
-      const fiber = yield* Effect.forkChild(Stream.runCollect(Structured.structuredStreamWithMetadata(Order, { stream: streamed.stream })))
+      const fiber = yield* Effect.forkChild(
+        Stream.runCollect(Structured.structuredStreamWithMetadata(Order, { stream: streamed.stream }))
+      )
       yield* advance("1 millis")
       const events = yield* Fiber.join(fiber)
       expect(events.slice(0, -1).every((event) => event._tag === "Partial")).toBe(true)
       expect(events.length).toBeGreaterThan(1)
       const final = events.at(-1)!
       if (final._tag !== "Final") throw new Error(`expected Final, got ${final._tag}`)
-      const whole = yield* Structured.structuredWithMetadata(Order, { stream: TestSource.make([reply.filter((part) => typeof part === "string").join("")]).stream })
+      const whole = yield* Structured.structuredWithMetadata(Order, {
+        stream: TestSource.make([reply.filter((part) => typeof part === "string").join("")]).stream
+      })
       expect(final.value).toStrictEqual(order)
       expect(final.metadata.raw).toBe(whole.raw)
-      expect([final.metadata.repaired, final.metadata.repairs, final.metadata.attempts]).toEqual([true, ["fence", "trailingCommas"], 1])
+      expect([final.metadata.repaired, final.metadata.repairs, final.metadata.attempts]).toEqual([true, ["fence",
+        "trailingCommas"], 1])
       expect(final.metadata.result.text).toBe(whole.result.text)
     }))
 
@@ -135,14 +146,23 @@ describe("Structured.structuredStreamWithMetadata", () => {
 
   it.effect("structuredStream's Final stays without metadata", () =>
     Effect.gen(function*() {
-      const events = yield* Stream.runCollect(Structured.structuredStream(Order, { stream: TestSource.make([valid]).stream }))
+      const events = yield* Stream.runCollect(
+        Structured.structuredStream(Order, { stream: TestSource.make([valid]).stream })
+      )
       expect(events.at(-1)).toStrictEqual({ _tag: "Final", value: order })
     }))
 
   it.effect("invalid options fail before any attempt", () =>
     Effect.gen(function*() {
       const source = TestSource.make([valid])
-      const error = yield* Effect.flip(Stream.runDrain(Structured.structuredStreamWithMetadata(Order, { stream: source.stream, autoCorrect: "yes" as unknown as boolean })))
+      const error = yield* Effect.flip(
+        Stream.runDrain(
+          Structured.structuredStreamWithMetadata(Order, {
+            stream: source.stream,
+            autoCorrect: "yes" as unknown as boolean
+          })
+        )
+      )
       expect(error).toMatchObject({ _tag: "FatalError", reason: "options" })
       expect(source.calls).toHaveLength(0)
     }))

@@ -47,7 +47,9 @@ describe("L0.structured with a Standard Schema", () => {
   it.effect("failures consume maxAttempts like any content error", () =>
     Effect.gen(function*() {
       const source = TestSource.make([`{"id": "A1"}`], [`{"id": "A1"}`])
-      const error = yield* withRetries(Effect.flip(L0.structured(Order, { stream: source.stream, retry: { ...retry, maxAttempts: 2 } })))
+      const error = yield* withRetries(
+        Effect.flip(L0.structured(Order, { stream: source.stream, retry: { ...retry, maxAttempts: 2 } }))
+      )
       expect(error._tag).toBe("ExhaustedError")
       expect(lastErrorOf(error).message).toMatch(/^The reply does not match the schema: items: /)
       expect(source.calls).toHaveLength(2)
@@ -55,7 +57,9 @@ describe("L0.structured with a Standard Schema", () => {
 
   it.effect("a Zod schema with an async refinement: a passing reply decodes, a failing one retries as a content error", () =>
     Effect.gen(function*() {
-      const Checked = z.object({ id: z.string() }).refine(async (value) => value.id.startsWith("A"), { message: "id must start with A" })
+      const Checked = z.object({ id: z.string() }).refine(async (value) => value.id.startsWith("A"), {
+        message: "id must start with A"
+      })
       const source = TestSource.make([`{"id": "B2"}`], [`{"id": "A1"}`])
       const value = yield* withRetries(L0.structured(Checked, { stream: source.stream, retry }))
       expect(value).toStrictEqual({ id: "A1" })
@@ -65,20 +69,26 @@ describe("L0.structured with a Standard Schema", () => {
     }))
 
   describe("a hand-written asynchronous Standard Schema", () => {
-    const asyncSchema = (validate: (value: unknown) => Promise<StandardSchemaV1.Result<unknown>>): StandardSchemaV1 => ({
+    const asyncSchema = (
+      validate: (value: unknown) => Promise<StandardSchemaV1.Result<unknown>>
+    ): StandardSchemaV1 => ({
       "~standard": { version: 1, vendor: "handmade", validate }
     })
 
     it.effect("its resolved value is the result", () =>
       Effect.gen(function*() {
         const schema = asyncSchema(async (value) => ({ value: { wrapped: value } }))
-        expect(yield* L0.structured(schema, { stream: TestSource.make([`{"a": 1}`]).stream })).toStrictEqual({ wrapped: { a: 1 } })
+        expect(yield* L0.structured(schema, { stream: TestSource.make([`{"a": 1}`]).stream })).toStrictEqual({
+          wrapped: { a: 1 }
+        })
       }))
 
     it.effect("resolved issues fail the attempt with a ContentError that retries and reaches the next attempt", () =>
       Effect.gen(function*() {
         let calls = 0
-        const schema = asyncSchema(async (value) => ++calls === 1 ? { issues: [{ message: "Not yet", path: ["a"] }] } : { value })
+        const schema = asyncSchema(async (value) =>
+          ++calls === 1 ? { issues: [{ message: "Not yet", path: ["a"] }] } : { value }
+        )
         const source = TestSource.make([`{"a": 1}`], [`{"a": 2}`])
         expect(yield* withRetries(L0.structured(schema, { stream: source.stream, retry }))).toStrictEqual({ a: 2 })
         expect(source.calls[1]!.context.previousError).toMatchObject({
@@ -107,7 +117,10 @@ describe("L0.structured with a Standard Schema", () => {
       Effect.gen(function*() {
         const schema = asyncSchema(() => Promise.resolve(undefined as unknown as StandardSchemaV1.Result<unknown>))
         const error = yield* Effect.flip(L0.structured(schema, { stream: TestSource.make([`{}`]).stream }))
-        expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema's validate returned undefined, not a result" })
+        expect(error).toMatchObject({
+          _tag: "FatalError",
+          message: "The handmade schema's validate returned undefined, not a result"
+        })
         const number = asyncSchema(() => Promise.resolve(42 as unknown as StandardSchemaV1.Result<unknown>))
         const numberError = yield* Effect.flip(L0.structured(number, { stream: TestSource.make([`{}`]).stream }))
         expect(numberError).toMatchObject({ _tag: "FatalError", reason: "options" })
@@ -116,10 +129,17 @@ describe("L0.structured with a Standard Schema", () => {
 
     it.effect("a resolved result whose fields throw when read ends the run with a FatalError", () =>
       Effect.gen(function*() {
-        const trap = Object.defineProperty({}, "issues", { get: () => { throw new Error("trapped") } })
+        const trap = Object.defineProperty({}, "issues", {
+          get: () => {
+            throw new Error("trapped")
+          }
+        })
         const schema = asyncSchema(() => Promise.resolve(trap as StandardSchemaV1.Result<unknown>))
         const error = yield* Effect.flip(L0.structured(schema, { stream: TestSource.make([`{}`]).stream }))
-        expect(error).toMatchObject({ _tag: "FatalError", message: "The handmade schema threw while validating: trapped" })
+        expect(error).toMatchObject({
+          _tag: "FatalError",
+          message: "The handmade schema threw while validating: trapped"
+        })
       }))
 
     it.effect("a validation that never settles can be interrupted, and the request is closed", () =>
@@ -136,18 +156,26 @@ describe("L0.structured with a Standard Schema", () => {
     it.effect("structuredStream waits for it: the Final event holds the validated value", () =>
       Effect.gen(function*() {
         const schema = asyncSchema(async (value) => ({ value: { checked: value } }))
-        const events = yield* Stream.runCollect(L0.structuredStream(schema, { stream: TestSource.make([`{"a": 1}`]).stream }))
+        const events = yield* Stream.runCollect(
+          L0.structuredStream(schema, { stream: TestSource.make([`{"a": 1}`]).stream })
+        )
         expect(events.at(-1)).toStrictEqual({ _tag: "Final", value: { checked: { a: 1 } } })
       }))
   })
 
   it.effect("any vendor: object path segments, a throwing validate, a validate returning no result", () =>
     Effect.gen(function*() {
-      const standard = (validate: StandardSchemaV1.Props<unknown, string>["validate"]): StandardSchemaV1<unknown, string> => ({
+      const standard = (
+        validate: StandardSchemaV1.Props<unknown, string>["validate"]
+      ): StandardSchemaV1<unknown, string> => ({
         "~standard": { version: 1, vendor: "handmade", validate }
       })
-      const segments = standard(() => ({ issues: [{ message: "Too short", path: [{ key: "list" }, { key: 0 }] }, { message: "Bad" }] }))
-      const failed = yield* Effect.flip(L0.structured(segments, { stream: TestSource.make([`{"list": ["x"]}`]).stream, retry: { maxAttempts: 1 } }))
+      const segments = standard(() => ({
+        issues: [{ message: "Too short", path: [{ key: "list" }, { key: 0 }] }, { message: "Bad" }]
+      }))
+      const failed = yield* Effect.flip(
+        L0.structured(segments, { stream: TestSource.make([`{"list": ["x"]}`]).stream, retry: { maxAttempts: 1 } })
+      )
       expect(lastErrorOf(failed).message).toBe("The reply does not match the schema: list[0]: Too short; value: Bad")
       const throwing = standard(() => {
         throw new Error("boom")
@@ -156,19 +184,35 @@ describe("L0.structured with a Standard Schema", () => {
       expect(thrown).toMatchObject({ _tag: "FatalError", message: "The handmade schema threw while validating: boom" })
       const empty = standard(() => undefined as unknown as StandardSchemaV1.Result<string>)
       const none = yield* Effect.flip(L0.structured(empty, { stream: TestSource.make([`{}`]).stream }))
-      expect(none).toMatchObject({ _tag: "FatalError", message: "The handmade schema's validate returned undefined, not a result" })
+      expect(none).toMatchObject({
+        _tag: "FatalError",
+        message: "The handmade schema's validate returned undefined, not a result"
+      })
       const notList = standard(() => ({ issues: "bad" }) as unknown as StandardSchemaV1.Result<string>)
       const notListError = yield* Effect.flip(L0.structured(notList, { stream: TestSource.make([`{}`]).stream }))
       expect(notListError.message).toBe("The handmade schema's validate returned issues that are not a list")
       const noIssue = standard(() => ({ issues: [] }))
-      const noIssueError = yield* Effect.flip(L0.structured(noIssue, { stream: TestSource.make([`{}`]).stream, retry: { maxAttempts: 1 } }))
-      expect(lastErrorOf(noIssueError)).toMatchObject({ rule: "schema", message: "The reply does not match the schema (no issue given)" })
+      const noIssueError = yield* Effect.flip(
+        L0.structured(noIssue, { stream: TestSource.make([`{}`]).stream, retry: { maxAttempts: 1 } })
+      )
+      expect(lastErrorOf(noIssueError)).toMatchObject({
+        rule: "schema",
+        message: "The reply does not match the schema (no issue given)"
+      })
       const hostile = standard(() => {
-        throw { toString: () => { throw new Error("gotcha") } }
+        throw {
+          toString: () => {
+            throw new Error("gotcha")
+          }
+        }
       })
       const hostileError = yield* Effect.flip(L0.structured(hostile, { stream: TestSource.make([`{}`]).stream }))
       expect(hostileError.message).toBe("The handmade schema threw while validating: an unreadable value")
-      const trap = Object.defineProperty({}, "~standard", { get: () => { throw new Error("trap") } }) as StandardSchemaV1
+      const trap = Object.defineProperty({}, "~standard", {
+        get: () => {
+          throw new Error("trap")
+        }
+      }) as StandardSchemaV1
       const trapError = yield* Effect.flip(L0.structured(trap, { stream: TestSource.make([`{}`]).stream }))
       expect(trapError.message).toContain(`"schema": expected an Effect Schema or a Standard Schema v1`)
       const ok = standard((value) => ({ value: JSON.stringify(value) }))
@@ -187,7 +231,9 @@ describe("L0.structured with a Standard Schema", () => {
     Effect.gen(function*() {
       const cases: ReadonlyArray<unknown> = [{}, { "~standard": { version: 2, validate: () => ({ value: 1 }) } }, null]
       for (const schema of cases) {
-        const error = yield* Effect.flip(L0.structured(schema as StandardSchemaV1, { stream: TestSource.make([`{}`]).stream }))
+        const error = yield* Effect.flip(
+          L0.structured(schema as StandardSchemaV1, { stream: TestSource.make([`{}`]).stream })
+        )
         expect(error._tag).toBe("FatalError")
         expect(error.message).toContain(`"schema": expected an Effect Schema or a Standard Schema v1`)
       }
@@ -195,7 +241,8 @@ describe("L0.structured with a Standard Schema", () => {
 
   it.effect("structuredStream streams partials of the JSON and the Zod-validated final value", () =>
     Effect.gen(function*() {
-      const source = TestSource.make([`{"id": "A1", `, TestSource.sleep("1 millis"), `"items": [{"name": "tea", "price": 3}]}`])
+      const source = TestSource.make([`{"id": "A1", `, TestSource.sleep("1 millis"),
+        `"items": [{"name": "tea", "price": 3}]}`])
       const fiber = yield* Effect.forkChild(Stream.runCollect(L0.structuredStream(Order, { stream: source.stream })))
       yield* advance("1 millis")
       const events = yield* Fiber.join(fiber)

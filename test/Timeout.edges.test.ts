@@ -34,9 +34,10 @@ describe("the watchdog fires at the deadline of the phase it is in", () => {
         const first = firstAt === undefined ? [TestSource.stall] : [TestSource.sleep(firstAt), "a", TestSource.stall]
         const source = TestSource.make(first, ["ok"])
         const fiber = yield* Effect.forkChild(
-          L0.text({ stream: source.stream, retry: noDelay, timeout: { initialToken: initial, interToken: inter } }).pipe(
-            Effect.provide(bus.layer)
-          )
+          L0.text({ stream: source.stream, retry: noDelay, timeout: { initialToken: initial, interToken: inter } })
+            .pipe(
+              Effect.provide(bus.layer)
+            )
         )
         yield* advance(expected - 1)
         expect(source.calls).toHaveLength(1)
@@ -52,7 +53,8 @@ describe("the watchdog fires at the deadline of the phase it is in", () => {
 
   it.effect("steady output after a slow first token keeps the stream alive, whatever the first-token limit", () =>
     Effect.gen(function*() {
-      const source = TestSource.make([TestSource.sleep("9 seconds"), ...TestSource.paced(["a", "b", "c"], "400 millis")])
+      const source = TestSource.make([TestSource.sleep("9 seconds"),
+        ...TestSource.paced(["a", "b", "c"], "400 millis")])
       const fiber = yield* Effect.forkChild(
         L0.text({ stream: source.stream, timeout: { initialToken: "10 seconds", interToken: "500 millis" } })
       )
@@ -75,7 +77,11 @@ describe("output that already waits is read before a timeout", () => {
         }
       })
       const fiber = yield* Effect.forkChild(
-        L0.text({ stream: source, retry: { maxRetries: 0 }, timeout: { initialToken: "1 second", interToken: "1 second" } })
+        L0.text({
+          stream: source,
+          retry: { maxRetries: 0 },
+          timeout: { initialToken: "1 second", interToken: "1 second" }
+        })
       )
       yield* settle
       // the loop was blocked for 1.5 s: "b" arrived meanwhile and is delivered in the next I/O phase,
@@ -94,7 +100,10 @@ const chatChunk = (delta: object, finish: string | null = null, extra: object = 
 })
 
 const anthropicEvents = (text: string) => [
-  { type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", usage: { input_tokens: 3, output_tokens: 1 } } },
+  {
+    type: "message_start",
+    message: { id: "msg_1", type: "message", role: "assistant", usage: { input_tokens: 3, output_tokens: 1 } }
+  },
   { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } },
   { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } },
   { type: "content_block_stop", index: 0 },
@@ -148,7 +157,10 @@ describe("a late trailer does not discard a finished answer", () => {
       const source = TestSource.make([chatChunk({ content: "Hel" }), TestSource.stall])
       const fiber = yield* Effect.forkChild(Effect.exit(L0.run({ stream: source.stream, retry: once, timeout })))
       yield* advance("1 second")
-      expect(lastErrorOf(failureOf(yield* Fiber.join(fiber)))).toMatchObject({ _tag: "NetworkError", reason: "timeout" })
+      expect(lastErrorOf(failureOf(yield* Fiber.join(fiber)))).toMatchObject({
+        _tag: "NetworkError",
+        reason: "timeout"
+      })
     }))
 })
 
@@ -203,7 +215,9 @@ describe("through the real clients", () => {
         const stalled = ProviderServer.replay(body + trailer, { fault: ProviderServer.stallAfter(events) })
         const { end, exit, server } = yield* run(client, stalled)
         expect(Exit.isSuccess(exit) && exit.value.text).toBe("Hello")
-        expect(Exit.isSuccess(exit) && exit.value.state.finishReason).toBe(client.protocol === "anthropic" ? "end_turn" : "stop")
+        expect(Exit.isSuccess(exit) && exit.value.state.finishReason).toBe(
+          client.protocol === "anthropic" ? "end_turn" : "stop"
+        )
         expect(server.requests.length).toBe(1)
         expect(end).toBe("disconnected")
       }))

@@ -3,11 +3,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import type { L0Error} from "effect-l0"
+import type { L0Error } from "effect-l0"
 import { EventBus, L0, L0Event, Timeout } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, noDelay, settle } from "./support.js"
-
 
 const collectBus = () => {
   const events: Array<EventBus.BusEvent> = []
@@ -73,13 +72,16 @@ describe("timeouts", () => {
       const never = ({ signal }: L0.AttemptContext) =>
         new Promise<AsyncIterable<string>>(() => signal.addEventListener("abort", () => aborted = true))
       const fiber = yield* Effect.forkChild(
-        Effect.exit(L0.text({ stream: never, retry: { ...noDelay, maxRetries: 0 }, timeout: { initialToken: "1 second" } }))
+        Effect.exit(
+          L0.text({ stream: never, retry: { ...noDelay, maxRetries: 0 }, timeout: { initialToken: "1 second" } })
+        )
       )
       yield* advance("1 second")
       const exit = yield* Fiber.join(fiber)
       expect(aborted).toBe(true)
       expect(Exit.isFailure(exit)).toBe(true)
-      const error = Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail" ? exit.cause.reasons[0].error : undefined
+      const error = Exit.isFailure(exit) && exit.cause.reasons[0]?._tag === "Fail" ? exit.cause.reasons[0].error
+        : undefined
       expect((error as L0Error.ExhaustedError).lastError).toMatchObject({ _tag: "NetworkError", reason: "timeout" })
     }))
 
@@ -102,7 +104,11 @@ describe("timeouts", () => {
     Effect.gen(function*() {
       const source = TestSource.make([TestSource.sleep("1 hour"), "a", TestSource.stall], ["b"])
       const fiber = yield* Effect.forkChild(
-        L0.text({ stream: source.stream, retry: noDelay, timeout: { initialToken: "Infinity", interToken: "5 seconds" } })
+        L0.text({
+          stream: source.stream,
+          retry: noDelay,
+          timeout: { initialToken: "Infinity", interToken: "5 seconds" }
+        })
       )
       yield* advance("1 hour")
       expect(source.calls).toHaveLength(1)

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Result from "effect/Result"
 import * as fc from "fast-check"
-import type { L0} from "effect-l0"
+import type { L0 } from "effect-l0"
 import { EventBus, Window } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { activity, advance, connectionReset, httpError, settle } from "./support.js"
@@ -67,7 +67,8 @@ describe("Window.split", () => {
       for (const window of windows) expect(bounds.has(window.end)).toBe(true)
       expect(withoutOverlap(windows)).toBe(text)
     }
-    expect(windowsOf("Hi.  \u0301Yes.", { by: "sentences", size: 1 }).map((w) => w.text)).toEqual(["Hi.  \u0301", "Yes."])
+    expect(windowsOf("Hi.  \u0301Yes.", { by: "sentences", size: 1 }).map((w) => w.text)).toEqual(["Hi.  \u0301",
+      "Yes."])
   })
 
   it("invalid options give a FatalError naming the option", () => {
@@ -76,7 +77,9 @@ describe("Window.split", () => {
       return Result.isFailure(result) ? result.failure.message : "ok"
     }
     expect(message("x", { size: 0 })).toBe(`Invalid option "size": expected a positive integer, got 0`)
-    expect(message("x", { size: 3, overlap: 3 })).toBe(`Invalid option "overlap": expected an integer ≥ 0 and < size (3), got 3`)
+    expect(message("x", { size: 3, overlap: 3 })).toBe(
+      `Invalid option "overlap": expected an integer ≥ 0 and < size (3), got 3`
+    )
     expect(message("x", { size: 3, overlap: -1 })).toContain(`"overlap"`)
     expect(message("x", { size: 3, by: "words" })).toContain(`"by"`)
     expect(message(3, { size: 3 })).toContain(`"text"`)
@@ -86,7 +89,24 @@ describe("Window.split", () => {
   it("property: windows cover the text in order, and without overlaps join to it", () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: fc.constantFrom("a", " ", ".", "!", "\n", "\r", "é", "e\u0301", "👍🏽", "\u200D", "\uD83D", "\uDC4D", "”") , maxLength: 80 }),
+        fc.string({
+          unit: fc.constantFrom(
+            "a",
+            " ",
+            ".",
+            "!",
+            "\n",
+            "\r",
+            "é",
+            "e\u0301",
+            "👍🏽",
+            "\u200D",
+            "\uD83D",
+            "\uDC4D",
+            "”"
+          ),
+          maxLength: 80
+        }),
         fc.constantFrom<Window.Unit>("tokens", "characters", "sentences", "paragraphs"),
         fc.integer({ min: 1, max: 6 }),
         fc.nat(5),
@@ -154,9 +174,7 @@ describe("Window.process", () => {
       const { events, results } = yield* Fiber.join(fiber)
       expect(results.map((result) => result.text)).toEqual(["first", "second"])
       expect(flaky.calls.length).toBe(2)
-      const windowEvents = events.filter((event) =>
-        event.type === "window_start" || event.type === "window_complete"
-      )
+      const windowEvents = events.filter((event) => event.type === "window_start" || event.type === "window_complete")
       expect(windowEvents.map((event) => [event.type, event.data.index, event.data.total])).toEqual([
         ["window_start", 0, 2],
         ["window_complete", 0, 2],

@@ -100,12 +100,15 @@ describe("openaiChat", () => {
           chatChunk({ role: "assistant", content: null }),
           chatChunk({ tool_calls: [{ index: 0, id: "a", function: { name: "f", arguments: "{\"x\"" } }] }),
           chatChunk({ tool_calls: [{ index: 1, id: "b", function: { name: "g", arguments: "" } }] }),
-          chatChunk({ tool_calls: [{ index: 1, function: { arguments: "[1]" } }, { index: 0, function: { arguments: ":1}" } }] }),
+          chatChunk({
+            tool_calls: [{ index: 1, function: { arguments: "[1]" } }, { index: 0, function: { arguments: ":1}" } }]
+          }),
           chatChunk({ tool_calls: [{ function: { arguments: "" } }] }),
           chatChunk({}, "tool_calls")
         ]).stream
       })
-      expect(result.state.toolCalls).toEqual([L0Event.toolCall("a", "f", "{\"x\":1}"), L0Event.toolCall("b", "g", "[1]")])
+      expect(result.state.toolCalls).toEqual([L0Event.toolCall("a", "f", "{\"x\":1}"),
+        L0Event.toolCall("b", "g", "[1]")])
       expect(result.state.finishReason).toBe("tool_calls")
     }))
 
@@ -125,7 +128,9 @@ describe("openaiChat", () => {
 
   it.effect("finish_reason length is reported in the Complete state", () =>
     Effect.gen(function*() {
-      const result = yield* L0.run({ stream: TestSource.make([chatChunk({ content: "{\"" }), chatChunk({}, "length")]).stream })
+      const result = yield* L0.run({
+        stream: TestSource.make([chatChunk({ content: "{\"" }), chatChunk({}, "length")]).stream
+      })
       expect(result.state.finishReason).toBe("length")
       expect(result.text).toBe("{\"")
     }))
@@ -152,7 +157,9 @@ describe("openaiChat", () => {
       const server = yield* failureOf([{ error: { message: "The server had an error", type: "server_error" } }])
       expect(server._tag).toBe("TransientError")
       expect(server.message).toContain("The server had an error")
-      const quota = yield* failureOf([chatChunk({ content: "a" }), { error: { message: "quota", code: "insufficient_quota" } }])
+      const quota = yield* failureOf([chatChunk({ content: "a" }), {
+        error: { message: "quota", code: "insufficient_quota" }
+      }])
       expect(quota._tag).toBe("FatalError")
     }))
 
@@ -215,10 +222,14 @@ describe("openaiResponses", () => {
         responseEvent("response.failed", { response: { status: "failed", error } })
       ]
       expect((yield* failureOf(failed({ code: "server_error", message: "boom" })))._tag).toBe("TransientError")
-      expect((yield* failureOf(failed({ code: "rate_limit_exceeded", message: "slow down" })))._tag).toBe("TransientError")
+      expect((yield* failureOf(failed({ code: "rate_limit_exceeded", message: "slow down" })))._tag).toBe(
+        "TransientError"
+      )
       expect((yield* failureOf(failed({ code: "insufficient_quota", message: "pay" })))._tag).toBe("FatalError")
       expect((yield* failureOf(failed(null)))._tag).toBe("ModelError")
-      const flat = yield* failureOf([responseEvent("error", { code: "rate_limit_exceeded", message: "Rate limit reached" })])
+      const flat = yield* failureOf([
+        responseEvent("error", { code: "rate_limit_exceeded", message: "Rate limit reached" })
+      ])
       expect(flat._tag).toBe("TransientError")
       expect(flat.message).toContain("Rate limit reached")
     }))
@@ -229,7 +240,9 @@ describe("openaiResponses", () => {
         responseEvent("response.reasoning_text.delta", { delta: "hm" }),
         responseEvent("response.refusal.delta", { delta: "No." }),
         responseEvent("response.output_text.delta", { delta: "" }),
-        responseEvent("response.output_item.added", { item: { type: "function_call", id: "fc", call_id: "c", name: "f" } }),
+        responseEvent("response.output_item.added", {
+          item: { type: "function_call", id: "fc", call_id: "c", name: "f" }
+        }),
         responseEvent("response.function_call_arguments.delta", { item_id: "fc", delta: "{}" }),
         responseEvent("response.function_call_arguments.delta", { item_id: "other", delta: "x" }),
         responseEvent("response.output_item.done", { item: { type: "function_call", id: "fc", arguments: "{}" } }),
@@ -292,7 +305,12 @@ describe("anthropic", () => {
       ])
       const complete = events.at(-1) as L0Event.Complete
       expect(complete.state.content).toBe("Prefix")
-      expect(complete.usage).toEqual({ inputTokens: undefined, outputTokens: 3, totalTokens: undefined, raw: { output_tokens: 3 } })
+      expect(complete.usage).toEqual({
+        inputTokens: undefined,
+        outputTokens: 3,
+        totalTokens: undefined,
+        raw: { output_tokens: 3 }
+      })
       expect(complete.state.toolCalls).toEqual([])
     }))
 
@@ -314,7 +332,10 @@ describe("anthropic", () => {
     Effect.gen(function*() {
       const error = yield* failureOf([anthropicText("Hi")])
       expect(error._tag).toBe("NetworkError")
-      const result = yield* L0.run({ stream: TestSource.make([anthropicText("Hi"), { type: "message_delta", delta: { stop_reason: "end_turn" } }]).stream })
+      const result = yield* L0.run({
+        stream:
+          TestSource.make([anthropicText("Hi"), { type: "message_delta", delta: { stop_reason: "end_turn" } }]).stream
+      })
       expect(result.usage).toBeUndefined()
     }))
 })
@@ -387,11 +408,16 @@ describe("vercelAi", () => {
     Effect.gen(function*() {
       const aborted = yield* failureOf([{ type: "start" }, { type: "abort" }])
       expect(aborted._tag === "FatalError" && aborted.reason).toBe("aborted")
-      const filtered = yield* failureOf([{ type: "text-delta", text: "x" }, { type: "finish", finishReason: "content-filter" }])
+      const filtered = yield* failureOf([{ type: "text-delta", text: "x" }, {
+        type: "finish",
+        finishReason: "content-filter"
+      }])
       expect(filtered._tag).toBe("ContentError")
       const cut = yield* failureOf([{ type: "text-delta", text: "x" }])
       expect(cut._tag).toBe("NetworkError")
-      const unknownReason = yield* L0.run({ stream: TestSource.make([{ type: "text", text: "y" }, { type: "finish" }]).stream })
+      const unknownReason = yield* L0.run({
+        stream: TestSource.make([{ type: "text", text: "y" }, { type: "finish" }]).stream
+      })
       expect(unknownReason.state.finishReason).toBe("unknown")
       expect(unknownReason.text).toBe("y")
     }))
@@ -402,7 +428,9 @@ describe("odd but valid shapes", () => {
     Effect.gen(function*() {
       const result = yield* L0.run({
         stream: TestSource.make([
-          chatChunk({ tool_calls: ["junk", { id: "a" }, { function: { name: "f" } }, { function: { arguments: "{}" } }] }),
+          chatChunk({
+            tool_calls: ["junk", { id: "a" }, { function: { name: "f" } }, { function: { arguments: "{}" } }]
+          }),
           { object: "chat.completion.chunk", choices: ["junk", { delta: "junk", finish_reason: "stop" }] }
         ]).stream
       })
@@ -415,7 +443,9 @@ describe("odd but valid shapes", () => {
         stream: TestSource.make([
           responseEvent("response.created"),
           responseEvent("response.output_item.added", { item: { type: "message", id: "m" } }),
-          responseEvent("response.output_item.added", { item: { type: "function_call", call_id: "c", name: "f", arguments: "{" } }),
+          responseEvent("response.output_item.added", {
+            item: { type: "function_call", call_id: "c", name: "f", arguments: "{" }
+          }),
           responseEvent("response.function_call_arguments.delta", {}),
           responseEvent("response.function_call_arguments.delta", { delta: "}" }),
           responseEvent("response.output_item.done", { item: { type: "message", id: "m" } }),
@@ -493,9 +523,11 @@ describe("detection and the registry", () => {
 
   it.effect("a chunk the chosen adapter cannot read is a protocol FatalError", () =>
     Effect.gen(function*() {
-      const adapters = [Adapters.openaiChat, Adapters.openaiResponses, Adapters.anthropic, Adapters.vercelAi, Adapters.events]
+      const adapters = [Adapters.openaiChat, Adapters.openaiResponses, Adapters.anthropic, Adapters.vercelAi,
+        Adapters.events]
       for (const adapter of [...adapters, Adapters.text]) {
-        const unreadable = adapter === Adapters.text ? { type: "message_start" } : adapter === Adapters.events ? 42 : "plain text"
+        const unreadable = adapter === Adapters.text ? { type: "message_start" }
+          : adapter === Adapters.events ? 42 : "plain text"
         const error = yield* failureOf([unreadable], { adapter })
         expect(error._tag === "FatalError" && error.reason).toBe("protocol")
         expect(error.message).toContain(adapter.name)

@@ -37,7 +37,8 @@ const responseOf = (
 /** A response that sends `bytes` cut at the given offsets. */
 const splitAt = (text: string, cuts: ReadonlyArray<number>) => {
   const bytes = new TextEncoder().encode(text)
-  const offsets = [0, ...[...new Set(cuts)].filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b), bytes.length]
+  const offsets = [0, ...[...new Set(cuts)].filter((c) => c > 0 && c < bytes.length).sort((a, b) => a - b),
+    bytes.length]
   return offsets.slice(1).map((end, i) => bytes.slice(offsets[i], end))
 }
 
@@ -95,7 +96,11 @@ describe("effect-l0/client read", () => {
       "unused"
     ])
     const error = await failureOf(read(response).result)
-    expect(error).toMatchObject({ tag: "ProtocolError", category: "fatal", message: `The data of a "token" event is not JSON` })
+    expect(error).toMatchObject({
+      tag: "ProtocolError",
+      category: "fatal",
+      message: `The data of a "token" event is not JSON`
+    })
 
     const ok = responseOf([
       "\uFEFF: a comment\r",
@@ -149,7 +154,8 @@ describe("effect-l0/client read", () => {
 
   it("an error event rejects result, and the loop, with the server's typed error", async () => {
     const payload = { tag: "TransientError", category: "transient", message: "Overloaded", status: 529 }
-    const { response } = responseOf(["event: token\ndata: \"a\"\n\n", `event: error\ndata: ${JSON.stringify(payload)}\n\n`])
+    const { response } = responseOf(["event: token\ndata: \"a\"\n\n",
+      `event: error\ndata: ${JSON.stringify(payload)}\n\n`])
     const reply = read(response)
     const thrown = await (async () => {
       try {
@@ -179,7 +185,9 @@ describe("effect-l0/client read", () => {
   })
 
   it("a stream that ends before complete, even an empty one, rejects with a NetworkError", async () => {
-    for (const parts of [[], ["event: token\ndata: \"a\"\n\n"], ["event: token\ndata: \"a\"\n\nevent: complete\ndata: {}"]]) {
+    for (
+      const parts of [[], ["event: token\ndata: \"a\"\n\n"], ["event: token\ndata: \"a\"\n\nevent: complete\ndata: {}"]]
+    ) {
       const { response } = responseOf(parts)
       expect(await failureOf(read(response).result)).toMatchObject({
         tag: "NetworkError",
@@ -302,25 +310,31 @@ describe("effect-l0/client read", () => {
   })
 
   it("round trip: any tokens and resets, encoded by Sse and cut into any pieces, give the text L0Event.applyTo gives", async () => {
-    const text = fc.string({ unit: fc.oneof(
+    const text = fc.string({
+      unit: fc.oneof(
         fc.constantFrom("\n", "\r", "\r\n", ":", "\"", "\\", "é", "🎉", "\uD83C", "data: "),
         fc.string({ unit: "binary", minLength: 1, maxLength: 1 })
-      ) })
+      )
+    })
     const event = fc.oneof(
       text.map((value): L0Event.L0Event => L0Event.token(value)),
       fc.nat({ max: 40 }).map((kept): L0Event.L0Event => L0Event.reset(kept))
     )
     await fc.assert(
-      fc.asyncProperty(fc.array(event, { maxLength: 30 }), fc.array(fc.nat({ max: 2000 }), { maxLength: 8 }), async (events, cuts) => {
-        const expected = events.reduce(L0Event.applyTo, "")
-        const wire = await Effect.runPromise(Stream.mkString(Stream.decodeText(
-          Sse.encode(Stream.fromIterable([...events, complete(expected)]), { keepAlive: "Infinity" })
-        )))
-        const { response } = responseOf(splitAt(wire, cuts))
-        const result = await read(response).result
-        expect(result.text).toBe(expected)
-        expect(result.complete.state.content).toBe(expected)
-      }),
+      fc.asyncProperty(
+        fc.array(event, { maxLength: 30 }),
+        fc.array(fc.nat({ max: 2000 }), { maxLength: 8 }),
+        async (events, cuts) => {
+          const expected = events.reduce(L0Event.applyTo, "")
+          const wire = await Effect.runPromise(Stream.mkString(Stream.decodeText(
+            Sse.encode(Stream.fromIterable([...events, complete(expected)]), { keepAlive: "Infinity" })
+          )))
+          const { response } = responseOf(splitAt(wire, cuts))
+          const result = await read(response).result
+          expect(result.text).toBe(expected)
+          expect(result.complete.state.content).toBe(expected)
+        }
+      ),
       { numRuns: 200 }
     )
   })

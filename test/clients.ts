@@ -69,7 +69,12 @@ export const httpClients: ReadonlyArray<Client> = [
     name: "Adapters.openaiHttp responses",
     protocol: "openai-responses",
     source: (server) =>
-      Adapters.openaiHttp({ baseUrl: server.openaiBaseUrl, path: "/responses", apiKey: API_KEY, body: { model: "gpt-test", input: "Hello" } })
+      Adapters.openaiHttp({
+        baseUrl: server.openaiBaseUrl,
+        path: "/responses",
+        apiKey: API_KEY,
+        body: { model: "gpt-test", input: "Hello" }
+      })
   },
   {
     name: "Adapters.anthropicHttp",

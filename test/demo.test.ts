@@ -19,7 +19,8 @@ describe("npm run demo", () => {
       expect(result.resets).toBe(2)
       expect(result.requests).toEqual([3, 1])
       const types = result.events.map((e) => e.type)
-      expect(types.filter((t) => t.startsWith("error_"))).toEqual(["error_transient", "error_network", "error_transient"])
+      expect(types.filter((t) => t.startsWith("error_"))).toEqual(["error_transient", "error_network",
+        "error_transient"])
       expect(result.events.find((e) => e.type === "retry_attempt")?.data.delayMs).toBe(50)
       expect(types).toContain("fallback_success")
       const output = written.join("")

@@ -51,9 +51,7 @@ const imports: ReadonlyArray<readonly [name: string, statement: string]> = [
   ["read", `import { read } from "effect-l0/client"`],
   ...["Console", "Effect", "Fiber", "Layer", "Redacted", "References", "Result", "Schedule", "Schema", "Stream"].map((
     name
-  ) =>
-    [name, `import * as ${name} from "effect/${name}"`] as const
-  ),
+  ) => [name, `import * as ${name} from "effect/${name}"`] as const),
   ["TestClock", `import * as TestClock from "effect/testing/TestClock"`],
   ["LanguageModel", `import { LanguageModel } from "effect/ai"`],
   ["pipe", `import { pipe } from "effect/Function"`],
@@ -129,7 +127,8 @@ const moduleOf = (example: Example): { readonly text: string; readonly offset: n
   const shared = imports.filter(([name]) => !ownNames.has(name)).map(([, statement]) => statement)
   const head = [...own, ...shared, "export {}"]
   const generator = /\byield\*/.test(example.code)
-  const text = [...head, generator ? "export const example = Effect.gen(function*() {" : "", ...body, generator ? "})" : ""]
+  const text = [...head, generator ? "export const example = Effect.gen(function*() {" : "", ...body,
+    generator ? "})" : ""]
     .join("\n")
   return { text, offset: head.length + 1 }
 }

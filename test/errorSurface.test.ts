@@ -13,7 +13,8 @@ const answer = (options: L0.L0Options) =>
     // invalid options and fatal guardrail violations end the run at once, unwrapped
     Effect.catchTag("FatalError", (error) => Effect.succeed(`refused (${error.reason}): ${error.message}`)),
     // everything else is retried and falls back first, then arrives wrapped
-    Effect.catchTag("ExhaustedError", (error) => Effect.succeed(`gave up after ${error.attempts.length}: ${error.lastError?._tag}`))
+    Effect.catchTag("ExhaustedError", (error) =>
+      Effect.succeed(`gave up after ${error.attempts.length}: ${error.lastError?._tag}`))
   )
 
 describe("where errors end", () => {
@@ -22,7 +23,10 @@ describe("where errors end", () => {
       expect(yield* answer({ stream: TestSource.make(["a"]).stream, retry: { baseDelay: NaN } })).toMatch(
         /^refused \(options\): Invalid option "retry.baseDelay"/
       )
-      const secret = pipe(Guardrails.pattern(["BEGIN PRIVATE KEY"], { defaults: false }), Guardrail.withSeverity("fatal"))
+      const secret = pipe(
+        Guardrails.pattern(["BEGIN PRIVATE KEY"], { defaults: false }),
+        Guardrail.withSeverity("fatal")
+      )
       expect(yield* answer({ stream: TestSource.make(["-----BEGIN PRIVATE KEY-----"]).stream, guardrails: [secret] }))
         .toMatch(/^refused \(guardrail\): Guardrail pattern/)
     }))
@@ -37,7 +41,9 @@ describe("where errors end", () => {
         "gave up after 1: FatalError"
       )
       const flaky = TestSource.make([TestSource.fail(connectionReset())])
-      expect(yield* answer({ stream: flaky.stream, retry: { ...noDelay, maxRetries: 2 } })).toBe("gave up after 3: NetworkError")
+      expect(yield* answer({ stream: flaky.stream, retry: { ...noDelay, maxRetries: 2 } })).toBe(
+        "gave up after 3: NetworkError"
+      )
     }))
 })
 
@@ -53,7 +59,11 @@ const exhausted = new L0Error.ExhaustedError({
     {
       source: 0,
       attempt: 2,
-      error: new L0Error.TransientError({ message: "Rate limit\nreached", status: 429, retryAfter: Duration.seconds(2) }),
+      error: new L0Error.TransientError({
+        message: "Rate limit\nreached",
+        status: 429,
+        retryAfter: Duration.seconds(2)
+      }),
       delay: Duration.seconds(2)
     },
     {
@@ -98,9 +108,18 @@ describe("printed errors", () => {
   it("long and multi-line attempt messages are cut to one line of 200 characters", () => {
     const long = new L0Error.ExhaustedError({
       message: "All 1 source(s) failed\nafter 1 attempt(s)",
-      attempts: [{ source: 0, attempt: 1, error: new L0Error.ModelError({ message: "x".repeat(300) }), delay: Duration.zero }]
+      attempts: [{
+        source: 0,
+        attempt: 1,
+        error: new L0Error.ModelError({ message: "x".repeat(300) }),
+        delay: Duration.zero
+      }]
     })
-    expect(String(long)).toBe(`ExhaustedError: All 1 source(s) failed after 1 attempt(s)\n  source 0, attempt 1: ModelError: ${"x".repeat(200)}…`)
+    expect(String(long)).toBe(
+      `ExhaustedError: All 1 source(s) failed after 1 attempt(s)\n  source 0, attempt 1: ModelError: ${
+        "x".repeat(200)
+      }…`
+    )
   })
 
   it("inspect honours the depth limit for the cause", () => {

@@ -99,7 +99,9 @@ describe("examples run", () => {
 
   it("drift", async () => {
     const out = (await example("drift")).join("\n")
-    expect(out).toContain(`Guardrail drift.repetition: repetition loop at offset 99: the same 2 words came 5 times in a row`)
+    expect(out).toContain(
+      `Guardrail drift.repetition: repetition loop at offset 99: the same 2 words came 5 times in a row`
+    )
     expect(out).toContain("final text: As an AI, I can list them")
     expect(out).toContain(`warning drift.metaCommentary: meta commentary at offset 0: "As an AI"`)
   }, BUDGET)
@@ -165,13 +167,19 @@ describe("examples run", () => {
   it("observability", async () => {
     const lines = await example("observability")
     // the logger's lines at warning level and above, in order: "[time] LEVEL (#fiber): message"
-    expect(lines.flatMap((line) => /^\[[\d:.]+\] (WARN|ERROR) \(#\d+\): effect-l0 (\w+)/.exec(line)?.slice(1) ?? [])).toEqual([
-      "WARN", "error_network",
-      "WARN", "retry_attempt",
-      "ERROR", "error_fatal",
-      "ERROR", "retry_exhausted",
-      "WARN", "fallback_start"
-    ])
+    expect(lines.flatMap((line) => /^\[[\d:.]+\] (WARN|ERROR) \(#\d+\): effect-l0 (\w+)/.exec(line)?.slice(1) ?? []))
+      .toEqual([
+        "WARN",
+        "error_network",
+        "WARN",
+        "retry_attempt",
+        "ERROR",
+        "error_fatal",
+        "ERROR",
+        "retry_exhausted",
+        "WARN",
+        "fallback_start"
+      ])
     expect(lines).toContain("final text: Answer from the fallback")
     expect(lines.filter((line) => line.startsWith("effect_l0_"))).toEqual([
       `effect_l0_attempts_total{model="example-model",outcome="network",provider="text"} 1`,

@@ -101,14 +101,18 @@ describe("random fault schedules through the real clients and ProviderServer", (
     )
   }, 120_000)
 
-  it("with deduplicated continuation and a restated end of the checkpoint, L0.text is the golden text once", async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async (input) => {
-        expect(await textOf(input, Continuation.openaiChatOptions)).toBe(input.golden)
-      }),
-      { seed: 14, numRuns: 60 }
-    )
-  }, 120_000)
+  it(
+    "with deduplicated continuation and a restated end of the checkpoint, L0.text is the golden text once",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(scenario, async (input) => {
+          expect(await textOf(input, Continuation.openaiChatOptions)).toBe(input.golden)
+        }),
+        { seed: 14, numRuns: 60 }
+      )
+    },
+    120_000
+  )
 })
 
 describe("interrupting a run at a random point", () => {
@@ -121,57 +125,67 @@ describe("interrupting a run at a random point", () => {
 
   it("aborts the HTTP request, runs every finalizer, and the server records the disconnect", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: clients.length - 1 }), point, fc.integer({ min: 1, max: 8 }), async (client, at, chunkSize) => {
-        const text = "Interrupt me anywhere: 中文, émoji 😀, and more text after it. ".repeat(3)
-        // the response stays open past the interruption point: the stall comes after the last token awaited
-        const server = await ProviderServer.listen(
-          at._tag === "backoff"
-            ? [ProviderServer.httpError(503)]
-            : [ProviderServer.reply(text, { chunkSize, fault: ProviderServer.stallAfter(at._tag === "tokens" ? at.count : 0) })]
-        )
-        const signals: Array<AbortSignal> = []
-        const sessions: Array<unknown> = []
-        try {
-          await Effect.runPromise(Effect.gen(function*() {
-            const reached = yield* Deferred.make<void>()
-            const retrying = yield* Deferred.make<void>()
-            let tokens = 0
-            const source = clients[client]!.source(server, () => "interrupt")
-            const fiber = yield* Stream.runForEach(
-              L0.stream({
-                stream: (ctx) => {
-                  signals.push(ctx.signal)
-                  return source(ctx)
-                },
-                // a retry that would come long after the test: the interruption falls in its delay
-                retry: { backoff: "fixed", baseDelay: "1 hour", maxDelay: "1 hour" },
-                timeout: ampleTimeout
-              }),
-              (event) =>
-                event._tag === "Token" && at._tag === "tokens" && ++tokens >= at.count
-                  ? Deferred.succeed(reached, undefined)
-                  : Effect.void
-            ).pipe(
-              Effect.provide(EventBus.layer((event) => {
-                if (event.type === "session_end") sessions.push(event.data.outcome)
-                if (event.type === "retry_attempt") Deferred.doneUnsafe(retrying, Effect.void)
-              }, { tokens: false })),
-              Effect.forkChild
-            )
-            if (at._tag === "request") yield* Effect.promise(() => server.awaitRequest(0))
-            else if (at._tag === "tokens") yield* Deferred.await(reached)
-            else yield* Deferred.await(retrying)
-            yield* Fiber.interrupt(fiber)
-          }))
-          expect(await server.awaitEnd(0)).toBe(at._tag === "backoff" ? "completed" : "disconnected")
-          expect(server.requests).toHaveLength(1)
-          expect(signals.length).toBe(1)
-          expect(signals.every((signal) => signal.aborted)).toBe(true)
-          expect(sessions).toEqual(["interrupted"])
-        } finally {
-          await server.close()
+      fc.asyncProperty(
+        fc.nat({ max: clients.length - 1 }),
+        point,
+        fc.integer({ min: 1, max: 8 }),
+        async (client, at, chunkSize) => {
+          const text = "Interrupt me anywhere: 中文, émoji 😀, and more text after it. ".repeat(3)
+          // the response stays open past the interruption point: the stall comes after the last token awaited
+          const server = await ProviderServer.listen(
+            at._tag === "backoff"
+              ? [ProviderServer.httpError(503)]
+              : [
+                ProviderServer.reply(text, {
+                  chunkSize,
+                  fault: ProviderServer.stallAfter(at._tag === "tokens" ? at.count : 0)
+                })
+              ]
+          )
+          const signals: Array<AbortSignal> = []
+          const sessions: Array<unknown> = []
+          try {
+            await Effect.runPromise(Effect.gen(function*() {
+              const reached = yield* Deferred.make<void>()
+              const retrying = yield* Deferred.make<void>()
+              let tokens = 0
+              const source = clients[client]!.source(server, () => "interrupt")
+              const fiber = yield* Stream.runForEach(
+                L0.stream({
+                  stream: (ctx) => {
+                    signals.push(ctx.signal)
+                    return source(ctx)
+                  },
+                  // a retry that would come long after the test: the interruption falls in its delay
+                  retry: { backoff: "fixed", baseDelay: "1 hour", maxDelay: "1 hour" },
+                  timeout: ampleTimeout
+                }),
+                (event) =>
+                  event._tag === "Token" && at._tag === "tokens" && ++tokens >= at.count
+                    ? Deferred.succeed(reached, undefined)
+                    : Effect.void
+              ).pipe(
+                Effect.provide(EventBus.layer((event) => {
+                  if (event.type === "session_end") sessions.push(event.data.outcome)
+                  if (event.type === "retry_attempt") Deferred.doneUnsafe(retrying, Effect.void)
+                }, { tokens: false })),
+                Effect.forkChild
+              )
+              if (at._tag === "request") yield* Effect.promise(() => server.awaitRequest(0))
+              else if (at._tag === "tokens") yield* Deferred.await(reached)
+              else yield* Deferred.await(retrying)
+              yield* Fiber.interrupt(fiber)
+            }))
+            expect(await server.awaitEnd(0)).toBe(at._tag === "backoff" ? "completed" : "disconnected")
+            expect(server.requests).toHaveLength(1)
+            expect(signals.length).toBe(1)
+            expect(signals.every((signal) => signal.aborted)).toBe(true)
+            expect(sessions).toEqual(["interrupted"])
+          } finally {
+            await server.close()
+          }
         }
-      }),
+      ),
       { seed: 14, numRuns: 40 }
     )
   }, 120_000)

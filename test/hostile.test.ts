@@ -35,14 +35,15 @@ const throwingGetters = <A extends object>(value: A, keys: ReadonlyArray<string>
 const hostile: ReadonlyArray<readonly [string, () => unknown]> = [
   ["a revoked Proxy", revoked],
   ["an Error whose message getter throws", () => throwingGetters(new Error("hidden"), ["message"])],
-  ["an Error whose status, code, name and cause getters throw", () =>
-    throwingGetters(new Error("hidden"), ["status", "code", "name", "cause", "headers"])],
+  ["an Error whose status, code, name and cause getters throw",
+    () => throwingGetters(new Error("hidden"), ["status", "code", "name", "cause", "headers"])],
   ["an object whose toString and toPrimitive throw", () => ({ toString: boom, [Symbol.toPrimitive]: boom })],
   ["a function whose toString throws", () => Object.assign(() => {}, { toString: boom })],
-  ["a Proxy whose every trap throws", () =>
-    new Proxy({}, { get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom })],
-  ["an openai APIError whose headers and error getters throw", () =>
-    throwingGetters(OpenAI.APIError.generate(500, undefined, "server error", new Headers()), ["headers", "error"])]
+  ["a Proxy whose every trap throws",
+    () => new Proxy({}, { get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom })],
+  ["an openai APIError whose headers and error getters throw",
+    () =>
+      throwingGetters(OpenAI.APIError.generate(500, undefined, "server error", new Headers()), ["headers", "error"])]
 ]
 
 /** The ways a source hands L0 a thrown value. */
@@ -95,7 +96,9 @@ describe("hostile thrown values", () => {
   it.effect("a factory that returns an unreadable value fails with a typed error", () =>
     Effect.gen(function*() {
       for (const stream of [() => revoked(), async () => revoked(), () => Effect.succeed(revoked())]) {
-        const fiber = yield* Effect.forkChild(Effect.exit(L0.text({ stream: stream as L0.SourceFactory, retry: { maxRetries: 0 } })))
+        const fiber = yield* Effect.forkChild(
+          Effect.exit(L0.text({ stream: stream as L0.SourceFactory, retry: { maxRetries: 0 } }))
+        )
         yield* settle
         expect(fiber.pollUnsafe()).toBeDefined()
         const exit = yield* Fiber.join(fiber)

@@ -24,7 +24,12 @@ const errorOf = (source: Adapters.HttpSource, signal?: AbortSignal) =>
   Effect.flip(Stream.runCollect(source(context(signal))))
 
 const chatChunk = (content: string, finish: string | null = null) =>
-  `data: ${JSON.stringify({ object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`
+  `data: ${
+    JSON.stringify({
+      object: "chat.completion.chunk",
+      choices: [{ index: 0, delta: { content }, finish_reason: finish }]
+    })
+  }\n\n`
 
 /** A port nothing listens on. */
 const closedPort = Effect.promise(() =>
@@ -36,8 +41,10 @@ const closedPort = Effect.promise(() =>
   })
 )
 
-const withServer = <A, E>(script: ProviderServer.Script, f: (server: ProviderServer.ProviderServer) => Effect.Effect<A, E>) =>
-  Effect.scoped(Effect.flatMap(ProviderServer.start(script), f))
+const withServer = <A, E>(
+  script: ProviderServer.Script,
+  f: (server: ProviderServer.ProviderServer) => Effect.Effect<A, E>
+) => Effect.scoped(Effect.flatMap(ProviderServer.start(script), f))
 
 describe("Adapters.openaiHttp / anthropicHttp", () => {
   it.effect("invalid options fail with a FatalError naming the option, before any request", () =>
@@ -51,7 +58,12 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
         [{ apiKey: "k", body: "hello" }, "body"],
         [{ apiKey: "k", body: {}, headers: { a: 1 } }, "headers.a"],
         [{ apiKey: "k", body: { big: 1n } }, "body"],
-        [{ apiKey: "k", body: () => { throw "no body today" } }, "body"]
+        [{
+          apiKey: "k",
+          body: () => {
+            throw "no body today"
+          }
+        }, "body"]
       ]
       const whole = yield* errorOf(Adapters.openaiHttp(undefined as unknown as Adapters.HttpOptions))
       expect(whole.message).toBe(`Invalid option "Adapters.openaiHttp": expected an options object, got undefined`)
@@ -98,10 +110,14 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
     withServer((_, index) =>
       index === 0
         ? ProviderServer.httpError(429, { retryAfter: new Date(Date.now() + 60_000).toUTCString() })
-        : ProviderServer.httpError(400, { error: { type: "invalid_request_error", message: "max_tokens is too large" } }), (server) =>
+        : ProviderServer.httpError(400, {
+          error: { type: "invalid_request_error", message: "max_tokens is too large" }
+        }), (server) =>
       Effect.gen(function*() {
         const limited = yield* errorOf(chat(server))
-        if (limited._tag !== "TransientError") return expect.unreachable(limited._tag)
+        if (limited._tag !== "TransientError") {
+          return expect.unreachable(limited._tag)
+        }
         expect(limited.status).toBe(429)
         // HTTP dates have whole seconds
         const wait = Duration.toMillis(limited.retryAfter!)
@@ -113,12 +129,15 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
       })))
 
   it.live("an error page that is not JSON still maps by status", () =>
-    withServer([ProviderServer.httpError(502, { body: "<html>Bad gateway</html>" })], (server) =>
-      Effect.gen(function*() {
-        const error = yield* errorOf(chat(server))
-        expect(error._tag).toBe("TransientError")
-        expect(error.message).toBe("OpenAI responded 502")
-      })))
+    withServer(
+      [ProviderServer.httpError(502, { body: "<html>Bad gateway</html>" })],
+      (server) =>
+        Effect.gen(function*() {
+          const error = yield* errorOf(chat(server))
+          expect(error._tag).toBe("TransientError")
+          expect(error.message).toBe("OpenAI responded 502")
+        })
+    ))
 
   it.live("connection refused is a NetworkError without the key", () =>
     Effect.gen(function*() {
@@ -131,20 +150,25 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
     }))
 
   it.live("aborting ctx.signal fails the stream with an aborted FatalError and closes the connection", () =>
-    withServer([ProviderServer.reply("x".repeat(20), { chunkSize: 1, fault: ProviderServer.stallAfter(2) })], (server) =>
-      Effect.gen(function*() {
-        const controller = new AbortController()
-        const error = yield* Effect.flip(
-          Stream.runForEach(chat(server)(context(controller.signal)), () => Effect.sync(() => controller.abort()))
-        )
-        expect(error._tag === "FatalError" && error.reason).toBe("aborted")
-        expect(yield* server.awaitEnd(0)).toBe("disconnected")
-        const already = yield* errorOf(chat(server), controller.signal)
-        expect(already._tag === "FatalError" && already.reason).toBe("aborted")
-      })))
+    withServer(
+      [ProviderServer.reply("x".repeat(20), { chunkSize: 1, fault: ProviderServer.stallAfter(2) })],
+      (server) =>
+        Effect.gen(function*() {
+          const controller = new AbortController()
+          const error = yield* Effect.flip(
+            Stream.runForEach(chat(server)(context(controller.signal)), () => Effect.sync(() => controller.abort()))
+          )
+          expect(error._tag === "FatalError" && error.reason).toBe("aborted")
+          expect(yield* server.awaitEnd(0)).toBe("disconnected")
+          const already = yield* errorOf(chat(server), controller.signal)
+          expect(already._tag === "FatalError" && already.reason).toBe("aborted")
+        })
+    ))
 
   it.live("invalid JSON in a data line is a ModelError that shows where, after the events before it", () =>
-    withServer([ProviderServer.replay(`${chatChunk("kept")}event: delta\ndata: {"choices": [oops\n\n${chatChunk("", "stop")}`)], (server) =>
+    withServer([
+      ProviderServer.replay(`${chatChunk("kept")}event: delta\ndata: {"choices": [oops\n\n${chatChunk("", "stop")}`)
+    ], (server) =>
       Effect.gen(function*() {
         const events: Array<unknown> = []
         const error = yield* Effect.flip(
@@ -152,7 +176,9 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
         )
         expect(events.length).toBe(1)
         expect(error._tag).toBe("ModelError")
-        expect(error.message).toBe(`OpenAI sent malformed SSE: the data of event "delta" is not JSON: "{\\"choices\\": [oops"`)
+        expect(error.message).toBe(
+          `OpenAI sent malformed SSE: the data of event "delta" is not JSON: "{\\"choices\\": [oops"`
+        )
       })))
 
   it.live("the end of the body: a last event without its blank line is kept, a cut-off one is a NetworkError", () =>
@@ -175,10 +201,13 @@ describe("Adapters.openaiHttp / anthropicHttp", () => {
       })))
 
   it.live("an event larger than the SSE limit is a ModelError", () =>
-    withServer([ProviderServer.replay(`data: "${"x".repeat(10 * 1024 * 1024 + 1)}`)], (server) =>
-      Effect.gen(function*() {
-        const error = yield* errorOf(chat(server))
-        expect(error._tag).toBe("ModelError")
-        expect(error.message).toContain("maximum size")
-      })))
+    withServer(
+      [ProviderServer.replay(`data: "${"x".repeat(10 * 1024 * 1024 + 1)}`)],
+      (server) =>
+        Effect.gen(function*() {
+          const error = yield* errorOf(chat(server))
+          expect(error._tag).toBe("ModelError")
+          expect(error.message).toContain("maximum size")
+        })
+    ))
 })

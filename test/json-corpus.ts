@@ -175,7 +175,11 @@ export const corpus: ReadonlyArray<Case> = [
     input: `{"a": True, "b": False, "c": None}`,
     expected: { a: true, b: false, c: null }
   },
-  { name: "Python dict repr", input: `{'ok': True, 'items': [1, 2], 'next': None}`, expected: { ok: true, items: [1, 2], next: null } },
+  {
+    name: "Python dict repr",
+    input: `{'ok': True, 'items': [1, 2], 'next': None}`,
+    expected: { ok: true, items: [1, 2], next: null }
+  },
   { name: "undefined", input: `{"a": undefined}`, expected: { a: null } },
   { name: "unquoted string value", input: `{"status": active, "n": 2}`, expected: { status: "active", n: 2 } },
 
@@ -197,9 +201,17 @@ export const corpus: ReadonlyArray<Case> = [
   { name: "mismatched closer", input: `{"a": [1, 2}`, expected: { a: [1, 2] } },
   { name: "extra closing brace", input: `{"a": 1}}`, expected: { a: 1 } },
   { name: "ellipsis placeholder", input: `{"items": [1, 2, ...]}`, expected: { items: [1, 2] } },
-  { name: "raw newlines and tabs in a string", input: "{\"text\": \"line1\nline2\tend\"}", expected: { text: "line1\nline2\tend" } },
+  {
+    name: "raw newlines and tabs in a string",
+    input: "{\"text\": \"line1\nline2\tend\"}",
+    expected: { text: "line1\nline2\tend" }
+  },
   { name: "byte order mark and no-break spaces", input: "\uFEFF{\u00a0\"a\":\u00a01}", expected: { a: 1 } },
-  { name: "unknown escapes kept (Windows path)", input: `{"path": "C:\\Users\\ada"}`, expected: { path: "C:\\Users\\ada" } },
+  {
+    name: "unknown escapes kept (Windows path)",
+    input: `{"path": "C:\\Users\\ada"}`,
+    expected: { path: "C:\\Users\\ada" }
+  },
   { name: "unknown escapes kept (regex)", input: `{"re": "\\d+"}`, expected: { re: "\\d+" } },
   {
     name: "deep nesting",
@@ -214,7 +226,8 @@ export const corpus: ReadonlyArray<Case> = [
   },
   {
     name: "everything at once",
-    input: "Sure! Here you go:\n```json\n{\n  // the user\n  name: 'Ada',\n  'langs': [\"en\", \"fr\",],\n  \"admin\": False,\n  “note”: “ok”,\n}\n```\nAnything else?",
+    input:
+      "Sure! Here you go:\n```json\n{\n  // the user\n  name: 'Ada',\n  'langs': [\"en\", \"fr\",],\n  \"admin\": False,\n  “note”: “ok”,\n}\n```\nAnything else?",
     expected: { name: "Ada", langs: ["en", "fr"], admin: false, note: "ok" }
   }
 ]

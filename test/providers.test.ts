@@ -211,7 +211,8 @@ describe("faults, per protocol and client", () => {
 
       it.live("a 529 / 503 is transient, a 401 is fatal with its status", () =>
         Effect.gen(function*() {
-          const busy = yield* scenario(client, [ProviderServer.httpError(client.protocol === "anthropic" ? 529 : 503), clean])
+          const busy = yield* scenario(client, [ProviderServer.httpError(client.protocol === "anthropic" ? 529 : 503),
+            clean])
           expectRecovered(busy, { reset: false })
           const denied = yield* scenario(client, [ProviderServer.httpError(401), clean])
           const error = lastError(denied)
@@ -230,7 +231,9 @@ describe("faults, per protocol and client", () => {
       it.live("interrupting the consumer aborts the HTTP request", () =>
         Effect.scoped(Effect.gen(function*() {
           // a stall after the second token: the request is still open when the consumer is interrupted
-          const server = yield* ProviderServer.start([ProviderServer.reply(TEXT, { fault: ProviderServer.stallAfter(2) })])
+          const server = yield* ProviderServer.start([
+            ProviderServer.reply(TEXT, { fault: ProviderServer.stallAfter(2) })
+          ])
           const first = yield* Deferred.make<void>()
           const fiber = yield* Effect.forkChild(
             Stream.runForEach(
@@ -249,13 +252,19 @@ describe("faults, per protocol and client", () => {
           const outcome = yield* scenario(client, [
             ProviderServer.httpError(401, { error: { message: "Incorrect API key provided" } }),
             ProviderServer.reply(TEXT, { fault: ProviderServer.resetAfter(1) })
-          ], { fallbacks: [client.source({ url: "", openaiBaseUrl: "http://127.0.0.1:1/v1", anthropicBaseUrl: "http://127.0.0.1:1" })] })
+          ], {
+            fallbacks: [
+              client.source({ url: "", openaiBaseUrl: "http://127.0.0.1:1/v1", anthropicBaseUrl: "http://127.0.0.1:1" })
+            ]
+          })
           const error = failure(outcome)
           const everything = [
             JSON.stringify(error),
             String(error),
             error.message,
-            ...(error._tag === "ExhaustedError" ? error.attempts.map((a) => `${a.error.message} ${String(a.error.cause)}`) : []),
+            ...(error._tag === "ExhaustedError" ? error.attempts.map((a) =>
+              `${a.error.message} ${String(a.error.cause)}`
+            ) : []),
             JSON.stringify(outcome.bus),
             JSON.stringify(outcome.events)
           ].join("\n")
@@ -283,4 +292,3 @@ describe("faults, per protocol and client", () => {
     })
   }
 })
-

@@ -10,25 +10,29 @@ import { type Block, check, extract, format, fromFiles, type Problem } from "./m
 
 const run = promisify(execFile)
 
-const documents = ["README.md", ...Fs.readdirSync("docs").filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)]
+const documents = ["README.md",
+  ...Fs.readdirSync("docs").filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)]
 
 /** A document the harness must reject, with the lines it must name. */
-const broken = extract("broken.md", [
-  "# Broken",
-  "",
-  "```ts",
-  "import { L0 } from \"effect-l0\"",
-  "export const text = L0.text({ stream: 42 })",
-  "```",
-  "",
-  "```ts fragment",
-  "const n: number = yield* L0.text(options)",
-  "```",
-  "",
-  "```typescript",
-  "const x = 1",
-  "```"
-].join("\n"))
+const broken = extract(
+  "broken.md",
+  [
+    "# Broken",
+    "",
+    "```ts",
+    "import { L0 } from \"effect-l0\"",
+    "export const text = L0.text({ stream: 42 })",
+    "```",
+    "",
+    "```ts fragment",
+    "const n: number = yield* L0.text(options)",
+    "```",
+    "",
+    "```typescript",
+    "const x = 1",
+    "```"
+  ].join("\n")
+)
 
 describe("markdown code blocks", () => {
   const { blocks, problems } = fromFiles(documents)
@@ -67,7 +71,12 @@ const sectionBlocks = (heading: string): Array<Block> => {
 /** Bundles a block as the file a reader saves, runs it with the OpenAI client pointed at `baseUrl`; its output. */
 const runBlock = async (block: Block, baseUrl: string): Promise<string> => {
   const bundled = await build({
-    stdin: { contents: block.code.join("\n"), resolveDir: process.cwd(), sourcefile: `README.md:${block.line}`, loader: "ts" },
+    stdin: {
+      contents: block.code.join("\n"),
+      resolveDir: process.cwd(),
+      sourcefile: `README.md:${block.line}`,
+      loader: "ts"
+    },
     bundle: true,
     platform: "node",
     format: "esm",

@@ -22,7 +22,9 @@ const classified = (u: unknown) => {
 }
 
 const refused = () =>
-  new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }) })
+  new TypeError("fetch failed", {
+    cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" })
+  })
 
 describe("openai SDK errors", () => {
   it("APIError subclasses categorize by status, with Retry-After from their headers", () => {
@@ -126,7 +128,10 @@ describe("@anthropic-ai/sdk errors", () => {
       tag: "NetworkError",
       reason: "refused"
     })
-    expect(classified(new Anthropic.APIConnectionTimeoutError())).toMatchObject({ tag: "NetworkError", reason: "timeout" })
+    expect(classified(new Anthropic.APIConnectionTimeoutError())).toMatchObject({
+      tag: "NetworkError",
+      reason: "timeout"
+    })
     expect(classified(new Anthropic.APIUserAbortError())).toMatchObject({ tag: "FatalError", reason: "aborted" })
   })
 })
@@ -169,12 +174,20 @@ describe("SDK clients without credentials", () => {
         maxRetries: 0,
         logLevel: "off"
       })
-      const adminOnly = new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: null, adminAPIKey: "admin", maxRetries: 0, logLevel: "off" })
+      const adminOnly = new OpenAI({
+        baseURL: server.openaiBaseUrl,
+        apiKey: null,
+        adminAPIKey: "admin",
+        maxRetries: 0,
+        logLevel: "off"
+      })
       const factories: ReadonlyArray<L0.SourceFactory> = [
         // the client built per attempt: its constructor throws
         ({ signal }) => {
           calls.push("openai constructor")
-          return openaiWithout(server.openaiBaseUrl).chat.completions.create({ model: "m", messages, stream: true }, { signal })
+          return openaiWithout(server.openaiBaseUrl).chat.completions.create({ model: "m", messages, stream: true }, {
+            signal
+          })
         },
         ({ signal }) => {
           calls.push("openai request")
@@ -185,7 +198,12 @@ describe("SDK clients without credentials", () => {
           return anthropic.messages.create({ model: "c", max_tokens: 16, messages, stream: true }, { signal })
         }
       ]
-      const fallback = new OpenAI({ baseURL: server.openaiBaseUrl, apiKey: "sk-test-fallback", maxRetries: 0, logLevel: "off" })
+      const fallback = new OpenAI({
+        baseURL: server.openaiBaseUrl,
+        apiKey: "sk-test-fallback",
+        maxRetries: 0,
+        logLevel: "off"
+      })
       const result = yield* L0.run({
         stream: factories[0]!,
         fallbacks: [
@@ -222,7 +240,10 @@ describe("SDK clients without credentials", () => {
     expect(constructed).toBeInstanceOf(OpenAI.OpenAIError)
     expect(L0Error.fromUnknown(constructed)).toMatchObject({ _tag: "FatalError", reason: "credentials" })
     const anthropic = new Anthropic({ baseURL: "http://127.0.0.1:1", apiKey: null, authToken: null, maxRetries: 0 })
-    const thrown = await anthropic.messages.create({ model: "c", max_tokens: 1, messages }).then(() => undefined, (e: unknown) => e)
+    const thrown = await anthropic.messages.create({ model: "c", max_tokens: 1, messages }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     expect(L0Error.fromUnknown(thrown)).toMatchObject({ _tag: "FatalError", reason: "credentials" })
   })
 })

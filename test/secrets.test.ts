@@ -39,13 +39,22 @@ const clients: ReadonlyArray<Client> = [
     name: "Adapters.openaiHttp responses",
     sdk: false,
     source: (server, key) =>
-      Adapters.openaiHttp({ baseUrl: server.openaiBaseUrl, path: "/responses", apiKey: Redacted.make(key), body: { model: "m", input: "Hi" } })
+      Adapters.openaiHttp({
+        baseUrl: server.openaiBaseUrl,
+        path: "/responses",
+        apiKey: Redacted.make(key),
+        body: { model: "m", input: "Hi" }
+      })
   },
   {
     name: "Adapters.anthropicHttp",
     sdk: false,
     source: (server, key) =>
-      Adapters.anthropicHttp({ baseUrl: server.anthropicBaseUrl, apiKey: key, body: { model: "c", max_tokens: 16, messages } })
+      Adapters.anthropicHttp({
+        baseUrl: server.anthropicBaseUrl,
+        apiKey: key,
+        body: { model: "c", max_tokens: 16, messages }
+      })
   },
   {
     name: "openai SDK chat.completions",
@@ -146,7 +155,9 @@ describe("secrets echoed by the server never leave", () => {
       it.live(`${client.name}, ${shape}: not in messages, causes, printed forms, events or logs`, () =>
         Effect.gen(function*() {
           const { collected, lines, logged, previous } = yield* run(client, key)
-          const error = Cause.squash((collected.exit as Exit.Failure<unknown, L0Error.L0Error>).cause) as L0Error.L0Error
+          const error = Cause.squash(
+            (collected.exit as Exit.Failure<unknown, L0Error.L0Error>).cause
+          ) as L0Error.L0Error
           // the attack happened: both sources failed, the first with the 401
           expect(error._tag).toBe("ExhaustedError")
           expect(error._tag === "ExhaustedError" && error.attempts.map((a) => a.error.status)).toContain(401)
@@ -173,7 +184,9 @@ describe("secrets echoed by the server never leave", () => {
       const key = KEYS[2]![1]
       const client = clients.find((c) => c.name === "openai SDK chat.completions")!
       const { collected } = yield* run(client, key)
-      const error = Cause.squash((collected.exit as Exit.Failure<unknown, L0Error.L0Error>).cause) as L0Error.ExhaustedError
+      const error = Cause.squash(
+        (collected.exit as Exit.Failure<unknown, L0Error.L0Error>).cause
+      ) as L0Error.ExhaustedError
       const cause = error.attempts[0]!.error.cause
       expect(cause).toBeInstanceOf(OpenAI.AuthenticationError)
       const apiError = cause as InstanceType<typeof OpenAI.APIError>
@@ -186,9 +199,10 @@ describe("the redact option", () => {
   it.effect("accepts strings and Redacted values; anything else is an invalid option that never shows the secret", () =>
     Effect.gen(function*() {
       const key = KEYS[2]![1]
-      const stream = () => (async function*() {
-        yield "ok"
-      })()
+      const stream = () =>
+        (async function*() {
+          yield "ok"
+        })()
       expect(yield* L0.text({ stream, redact: [key, Redacted.make(key)] })).toBe("ok")
       for (const redact of [key, [key, ""], [key, 42], [key, [key]], [key, null], { key }]) {
         const error = yield* Effect.flip(L0.text({ stream, redact } as unknown as L0.L0Options))
@@ -262,7 +276,10 @@ describe("causes", () => {
   })
 
   it("a cause with nothing to scrub is kept as it is", () => {
-    const thrown = Object.assign(new Error("plain failure"), { status: 500, headers: new Headers({ "x-request-id": "r1" }) })
+    const thrown = Object.assign(new Error("plain failure"), {
+      status: 500,
+      headers: new Headers({ "x-request-id": "r1" })
+    })
     expect(L0Error.fromUnknown(thrown)).toMatchObject({ cause: thrown })
     expect((L0Error.fromUnknown(thrown) as L0Error.TransientError).cause).toBe(thrown)
   })

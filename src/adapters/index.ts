@@ -14,4 +14,3 @@ export { openaiChat } from "./openaiChat.js"
 export { openaiResponses } from "./openaiResponses.js"
 export { events, text } from "./plain.js"
 export { vercelAi } from "./vercelAi.js"
-

@@ -49,7 +49,12 @@ class ResponsesDecoder extends MarkedDecoder {
       case "response.output_item.added": {
         const item = chunk.item
         if (isRecord(item) && item.type === "function_call") {
-          this.calls.start(stringOf(item.id) ?? "", stringOf(item.call_id), stringOf(item.name), stringOf(item.arguments))
+          this.calls.start(
+            stringOf(item.id) ?? "",
+            stringOf(item.call_id),
+            stringOf(item.name),
+            stringOf(item.arguments)
+          )
         }
         return false
       }

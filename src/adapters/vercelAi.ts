@@ -5,7 +5,15 @@
  * @since 0.1.0
  */
 import type { Adapter } from "../Adapter.js"
-import { contentFiltered, isRecord, MarkedDecoder, reasoning, stringOf, unexpectedChunk, usageOf } from "../internal/decode.js"
+import {
+  contentFiltered,
+  isRecord,
+  MarkedDecoder,
+  reasoning,
+  stringOf,
+  unexpectedChunk,
+  usageOf
+} from "../internal/decode.js"
 import { FatalError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { Usage } from "../L0Event.js"
@@ -48,7 +56,12 @@ const TYPES: ReadonlySet<unknown> = new Set([
 /** v4 usage is `{ promptTokens, completionTokens }`, v5+ `{ inputTokens, outputTokens }`. */
 const usageFrom = (usage: unknown): Usage | undefined =>
   isRecord(usage)
-    ? usageOf(usage, usage.inputTokens ?? usage.promptTokens, usage.outputTokens ?? usage.completionTokens, usage.totalTokens)
+    ? usageOf(
+      usage,
+      usage.inputTokens ?? usage.promptTokens,
+      usage.outputTokens ?? usage.completionTokens,
+      usage.totalTokens
+    )
     : undefined
 
 /** v4 names the text `textDelta`, v5+ `text`; the model-level parts use `delta`. */
@@ -59,7 +72,6 @@ class VercelDecoder extends MarkedDecoder {
   constructor() {
     super(NAME, `"finish" part`)
   }
-
 
   push(chunk: unknown, out: Array<L0Event.L0Event>): boolean {
     if (!isRecord(chunk)) throw unexpectedChunk(NAME, chunk)

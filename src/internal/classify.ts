@@ -186,7 +186,8 @@ const findCode = (r: Reader, u: object): string | undefined => {
 const providerType = (r: Reader, u: object): string | undefined => {
   const nested = r.record(u, "error")
   const type = r.get(u, "type")
-  const candidates = [r.get(nested, "type"), r.get(nested, "code"), r.get(u, "code"), type === "error" ? undefined : type]
+  const candidates = [r.get(nested, "type"), r.get(nested, "code"), r.get(u, "code"),
+    type === "error" ? undefined : type]
   for (const candidate of candidates) {
     if (typeof candidate === "string" && PROVIDER_TYPES.has(candidate)) return candidate
   }

@@ -103,7 +103,9 @@ export const groupReporter: Effect.Effect<
   return (type, data) => {
     if (bus !== EventBus.noop) {
       // the signature ties `data` to `type`; TypeScript cannot follow that tie into the union
-      bus.emit({ type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data } as EventBus.BusEvent)
+      bus.emit(
+        { type, sessionId: id, streamId: id, timestamp: clock.currentTimeMillisUnsafe(), data } as EventBus.BusEvent
+      )
     }
   }
 })

@@ -134,7 +134,8 @@ export class Joint {
   static make(checkpoint: string, settings: Settings, holding = checkpoint.length): Joint | undefined {
     if (holding === 0) return undefined
     const end = settings.trailingWhitespace === "dropped" ? trailingWhitespaceStart(checkpoint) : holding
-    const alive = settings.deduplicate === undefined ? [] : overlapStarts(checkpoint.slice(0, end), settings.deduplicate)
+    const alive = settings.deduplicate === undefined ? []
+      : overlapStarts(checkpoint.slice(0, end), settings.deduplicate)
     return alive.length === 0 && end === holding ? undefined : new Joint(checkpoint, end, holding, alive)
   }
 

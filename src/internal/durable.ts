@@ -65,7 +65,9 @@ export const fields = {
 type Decoded = Schema.Struct.Type<typeof fields>
 
 /** The settings of a run with a `sessionId`; `resume` and `checkpoint` need one. */
-export const settings = ({ checkpoint, resume, sessionId }: Decoded): Result.Result<Settings | undefined, FatalError> => {
+export const settings = (
+  { checkpoint, resume, sessionId }: Decoded
+): Result.Result<Settings | undefined, FatalError> => {
   if (sessionId === undefined) {
     if (resume) return Result.fail(invalidOption("resume", "a sessionId to resume", resume))
     return checkpoint === undefined

@@ -23,6 +23,9 @@ import type { L0Event } from "../L0Event.js"
 import { stream } from "./l0.js"
 import type { AttemptContext, L0Options } from "./l0Types.js"
 
+/** The responses L0 builds call no tools of their own. */
+type NoTools = Record<string, never>
+
 type TextOptions = LanguageModel.GenerateTextOptions<Record<string, Tool.Any>>
 type Part = Response.StreamPart<Record<string, Tool.Any>, Response.ToolParametersMode>
 type Method = "streamText" | "generateText"
@@ -38,7 +41,7 @@ interface Erased {
   readonly streamText: (options: TextOptions) => Stream.Stream<Part, unknown, unknown>
   readonly generateText: (
     options: TextOptions
-  ) => Effect.Effect<LanguageModel.GenerateTextResponse<{}>, unknown, unknown>
+  ) => Effect.Effect<LanguageModel.GenerateTextResponse<NoTools>, unknown, unknown>
   readonly generateObject: (options: TextOptions) => Effect.Effect<unknown, unknown, unknown>
 }
 
@@ -157,8 +160,8 @@ const TEXT_MARK = Response.makePart("text-start", { id: "effect-l0-text" })
  * text part and the reasoning as one reasoning part, each where it began,
  * among the last attempt's other parts.
  */
-const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.GenerateTextResponse<{}> => {
-  const content: Array<Response.Part<{}> | undefined> = []
+const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.GenerateTextResponse<NoTools> => {
+  const content: Array<Response.Part<NoTools> | undefined> = []
   const reasoning: Array<string> = []
   let textAt: number | undefined
   let reasoningAt: number | undefined
@@ -179,7 +182,7 @@ const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.Gener
       case "source":
       case "response-metadata":
       case "finish":
-        content.push(part as Response.Part<{}>)
+        content.push(part as Response.Part<NoTools>)
         break
       default:
         break

@@ -53,13 +53,21 @@ class Recorder {
     try {
       for (const entry of encoded.success) lines.push(JSON.stringify(entry))
     } catch (cause) {
-      this.failure = new EventLogError({ reason: "Encode", message: `Cannot write a log entry as JSON: ${messageOf(cause)}`, cause })
+      this.failure = new EventLogError({
+        reason: "Encode",
+        message: `Cannot write a log entry as JSON: ${messageOf(cause)}`,
+        cause
+      })
       return
     }
     try {
       this.sink.write(lines)
     } catch (cause) {
-      this.failure = new EventLogError({ reason: "Write", message: `Cannot write to the event log: ${messageOf(cause)}`, cause })
+      this.failure = new EventLogError({
+        reason: "Write",
+        message: `Cannot write to the event log: ${messageOf(cause)}`,
+        cause
+      })
     }
   }
 
@@ -199,7 +207,9 @@ export const decode = (
         const line = start + j + 1
         if (outcome !== undefined) return Effect.fail(corrupt(line, "follows the end of the run"))
         if ((entry._tag === "Start") !== (line === 1)) {
-          return Effect.fail(corrupt(line, line === 1 ? "is not the start of a run" : "starts a second run: a log holds one run"))
+          return Effect.fail(
+            corrupt(line, line === 1 ? "is not the start of a run" : "starts a second run: a log holds one run")
+          )
         }
         if (entry._tag === "Event") events.push(entry.event)
         else if (entry._tag === "Bus") busEvents.push(entry.event)
@@ -252,7 +262,11 @@ export const replay = (recording: Recording, options: ReplayOptions | undefined)
             }
             case "Event": {
               const batch: Arr.NonEmptyArray<L0Event> = [entry.event]
-              for (let after = entries[index]; after?._tag === "Event" && after.at === entry.at; after = entries[++index]) {
+              for (
+                let after = entries[index];
+                after?._tag === "Event" && after.at === entry.at;
+                after = entries[++index]
+              ) {
                 batch.push(after.event)
               }
               return Effect.succeed(batch)

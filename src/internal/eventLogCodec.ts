@@ -3,7 +3,15 @@ import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
 import type * as EventBus from "../EventBus.js"
 import type { CategoryError, L0Error } from "../L0Error.js"
-import { ContentError, ExhaustedError, FatalError, isL0Error, ModelError, NetworkError, TransientError } from "../L0Error.js"
+import {
+  ContentError,
+  ExhaustedError,
+  FatalError,
+  isL0Error,
+  ModelError,
+  NetworkError,
+  TransientError
+} from "../L0Error.js"
 
 /** The format version written in every log's first line. */
 export const VERSION = 1
@@ -191,7 +199,11 @@ const Network = Schema.Struct({
   encode: SchemaGetter.transform((e) => ({ _tag: e._tag, category: e.category, ...base(e), reason: e.reason }))
 }))
 
-const Transient = Schema.Struct({ _tag: Schema.tag("TransientError"), category: Schema.Literal("transient"), ...common })
+const Transient = Schema.Struct({
+  _tag: Schema.tag("TransientError"),
+  category: Schema.Literal("transient"),
+  ...common
+})
   .pipe(Schema.decodeTo(errorOf<TransientError>("TransientError"), {
     decode: SchemaGetter.transform(({ _tag, category, ...fields }) => new TransientError(fields)),
     encode: SchemaGetter.transform((e) => ({ _tag: e._tag, category: e.category, ...base(e) }))

@@ -85,7 +85,9 @@ export const settings = (options: unknown): Result.Result<Settings, FatalError> 
     return Result.fail(invalidOption("failures", "an integer ≥ 1 or false", failures))
   }
   const openDuration = positiveDuration(options.openDuration, "30 seconds")
-  if (openDuration === undefined) return Result.fail(invalidOption("openDuration", "a positive duration", options.openDuration))
+  if (openDuration === undefined) {
+    return Result.fail(invalidOption("openDuration", "a positive duration", options.openDuration))
+  }
   const rateLimit = options.rateLimit ?? {}
   if (rateLimit !== false && !isRecord(rateLimit)) {
     return Result.fail(invalidOption("rateLimit", "false or { limit?, window?, whenLimited? }", rateLimit))
@@ -184,6 +186,7 @@ export const admit = (
     return {
       _tag: "Admitted",
       // waits until the breaker has recorded the outcome, so the next attempt (here or in another process) sees it
-      report: (error) => Effect.andThen(Deferred.succeed(outcome, error), Effect.andThen(Fiber.await(recorder), feedback(error)))
+      report: (error) =>
+        Effect.andThen(Deferred.succeed(outcome, error), Effect.andThen(Fiber.await(recorder), feedback(error)))
     }
   })

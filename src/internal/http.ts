@@ -29,7 +29,10 @@ export interface Provider {
   readonly factory: string
   readonly baseUrl: string
   readonly path: string
-  readonly auth: (request: HttpClientRequest.HttpClientRequest, key: Redacted.Redacted<string>) => HttpClientRequest.HttpClientRequest
+  readonly auth: (
+    request: HttpClientRequest.HttpClientRequest,
+    key: Redacted.Redacted<string>
+  ) => HttpClientRequest.HttpClientRequest
   readonly headers: Readonly<Record<string, string>>
 }
 
@@ -59,20 +62,25 @@ const HttpOptionsSchema = Schema.Struct({
 
 /** Decodes the options once, when the adapter factory is called; errors name them `Adapters.<factory>.<option>`. */
 const resolve = (provider: Provider, options: unknown): Result.Result<Resolved, FatalError> =>
-  Result.flatMap(decoder(HttpOptionsSchema, `Adapters.${provider.factory}`, true)(options), ({ apiKey, baseUrl, body, headers, path }) => {
-    const key = Redacted.isRedacted(apiKey) ? Redacted.value(apiKey) : apiKey
-    const url = `${(baseUrl ?? provider.baseUrl).replace(/\/+$/, "")}/${(path ?? provider.path).replace(/^\/+/, "")}`
-    if (!URL.canParse(url)) return Result.fail(invalidOption(`Adapters.${provider.factory}.baseUrl`, "a URL", baseUrl))
-    const removeKey = Redact.exact([key]) ?? identity
-    return Result.succeed({
-      url,
-      key: Redacted.make(key),
-      body: body as HttpOptions["body"],
-      headers: headers ?? {},
-      removeKey,
-      scrub: (text: string) => Redact.redactSecrets(removeKey(text))
-    })
-  })
+  Result.flatMap(
+    decoder(HttpOptionsSchema, `Adapters.${provider.factory}`, true)(options),
+    ({ apiKey, baseUrl, body, headers, path }) => {
+      const key = Redacted.isRedacted(apiKey) ? Redacted.value(apiKey) : apiKey
+      const url = `${(baseUrl ?? provider.baseUrl).replace(/\/+$/, "")}/${(path ?? provider.path).replace(/^\/+/, "")}`
+      if (!URL.canParse(url)) {
+        return Result.fail(invalidOption(`Adapters.${provider.factory}.baseUrl`, "a URL", baseUrl))
+      }
+      const removeKey = Redact.exact([key]) ?? identity
+      return Result.succeed({
+        url,
+        key: Redacted.make(key),
+        body: body as HttpOptions["body"],
+        headers: headers ?? {},
+        removeKey,
+        scrub: (text: string) => Redact.redactSecrets(removeKey(text))
+      })
+    }
+  )
 
 const request = (
   provider: Provider,
@@ -178,7 +186,10 @@ const sseEvents = <E>(
           parsed.push(JSON.parse(data))
         } catch {
           failure = ended
-            ? new NetworkError({ reason: "eof", message: `The ${provider.label} stream ended in the middle of an event` })
+            ? new NetworkError({
+              reason: "eof",
+              message: `The ${provider.label} stream ended in the middle of an event`
+            })
             : malformed(provider, `the data of event "${event.event}" is not JSON: ${preview(data)}`)
         }
       })
@@ -249,7 +260,10 @@ export const sseSource = (provider: Provider, options: HttpOptions) => {
     return Stream.unwrap(Effect.gen(function*() {
       const client = HttpClient.withScope(yield* HttpClient.HttpClient)
       const failed = (error: HttpClientError.HttpClientError) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(transportError(provider, error, now, config.scrub)))
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => Effect.fail(transportError(provider, error, now, config.scrub))
+        )
       const response = yield* client.execute(yield* request(provider, config, ctx)).pipe(
         Effect.catchTag("HttpClientError", failed)
       )

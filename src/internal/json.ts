@@ -77,7 +77,8 @@ const ELLIPSIS_FLAG = 1 << 14
 const UNSAFE = 1 << 15
 
 /** The names of the flags set in `flags`. */
-export const repairNames = (flags: number): Array<RepairKind> => repairKinds.filter((_, bit) => (flags & (1 << bit)) !== 0)
+export const repairNames = (flags: number): Array<RepairKind> =>
+  repairKinds.filter((_, bit) => (flags & (1 << bit)) !== 0)
 
 /** The JSON spellings of the literals. */
 const STRICT_LITERALS: ReadonlySet<string> = new Set(["true", "false", "null"])

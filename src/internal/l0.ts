@@ -138,7 +138,8 @@ const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settin
     store,
     settings,
     session.clock,
-    (checkpoint) => session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq }),
+    (checkpoint) =>
+      session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq }),
     seq,
     restored
   )
@@ -177,8 +178,7 @@ export const streamChecked = <A, R = never>(
 export const runChecked = <A, R = never>(
   options: L0Options<R>,
   check: Check<A>
-): Effect.Effect<Completed<A>, L0Error, R> =>
-  last(streamChecked(options, check))
+): Effect.Effect<Completed<A>, L0Error, R> => last(streamChecked(options, check))
 
 /** @internal */
 export const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })

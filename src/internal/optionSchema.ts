@@ -44,7 +44,10 @@ export const describeValue = (u: unknown): string => {
  * @internal
  */
 export const invalidOption = (path: string, expected: string, got: unknown): FatalError =>
-  new FatalError({ reason: "options", message: `Invalid option "${path}": expected ${expected}, got ${describeValue(got)}` })
+  new FatalError({
+    reason: "options",
+    message: `Invalid option "${path}": expected ${expected}, got ${describeValue(got)}`
+  })
 
 const joinPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>(
@@ -149,7 +152,8 @@ export const decoder = <S extends Schema.ConstraintDecoder<unknown>>(
       return Result.fail(
         new FatalError({
           reason: "options",
-          message: `Invalid option "${name}": expected an object whose options can be read, got an object that throws when read`
+          message:
+            `Invalid option "${name}": expected an object whose options can be read, got an object that throws when read`
         })
       )
     }
@@ -164,8 +168,11 @@ export const decoder = <S extends Schema.ConstraintDecoder<unknown>>(
 export const guarded = <T>(is: (u: unknown) => u is T, expected: string): Schema.declare<T> =>
   Schema.declare(is, { expected })
 
+/** Any function, whatever it takes and returns. */
+type AnyFunction = (...args: Array<never>) => unknown
+
 /** @internal */
-export const Fn = <F extends Function = Function>(expected = "a function"): Schema.declare<F> =>
+export const Fn = <F extends AnyFunction = AnyFunction>(expected = "a function"): Schema.declare<F> =>
   guarded((u): u is F => Predicate.isFunction(u), expected)
 
 /**
@@ -240,7 +247,11 @@ export const onlyKeys = (known: ReadonlyArray<string>) =>
     const unknown = Object.keys(o).find((key) => !known.includes(key))
     return unknown === undefined ? undefined : new SchemaIssue.Pointer(
       [unknown],
-      new SchemaIssue.InvalidValue({ expected: `no such option (known: ${known.join(", ")})` }, (o as Record<string, unknown>)[unknown], PARSE)
+      new SchemaIssue.InvalidValue(
+        { expected: `no such option (known: ${known.join(", ")})` },
+        (o as Record<string, unknown>)[unknown],
+        PARSE
+      )
     )
   })
 

@@ -77,13 +77,20 @@ const Deduplicate = ClosedStruct({
 }, "{ minOverlap?, maxOverlap?, boundary? }").pipe(
   Schema.check(Schema.makeFilter(({ maxOverlap, minOverlap }) =>
     maxOverlap >= minOverlap ||
-    new SchemaIssue.Pointer(["maxOverlap"], new SchemaIssue.InvalidValue({ expected: `an integer ≥ minOverlap (${minOverlap})` }, maxOverlap, { reportInput: true }))
+    new SchemaIssue.Pointer(
+      ["maxOverlap"],
+      new SchemaIssue.InvalidValue({ expected: `an integer ≥ minOverlap (${minOverlap})` }, maxOverlap, {
+        reportInput: true
+      })
+    )
   ))
 )
 
 const ContinuationOptions = ClosedStruct({
   deduplicate: withDefault(
-    Schema.Union([Schema.Boolean, Deduplicate]).annotate({ expected: "a boolean or { minOverlap?, maxOverlap?, boundary? }" }),
+    Schema.Union([Schema.Boolean, Deduplicate]).annotate({
+      expected: "a boolean or { minOverlap?, maxOverlap?, boundary? }"
+    }),
     false
   ),
   trailingWhitespace: withDefault(Schema.Literals(["sent", "dropped"]), "sent")
@@ -99,13 +106,19 @@ const L0OptionsSchema = Schema.Struct({
   guardrails: withDefault(Schema.Array(guarded(isGuardrailRule, "a guardrail rule (Guardrail.make)")), []),
   checkInterval: withDefault(IntAtLeast(1), 10),
   progressInterval: withDefault(IntAtLeast(1), 100),
-  retry: Schema.optional(Schema.Union([ScheduleSchema, RetryOptions]).annotate({ expected: "retry options or a Schedule" })),
+  retry: Schema.optional(
+    Schema.Union([ScheduleSchema, RetryOptions]).annotate({ expected: "retry options or a Schedule" })
+  ),
   timeout: Schema.optional(TimeoutOptions),
   adapter: Schema.optional(
-    Schema.Union([Schema.String, guarded(isAdapter, "an adapter")]).annotate({ expected: "an adapter or an adapter name" })
+    Schema.Union([Schema.String, guarded(isAdapter, "an adapter")]).annotate({
+      expected: "an adapter or an adapter name"
+    })
   ),
   continuation: withDefault(
-    Schema.Union([Schema.Boolean, ContinuationOptions]).annotate({ expected: "a boolean or { deduplicate?, trailingWhitespace? }" }),
+    Schema.Union([Schema.Boolean, ContinuationOptions]).annotate({
+      expected: "a boolean or { deduplicate?, trailingWhitespace? }"
+    }),
     false
   ),
   redact: withDefault(Schema.Array(Secret), []),
@@ -122,7 +135,10 @@ const continuationSettings = (
   const { deduplicate, trailingWhitespace } = decoded
   return deduplicate === false && trailingWhitespace === "sent"
     ? Continuation.exact
-    : { deduplicate: deduplicate === false ? undefined : deduplicate === true ? defaultDeduplication : deduplicate, trailingWhitespace }
+    : {
+      deduplicate: deduplicate === false ? undefined : deduplicate === true ? defaultDeduplication : deduplicate,
+      trailingWhitespace
+    }
 }
 
 const defaultDeduplication: Continuation.Deduplication = {

@@ -119,7 +119,8 @@ const copy = (u: unknown, scrub: Scrub, depth: number, seen: Map<object, unknown
       const entries = entriesOf(u).map(([key, value]) =>
         [copy(key, scrub, depth + 1, seen), copy(value, scrub, depth + 1, seen)] as const
       )
-      return u instanceof Map ? new Map(entries) : new Headers(entries.map(([key, value]) => [String(key), String(value)]))
+      return u instanceof Map ? new Map(entries)
+        : new Headers(entries.map(([key, value]) => [String(key), String(value)]))
     }
     const out: Record<Key, unknown> = Object.create(Object.getPrototypeOf(u))
     seen.set(u, out)

@@ -726,7 +726,8 @@ class Attempt<A> {
     if (this.index > 0) session.emit("fallback_success", this.streamId, { fallbackIndex: this.index })
     const reported = this.health === undefined ? Effect.void : this.health(undefined)
     // the answer is whole: a stored checkpoint has nothing left to resume
-    const finished = session.checkpointer === undefined ? reported : Effect.andThen(session.checkpointer.finish(), reported)
+    const finished = session.checkpointer === undefined ? reported
+      : Effect.andThen(session.checkpointer.finish(), reported)
     return Effect.as(finished, this.deliver(out))
   }
 }

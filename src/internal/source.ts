@@ -352,13 +352,15 @@ const drive = (pump: Pump, iterable: AsyncIterable<unknown>): void => {
 }
 
 const runStream = (pump: Pump, stream: Stream.Stream<unknown, unknown>): Effect.Effect<void> =>
-  Stream.runForEachArray(stream, (chunks) =>
-    Effect.suspend(() => pump.pushAll(chunks) ? Effect.promise(() => pump.waitForSpace()) : Effect.void)).pipe(
-      Effect.matchCause({
-        onSuccess: () => pump.finish(),
-        onFailure: (cause) => pump.fail(Cause.squash(cause))
-      })
-    )
+  Stream.runForEachArray(
+    stream,
+    (chunks) => Effect.suspend(() => pump.pushAll(chunks) ? Effect.promise(() => pump.waitForSpace()) : Effect.void)
+  ).pipe(
+    Effect.matchCause({
+      onSuccess: () => pump.finish(),
+      onFailure: (cause) => pump.fail(Cause.squash(cause))
+    })
+  )
 
 /** The `APIPromise` of the openai and Anthropic SDKs: `withResponse()` gives the stream and its HTTP response. */
 interface ApiPromise extends PromiseLike<unknown> {

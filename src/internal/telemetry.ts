@@ -93,10 +93,13 @@ export class RunTelemetry {
         const traced = this.open.get(streamId)
         if (traced === undefined) return
         traced.span.attribute("l0.retry.delay_ms", event.data.delayMs)
-        this.update(Metric.withAttributes(Metrics.retries, {
-          category: event.data.category,
-          provider: provider(traced.attempt)
-        }), 1)
+        this.update(
+          Metric.withAttributes(Metrics.retries, {
+            category: event.data.category,
+            provider: provider(traced.attempt)
+          }),
+          1
+        )
         return this.end(traced, failedExit(traced))
       }
       case "retry_exhausted": {
@@ -131,10 +134,13 @@ export class RunTelemetry {
           "l0.guardrail.rule": event.data.rule,
           "l0.guardrail.severity": event.data.severity
         })
-        return this.update(Metric.withAttributes(Metrics.violations, {
-          rule: String(event.data.rule),
-          severity: String(event.data.severity)
-        }), 1)
+        return this.update(
+          Metric.withAttributes(Metrics.violations, {
+            rule: String(event.data.rule),
+            severity: String(event.data.severity)
+          }),
+          1
+        )
       }
       case "session_end":
         return this.finished(event.data.outcome, event.data.attempts)

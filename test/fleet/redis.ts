@@ -42,7 +42,8 @@ export interface RedisServer {
 /** A throwaway `redis-server` on 127.0.0.1 and a free port, without persistence; ready once it answers PING. */
 export const startRedis = async (): Promise<RedisServer> => {
   const port = await freePort()
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+    "no"], {
     stdio: "ignore"
   })
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))

@@ -25,7 +25,8 @@ const Bus = EventBus.layer((event) => {
 
 const text = await Effect.runPromise(
   L0.text({
-    stream: ({ checkpoint, signal }) => client.chat.completions.create(Continuation.openaiChat(request, checkpoint), { signal }),
+    stream: ({ checkpoint, signal }) =>
+      client.chat.completions.create(Continuation.openaiChat(request, checkpoint), { signal }),
     sessionId: "order-42",
     resume: RESUME === "1",
     timeout: { initialToken: "1 minute", interToken: "1 minute" }

@@ -532,9 +532,9 @@ export class ToneShiftScan extends ProseWordScan {
       if (this.n === window) this.baseline = this.sum
       if (this.n >= 2 * window && Math.abs(this.sum - this.baseline) >= threshold * window) {
         this.done = true
-        return `tone shift at offset ${words.starts[i]}: the last ${window} words score ${signed(this.sum)}, the first ${window} ${
-          signed(this.baseline)
-        } (informal words and markers +1, formal words -1)`
+        return `tone shift at offset ${words.starts[i]}: the last ${window} words score ${
+          signed(this.sum)
+        }, the first ${window} ${signed(this.baseline)} (informal words and markers +1, formal words -1)`
       }
     }
     return undefined
@@ -708,7 +708,9 @@ export class EntropyScan {
         const shown = quote(this.recent.slice(base + i + 1 - Math.min(window, PREVIEW), base + i + 1))
         return this.found(
           base + i,
-          `the last ${window} non-whitespace characters carry ${bits.toFixed(2)} bits per character (below ${this.limits.threshold}): ${shown}`
+          `the last ${window} non-whitespace characters carry ${
+            bits.toFixed(2)
+          } bits per character (below ${this.limits.threshold}): ${shown}`
         )
       }
     }

@@ -391,7 +391,10 @@ export class MarkdownScan {
       this.endRun(cls)
     }
     // inside a code span a backslash escapes nothing
-    if (c === BACKTICK ? !escaped || this.codeSpan > 0 : this.codeSpan === 0 && !escaped && (c === STAR || c === UNDERSCORE)) {
+    if (
+      c === BACKTICK ? !escaped || this.codeSpan > 0
+        : this.codeSpan === 0 && !escaped && (c === STAR || c === UNDERSCORE)
+    ) {
       this.runChar = c
       this.runLength = 1
       this.runPrev = this.prevClass
@@ -496,7 +499,8 @@ export class MarkdownScan {
     } else if (delimiter && this.headerCells > 0) {
       if (cells === this.headerCells) this.tableColumns = cells
       else {
-        this.tableProblem ??= `the table delimiter row at line ${this.line} has ${cells} cell(s), its header ${this.headerCells}`
+        this.tableProblem ??=
+          `the table delimiter row at line ${this.line} has ${cells} cell(s), its header ${this.headerCells}`
       }
     }
     this.headerCells = this.tableColumns === 0 && !delimiter ? cells : 0

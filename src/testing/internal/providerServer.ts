@@ -61,9 +61,9 @@ const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache
 
 const protocolOf = (path: string): Protocol | undefined =>
   path.endsWith("/chat/completions") ? "openai-chat"
-  : path.endsWith("/responses") ? "openai-responses"
-  : path.endsWith("/messages") ? "anthropic"
-  : undefined
+    : path.endsWith("/responses") ? "openai-responses"
+    : path.endsWith("/messages") ? "anthropic"
+    : undefined
 
 // keeps the auth scheme ("Bearer") so tests can still check how the key was sent
 const redact = (value: string): string => {
@@ -165,7 +165,10 @@ const Text = Schema.Union([Schema.String, Schema.Array(Schema.String)]).annotate
 const ChunkSize = Schema.optional(IntAtLeast(1, "a positive integer"))
 
 const Delay = Schema.optional(
-  guarded((u): u is number => Predicate.isNumber(u) && Number.isFinite(u) && u >= 0, "a finite number of milliseconds ≥ 0")
+  guarded(
+    (u): u is number => Predicate.isNumber(u) && Number.isFinite(u) && u >= 0,
+    "a finite number of milliseconds ≥ 0"
+  )
 )
 
 const FaultSchema = Schema.optional(Schema.Struct({
@@ -175,20 +178,35 @@ const FaultSchema = Schema.optional(Schema.Struct({
   )
 }))
 
-const ToolCalls = Schema.optional(Schema.Array(Schema.Struct({ name: Schema.String, arguments: Text, chunkSize: ChunkSize })))
+const ToolCalls = Schema.optional(
+  Schema.Array(Schema.Struct({ name: Schema.String, arguments: Text, chunkSize: ChunkSize }))
+)
 
 /** Every answer a script can give, described once; the server decodes each before playing it. */
 const AnswerSchema = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("Hangup") }),
   Schema.Struct({
     _tag: Schema.Literal("HttpError"),
-    status: guarded((u): u is number => Number.isInteger(u) && (u as number) >= 400 && (u as number) <= 599, "an integer from 400 to 599")
+    status: guarded(
+      (u): u is number => Number.isInteger(u) && (u as number) >= 400 && (u as number) <= 599,
+      "an integer from 400 to 599"
+    )
   }),
-  Schema.Struct({ _tag: Schema.Literal("Reply"), text: Text, toolCalls: ToolCalls, chunkSize: ChunkSize, delay: Delay, fault: FaultSchema }),
+  Schema.Struct({
+    _tag: Schema.Literal("Reply"),
+    text: Text,
+    toolCalls: ToolCalls,
+    chunkSize: ChunkSize,
+    delay: Delay,
+    fault: FaultSchema
+  }),
   Schema.Struct({ _tag: Schema.Literal("Unstreamed"), text: Text, toolCalls: ToolCalls }),
   Schema.Struct({
     _tag: Schema.Literal("Replay"),
-    body: guarded((u): u is string | Uint8Array => Predicate.isString(u) || u instanceof Uint8Array, "a string or a Uint8Array"),
+    body: guarded(
+      (u): u is string | Uint8Array => Predicate.isString(u) || u instanceof Uint8Array,
+      "a string or a Uint8Array"
+    ),
     chunkSize: ChunkSize,
     delay: Delay,
     fault: FaultSchema
@@ -223,7 +241,12 @@ const replyContent = (reply: Reply | Unstreamed, body: unknown, id: string): Con
   }
 }
 
-const planFor = (answer: Extract<Answer, { readonly _tag: "Reply" | "Replay" }>, protocol: Protocol, body: unknown, id: string): Plan => {
+const planFor = (
+  answer: Extract<Answer, { readonly _tag: "Reply" | "Replay" }>,
+  protocol: Protocol,
+  body: unknown,
+  id: string
+): Plan => {
   if (answer._tag === "Reply") {
     const wire = makeWire(protocol, replyContent(answer, body, id))
     return {
@@ -258,7 +281,12 @@ const cutInto = (data: string | Uint8Array, cut: Cut): Uint8Array => {
 }
 
 /** Plays `fault` before `next` (the bytes due next); true when the response is over. */
-const strike = async (exchange: Exchange, plan: Plan, fault: Fault, next: () => string | Uint8Array): Promise<boolean> => {
+const strike = async (
+  exchange: Exchange,
+  plan: Plan,
+  fault: Fault,
+  next: () => string | Uint8Array
+): Promise<boolean> => {
   switch (fault._tag) {
     case "Reset":
       if (fault.cut !== undefined) await write(exchange, cutInto(next(), fault.cut))
@@ -337,8 +365,8 @@ const pick = async (state: State, record: RecordedRequest): Promise<readonly [An
 /** The `messages` (Chat Completions, Anthropic) or `input` items (Responses) of a request body. */
 const conversation = (body: unknown): ReadonlyArray<unknown> =>
   hasProperty(body, "messages") && Array.isArray(body.messages) ? body.messages
-  : hasProperty(body, "input") && Array.isArray(body.input) ? body.input
-  : []
+    : hasProperty(body, "input") && Array.isArray(body.input) ? body.input
+    : []
 
 const isAssistant = (message: unknown): message is { readonly content?: unknown } =>
   hasProperty(message, "role") && message.role === "assistant"
@@ -346,9 +374,9 @@ const isAssistant = (message: unknown): message is { readonly content?: unknown 
 /** A message's text: its string content, or its text blocks joined. */
 const textOf = (content: unknown): string =>
   typeof content === "string" ? content
-  : Array.isArray(content)
-  ? content.map((block) => hasProperty(block, "text") && typeof block.text === "string" ? block.text : "").join("")
-  : ""
+    : Array.isArray(content)
+    ? content.map((block) => hasProperty(block, "text") && typeof block.text === "string" ? block.text : "").join("")
+    : ""
 
 /** The text of the last assistant message of a request: the partial answer a continuation request carries. */
 const partialAnswer = (body: unknown): string => {

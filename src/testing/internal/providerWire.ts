@@ -100,7 +100,8 @@ const openaiError = (details: ErrorDetails, type: string, message: string, code:
   code: details.code ?? code
 })
 
-const statusMessage = (status: number): string => STATUS_CODES[status] ?? (status === 529 ? "Overloaded" : `HTTP ${status}`)
+const statusMessage = (status: number): string =>
+  STATUS_CODES[status] ?? (status === 529 ? "Overloaded" : `HTTP ${status}`)
 
 const ANTHROPIC_TYPES: ReadonlyMap<number, string> = new Map([
   [400, "invalid_request_error"],
@@ -118,9 +119,9 @@ const anthropicType = (status: number): string =>
 
 const openaiTypeAndCode = (status: number): readonly [string, string | null] =>
   status === 429 ? ["requests", "rate_limit_exceeded"]
-  : status === 401 ? ["invalid_request_error", "invalid_api_key"]
-  : status >= 500 ? ["server_error", null]
-  : ["invalid_request_error", null]
+    : status === 401 ? ["invalid_request_error", "invalid_api_key"]
+    : status >= 500 ? ["server_error", null]
+    : ["invalid_request_error", null]
 
 /**
  * The JSON body of an HTTP error in the protocol's shape (OpenAI's shape for
@@ -145,7 +146,14 @@ const SERVER_ERROR_MESSAGE = "The server had an error while processing your requ
 const chatWire = (content: Content): Wire => {
   const created = nowSeconds()
   const chunk = (choices: ReadonlyArray<unknown>, extra: object = {}): string =>
-    dataLine({ id: `chatcmpl-${content.id}`, object: "chat.completion.chunk", created, model: content.model, choices, ...extra })
+    dataLine({
+      id: `chatcmpl-${content.id}`,
+      object: "chat.completion.chunk",
+      created,
+      model: content.model,
+      choices,
+      ...extra
+    })
   const choice = (delta: object, finishReason: string | null = null): ReadonlyArray<unknown> => [
     { index: 0, delta, logprobs: null, finish_reason: finishReason }
   ]
@@ -255,7 +263,8 @@ const anthropicWire = (content: Content): Wire => {
           name: tool.name,
           input: {}
         })
-        const inputDelta = (piece: string): string => blockDelta(index, { type: "input_json_delta", partial_json: piece })
+        const inputDelta = (piece: string): string =>
+          blockDelta(index, { type: "input_json_delta", partial_json: piece })
         const [first, ...rest] = tool.pieces
         yield first === undefined ? opening : opening + inputDelta(first)
         for (const piece of rest) yield inputDelta(piece)
@@ -413,9 +422,12 @@ const responsesWire = (content: Content): Wire => {
     error: (details) => {
       const error = openaiError(details, "server_error", SERVER_ERROR_MESSAGE, "server_error")
       return emit("error", { error }) +
-        emit("response.failed", { response: response("failed", { error: { code: error.code, message: error.message } }) })
+        emit("response.failed", {
+          response: response("failed", { error: { code: error.code, message: error.message } })
+        })
     },
-    malformed: () => `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"cut off\n\n`,
+    malformed: () =>
+      `event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"cut off\n\n`,
     whole: () => JSON.stringify(final)
   }
 }
@@ -427,5 +439,5 @@ const responsesWire = (content: Content): Wire => {
  */
 export const makeWire = (protocol: Protocol, content: Content): Wire =>
   protocol === "openai-chat" ? chatWire(content)
-  : protocol === "anthropic" ? anthropicWire(content)
-  : responsesWire(content)
+    : protocol === "anthropic" ? anthropicWire(content)
+    : responsesWire(content)
