@@ -65,3 +65,36 @@ export interface L0State {
   /** The run was stopped by its handle's `abort` (see `L0.start`). */
   readonly aborted: boolean
 }
+
+/**
+ * The state of a run before its first attempt starts: what `L0.start`'s
+ * handle shows before any event, and a base for building states in tests.
+ *
+ * **Example** (A `Complete` event for a test source)
+ * ```ts
+ * const complete: L0Event.Complete = {
+ *   _tag: "Complete",
+ *   usage: undefined,
+ *   state: { ...L0State.initial, content: "Hello", completed: true }
+ * }
+ * ```
+ * @category constructors
+ * @since 0.1.0
+ */
+export const initial: L0State = {
+  content: "",
+  tokenCount: 0,
+  firstTokenAt: undefined,
+  lastTokenAt: undefined,
+  attempt: 1,
+  modelRetryCount: 0,
+  networkRetryCount: 0,
+  fallbackIndex: 0,
+  checkpoint: "",
+  finishReason: undefined,
+  toolCalls: [],
+  violations: [],
+  lastGoodContent: "",
+  completed: false,
+  aborted: false
+}

@@ -4,6 +4,8 @@ import * as Exit from "effect/Exit"
 import { Guardrails, L0 } from "effect-l0"
 import type { Guardrail } from "effect-l0"
 import * as fc from "fast-check"
+// the reference below is written independently of the detector: only the vocabulary is shared
+import { FORMAL_WORDS, HEDGE_PHRASES, INFORMAL_WORDS, META_PHRASES } from "../src/internal/guardrails/drift.js"
 import { cut, messages } from "./guardrailCheck.js"
 
 // Reference checks: each reads the whole text at once, with regular expressions and naive windows,
@@ -65,116 +67,13 @@ const phraseAt = (
   return undefined
 }
 
-const META = [
-  "as an ai",
-  "as a language model",
-  "as a large language model",
-  "as an assistant",
-  "i am an ai",
-  "i'm an ai",
-  "i'm just an ai",
-  "i am a language model",
-  "i'm a language model",
-  "my training data",
-  "my knowledge cutoff",
-  "i was trained",
-  "i'll now",
-  "i will now",
-  "now i'll",
-  "now i will",
-  "let me now",
-  "now let me",
-  "i'm now going to",
-  "i am now going to",
-  "in this response",
-  "in my previous response"
-]
-
-const HEDGES = [
-  "perhaps",
-  "possibly",
-  "maybe",
-  "probably",
-  "presumably",
-  "arguably",
-  "conceivably",
-  "seemingly",
-  "might",
-  "i think",
-  "i believe",
-  "i guess",
-  "i suppose",
-  "it seems",
-  "it appears",
-  "not sure",
-  "not certain",
-  "could be",
-  "may be",
-  "sort of",
-  "to some extent",
-  "more or less",
-  "as far as i know",
-  "it is possible",
-  "it's possible"
-]
-
-const INFORMAL = [
-  "lol",
-  "lmao",
-  "rofl",
-  "omg",
-  "gonna",
-  "wanna",
-  "gotta",
-  "kinda",
-  "sorta",
-  "dunno",
-  "yeah",
-  "yep",
-  "yup",
-  "nope",
-  "nah",
-  "hey",
-  "dude",
-  "bro",
-  "awesome",
-  "haha",
-  "hehe",
-  "btw",
-  "tbh",
-  "imo",
-  "idk",
-  "y'all",
-  "ain't"
-]
-
-const FORMAL = [
-  "therefore",
-  "furthermore",
-  "moreover",
-  "consequently",
-  "hence",
-  "thus",
-  "whereas",
-  "nevertheless",
-  "nonetheless",
-  "notwithstanding",
-  "hereby",
-  "herein",
-  "thereof",
-  "aforementioned",
-  "pursuant",
-  "henceforth",
-  "accordingly"
-]
-
 /** Each reference returns the offset of its first finding, or undefined. */
 
 const referenceMeta = (text: string): number | undefined => {
   if (isJson(text)) return undefined
   const words = wordsOf(text)
   for (let i = 0; i < words.length; i++) {
-    const found = phraseAt(words, i, META)
+    const found = phraseAt(words, i, META_PHRASES)
     if (found !== undefined) return found[1]
   }
   return undefined
@@ -183,7 +82,7 @@ const referenceMeta = (text: string): number | undefined => {
 const referenceHedging = (text: string, window: number, maxHedges: number): number | undefined => {
   if (isJson(text)) return undefined
   const words = wordsOf(text)
-  const found = words.map((_, i) => phraseAt(words, i, HEDGES))
+  const found = words.map((_, i) => phraseAt(words, i, HEDGE_PHRASES))
   for (let i = 0; i < words.length; i++) {
     const hedges = found.slice(Math.max(0, i - window + 1), i + 1).filter((f) => f !== undefined).length
     if (hedges > maxHedges) return found[i]![1]
@@ -195,7 +94,7 @@ const referenceTone = (text: string, window: number, threshold: number): number 
   if (isJson(text)) return undefined
   const words = wordsOf(text)
   const scores = words.map((word) =>
-    word.marks + (INFORMAL.includes(word.text) ? 1 : FORMAL.includes(word.text) ? -1 : 0)
+    word.marks + (INFORMAL_WORDS.includes(word.text) ? 1 : FORMAL_WORDS.includes(word.text) ? -1 : 0)
   )
   const sum = (from: number, to: number) => scores.slice(from, to).reduce((a, b) => a + b, 0)
   const baseline = sum(0, window)
@@ -321,9 +220,9 @@ const phraseFragments = (phrases: ReadonlyArray<string>) => [
   ...phrases
 ]
 
-const metaText = prose(phraseFragments(META), 30)
-const hedgeText = prose(phraseFragments(HEDGES), 40)
-const toneText = prose(phraseFragments([...INFORMAL, ...FORMAL]), 60)
+const metaText = prose(phraseFragments(META_PHRASES), 30)
+const hedgeText = prose(phraseFragments(HEDGE_PHRASES), 40)
+const toneText = prose(phraseFragments([...INFORMAL_WORDS, ...FORMAL_WORDS]), 60)
 const loopText = looping(["the", "The", "and then", "again", "1", "22", "x", "'", "’", "don't", "ÄÖ", "𝒜", "a b c"])
 const entropyText = looping(["a", "b", "ab", "abc", "0,", "  ", " ", "\n", "\t", "é", "😀", "\ud83d", "xyz", "\u00a0",
   "aaaa"])

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
-import { Guardrail, Guardrails, L0, L0Error, L0Event } from "effect-l0"
+import { Guardrail, Guardrails, L0, L0Error, L0Event, L0State } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { connectionReset, failureOf, noDelay } from "./support.js"
 
@@ -11,23 +11,7 @@ const events = (...list: ReadonlyArray<L0Event.L0Event>) => Stream.fromIterable(
 
 const complete = (content: string): L0Event.Complete => ({
   _tag: "Complete",
-  state: {
-    content,
-    tokenCount: 0,
-    firstTokenAt: undefined,
-    lastTokenAt: undefined,
-    attempt: 1,
-    modelRetryCount: 0,
-    networkRetryCount: 0,
-    fallbackIndex: 0,
-    checkpoint: "",
-    finishReason: undefined,
-    toolCalls: [],
-    violations: [],
-    lastGoodContent: content,
-    completed: true,
-    aborted: false
-  }
+  state: { ...L0State.initial, content, lastGoodContent: content, completed: true }
 })
 
 /** Fails once three "!" were seen since the rule's state was created: shows whether a reset restarted it. */

@@ -1,7 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import fc from "fast-check"
-import { L0Event, Sse } from "effect-l0"
+import { L0Event, L0State, Sse } from "effect-l0"
 import { read, StreamError } from "effect-l0/client"
 import { describe, expect, it } from "vitest"
 
@@ -342,21 +342,5 @@ describe("effect-l0/client read", () => {
 
 const complete = (content: string): L0Event.Complete => ({
   _tag: "Complete",
-  state: {
-    content,
-    tokenCount: 0,
-    firstTokenAt: undefined,
-    lastTokenAt: undefined,
-    attempt: 1,
-    modelRetryCount: 0,
-    networkRetryCount: 0,
-    fallbackIndex: 0,
-    checkpoint: "",
-    finishReason: undefined,
-    toolCalls: [],
-    violations: [],
-    lastGoodContent: content,
-    completed: true,
-    aborted: false
-  }
+  state: { ...L0State.initial, content, lastGoodContent: content, completed: true }
 })

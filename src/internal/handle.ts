@@ -14,7 +14,7 @@ import type { L0State } from "../L0State.js"
 import { prepare, resultOf } from "./l0.js"
 import type { L0Options, L0Result } from "./l0Types.js"
 import type { Session } from "./run.js"
-import { initialState } from "./run.js"
+import { initial } from "../L0State.js"
 
 /**
  * A run started by `L0.start`.
@@ -98,7 +98,7 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
         subscribed = true
         return Stream.fromQueue(queue)
       }),
-      state: Effect.sync(() => session?.snapshot() ?? initialState),
+      state: Effect.sync(() => session?.snapshot() ?? initial),
       abort: Effect.suspend(() => {
         if (fiber.pollUnsafe() !== undefined) return Effect.void
         byHandle = true

@@ -13,6 +13,7 @@ import type { AttemptFailure, CategoryError, L0Error } from "../L0Error.js"
 import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { L0State, RunViolation } from "../L0State.js"
+import { initial } from "../L0State.js"
 import { Joint } from "./continuation.js"
 import type { Checkpointer } from "./durable.js"
 import * as Fallback from "./fallback.js"
@@ -61,25 +62,6 @@ export interface Failed {
 type Report =
   | { readonly _tag: "Timeout"; readonly phase: "initial" | "inter"; readonly limitMs: number }
   | { readonly _tag: "Guardrails"; readonly check: GuardCheck }
-
-/** The state of a run before its first attempt starts. */
-export const initialState: L0State = {
-  content: "",
-  tokenCount: 0,
-  firstTokenAt: undefined,
-  lastTokenAt: undefined,
-  attempt: 1,
-  modelRetryCount: 0,
-  networkRetryCount: 0,
-  fallbackIndex: 0,
-  checkpoint: "",
-  finishReason: undefined,
-  toolCalls: [],
-  violations: [],
-  lastGoodContent: "",
-  completed: false,
-  aborted: false
-}
 
 /** One run of `L0.stream`: the state shared by its attempts and the loop that joins them. */
 export class Session<A> {
@@ -285,7 +267,7 @@ export class Session<A> {
   snapshot(): L0State {
     const attempt = this.current
     if (attempt !== undefined) return attempt.state(attempt.emittedText() ?? this.held)
-    return this.aborted ? { ...initialState, aborted: true } : initialState
+    return this.aborted ? { ...initial, aborted: true } : initial
   }
 
   /** The final state for an `ExhaustedError`: no secret of `redact`, and no key-shaped text, in any of its texts. */
