@@ -10,11 +10,11 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as EventBus from "../EventBus.js"
 import type { Entry, Outcome, ReadOptions, RecordOptions, Recording, ReplayOptions, Sink } from "../EventLog.js"
-import { EventLogError } from "../EventLog.js"
 import type { L0Error } from "../L0Error.js"
 import { isL0Error } from "../L0Error.js"
 import type { L0Event } from "../L0Event.js"
 import * as Codec from "./eventLogCodec.js"
+import { EventLogError } from "./eventLogError.js"
 
 const encodeEntries = Schema.encodeResult(Schema.Array(Codec.Entry))
 const decodeEntries = Schema.decodeUnknownResult(Schema.Array(Codec.Entry))
