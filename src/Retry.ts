@@ -11,8 +11,8 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
+import * as backoff from "./internal/backoff.js"
 import * as internal from "./internal/retry.js"
 import type { CategoryError } from "./L0Error.js"
 
@@ -60,34 +60,14 @@ export type RetryInput = RetryOptions | Schedule.Schedule<unknown, CategoryError
  */
 export const defaults: typeof internal.defaults = internal.defaults
 
-const backoff =
-  (delay: (retry: number, base: number, cap: number, random: number) => number, random: boolean) =>
-  (base: Duration.Input, cap: Duration.Input): Schedule.Schedule<Duration.Duration> => {
-    const baseMillis = Duration.toMillis(Duration.fromInputUnsafe(base))
-    const capMillis = Duration.toMillis(Duration.fromInputUnsafe(cap))
-    const compute = (attempt: number, r: number): [Duration.Duration, Duration.Duration] => {
-      const duration = Duration.millis(delay(attempt - 1, baseMillis, capMillis, r))
-      return [duration, duration]
-    }
-    return Schedule.fromStepWithMetadata(
-      Effect.succeed((meta) =>
-        random ? Effect.map(Random.next, (r) => compute(meta.attempt, r)) : Effect.succeed(compute(meta.attempt, 0))
-      )
-    )
-  }
-
-const grown = (retry: number, base: number, cap: number): number => Math.min(base * 2 ** retry, cap)
-
 /**
  * `min(base * 2^n, cap)` for the n-th retry (n from 0).
  *
  * @category backoff
  * @since 0.1.0
  */
-export const exponential: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
-  grown,
-  false
-)
+export const exponential: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
+  backoff.exponential
 
 /**
  * `min(base * (n + 1), cap)`.
@@ -95,10 +75,8 @@ export const exponential: (base: Duration.Input, cap: Duration.Input) => Schedul
  * @category backoff
  * @since 0.1.0
  */
-export const linear: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
-  (retry, base, cap) => Math.min(base * (retry + 1), cap),
-  false
-)
+export const linear: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
+  backoff.linear
 
 /**
  * `min(base, cap)` every time.
@@ -106,10 +84,7 @@ export const linear: (base: Duration.Input, cap: Duration.Input) => Schedule.Sch
  * @category backoff
  * @since 0.1.0
  */
-export const fixed: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
-  (_, base, cap) => Math.min(base, cap),
-  false
-)
+export const fixed: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff.fixed
 
 /**
  * Half of the exponential delay plus a random share of the other half:
@@ -118,13 +93,8 @@ export const fixed: (base: Duration.Input, cap: Duration.Input) => Schedule.Sche
  * @category backoff
  * @since 0.1.0
  */
-export const fixedJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
-  (retry, base, cap, random) => {
-    const t = grown(retry, base, cap)
-    return t / 2 + random * t / 2
-  },
-  true
-)
+export const fixedJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
+  backoff.fixedJitter
 
 /**
  * `random * min(base * 2^n, cap)`.
@@ -132,10 +102,8 @@ export const fixedJitter: (base: Duration.Input, cap: Duration.Input) => Schedul
  * @category backoff
  * @since 0.1.0
  */
-export const fullJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> = backoff(
-  (retry, base, cap, random) => random * grown(retry, base, cap),
-  true
-)
+export const fullJitter: (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration> =
+  backoff.fullJitter
 
 /**
  * The backoff schedules by name, the names `RetryOptions.backoff` accepts:
@@ -147,13 +115,7 @@ export const fullJitter: (base: Duration.Input, cap: Duration.Input) => Schedule
  */
 export const strategies: Readonly<
   Record<BackoffName, (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<Duration.Duration>>
-> = {
-  "exponential": exponential,
-  "linear": linear,
-  "fixed": fixed,
-  "fixed-jitter": fixedJitter,
-  "full-jitter": fullJitter
-}
+> = backoff.strategies
 
 /**
  * Whether `u` names a built-in backoff: for checking a name read from
@@ -162,8 +124,7 @@ export const strategies: Readonly<
  * @category guards
  * @since 0.1.0
  */
-export const isBackoffName = (u: unknown): u is BackoffName =>
-  typeof u === "string" && Object.prototype.hasOwnProperty.call(strategies, u)
+export const isBackoffName: (u: unknown) => u is BackoffName = backoff.isBackoffName
 
 /**
  * Builds the category-aware policy. Step it once per failed attempt of one
@@ -183,7 +144,7 @@ export const isBackoffName = (u: unknown): u is BackoffName =>
 export const policy = (input: RetryInput = {}): Schedule.Schedule<Duration.Duration, CategoryError> =>
   Schedule.fromStep(
     Effect.map(
-      internal.budget(internal.settings(input, strategies)),
+      internal.budget(internal.settings(input)),
       (decide) => (now, error) =>
         Effect.flatMap(decide(now, error), (decision) =>
           decision._tag === "Retry"

@@ -8,7 +8,8 @@ import type * as Adapter from "../Adapter.js"
 import type { GuardrailRule } from "../Guardrail.js"
 import { isGuardrailRule } from "../Guardrail.js"
 import type { CategoryError, FatalError } from "../L0Error.js"
-import * as Retry from "../Retry.js"
+import type { BackoffName } from "../Retry.js"
+import { strategies } from "./backoff.js"
 import * as Timeout from "./timeout.js"
 import * as Continuation from "./continuation.js"
 import { isRecord } from "./decode.js"
@@ -43,25 +44,25 @@ const ScheduleSchema = guarded(
   "a Schedule"
 )
 
-const BackoffName = Schema.Literals(Object.keys(Retry.strategies) as ReadonlyArray<Retry.BackoffName>)
+const BackoffName = Schema.Literals(Object.keys(strategies) as ReadonlyArray<BackoffName>)
 
 const RetryOptions = Schema.Struct({
-  maxAttempts: withDefault(IntAtLeast(1), Retry.defaults.maxAttempts),
+  maxAttempts: withDefault(IntAtLeast(1), RetryBudget.defaults.maxAttempts),
   // Infinity: network and transient errors retry without end, as the L0 specification has it
   maxRetries: withDefault(
     guarded(
       (u): u is number => u === Infinity || (Number.isInteger(u) && (u as number) >= 0),
       "an integer ≥ 0 or Infinity"
     ),
-    Retry.defaults.maxRetries
+    RetryBudget.defaults.maxRetries
   ),
-  baseDelay: withDefault(DurationInput(false), Retry.defaults.baseDelay),
-  maxDelay: withDefault(DurationInput(false), Retry.defaults.maxDelay),
+  baseDelay: withDefault(DurationInput(false), RetryBudget.defaults.baseDelay),
+  maxDelay: withDefault(DurationInput(false), RetryBudget.defaults.maxDelay),
   backoff: withDefault(
     Schema.Union([BackoffName, ScheduleSchema]).annotate({
       expected: `one of ${BackoffName.literals.map((name) => JSON.stringify(name)).join(", ")} or a Schedule`
     }),
-    Retry.defaults.backoff
+    RetryBudget.defaults.backoff
   )
 })
 
@@ -148,7 +149,7 @@ const defaultDeduplication: Continuation.Deduplication = {
 }
 
 /** Schedules and limits are immutable descriptions: the defaults are built once, not per run. */
-const defaultRetry = RetryBudget.settings({}, Retry.strategies)
+const defaultRetry = RetryBudget.settings({})
 const defaultLimits = Timeout.limits(undefined)
 
 const resolved = <Factory>(
@@ -159,7 +160,7 @@ const resolved = <Factory>(
   guardrails: o.guardrails,
   checkInterval: o.checkInterval,
   progressInterval: o.progressInterval,
-  retry: o.retry === undefined ? defaultRetry : RetryBudget.settings(o.retry, Retry.strategies),
+  retry: o.retry === undefined ? defaultRetry : RetryBudget.settings(o.retry),
   limits: o.timeout === undefined ? defaultLimits : Timeout.limits(o.timeout),
   adapter: o.adapter,
   continuation: continuationSettings(o.continuation),

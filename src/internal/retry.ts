@@ -3,7 +3,8 @@ import * as Effect from "effect/Effect"
 import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import type { CategoryError } from "../L0Error.js"
-import type { BackoffName, RetryInput, RetryOptions } from "../Retry.js"
+import type { RetryInput, RetryOptions } from "../Retry.js"
+import { strategies } from "./backoff.js"
 
 /** What follows a failed attempt; the attempt loop carries it out and decides nothing itself. */
 export type Decision =
@@ -33,11 +34,8 @@ export const defaults = {
   backoff: "fixed-jitter"
 } as const
 
-/** Builds the settings; `strategies` are the named backoffs (kept in `Retry`, which builds on this module). */
-export const settings = (
-  input: RetryInput,
-  strategies: Readonly<Record<BackoffName, (base: Duration.Input, cap: Duration.Input) => Schedule.Schedule<unknown>>>
-): Settings => {
+/** Builds the settings: defaults applied, the named backoff built. */
+export const settings = (input: RetryInput): Settings => {
   const options: RetryOptions = Schedule.isSchedule(input) ? { backoff: input } : input
   const maxDelay = Duration.fromInputUnsafe(options.maxDelay ?? defaults.maxDelay)
   const chosen = options.backoff ?? defaults.backoff
