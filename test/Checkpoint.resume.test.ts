@@ -3,9 +3,9 @@ import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { ProviderServer } from "effect-l0/testing"
-import { hasRedis, type RedisServer, startRedis } from "./fleet/redis.js"
+import { hasRedis, useRedis } from "./fleet/redis.js"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const ANSWER = "Checkpoints let a new process pick up an answer where a dead one left it, without a word twice."
@@ -107,11 +107,7 @@ describe("Checkpoint: a process killed with SIGKILL mid-stream, resumed by a new
   }, 120_000)
 
   describe.skipIf(!hasRedis)("on Redis (skipped where redis-server is not installed)", () => {
-    let redis: RedisServer
-    beforeAll(async () => {
-      redis = await startRedis()
-    }, 30_000)
-    afterAll(() => redis?.stop())
+    const redis = useRedis()
 
     it("from Redis", () => killAndResume({ REDIS_URL: redis.url }), 120_000)
   })

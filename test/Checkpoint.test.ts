@@ -1,5 +1,5 @@
 import { NodeRedis, NodeServices } from "@effect/platform-node"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
 import * as Fs from "node:fs/promises"
 import * as Os from "node:os"
@@ -11,7 +11,7 @@ import * as KeyValueStore from "effect/persistence/KeyValueStore"
 import * as Stream from "effect/Stream"
 import { Checkpoint, EventBus, L0, L0Event } from "effect-l0"
 import type { L0Error } from "effect-l0"
-import { hasRedis, type RedisServer, startRedis } from "./fleet/redis.js"
+import { hasRedis, useRedis } from "./fleet/redis.js"
 import { advance, connectionReset, failureOf, noDelay } from "./support.js"
 
 const ANSWER = "The quick brown fox jumps over the lazy dog."
@@ -243,11 +243,7 @@ describe("Checkpoint stores", () => {
     }))
 
   describe.skipIf(!hasRedis)("on Redis (skipped where redis-server is not installed)", () => {
-    let redis: RedisServer
-    beforeAll(async () => {
-      redis = await startRedis()
-    }, 30_000)
-    afterAll(() => redis?.stop())
+    const redis = useRedis()
 
     it.live("the Redis store keeps a session under its prefix", () =>
       Effect.gen(function*() {

@@ -1,12 +1,12 @@
 import { NodeRedis } from "@effect/platform-node"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { EventBus, L0, ProviderHealth } from "effect-l0"
 import { advance, connectionReset, failureOf, httpError } from "./support.js"
-import { hasRedis, type RedisServer, startRedis } from "./fleet/redis.js"
+import { hasRedis, startRedis, useRedis } from "./fleet/redis.js"
 
 /** A provider that fails with `failure` until it is healthy, counting its calls. */
 const provider = (key: string, failure: () => Error) => {
@@ -157,11 +157,7 @@ describe("ProviderHealth: shared rate limit", () => {
 describe.skipIf(!hasRedis)(
   "ProviderHealth on Redis: separate layer instances share health (skipped where redis-server is not installed)",
   () => {
-    let redis: RedisServer
-    beforeAll(async () => {
-      redis = await startRedis()
-    }, 30_000)
-    afterAll(() => redis?.stop())
+    const redis = useRedis()
 
     /** A new instance per run: its own Redis connection, breaker and limiter, as in another process. */
     const onRedis = (prefix: string, options: ProviderHealth.Options) =>

@@ -2,6 +2,7 @@ import { execFile, spawn } from "node:child_process"
 import { execFileSync } from "node:child_process"
 import * as Net from "node:net"
 import { promisify } from "node:util"
+import { afterAll, beforeAll } from "vitest"
 
 const run = promisify(execFile)
 
@@ -56,6 +57,23 @@ export const startRedis = async (): Promise<RedisServer> => {
     stop: async () => {
       await run("redis-cli", ["-p", String(port), "shutdown", "nosave"]).catch(() => child.kill("SIGKILL"))
       await exited
+    }
+  }
+}
+
+/**
+ * A throwaway `redis-server` for the tests of the calling `describe` block:
+ * started before them, stopped after them; `url` reads its address.
+ */
+export const useRedis = (): { readonly url: string } => {
+  let redis: RedisServer | undefined
+  beforeAll(async () => {
+    redis = await startRedis()
+  }, 30_000)
+  afterAll(() => redis?.stop())
+  return {
+    get url() {
+      return redis!.url
     }
   }
 }
