@@ -93,6 +93,24 @@ const floor = (tokens: ReadonlyArray<string>): AsyncIterable<L0Event.L0Event> =>
   }
 })
 
+const DONE: IteratorResult<L0Event.L0Event> = { done: true, value: undefined }
+
+/**
+ * The floor of any `for await` facade that turns chunks into events, with
+ * no L0 work and no read-ahead: `next()` reads the generator and maps its
+ * chunk to a token event. One promise hop more than the baseline per
+ * token; checks every `checkInterval` tokens would have to run per token
+ * here, where a pump runs them once per array.
+ */
+const direct = (tokens: ReadonlyArray<string>): AsyncIterable<L0Event.L0Event> => ({
+  [Symbol.asyncIterator]: () => {
+    const source = replay(tokens)
+    const toEvent = (result: IteratorResult<string>): IteratorResult<L0Event.L0Event> =>
+      result.done ? DONE : { done: false, value: { _tag: "Token", value: result.value } }
+    return { next: () => source.next().then(toEvent) }
+  }
+})
+
 const FACADE = "L0Async.events, for await"
 const TEXT = "L0.text"
 const ARRAYS = "L0.stream, Stream.runForEachArray"
@@ -111,6 +129,7 @@ export const run = async (): Promise<Outcome> => {
     },
     { name: "raw for await, text joined once", run: () => consumers.raw(replay(tokens)) },
     { name: "floor: pump and for await over its arrays, no L0", run: () => forAwait(floor(tokens)) },
+    { name: "floor: for await reading the generator directly, no L0", run: () => forAwait(direct(tokens)) },
     { name: FACADE, run: () => forAwait(L0Async.events(options())) },
     { name: "L0Async.text", run: () => L0Async.text(options()) },
     { name: TEXT, run: () => Effect.runPromise(L0.text(options())) },
@@ -136,7 +155,7 @@ export const run = async (): Promise<Outcome> => {
       title: "Plain async consumers",
       description: `${report.tokens(tokens.length)} tokens of the throughput workload (${
         characters.toFixed(2)
-      } characters on average), replayed by an async generator; every L0 consumer runs with \`Guardrails.recommended\`. Baseline: the cheapest raw consumer, ${BASELINE}. Every L0 consumer but \`L0.text\` and \`L0Async.text\` builds its text with \`s +=\` too, resets applied. The floor row runs no L0 code: a pump that reads the generator into token arrays and a \`for await\` over them, the least any event-by-event facade over this source costs.`,
+      } characters on average), replayed by an async generator; every L0 consumer runs with \`Guardrails.recommended\`. Baseline: the cheapest raw consumer, ${BASELINE}. Every L0 consumer but \`L0.text\` and \`L0Async.text\` builds its text with \`s +=\` too, resets applied. The two floor rows run no L0 code. The first is the least an event-by-event facade with read-ahead costs: a pump reads the generator into token arrays, which a \`for await\` hands out one by one. The second is the least any facade costs: \`next()\` reads the generator and maps each chunk to an event, so guardrail checks would run per token rather than once per array.`,
       rows: timings.map((t) => ({
         workload: t.name,
         size: report.tokens(tokens.length),

@@ -74,7 +74,9 @@ export const headers: Readonly<Record<string, string>> = {
  * The default data of the `complete` event: the final state and the token
  * counts, listed field by field so that nothing else (the provider's raw
  * usage object, the continuation checkpoint, fields added later) reaches the
- * browser unless you send it.
+ * browser unless you send it. Each violation names the source and attempt
+ * that found it. `completed`, `aborted` and `lastGoodContent` are left out:
+ * at completion they are `true`, `false` and the content itself.
  *
  * @category encoding
  * @since 0.1.0
@@ -93,7 +95,13 @@ export const completePayload = (event: Complete): CompletePayload => {
       fallbackIndex: state.fallbackIndex,
       finishReason: state.finishReason,
       toolCalls: state.toolCalls.map(({ arguments: args, id, name }) => ({ id, name, arguments: args })),
-      violations: state.violations.map(({ message, rule, severity }) => ({ rule, message, severity }))
+      violations: state.violations.map(({ attempt, message, rule, severity, source }) => ({
+        rule,
+        message,
+        severity,
+        source,
+        attempt
+      }))
     },
     usage: usage === undefined ? undefined : {
       inputTokens: usage.inputTokens,

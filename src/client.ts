@@ -58,7 +58,14 @@ export interface CompletePayload {
     readonly fallbackIndex: number
     readonly finishReason: string | undefined
     readonly toolCalls: ReadonlyArray<{ readonly id: string; readonly name: string; readonly arguments: string }>
-    readonly violations: ReadonlyArray<{ readonly rule: string; readonly message: string; readonly severity: string }>
+    /** Every guardrail violation of the run, with the source (0 for the first) and attempt that found it. */
+    readonly violations: ReadonlyArray<{
+      readonly rule: string
+      readonly message: string
+      readonly severity: string
+      readonly source: number
+      readonly attempt: number
+    }>
   }
   readonly usage?: {
     readonly inputTokens?: number | undefined

@@ -86,7 +86,7 @@ describe("Sse.toResponse", () => {
         fallbackIndex: 0,
         finishReason: "stop",
         toolCalls: [{ id: "call_1", name: "lookup", arguments: "{\"q\":1}" }],
-        violations: [{ rule: "pattern", message: "matched \"as an ai\"", severity: "warning" }]
+        violations: [{ rule: "pattern", message: "matched \"as an ai\"", severity: "warning", source: 0, attempt: 2 }]
       },
       usage: { inputTokens: 5, outputTokens: 3, totalTokens: 8 }
     }

@@ -333,6 +333,8 @@ class Attempt<A> {
   readonly streamId: string
   /** The attempt's text: one string per received array, joined once at the end. */
   private readonly parts: Array<string> = []
+  /** The kept checkpoint then `parts`, joined once until they change. */
+  private joinedText: string | undefined = undefined
   /** Token values of the array being received, not yet joined into `parts`. */
   private readonly pending: Array<string> = []
   private readonly toolCalls: Array<L0Event.ToolCall> = []
@@ -415,7 +417,12 @@ class Attempt<A> {
   }
 
   /** The text the consumer holds, for a durable checkpoint. */
-  private readonly shown = (): string => this.checkpoint.slice(0, this.kept) + this.parts.join("")
+  private readonly shown = (): string => this.fullText()
+
+  /** The kept checkpoint and the attempt's text: completion, failure and the last safe text share one join. */
+  private fullText(): string {
+    return this.joinedText ??= this.checkpoint.slice(0, this.kept) + this.parts.join("")
+  }
 
   /** Sends what the attempt observed to the EventBus; keeps warnings for the final state. */
   private report(report: Report): void {
@@ -458,7 +465,7 @@ class Attempt<A> {
       error,
       emitted: this.emitted,
       resetOwed: this.resetOwed,
-      text: this.checkpoint.slice(0, this.kept) + this.parts.join(""),
+      text: this.fullText(),
       shown: this.emittedText() ?? "",
       good: this.safe ? this.goodText() : undefined
     }
@@ -467,12 +474,12 @@ class Attempt<A> {
   /** The text the consumer was given, resets applied; `undefined` before this attempt emitted. */
   emittedText(): string | undefined {
     if (!this.emitted) return undefined
-    const parts = this.shownParts === this.parts.length ? this.parts : this.parts.slice(0, this.shownParts)
-    return this.checkpoint.slice(0, this.kept) + parts.join("")
+    if (this.shownParts === this.parts.length) return this.fullText()
+    return this.checkpoint.slice(0, this.kept) + this.parts.slice(0, this.shownParts).join("")
   }
 
   private goodText(): string {
-    return (this.checkpoint.slice(0, this.kept) + this.parts.join("")).slice(0, this.kept + this.goodLength)
+    return this.fullText().slice(0, this.kept + this.goodLength)
   }
 
   private markSafe(): void {
@@ -513,6 +520,7 @@ class Attempt<A> {
     if (pending.length === 0) return
     const part = pending.length === 1 ? pending[0]! : pending.join("")
     this.parts.push(part)
+    this.joinedText = undefined
     this.textLength += part.length
     pending.length = 0
   }
@@ -590,6 +598,7 @@ class Attempt<A> {
     this.taken = joint.taken
     if (joint.kept === this.kept) return
     this.kept = joint.kept
+    this.joinedText = undefined
     this.guard?.rebase(this.checkpoint.slice(0, joint.kept))
     this.resetOwed = true
   }
@@ -618,6 +627,7 @@ class Attempt<A> {
     this.flush()
     const text = this.parts.join("")
     this.parts.length = 0
+    this.joinedText = undefined
     this.textLength = 0
     this.guard?.restart()
     const own = event.kept - this.taken.length
@@ -674,7 +684,7 @@ class Attempt<A> {
       if (error !== undefined) return Effect.fail(error)
     }
     this.markSafe()
-    const content = this.checkpoint.slice(0, this.kept) + this.parts.join("")
+    const content = this.fullText()
     const check = this.session.check
     return check === undefined
       ? this.completed(out, ended, content, undefined)
