@@ -266,7 +266,8 @@ const DONE: IteratorResult<L0Event> = { done: true, value: undefined }
  * One iteration of {@link events}: a fiber runs the stream and hands each
  * array over, then waits until the loop has taken all of it. Waiting for the
  * loop lets the source fill the next array meanwhile, as `runForEachArray`
- * does, rather than being pulled one event at a time.
+ * does, rather than being pulled one event at a time. Reads asked for
+ * before earlier ones settled queue up and get the next events in order.
  */
 class Events implements AsyncIterator<L0Event> {
   private readonly stream: Stream.Stream<L0Event, unknown>
@@ -276,7 +277,7 @@ class Events implements AsyncIterator<L0Event> {
   private index = 0
   /** Resumes the run once the loop wants the next array. */
   private proceed: (() => void) | undefined
-  private waiter: Waiter | undefined
+  private readonly waiters: Array<Waiter> = []
   private exit: Exit.Exit<void, unknown> | undefined
 
   constructor(stream: Stream.Stream<L0Event, unknown>, options: RunOptions) {
@@ -285,29 +286,35 @@ class Events implements AsyncIterator<L0Event> {
   }
 
   next(): Promise<IteratorResult<L0Event>> {
-    if (this.index < this.buffer.length) return Promise.resolve({ done: false, value: this.buffer[this.index++]! })
-    if (this.exit !== undefined) return this.settled(this.exit)
+    if (this.waiters.length === 0) {
+      if (this.index < this.buffer.length) return Promise.resolve({ done: false, value: this.buffer[this.index++]! })
+      if (this.exit !== undefined) return this.settled(this.exit)
+    }
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject }
+      this.waiters.push({ resolve, reject })
       if (this.fiber === undefined) this.start()
-      const proceed = this.proceed
-      this.proceed = undefined
-      // on the next event-loop turn, so that the run takes all the source produced meanwhile as one array:
-      // resuming at once would take a half-filled buffer, then a quarter, … (and pay the run's per-array step for each)
-      if (proceed !== undefined) setImmediate(proceed)
+      else this.resume()
     })
   }
 
   async return(): Promise<IteratorResult<L0Event>> {
     this.buffer = EMPTY
-    // a read still waiting for the next array ends done, like every read after this one
-    const waiter = this.waiter
-    this.waiter = undefined
+    // reads still waiting for the next array end done, like every read after this one
+    const waiters = this.waiters.splice(0)
     if (this.fiber !== undefined && this.exit === undefined) await Effect.runPromise(Fiber.interrupt(this.fiber))
     // a closed iterator stays done: no new run, no interruption error
     this.exit = Exit.void
-    waiter?.resolve(DONE)
+    for (const waiter of waiters) waiter.resolve(DONE)
     return DONE
+  }
+
+  /** Asks the run for the next array, unless it is already on its way. */
+  private resume(): void {
+    const proceed = this.proceed
+    this.proceed = undefined
+    // on the next event-loop turn, so that the run takes all the source produced meanwhile as one array:
+    // resuming at once would take a half-filled buffer, then a quarter, … (and pay the run's per-array step for each)
+    if (proceed !== undefined) setImmediate(proceed)
   }
 
   private start(): void {
@@ -319,11 +326,13 @@ class Events implements AsyncIterator<L0Event> {
     const run = Stream.runForEachArray(this.stream, (events) =>
       Effect.callback<void>((resume) => {
         this.buffer = events
-        this.index = 1
+        this.index = 0
         this.proceed = () => resume(Effect.void)
-        const waiter = this.waiter!
-        this.waiter = undefined
-        waiter.resolve({ done: false, value: events[0] })
+        const waiters = this.waiters
+        while (waiters.length > 0 && this.index < events.length) {
+          waiters.shift()!.resolve({ done: false, value: events[this.index++]! })
+        }
+        if (waiters.length > 0) this.resume()
       }))
     this.fiber = Effect.runFork(run, signal === undefined ? undefined : { signal })
     this.fiber.addObserver((exit) => this.end(exit))
@@ -333,9 +342,10 @@ class Events implements AsyncIterator<L0Event> {
     this.exit = exit
     // an abort drops what the loop has not read yet
     if (Exit.isFailure(exit)) this.buffer = EMPTY
-    const waiter = this.waiter
-    this.waiter = undefined
-    if (waiter !== undefined) this.settled(exit).then(waiter.resolve, waiter.reject)
+    const [first, ...rest] = this.waiters.splice(0)
+    if (first !== undefined) this.settled(exit).then(first.resolve, first.reject)
+    // the run's outcome goes to the first waiting read; the iterator is finished for the reads after it
+    for (const waiter of rest) waiter.resolve(DONE)
   }
 
   private settled(exit: Exit.Exit<void, unknown>): Promise<IteratorResult<L0Event>> {

@@ -271,6 +271,43 @@ describe("L0Async.events", () => {
     expect(count).toBe(tokens.length)
   })
 
+  it("reads asked for together each get the next event, in order, then done", async () => {
+    // the tokens arrive one event-loop turn apart, so the reads outnumber the events of each array
+    const source = TestSource.make(["a", "b", "c"])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    const results = await Promise.all(Array.from({ length: 6 }, () => iterator.next()))
+    expect(results.map((r) => r.done ? "done" : r.value._tag === "Token" ? r.value.value : r.value._tag)).toEqual([
+      "a",
+      "b",
+      "c",
+      "Complete",
+      "done",
+      "done"
+    ])
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it("when a run fails, the first of the waiting reads throws its error and the others are done", async () => {
+    const iterator = L0Async.events({ stream: () => Promise.reject(httpError(401)) })[Symbol.asyncIterator]()
+    const [first, second] = [iterator.next(), iterator.next()]
+    expect(await rejectionOf(first)).toBeInstanceOf(L0Error.ExhaustedError)
+    expect(await second).toEqual({ done: true, value: undefined })
+  })
+
+  it("return() ends every waiting read done", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    const reads = [iterator.next(), iterator.next(), iterator.next()]
+    await until(() => source.calls[0]?.emitted === 1)
+    expect(await reads[0]).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    await iterator.return!()
+    expect(await Promise.all(reads.slice(1))).toEqual([{ done: true, value: undefined }, {
+      done: true,
+      value: undefined
+    }])
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+
   it("a failed run throws the typed L0Error from the loop", async () => {
     const thrown = await rejectionOf(collect(L0Async.events({ stream: () => Promise.reject(httpError(401)) })))
     expect(thrown).toBeInstanceOf(L0Error.ExhaustedError)
