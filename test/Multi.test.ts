@@ -105,9 +105,19 @@ describe("L0.parallel", () => {
 
   it.effect("requires the union of its sources' services, provided once around the call, on every attempt", () =>
     Effect.gen(function*() {
-      expectTypeOf(L0.parallel([{ stream: plain("a") }])).toEqualTypeOf<
+      async function* tokens() {
+        yield "a"
+      }
+      expectTypeOf(L0.parallel([{ stream: plain("a") }, { stream: tokens }])).toEqualTypeOf<
         Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, never>
       >()
+      const withSignal = L0.parallel([{
+        stream: ({ signal }) => {
+          signal.throwIfAborted()
+          return Promise.resolve(tokens())
+        }
+      }])
+      expectTypeOf(withSignal).toEqualTypeOf<Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, never>>()
       expectTypeOf(L0.parallel([{ stream: greeted() }, { stream: plain("a") }], { mode: "settle" })).toEqualTypeOf<
         Effect.Effect<Array<Multi.Settled>, L0Error.FatalError, Greeting>
       >()
@@ -487,7 +497,8 @@ describe("L0.hedge", () => {
       >()
       let calls = 0
       const events = L0.hedge({
-        stream: () => Effect.map(Effect.service(Greeting), ({ word }) => calls++ === 0 ? Stream.never : Stream.make(word)),
+        stream: () =>
+          Effect.map(Effect.service(Greeting), ({ word }) => calls++ === 0 ? Stream.never : Stream.make(word)),
         timeout: { initialToken: "1 minute" }
       }, { after: "2 seconds" })
       expectTypeOf(events).toEqualTypeOf<Stream.Stream<L0Event.L0Event, L0Error.L0Error, Greeting>>()
