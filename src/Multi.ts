@@ -236,7 +236,7 @@ export function race<R>(
     const invalid = decodeNonEmptyList(options)
     if (Result.isFailure(invalid)) return Effect.fail(invalid.failure)
     const failures: Array<Failure> = []
-    return contest(options.map((item) => run(item)), (index, outcome) => {
+    return contest(options.map(run), (index, outcome) => {
       if (outcome._tag === "Success") return Exit.succeed({ index, result: outcome.success })
       failures.push({ index, error: outcome.failure })
       return failures.length === options.length ? Exit.fail(new AllFailedError(describeFailures(failures))) : undefined
