@@ -23,7 +23,7 @@ import { contest, decodeNonEmptyList, describeFailures } from "./internal/contes
 import { isRecord } from "./internal/decode.js"
 import { decoder, Fn, guarded, invalidOption } from "./internal/optionSchema.js"
 import { run } from "./internal/l0.js"
-import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
 import type { Failure } from "./Multi.js"
@@ -448,11 +448,11 @@ class Tally<A> {
   }
 }
 
-const outputOf = <A>(
-  options: L0Options,
+const outputOf = <A, R>(
+  options: L0Options<R>,
   index: number,
   decode: ((result: L0Result) => Effect.Effect<A, L0Error>) | undefined
-): Effect.Effect<Output<A>, L0Error> =>
+): Effect.Effect<Output<A>, L0Error, R> =>
   Effect.flatMap(run(options), (result) => {
     if (decode === undefined) return Effect.succeed({ index, value: result.text as A, result })
     let decoded: unknown
@@ -501,7 +501,8 @@ const validate = (options: unknown, config: unknown): FatalError | undefined =>
  * result carries the chosen value, the agreement ratio, every candidate and
  * every output. Runs still going once the answer is certain are interrupted
  * and their requests aborted. With `decode`, outputs are structured values
- * compared by deep equality.
+ * compared by deep equality. It requires the services of every entry's
+ * sources (see `L0.Services`).
  *
  * **Example** (Three models must agree)
  * ```ts
@@ -522,19 +523,19 @@ const validate = (options: unknown, config: unknown): FatalError | undefined =>
  * @category running
  * @since 0.1.0
  */
-export function consensus<A>(
-  options: ReadonlyArray<L0Options>,
+export function consensus<A, O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>,
   config: ConsensusOptions<A> & { readonly decode: (result: L0Result) => Effect.Effect<A, L0Error> }
-): Effect.Effect<ConsensusResult<A>, ConsensusError>
-export function consensus(
-  options: ReadonlyArray<L0Options>,
+): Effect.Effect<ConsensusResult<A>, ConsensusError, Services<O>>
+export function consensus<O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>,
   config?: ConsensusOptions<string>
-): Effect.Effect<ConsensusResult<string>, ConsensusError>
-export function consensus<A>(
-  options: ReadonlyArray<L0Options>,
+): Effect.Effect<ConsensusResult<string>, ConsensusError, Services<O>>
+export function consensus<A, R>(
+  options: ReadonlyArray<L0Options<R>>,
   given: ConsensusOptions<A> = {}
-): Effect.Effect<ConsensusResult<A>, ConsensusError> {
-  return Effect.suspend((): Effect.Effect<ConsensusResult<A>, ConsensusError> => {
+): Effect.Effect<ConsensusResult<A>, ConsensusError, R> {
+  return Effect.suspend((): Effect.Effect<ConsensusResult<A>, ConsensusError, R> => {
     const invalid = validate(options, given)
     if (invalid !== undefined) return Effect.fail(invalid)
     const config: ConsensusOptions<A> = { ...given, strategy: given.strategy ?? defaultStrategy }
@@ -711,7 +712,8 @@ const validateFieldwise = (options: unknown, config: unknown): FatalError | unde
  * (the most votes, weighted by `weights`; a tie goes to the value of the
  * lowest input index). The result is assembled from the winners and says
  * which fields disagreed. Failed runs abstain but count in each field's
- * agreement; a run without a field votes for leaving it out.
+ * agreement; a run without a field votes for leaving it out. It requires the
+ * services of every entry's sources (see `L0.Services`).
  *
  * **Example** (Three extractions, merged field by field)
  * ```ts
@@ -728,11 +730,15 @@ const validateFieldwise = (options: unknown, config: unknown): FatalError | unde
  * @category running
  * @since 0.1.0
  */
-export const fieldwise = <A extends object>(
-  options: ReadonlyArray<L0Options>,
+export function fieldwise<A extends object, O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>,
   config: FieldwiseOptions<A>
-): Effect.Effect<FieldwiseResult<A>, ConsensusError> =>
-  Effect.suspend((): Effect.Effect<FieldwiseResult<A>, ConsensusError> => {
+): Effect.Effect<FieldwiseResult<A>, ConsensusError, Services<O>>
+export function fieldwise<A extends object, R>(
+  options: ReadonlyArray<L0Options<R>>,
+  config: FieldwiseOptions<A>
+): Effect.Effect<FieldwiseResult<A>, ConsensusError, R> {
+  return Effect.suspend((): Effect.Effect<FieldwiseResult<A>, ConsensusError, R> => {
     const invalid = validateFieldwise(options, config)
     if (invalid !== undefined) return Effect.fail(invalid)
     const outputs: Array<Output<A>> = []
@@ -755,3 +761,4 @@ export const fieldwise = <A extends object>(
       }
     })
   })
+}

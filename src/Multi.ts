@@ -26,7 +26,7 @@ import {
 } from "./internal/contest.js"
 import { decoder, durationMillis, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
 import { run, stream } from "./internal/l0.js"
-import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type * as EventBus from "./EventBus.js"
 import type { FatalError, L0Error } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
@@ -163,12 +163,12 @@ const decodeHedgeOptions = decoder(
   "config"
 )
 
-const runAll = (
-  options: ReadonlyArray<L0Options>,
+const runAll = <R>(
+  options: ReadonlyArray<L0Options<R>>,
   concurrency: number | "unbounded",
   mode: Mode | undefined,
-  wrap: (effect: Effect.Effect<L0Result, L0Error>) => Effect.Effect<L0Result, L0Error> = (effect) => effect
-): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> =>
+  wrap: (effect: Effect.Effect<L0Result, L0Error, R>) => Effect.Effect<L0Result, L0Error, R> = (effect) => effect
+): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error, R> =>
   mode === "settle"
     ? Effect.forEach(options, (item) => Effect.result(wrap(run(item))), { concurrency })
     : Effect.forEach(options, (item) => wrap(run(item)), { concurrency })
@@ -177,7 +177,8 @@ const runAll = (
  * Runs every entry, at most `concurrency` at once, and returns the results
  * in input order. In `"fail-fast"` mode (default) the first failure fails
  * the whole and interrupts the runs still going; in `"settle"` mode every
- * run finishes and each outcome is a `Result`.
+ * run finishes and each outcome is a `Result`. It requires the services of
+ * every entry's sources (see `L0.Services`).
  *
  * **Example** (Three prompts, two at a time, keeping every outcome)
  * ```ts
@@ -189,18 +190,18 @@ const runAll = (
  * @category running
  * @since 0.1.0
  */
-export function parallel(
-  options: ReadonlyArray<L0Options>,
+export function parallel<O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>,
   config: ParallelOptions & { readonly mode: "settle" }
-): Effect.Effect<Array<Settled>, FatalError>
-export function parallel(
-  options: ReadonlyArray<L0Options>,
+): Effect.Effect<Array<Settled>, FatalError, Services<O>>
+export function parallel<O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>,
   config?: ParallelOptions & { readonly mode?: "fail-fast" | undefined }
-): Effect.Effect<Array<L0Result>, L0Error>
-export function parallel(
-  options: ReadonlyArray<L0Options>,
+): Effect.Effect<Array<L0Result>, L0Error, Services<O>>
+export function parallel<R>(
+  options: ReadonlyArray<L0Options<R>>,
   config?: ParallelOptions
-): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> {
+): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error, R> {
   return Effect.suspend(() => {
     const decoded = Result.flatMap(decodeList(options), () => decodeParallelOptions(config))
     if (Result.isFailure(decoded)) return Effect.fail(decoded.failure)
@@ -225,8 +226,13 @@ export function parallel(
  * @category running
  * @since 0.1.0
  */
-export const race = (options: ReadonlyArray<L0Options>): Effect.Effect<RaceResult, AllFailedError | FatalError> =>
-  Effect.suspend((): Effect.Effect<RaceResult, AllFailedError | FatalError> => {
+export function race<O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>
+): Effect.Effect<RaceResult, AllFailedError | FatalError, Services<O>>
+export function race<R>(
+  options: ReadonlyArray<L0Options<R>>
+): Effect.Effect<RaceResult, AllFailedError | FatalError, R> {
+  return Effect.suspend((): Effect.Effect<RaceResult, AllFailedError | FatalError, R> => {
     const invalid = decodeNonEmptyList(options)
     if (Result.isFailure(invalid)) return Effect.fail(invalid.failure)
     const failures: Array<Failure> = []
@@ -236,6 +242,7 @@ export const race = (options: ReadonlyArray<L0Options>): Effect.Effect<RaceResul
       return failures.length === options.length ? Exit.fail(new AllFailedError(describeFailures(failures))) : undefined
     })
   })
+}
 
 const outcomeOf = (exit: Exit.Exit<unknown, unknown>): EventBus.Outcome =>
   Exit.isSuccess(exit) ? "success" : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure"
@@ -257,18 +264,18 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): EventBus.Outcome =>
  * @category running
  * @since 0.1.0
  */
-export function batched(
-  options: ReadonlyArray<L0Options>,
+export function batched<O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>,
   config: BatchedOptions & { readonly mode: "settle" }
-): Effect.Effect<Array<Settled>, FatalError>
-export function batched(
-  options: ReadonlyArray<L0Options>,
+): Effect.Effect<Array<Settled>, FatalError, Services<O>>
+export function batched<O extends L0Options<unknown> = L0Options>(
+  options: ReadonlyArray<Strict<O>>,
   config: BatchedOptions & { readonly mode?: "fail-fast" | undefined }
-): Effect.Effect<Array<L0Result>, L0Error>
-export function batched(
-  options: ReadonlyArray<L0Options>,
+): Effect.Effect<Array<L0Result>, L0Error, Services<O>>
+export function batched<R>(
+  options: ReadonlyArray<L0Options<R>>,
   config: BatchedOptions
-): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error> {
+): Effect.Effect<Array<L0Result> | Array<Settled>, L0Error, R> {
   return Effect.gen(function*() {
     yield* Effect.fromResult(decodeList(options))
     const { mode, size } = yield* Effect.fromResult(decodeBatchedOptions(config))
@@ -281,7 +288,7 @@ export function batched(
       const items = options.slice(batch * size, (batch + 1) * size)
       let succeeded = 0
       let failed = 0
-      const count = (effect: Effect.Effect<L0Result, L0Error>) =>
+      const count = (effect: Effect.Effect<L0Result, L0Error, R>) =>
         Effect.onExit(effect, (exit) =>
           Effect.sync(() => {
             if (Exit.isSuccess(exit)) succeeded++
@@ -333,14 +340,14 @@ const HEDGE_BUFFER = 1024
  * @category running
  * @since 0.1.0
  */
-export const hedge = (options: L0Options, config: HedgeOptions): Stream.Stream<L0Event, L0Error> =>
-  Stream.callback<L0Event, L0Error>((queue) =>
+export const hedge = <R = never>(options: L0Options<R>, config: HedgeOptions): Stream.Stream<L0Event, L0Error, R> =>
+  Stream.callback<L0Event, L0Error, R>((queue) =>
     Effect.gen(function*() {
       const after = durationMillis((yield* Effect.fromResult(decodeHedgeOptions(config))).after)
       const fibers: Array<Fiber.Fiber<unknown>> = []
       let winner: number | undefined
       let failed = 0
-      const contender = (index: number): Effect.Effect<unknown> =>
+      const contender = (index: number): Effect.Effect<unknown, never, R> =>
         Stream.runForEachArray(stream(options), (events) => {
           if (winner === undefined) {
             winner = index

@@ -12,21 +12,30 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { decoder, Fn, guarded } from "./internal/optionSchema.js"
 import { run as runL0 } from "./internal/l0.js"
-import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import { FatalError } from "./L0Error.js"
 
 /**
  * One step: `options` gets the previous step's text (the pipeline's input
- * for the first step) and the outputs so far.
+ * for the first step) and the outputs so far. `R` is what its sources
+ * require.
  *
  * @category models
  * @since 0.1.0
  */
-export interface Step {
+export interface Step<R = never> {
   readonly name?: string | undefined
-  readonly options: (previous: string, outputs: ReadonlyArray<StepOutput>) => L0Options
+  readonly options: (previous: string, outputs: ReadonlyArray<StepOutput>) => L0Options<R>
 }
+
+/**
+ * The options that a step's `options` returns.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type StepOptions<S> = S extends { readonly options: (...args: never) => infer O } ? O : never
 
 /**
  * The outcome of one step of a pipeline, handed to the steps after it.
@@ -86,7 +95,8 @@ const decodeInput = decoder(guarded(Predicate.isString, "a string"), "input")
  * Runs the steps in order: step 0 gets `input`, each next step the text of
  * the one before. A failing step fails the pipeline with a `PipelineError`;
  * a step whose `options` throws fails it with a `FatalError` inside. Invalid
- * steps fail with a `FatalError` naming them before any step runs.
+ * steps fail with a `FatalError` naming them before any step runs. It
+ * requires the services of every step's sources (see `L0.Services`).
  *
  * **Example** (Draft, then critique, then rewrite)
  * ```ts
@@ -100,11 +110,17 @@ const decodeInput = decoder(guarded(Predicate.isString, "a string"), "input")
  * @category running
  * @since 0.1.0
  */
-export const run = (
-  steps: ReadonlyArray<Step>,
+export function run<S extends Step<unknown> = Step>(
+  steps: ReadonlyArray<
+    S & { readonly options: (previous: string, outputs: ReadonlyArray<StepOutput>) => Strict<StepOptions<S>> }
+  >,
   input: string
-): Effect.Effect<PipelineResult, PipelineError | FatalError> =>
-  Effect.gen(function*() {
+): Effect.Effect<PipelineResult, PipelineError | FatalError, Services<StepOptions<S>>>
+export function run<R>(
+  steps: ReadonlyArray<Step<R>>,
+  input: string
+): Effect.Effect<PipelineResult, PipelineError | FatalError, R> {
+  return Effect.gen(function*() {
     yield* Effect.fromResult(Result.flatMap(decodeSteps(steps), () => decodeInput(input)))
     const outputs: Array<StepOutput> = []
     let previous = input
@@ -132,3 +148,4 @@ export const run = (
     }
     return { text: previous, outputs }
   })
+}

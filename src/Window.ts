@@ -22,7 +22,7 @@ import * as SchemaIssue from "effect/SchemaIssue"
 import { groupReporter } from "./internal/contest.js"
 import { decoder, Fn, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
 import { run } from "./internal/l0.js"
-import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import { FatalError } from "./L0Error.js"
 
@@ -229,7 +229,8 @@ export const split = (text: string, options: SplitOptions): Result.Result<Readon
  * fails the whole with a `WindowError` naming it and carrying the results
  * so far; the windows still running are interrupted. Each window reports
  * `window_start` and `window_complete` on the `EventBus` (`index`, `total`,
- * and on completion `outcome` and `completed`).
+ * and on completion `outcome` and `completed`). It requires the services of
+ * the sources that `toOptions` returns (see `L0.Services`).
  *
  * **Example** (Summarizing a long report, two windows at a time)
  * ```ts
@@ -240,12 +241,17 @@ export const split = (text: string, options: SplitOptions): Result.Result<Readon
  * @category running
  * @since 0.1.0
  */
-export const process = (
+export function process<O extends L0Options<unknown> = L0Options>(
   text: string,
   options: ProcessOptions,
-  toOptions: (window: Window) => L0Options
-): Effect.Effect<ReadonlyArray<L0Result>, WindowError | FatalError> =>
-  Effect.gen(function*() {
+  toOptions: (window: Window) => Strict<O>
+): Effect.Effect<ReadonlyArray<L0Result>, WindowError | FatalError, Services<O>>
+export function process<R>(
+  text: string,
+  options: ProcessOptions,
+  toOptions: (window: Window) => L0Options<R>
+): Effect.Effect<ReadonlyArray<L0Result>, WindowError | FatalError, R> {
+  return Effect.gen(function*() {
     const { concurrency } = yield* Effect.fromResult(decodeConcurrency(options))
     yield* Effect.fromResult(decodeToOptions(toOptions))
     const windows = yield* Effect.fromResult(split(text, options))
@@ -253,10 +259,10 @@ export const process = (
     const total = windows.length
     const results: Array<L0Result | undefined> = []
     let completed = 0
-    const one = (window: Window): Effect.Effect<L0Result, WindowError> =>
+    const one = (window: Window): Effect.Effect<L0Result, WindowError, R> =>
       Effect.suspend(() => {
         emit("window_start", { index: window.index, total })
-        let options: L0Options
+        let options: L0Options<R>
         try {
           options = toOptions(window)
         } catch (cause) {
@@ -296,3 +302,4 @@ export const process = (
       )
     return yield* Effect.forEach(windows, one, { concurrency })
   })
+}

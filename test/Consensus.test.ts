@@ -1,13 +1,29 @@
 import { describe, expect, it } from "@effect/vitest"
+import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { Consensus } from "effect-l0"
 import { L0, L0Error } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, httpError, settle } from "./support.js"
+import { expectTypeOf } from "vitest"
+import {
+  advance,
+  Farewell,
+  farewelled,
+  farewellLayer,
+  Greeting,
+  greeted,
+  greetingLayer,
+  httpError,
+  noDelay,
+  plain,
+  settle
+} from "./support.js"
 
 /** An answer after `delay`. */
 const answer = (text: string, delay: Duration.Input = "1 second") => TestSource.make([TestSource.sleep(delay), text])
@@ -370,6 +386,37 @@ describe("L0.consensus options", () => {
       expect(isInterrupted(rest)).toBe(true)
     }))
 
+  it.effect("requires the union of its sources' services, provided once around the call", () =>
+    Effect.gen(function*() {
+      expectTypeOf(L0.consensus([{ stream: plain("a") }])).toEqualTypeOf<
+        Effect.Effect<Consensus.ConsensusResult<string>, Consensus.ConsensusError, never>
+      >()
+      const decodeLength = (result: L0.L0Result) => Effect.succeed(result.text.length)
+      expectTypeOf(L0.consensus([{ stream: greeted() }, { stream: plain("a") }], { decode: decodeLength }))
+        .toEqualTypeOf<Effect.Effect<Consensus.ConsensusResult<number>, Consensus.ConsensusError, Greeting>>()
+      const program = L0.consensus([{ stream: greeted() }, { stream: farewelled() }, { stream: greeted() }])
+      expectTypeOf(program).toEqualTypeOf<
+        Effect.Effect<Consensus.ConsensusResult<string>, Consensus.ConsensusError, Greeting | Farewell>
+      >()
+      const { agreement, outputs, value } = yield* program.pipe(
+        Effect.provide(Layer.mergeAll(greetingLayer, farewellLayer))
+      )
+      expect(value).toBe("hello")
+      expect(agreement).toBe(2 / 3)
+      expect(outputs.filter((output) => output.value === "hello").map((output) => output.index)).toEqual([0, 2])
+    }))
+
+  it("a misspelt option in the list stays a type error", () => {
+    // only type-checked: the runs would ignore the misspelt key
+    const misspelt = () => [
+      // @ts-expect-error: `retyr` is no option
+      L0.consensus([{ stream: greeted(), retyr: noDelay }]),
+      // @ts-expect-error: `retyr` is no option
+      Consensus.fieldwise([{ stream: plain("{}"), retyr: noDelay }], { decode: () => Effect.succeed({}) })
+    ]
+    expectTypeOf(misspelt).toBeFunction()
+  })
+
   it.effect("interrupting a consensus aborts every run", () =>
     Effect.gen(function*() {
       const sources = [stalled(), stalled()]
@@ -603,6 +650,30 @@ describe("Consensus.fieldwise", () => {
       expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       const all = failedWith(yield* decide(Consensus.fieldwise(optionsOf([failed()]), { decode })))
       expect(all._tag).toBe("AllFailedError")
+    }))
+
+  it.effect("requires the union of its sources' services, provided once around the call", () =>
+    Effect.gen(function*() {
+      expectTypeOf(Consensus.fieldwise(optionsOf(cities()), { decode })).toEqualTypeOf<
+        Effect.Effect<Consensus.FieldwiseResult<typeof City.Type>, Consensus.ConsensusError, never>
+      >()
+      const cityOf = <I>(service: Context.Key<I, { readonly word: string }>) => () =>
+        Effect.map(
+          Effect.service(service),
+          ({ word }) => Stream.make(`{"city": "${word}", "population": ${word.length}}`)
+        )
+      const program = Consensus.fieldwise(
+        [{ stream: cityOf(Greeting) }, { stream: cityOf(Farewell) }, { stream: cityOf(Greeting) }],
+        { decode }
+      )
+      expectTypeOf(program).toEqualTypeOf<
+        Effect.Effect<Consensus.FieldwiseResult<typeof City.Type>, Consensus.ConsensusError, Greeting | Farewell>
+      >()
+      const { disagreements, value } = yield* program.pipe(
+        Effect.provide(Layer.mergeAll(greetingLayer, farewellLayer))
+      )
+      expect(value).toEqual({ city: "hello", population: 5 })
+      expect(disagreements).toEqual(["city", "population"])
     }))
 
   it.effect("invalid options and throwing callbacks fail with a FatalError naming them", () =>

@@ -2,13 +2,29 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type * as Duration from "effect/Duration"
-import type { Multi } from "effect-l0"
+import type { L0Error, Multi } from "effect-l0"
 import { EventBus, L0, L0Event } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { activity, advance, connectionReset, httpError, settle } from "./support.js"
+import { expectTypeOf } from "vitest"
+import {
+  activity,
+  advance,
+  connectionReset,
+  Farewell,
+  farewelled,
+  farewellLayer,
+  Greeting,
+  greeted,
+  greetingLayer,
+  httpError,
+  noDelay,
+  plain,
+  settle
+} from "./support.js"
 
 type L0Options = L0.L0Options
 
@@ -21,6 +37,8 @@ const noRetry = { retry: { maxAttempts: 1, maxRetries: 0 } } as const
 const hedged = (options: L0Options, after: Duration.Input) => Stream.runCollect(L0.hedge(options, { after }))
 
 const textOf = (events: ReadonlyArray<L0Event.L0Event>): string => events.reduce(L0Event.applyTo, "")
+
+const bothServices = Layer.mergeAll(greetingLayer, farewellLayer)
 
 describe("L0.parallel", () => {
   it.effect("returns results in input order, whatever order they complete in", () =>
@@ -84,6 +102,54 @@ describe("L0.parallel", () => {
       expect(outcomes.map((outcome) => Result.isSuccess(outcome) ? outcome.success.text : outcome.failure._tag))
         .toEqual(["ok", "ExhaustedError", "also ok"])
     }))
+
+  it.effect("requires the union of its sources' services, provided once around the call, on every attempt", () =>
+    Effect.gen(function*() {
+      async function* tokens() {
+        yield "a"
+      }
+      expectTypeOf(L0.parallel([{ stream: plain("a") }, { stream: tokens }])).toEqualTypeOf<
+        Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, never>
+      >()
+      const withSignal = L0.parallel([{
+        stream: ({ signal }) => {
+          signal.throwIfAborted()
+          return Promise.resolve(tokens())
+        }
+      }])
+      expectTypeOf(withSignal).toEqualTypeOf<Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, never>>()
+      expectTypeOf(L0.parallel([{ stream: greeted() }, { stream: plain("a") }], { mode: "settle" })).toEqualTypeOf<
+        Effect.Effect<Array<Multi.Settled>, L0Error.FatalError, Greeting>
+      >()
+      const typed: ReadonlyArray<L0.L0Options<Greeting>> = [{ stream: greeted() }]
+      expectTypeOf(L0.parallel(typed)).toEqualTypeOf<Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, Greeting>>()
+      let calls = 0
+      const program = L0.parallel([
+        { stream: greeted(" world") },
+        { stream: farewelled(" world") },
+        { stream: () => calls++ === 0 ? Stream.fail(connectionReset()) : greeted(" again")(), retry: noDelay },
+        { stream: plain("plain"), fallbacks: [farewelled()] }
+      ])
+      expectTypeOf(program).toEqualTypeOf<
+        Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, Greeting | Farewell>
+      >()
+      const results = yield* program.pipe(Effect.provide(bothServices))
+      expect(results.map((result) => result.text)).toEqual(["hello world", "goodbye world", "hello again", "plain"])
+      expect(calls).toBe(2)
+    }))
+
+  it("a misspelt option in a list stays a type error, as in a single run's options", () => {
+    // only type-checked: the runs would ignore the misspelt key
+    const misspelt = () => [
+      // @ts-expect-error: `retyr` is no option
+      L0.parallel([{ stream: greeted(), retyr: noDelay }]),
+      // @ts-expect-error: `retyr` is no option
+      L0.race([{ stream: plain("a") }, { stream: greeted(), retyr: noDelay }]),
+      // @ts-expect-error: `retyr` is no option
+      L0.batched([{ stream: plain("a"), retyr: noDelay }], { size: 1 })
+    ]
+    expectTypeOf(misspelt).toBeFunction()
+  })
 
   it.effect("an empty list gives no results", () =>
     Effect.gen(function*() {
@@ -151,6 +217,23 @@ describe("L0.race", () => {
       expect(error.failures.map(({ index }) => index)).toEqual([0, 1])
       expect(error.failures.map(({ error }) => error.category)).toEqual(["fatal", "network"])
       expect(error.message).toMatch(/^All 2 runs failed: #0 ExhaustedError: .*401.*; #1 ExhaustedError: /)
+    }))
+
+  it.effect("requires the union of its sources' services, provided once around the race", () =>
+    Effect.gen(function*() {
+      expectTypeOf(L0.race([{ stream: plain("a") }])).toEqualTypeOf<
+        Effect.Effect<Multi.RaceResult, Multi.AllFailedError | L0Error.FatalError, never>
+      >()
+      const waitsForever = () => Effect.map(Effect.service(Farewell), () => Stream.never)
+      const program = L0.race([
+        { stream: waitsForever, timeout: { initialToken: "1 minute" } },
+        { stream: greeted(", first") }
+      ])
+      expectTypeOf(program).toEqualTypeOf<
+        Effect.Effect<Multi.RaceResult, Multi.AllFailedError | L0Error.FatalError, Greeting | Farewell>
+      >()
+      const { index, result } = yield* program.pipe(Effect.provide(bothServices))
+      expect([index, result.text]).toEqual([1, "hello, first"])
     }))
 
   it.effect("an empty race is an invalid option", () =>
@@ -277,6 +360,25 @@ describe("L0.batched", () => {
       ])
     }).pipe(Effect.provide(EventBus.layerCollect)))
 
+  it.effect("requires the union of its sources' services, provided once around every batch", () =>
+    Effect.gen(function*() {
+      expectTypeOf(L0.batched([{ stream: plain("a") }], { size: 1 })).toEqualTypeOf<
+        Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, never>
+      >()
+      expectTypeOf(L0.batched([{ stream: greeted() }], { size: 1, mode: "settle" })).toEqualTypeOf<
+        Effect.Effect<Array<Multi.Settled>, L0Error.FatalError, Greeting>
+      >()
+      const program = L0.batched(
+        [{ stream: greeted(" 1") }, { stream: farewelled(" 2") }, { stream: greeted(" 3") }],
+        { size: 2 }
+      )
+      expectTypeOf(program).toEqualTypeOf<
+        Effect.Effect<Array<L0.L0Result>, L0Error.L0Error, Greeting | Farewell>
+      >()
+      const results = yield* program.pipe(Effect.provide(bothServices))
+      expect(results.map((result) => result.text)).toEqual(["hello 1", "goodbye 2", "hello 3"])
+    }))
+
   it.effect("invalid sizes fail with a FatalError naming the option", () =>
     Effect.gen(function*() {
       const options = [{ stream: slow("a", "1 second").stream }]
@@ -386,6 +488,24 @@ describe("L0.hedge", () => {
       yield* advance("1 second")
       yield* Fiber.interrupt(fiber)
       expect(source.calls.map((call) => call.context.signal.aborted)).toEqual([true, true])
+    }))
+
+  it.effect("requires its sources' services, which the hedged second run gets too", () =>
+    Effect.gen(function*() {
+      expectTypeOf(L0.hedge({ stream: plain("a") }, { after: 1 })).toEqualTypeOf<
+        Stream.Stream<L0Event.L0Event, L0Error.L0Error, never>
+      >()
+      let calls = 0
+      const events = L0.hedge({
+        stream: () =>
+          Effect.map(Effect.service(Greeting), ({ word }) => calls++ === 0 ? Stream.never : Stream.make(word)),
+        timeout: { initialToken: "1 minute" }
+      }, { after: "2 seconds" })
+      expectTypeOf(events).toEqualTypeOf<Stream.Stream<L0Event.L0Event, L0Error.L0Error, Greeting>>()
+      const fiber = yield* Effect.forkChild(Stream.runCollect(events).pipe(Effect.provide(greetingLayer)))
+      yield* advance("2 seconds")
+      expect(textOf(yield* Fiber.join(fiber))).toBe("hello")
+      expect(calls).toBe(2)
     }))
 
   it.effect("an invalid `after` fails with a FatalError", () =>

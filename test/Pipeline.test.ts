@@ -1,9 +1,26 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { Guardrails, type L0, Pipeline } from "effect-l0"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { Guardrails, type L0, type L0Error, Pipeline } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { advance, connectionReset, httpError } from "./support.js"
+import { expectTypeOf } from "vitest"
+import {
+  advance,
+  connectionReset,
+  type Farewell,
+  farewelled,
+  farewellLayer,
+  Greeting,
+  greeted,
+  greetingLayer,
+  httpError,
+  noDelay,
+  plain
+} from "./support.js"
+
+type PipelineEffect<R> = Effect.Effect<Pipeline.PipelineResult, Pipeline.PipelineError | L0Error.FatalError, R>
 
 const noRetry = { retry: { maxAttempts: 1, maxRetries: 0 } } as const
 
@@ -45,6 +62,38 @@ describe("Pipeline.run", () => {
       ])
       expect(flaky.calls.length).toBe(2)
     }))
+
+  it.effect("requires the union of its steps' services, provided once around the pipeline", () =>
+    Effect.gen(function*() {
+      expectTypeOf(Pipeline.run([{ options: (previous) => ({ stream: plain(previous) }) }], "a")).toEqualTypeOf<
+        PipelineEffect<never>
+      >()
+      const typed: ReadonlyArray<Pipeline.Step<Greeting>> = [{ options: () => ({ stream: greeted() }) }]
+      expectTypeOf(Pipeline.run(typed, "a")).toEqualTypeOf<PipelineEffect<Greeting>>()
+      const program = Pipeline.run([
+        { name: "greet", options: (topic) => ({ stream: greeted(", ", topic) }) },
+        { options: (previous) => ({ stream: () => Stream.make(`${previous}.`) }) },
+        {
+          name: "part",
+          options: (previous, outputs) => ({
+            stream: () =>
+              Effect.map(Effect.service(Greeting), ({ word }) => Stream.make(`${previous} ${outputs.length} ${word}`))
+          })
+        },
+        { options: (previous) => ({ stream: farewelled(` after "${previous}"`) }) }
+      ], "tide pools")
+      expectTypeOf(program).toEqualTypeOf<PipelineEffect<Greeting | Farewell>>()
+      const { text } = yield* program.pipe(Effect.provide(Layer.mergeAll(greetingLayer, farewellLayer)))
+      expect(text).toBe(`goodbye after "hello, tide pools. 2 hello"`)
+    }))
+
+  it("a misspelt option in a step stays a type error", () => {
+    // only type-checked: the run would ignore the misspelt key
+    const misspelt = () =>
+      // @ts-expect-error: `retyr` is no option
+      Pipeline.run([{ options: () => ({ stream: greeted(), retyr: noDelay }) }], "a")
+    expectTypeOf(misspelt).toBeFunction()
+  })
 
   it.effect("a failing step fails the pipeline with its index, name and the outputs so far", () =>
     Effect.gen(function*() {

@@ -2,12 +2,30 @@ import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as fc from "fast-check"
-import type { L0 } from "effect-l0"
+import type { L0, L0Error } from "effect-l0"
 import { EventBus, Window } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
-import { activity, advance, connectionReset, httpError, settle } from "./support.js"
+import { expectTypeOf } from "vitest"
+import {
+  activity,
+  advance,
+  connectionReset,
+  type Farewell,
+  farewelled,
+  farewellLayer,
+  type Greeting,
+  greeted,
+  greetingLayer,
+  httpError,
+  noDelay,
+  plain,
+  settle
+} from "./support.js"
+
+type ProcessEffect<R> = Effect.Effect<ReadonlyArray<L0.L0Result>, Window.WindowError | L0Error.FatalError, R>
 
 const windowsOf = (text: string, options: Window.SplitOptions): ReadonlyArray<Window.Window> =>
   Result.getOrThrow(Window.split(text, options))
@@ -222,6 +240,34 @@ describe("Window.process", () => {
         expect(error.error._tag).toBe("FatalError")
       }
     }))
+
+  it.effect("requires the services of the sources it builds, provided once around the call", () =>
+    Effect.gen(function*() {
+      const split = { by: "characters", size: 4 } as const
+      expectTypeOf(Window.process("abcd", split, (window) => ({ stream: plain(window.text) }))).toEqualTypeOf<
+        ProcessEffect<never>
+      >()
+      expectTypeOf(Window.process("abcd", split, () => ({ stream: greeted() }))).toEqualTypeOf<
+        ProcessEffect<Greeting>
+      >()
+      const program = Window.process(
+        "abcdefghij",
+        { ...split, concurrency: 2 },
+        (window) =>
+          window.index % 2 === 0 ? { stream: greeted(" ", window.text) } : { stream: farewelled(" ", window.text) }
+      )
+      expectTypeOf(program).toEqualTypeOf<ProcessEffect<Greeting | Farewell>>()
+      const results = yield* program.pipe(Effect.provide(Layer.mergeAll(greetingLayer, farewellLayer)))
+      expect(results.map((result) => result.text)).toEqual(["hello abcd", "goodbye efgh", "hello ij"])
+    }))
+
+  it("a misspelt option that toOptions returns stays a type error", () => {
+    // only type-checked: the runs would ignore the misspelt key
+    const misspelt = () =>
+      // @ts-expect-error: `retyr` is no option
+      Window.process("abcd", { size: 1 }, () => ({ stream: greeted(), retyr: noDelay }))
+    expectTypeOf(misspelt).toBeFunction()
+  })
 
   it.effect("an empty document runs nothing", () =>
     Effect.gen(function*() {

@@ -1,6 +1,9 @@
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import type { L0, L0Error } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 
@@ -59,3 +62,23 @@ export const activity = () => {
   }
   return { counter, track }
 }
+
+/** A service that sources read: its word proves that the service reached the source. */
+export class Greeting extends Context.Service<Greeting, { readonly word: string }>()("test/Greeting") {}
+
+/** A second service, for lists that mix requirements. */
+export class Farewell extends Context.Service<Farewell, { readonly word: string }>()("test/Farewell") {}
+
+export const greetingLayer = Layer.succeed(Greeting)({ word: "hello" })
+export const farewellLayer = Layer.succeed(Farewell)({ word: "goodbye" })
+
+/** A source that streams the word of `Greeting`, then `rest`. */
+export const greeted = (...rest: ReadonlyArray<string>) => () =>
+  Effect.map(Effect.service(Greeting), ({ word }) => Stream.make(word, ...rest))
+
+/** A source that streams the word of `Farewell`, then `rest`. */
+export const farewelled = (...rest: ReadonlyArray<string>) => () =>
+  Effect.map(Effect.service(Farewell), ({ word }) => Stream.make(word, ...rest))
+
+/** A source that requires nothing. */
+export const plain = (...tokens: ReadonlyArray<string>) => () => Stream.fromIterable(tokens)

@@ -115,3 +115,24 @@ export interface L0Result {
   readonly state: L0State
   readonly usage: Usage | undefined
 }
+
+/**
+ * The services that the sources of `O` require: the `R` of `L0Options<R>`,
+ * inferred from the options themselves so that a list mixing sources with
+ * different requirements requires their union. A source that requires
+ * nothing (an `AsyncIterable`, a `Promise`) leaves nothing to infer, which
+ * reads as `unknown` and counts as `never`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Services<O> = O extends L0Options<infer R> ? unknown extends R ? never : R : never
+
+/**
+ * `O` with every key that `L0Options` lacks typed `never`: where `O` is
+ * inferred from an object literal, a misspelt option stays a type error.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Strict<O> = O & { readonly [K in Exclude<keyof O, keyof L0Options<unknown>>]: never }
