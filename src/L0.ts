@@ -11,7 +11,7 @@ import * as Fallback from "./internal/fallback.js"
 import type { Handle } from "./internal/handle.js"
 import * as handle from "./internal/handle.js"
 import * as internal from "./internal/l0.js"
-import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
 import type { L0Event, Reset } from "./L0Event.js"
 
@@ -37,7 +37,12 @@ export type { Handle } from "./internal/handle.js"
  * @category running
  * @since 0.1.0
  */
-export const stream: <R = never>(options: L0Options<R>) => Stream.Stream<L0Event, L0Error, R> = internal.stream
+export function stream<O extends L0Options<unknown> = L0Options>(
+  options: Strict<O>
+): Stream.Stream<L0Event, L0Error, Services<O>>
+export function stream<R>(options: L0Options<R>): Stream.Stream<L0Event, L0Error, R> {
+  return internal.stream(options)
+}
 
 /**
  * Runs to completion and returns the text, the final state and usage.
@@ -45,7 +50,12 @@ export const stream: <R = never>(options: L0Options<R>) => Stream.Stream<L0Event
  * @category running
  * @since 0.1.0
  */
-export const run: <R = never>(options: L0Options<R>) => Effect.Effect<L0Result, L0Error, R> = internal.run
+export function run<O extends L0Options<unknown> = L0Options>(
+  options: Strict<O>
+): Effect.Effect<L0Result, L0Error, Services<O>>
+export function run<R>(options: L0Options<R>): Effect.Effect<L0Result, L0Error, R> {
+  return internal.run(options)
+}
 
 /**
  * Runs to completion and returns the final text, resets applied.
@@ -57,7 +67,12 @@ export const run: <R = never>(options: L0Options<R>) => Effect.Effect<L0Result, 
  * @category running
  * @since 0.1.0
  */
-export const text: <R = never>(options: L0Options<R>) => Effect.Effect<string, L0Error, R> = internal.text
+export function text<O extends L0Options<unknown> = L0Options>(
+  options: Strict<O>
+): Effect.Effect<string, L0Error, Services<O>>
+export function text<R>(options: L0Options<R>): Effect.Effect<string, L0Error, R> {
+  return internal.text(options)
+}
 
 /**
  * Runs `self`; if it fails with an `L0Error` that another source may fix,
@@ -130,7 +145,12 @@ export const fallback: typeof orElse = orElse
  * @category running
  * @since 0.1.0
  */
-export const start: <R = never>(options: L0Options<R>) => Effect.Effect<Handle, never, Scope.Scope | R> = handle.start
+export function start<O extends L0Options<unknown> = L0Options>(
+  options: Strict<O>
+): Effect.Effect<Handle, never, Scope.Scope | Services<O>>
+export function start<R>(options: L0Options<R>): Effect.Effect<Handle, never, Scope.Scope | R> {
+  return handle.start(options)
+}
 
 // The multi-stream functions are documented in their own modules. `L0.race` and `Multi.race` (and the others) are
 // the same values: `L0` gathers what most programs call, the modules group each feature with its types.

@@ -21,7 +21,7 @@ import { isRecord } from "./internal/decode.js"
 import { decoder, invalidOption, NonEmptyString, withDefault } from "./internal/optionSchema.js"
 import type { Check, Completed } from "./internal/run.js"
 import type * as JsonRepair from "./JsonRepair.js"
-import type { L0Options, L0Result } from "./internal/l0Types.js"
+import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { Checked } from "./internal/l0.js"
 import { runChecked, streamChecked } from "./internal/l0.js"
 import type { L0Error } from "./L0Error.js"
@@ -381,15 +381,20 @@ const prepare = <S extends StructuredSchema, R>(
  * @category structured output
  * @since 0.1.0
  */
-export const structured = <S extends StructuredSchema, R = never>(
+export function structured<S extends StructuredSchema, O extends StructuredOptions<unknown> = StructuredOptions>(
+  schema: S,
+  options: Strict<O, StructuredOptions<unknown>>
+): Effect.Effect<TypeOf<S>, L0Error, Services<O>>
+export function structured<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
-): Effect.Effect<TypeOf<S>, L0Error, R> =>
-  Effect.suspend(() => {
+): Effect.Effect<TypeOf<S>, L0Error, R> {
+  return Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
     return Effect.map(runChecked(options, prepared.success.check), (complete) => complete.value.value)
   })
+}
 
 /**
  * How a decoded value was obtained.
@@ -447,15 +452,23 @@ const withMetadata = <A>(complete: Completed<Decoded<A>>): StructuredResult<A> =
  * @category structured output
  * @since 0.1.0
  */
-export const structuredWithMetadata = <S extends StructuredSchema, R = never>(
+export function structuredWithMetadata<
+  S extends StructuredSchema,
+  O extends StructuredOptions<unknown> = StructuredOptions
+>(
+  schema: S,
+  options: Strict<O, StructuredOptions<unknown>>
+): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, Services<O>>
+export function structuredWithMetadata<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
-): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, R> =>
-  Effect.suspend(() => {
+): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, R> {
+  return Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
     return Effect.map(runChecked(options, prepared.success.check), withMetadata)
   })
+}
 
 /** Turns the events of one run into partial values, resets and the final event that `final` builds. */
 class Preview<A, F> {
@@ -532,11 +545,16 @@ class Preview<A, F> {
  * @category structured output
  * @since 0.1.0
  */
-export const structuredStream = <S extends StructuredSchema, R = never>(
+export function structuredStream<S extends StructuredSchema, O extends StructuredOptions<unknown> = StructuredOptions>(
+  schema: S,
+  options: Strict<O, StructuredOptions<unknown>>
+): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, Services<O>>
+export function structuredStream<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
-): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R> =>
-  preview(schema, options, (complete) => ({ _tag: "Final", value: complete.value.value }))
+): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R> {
+  return preview(schema, options, (complete) => ({ _tag: "Final", value: complete.value.value }))
+}
 
 /**
  * Like `structuredStream`, but the `Final` event also carries the metadata
@@ -555,14 +573,22 @@ export const structuredStream = <S extends StructuredSchema, R = never>(
  * @category structured output
  * @since 0.1.0
  */
-export const structuredStreamWithMetadata = <S extends StructuredSchema, R = never>(
+export function structuredStreamWithMetadata<
+  S extends StructuredSchema,
+  O extends StructuredOptions<unknown> = StructuredOptions
+>(
+  schema: S,
+  options: Strict<O, StructuredOptions<unknown>>
+): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, Services<O>>
+export function structuredStreamWithMetadata<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
-): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R> =>
-  preview(schema, options, (complete) => {
+): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R> {
+  return preview(schema, options, (complete) => {
     const { value, ...metadata } = withMetadata(complete)
     return { _tag: "Final", value, metadata }
   })
+}
 
 const preview = <S extends StructuredSchema, F, R>(
   schema: S,

@@ -11,13 +11,26 @@ import * as AiError from "effect/ai/AiError"
 import * as LanguageModel from "effect/ai/LanguageModel"
 import type * as Prompt from "effect/ai/Prompt"
 import * as Response from "effect/ai/Response"
+import type * as Scope from "effect/Scope"
 import * as Schema from "effect/Schema"
 import { Adapters, EffectAi, EventBus, Guardrail, L0, L0Error, L0Event } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import OpenAI from "openai"
 import { expectTypeOf } from "vitest"
 import { API_KEY } from "./clients.js"
-import { advance, ampleTimeout, failureOf, lastErrorOf, noDelay } from "./support.js"
+import type { Farewell } from "./support.js"
+import {
+  advance,
+  ampleTimeout,
+  farewelled,
+  farewellLayer,
+  failureOf,
+  Greeting,
+  greetingLayer,
+  httpError,
+  lastErrorOf,
+  noDelay
+} from "./support.js"
 
 const TEXT = "The quick brown fox jumps over the lazy dog."
 
@@ -332,8 +345,6 @@ describe("AiError categories", () => {
     }))
 })
 
-class Greeting extends Context.Service<Greeting, { readonly word: string }>()("test/Greeting") {}
-
 describe("sources that require services", () => {
   it("put the requirement in the types of L0.stream, L0.run and L0.text, and leave it never otherwise", () => {
     const modelStream = () => LanguageModel.streamText({ prompt: "Hi" })
@@ -378,6 +389,35 @@ describe("sources that require services", () => {
           })
       }).pipe(Effect.provideService(Greeting, { word: "hello" }))
       expect([text, calls]).toEqual(["hello!", 2])
+    }))
+
+  it.effect("a source and fallbacks that need different services make the run require them all", () =>
+    Effect.gen(function*() {
+      const greetings: Array<string> = []
+      // reads its service, then fails in a way another source may fix
+      const refused = () =>
+        Effect.flatMap(Effect.service(Greeting), ({ word }) => {
+          greetings.push(word)
+          return Effect.fail(httpError(401))
+        })
+      const options = { stream: refused, fallbacks: [farewelled("!")] }
+      type Both = Greeting | Farewell
+      expectTypeOf(L0.stream(options)).toEqualTypeOf<Stream.Stream<L0Event.L0Event, L0Error.L0Error, Both>>()
+      expectTypeOf(L0.run(options)).toEqualTypeOf<Effect.Effect<L0.L0Result, L0Error.L0Error, Both>>()
+      expectTypeOf(L0.start(options)).toEqualTypeOf<Effect.Effect<L0.Handle, never, Scope.Scope | Both>>()
+      const Point = Schema.Struct({ x: Schema.Number })
+      expectTypeOf(L0.structured(Point, options)).toEqualTypeOf<
+        Effect.Effect<{ readonly x: number }, L0Error.L0Error, Both>
+      >()
+      expectTypeOf(L0.structuredStreamWithMetadata(Point, options)).toExtend<
+        Stream.Stream<unknown, L0Error.L0Error, Both>
+      >()
+      // @ts-expect-error a misspelt option is still an error where the services are inferred
+      L0.text({ stream: refused, fallbacks: [farewelled()], retyr: noDelay })
+      // @ts-expect-error and so is one that structured output does not know
+      L0.structured(Point, { stream: refused, autoCorect: false })
+      const text = yield* L0.text(options).pipe(Effect.provide(Layer.merge(greetingLayer, farewellLayer)))
+      expect([text, greetings]).toEqual(["goodbye!", ["hello"]])
     }))
 
   it.effect("reach structured output too: its type names them, and each attempt gets them", () =>

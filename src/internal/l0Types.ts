@@ -129,10 +129,11 @@ export interface L0Result {
 export type Services<O> = O extends L0Options<infer R> ? unknown extends R ? never : R : never
 
 /**
- * `O` with every key that `L0Options` lacks typed `never`: where `O` is
- * inferred from an object literal, a misspelt option stays a type error.
+ * `O` with every key that `Allowed` (by default `L0Options`) lacks typed
+ * `never`: where `O` is inferred from an object literal, a misspelt option
+ * stays a type error.
  *
  * @category models
  * @since 0.1.0
  */
-export type Strict<O> = O & { readonly [K in Exclude<keyof O, keyof L0Options<unknown>>]: never }
+export type Strict<O, Allowed = L0Options<unknown>> = O & { readonly [K in Exclude<keyof O, keyof Allowed>]: never }
