@@ -328,6 +328,18 @@ export class Session<A> {
   }
 }
 
+/**
+ * `head` then `parts`, concatenated rather than joined: V8 keeps the result
+ * as a rope and copies nothing until something reads its characters (a
+ * caller printing the text pays one copy, as with `join`; one that only
+ * passes it on pays none).
+ */
+const concat = (head: string, parts: ReadonlyArray<string>): string => {
+  let text = head
+  for (let i = 0; i < parts.length; i++) text += parts[i]!
+  return text
+}
+
 /** The stage of one attempt: bookkeeping, resets, the continuation joint and guardrails, one chunk array at a time. */
 class Attempt<A> {
   readonly streamId: string
@@ -421,7 +433,7 @@ class Attempt<A> {
 
   /** The kept checkpoint and the attempt's text: completion, failure and the last safe text share one join. */
   private fullText(): string {
-    return this.joinedText ??= this.checkpoint.slice(0, this.kept) + this.parts.join("")
+    return this.joinedText ??= concat(this.checkpoint.slice(0, this.kept), this.parts)
   }
 
   /** Sends what the attempt observed to the EventBus; keeps warnings for the final state. */
