@@ -52,6 +52,26 @@ describe("L0.start: a live run handle", () => {
       expect(yield* handle.await).toEqual(Exit.succeed(result))
     })))
 
+  it.effect("a nested reset after the state was read changes the final text (the text read earlier is not reused)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // the source is itself an L0 stream: it takes back all but "a", in an array of its own, then goes on
+      const source = TestSource.make([
+        L0Event.token("abc"),
+        TestSource.sleep("1 second"),
+        L0Event.reset(1),
+        TestSource.sleep("1 second"),
+        L0Event.token("xy")
+      ])
+      const handle = yield* L0.start({ stream: source.stream })
+      expect((yield* until(handle, (state) => state.tokenCount === 1)).content).toBe("abc")
+      yield* advance("1 second")
+      expect((yield* until(handle, (state) => state.content !== "abc")).content).toBe("a")
+      yield* advance("1 second")
+      const result = yield* handle.join
+      expect([result.text, result.state.lastGoodContent]).toEqual(["axy", "axy"])
+      expect((yield* handle.state).content).toBe("axy")
+    })))
+
   it.effect("after a failure: the state stays readable, and ExhaustedError carries the same final state", () =>
     Effect.scoped(Effect.gen(function*() {
       const source = TestSource.make(["ab", TestSource.fail(modelError())], ["xyz", TestSource.fail(modelError())])
