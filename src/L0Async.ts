@@ -299,12 +299,13 @@ class Events implements AsyncIterator<L0Event> {
 
   async return(): Promise<IteratorResult<L0Event>> {
     this.buffer = EMPTY
-    // reads still waiting for the next array end done, like every read after this one
-    const waiters = this.waiters.splice(0)
-    if (this.fiber !== undefined && this.exit === undefined) await Effect.runPromise(Fiber.interrupt(this.fiber))
-    // a closed iterator stays done: no new run, no interruption error
+    const fiber = this.exit === undefined ? this.fiber : undefined
+    // a closed iterator stays done, from now on: no new run, no interruption error, even for reads asked for while
+    // the run is being interrupted
     this.exit = Exit.void
-    for (const waiter of waiters) waiter.resolve(DONE)
+    // reads still waiting for the next array end done, like every read after this one
+    for (const waiter of this.waiters.splice(0)) waiter.resolve(DONE)
+    if (fiber !== undefined) await Effect.runPromise(Fiber.interrupt(fiber))
     return DONE
   }
 
@@ -339,6 +340,8 @@ class Events implements AsyncIterator<L0Event> {
   }
 
   private end(exit: Exit.Exit<void, unknown>): void {
+    // closed by return(): the interruption it caused is not news to anyone
+    if (this.exit !== undefined) return
     this.exit = exit
     // an abort drops what the loop has not read yet
     if (Exit.isFailure(exit)) this.buffer = EMPTY

@@ -294,6 +294,17 @@ describe("L0Async.events", () => {
     expect(await second).toEqual({ done: true, value: undefined })
   })
 
+  it("a read asked for while return() is closing the run is done, not an interruption", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
+    expect(await iterator.next()).toEqual({ done: false, value: { _tag: "Token", value: "a" } })
+    const closing = iterator.return!()
+    const read = iterator.next()
+    expect(await closing).toEqual({ done: true, value: undefined })
+    expect(await read).toEqual({ done: true, value: undefined })
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+
   it("return() ends every waiting read done", async () => {
     const source = TestSource.make(["a", TestSource.stall])
     const iterator = L0Async.events({ stream: source.stream })[Symbol.asyncIterator]()
