@@ -27,6 +27,14 @@ const forAwait = async (events: AsyncIterable<L0Event.L0Event>): Promise<string>
   return text
 }
 
+const forAwaitBatches = async (batches: AsyncIterable<ReadonlyArray<L0Event.L0Event>>): Promise<string> => {
+  let text = ""
+  for await (const events of batches) {
+    for (let i = 0; i < events.length; i++) text = apply(text, events[i]!)
+  }
+  return text
+}
+
 const eachArray = (options: L0.L0Options): Promise<string> => {
   let text = ""
   return Effect.runPromise(Stream.runForEachArray(L0.stream(options), (events) => {
@@ -131,6 +139,7 @@ export const run = async (): Promise<Outcome> => {
     { name: "floor: pump and for await over its arrays, no L0", run: () => forAwait(floor(tokens)) },
     { name: "floor: for await reading the generator directly, no L0", run: () => forAwait(direct(tokens)) },
     { name: FACADE, run: () => forAwait(L0Async.events(options())) },
+    { name: "L0Async.batches, for await over arrays", run: () => forAwaitBatches(L0Async.batches(options())) },
     { name: "L0Async.text", run: () => L0Async.text(options()) },
     { name: TEXT, run: () => Effect.runPromise(L0.text(options())) },
     { name: ARRAYS, run: () => eachArray(options()) },

@@ -34,6 +34,17 @@ async function main() {
   }
   console.log(shown) // "Hello, world"
 
+  // The same events, one array per read: what the source delivered together, for one promise per array.
+  calls = 0
+  let batched = ""
+  for await (const events of L0Async.batches({ stream: flaky, retry: { baseDelay: "50 millis" } })) {
+    for (const event of events) {
+      if (event._tag === "Token") batched += event.value
+      if (event._tag === "Reset") batched = batched.slice(0, event.kept)
+    }
+  }
+  console.log(batched) // "Hello, world"
+
   // Failures reject with the typed L0Error itself.
   try {
     await L0Async.text({ stream: () => Promise.reject(Object.assign(new Error("no"), { status: 401 })) })

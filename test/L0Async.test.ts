@@ -28,6 +28,12 @@ const expectAbortError = (error: unknown, reason?: unknown) => {
   if (reason !== undefined) expect((error as Error).cause).toBe(reason)
 }
 
+const collectBatches = async (iterable: AsyncIterable<ReadonlyArray<L0Event.L0Event>>) => {
+  const batches: Array<ReadonlyArray<L0Event.L0Event>> = []
+  for await (const batch of iterable) batches.push(batch)
+  return batches
+}
+
 const collect = async (iterable: AsyncIterable<L0Event.L0Event>) => {
   const events: Array<L0Event.L0Event> = []
   for await (const event of iterable) events.push(event)
@@ -322,6 +328,57 @@ describe("L0Async.events", () => {
   it("a failed run throws the typed L0Error from the loop", async () => {
     const thrown = await rejectionOf(collect(L0Async.events({ stream: () => Promise.reject(httpError(401)) })))
     expect(thrown).toBeInstanceOf(L0Error.ExhaustedError)
+  })
+})
+
+describe("L0Async.batches", () => {
+  it("yields the run's events as non-empty arrays, in order, resets included", async () => {
+    const source = TestSource.make(["a", "b", TestSource.fail(connectionReset())], ["x", "y"])
+    const batches = await collectBatches(L0Async.batches({ stream: source.stream, retry: noDelay }))
+    expect(batches.every((batch) => batch.length > 0)).toBe(true)
+    expect(batches.flat().map((e) => e._tag === "Token" ? e.value : e._tag)).toEqual([
+      "a",
+      "b",
+      "Reset",
+      "x",
+      "y",
+      "Complete"
+    ])
+  })
+
+  it("tokens the source delivers together come in one array", async () => {
+    const iterator = L0Async.batches({ stream: () => Stream.make("a", "b", "c") })[Symbol.asyncIterator]()
+    const first = await iterator.next()
+    expect(first.done).toBe(false)
+    expect(first.value!.slice(0, 3)).toEqual([
+      { _tag: "Token", value: "a" },
+      { _tag: "Token", value: "b" },
+      { _tag: "Token", value: "c" }
+    ])
+    await iterator.return!()
+  })
+
+  it("leaving the loop early aborts the request", async () => {
+    const source = TestSource.make(["a", TestSource.stall])
+    for await (const batch of L0Async.batches({ stream: source.stream })) {
+      expect(batch).toEqual([{ _tag: "Token", value: "a" }])
+      break
+    }
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+  })
+
+  it("an abort throws an AbortError from the loop, and a failed run its typed error", async () => {
+    const controller = new AbortController()
+    const source = TestSource.make(["a", TestSource.stall])
+    const aborted = rejectionOf((async () => {
+      for await (const _ of L0Async.batches({ stream: source.stream }, { signal: controller.signal })) {
+        controller.abort("stop")
+      }
+    })())
+    expectAbortError(await aborted, "stop")
+    expect(source.calls[0]!.context.signal.aborted).toBe(true)
+    const failed = await rejectionOf(collectBatches(L0Async.batches({ stream: () => Promise.reject(httpError(401)) })))
+    expect(failed).toBeInstanceOf(L0Error.ExhaustedError)
   })
 })
 

@@ -71,6 +71,7 @@ describe("examples run", () => {
     expect(await example("async")).toEqual([
       "Hello, world",
       "Hello, world",
+      "Hello, world",
       "ExhaustedError (fatal): All 1 source(s) failed after 1 attempt(s); last: FatalError: no",
       "token: Thinking",
       "AbortError: cancelled"
