@@ -381,7 +381,11 @@ const prepare = <S extends StructuredSchema, R>(
  * @category structured output
  * @since 0.1.0
  */
-export function structured<S extends StructuredSchema, O extends StructuredOptions<unknown> = StructuredOptions>(
+export function structured<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Effect.Effect<TypeOf<S>, L0Error, R>
+export function structured<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Effect.Effect<TypeOf<S>, L0Error, Services<O>>
@@ -452,10 +456,11 @@ const withMetadata = <A>(complete: Completed<Decoded<A>>): StructuredResult<A> =
  * @category structured output
  * @since 0.1.0
  */
-export function structuredWithMetadata<
-  S extends StructuredSchema,
-  O extends StructuredOptions<unknown> = StructuredOptions
->(
+export function structuredWithMetadata<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, R>
+export function structuredWithMetadata<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, Services<O>>
@@ -545,7 +550,11 @@ class Preview<A, F> {
  * @category structured output
  * @since 0.1.0
  */
-export function structuredStream<S extends StructuredSchema, O extends StructuredOptions<unknown> = StructuredOptions>(
+export function structuredStream<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R>
+export function structuredStream<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, Services<O>>
@@ -573,10 +582,11 @@ export function structuredStream<S extends StructuredSchema, R>(
  * @category structured output
  * @since 0.1.0
  */
-export function structuredStreamWithMetadata<
-  S extends StructuredSchema,
-  O extends StructuredOptions<unknown> = StructuredOptions
->(
+export function structuredStreamWithMetadata<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R>
+export function structuredStreamWithMetadata<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, Services<O>>

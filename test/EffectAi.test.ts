@@ -414,6 +414,14 @@ describe("sources that require services", () => {
       >()
       // @ts-expect-error a misspelt option is still an error where the services are inferred
       L0.text({ stream: refused, fallbacks: [farewelled()], retyr: noDelay })
+      // options typed with a wider interface, and code generic in the services, keep their types
+      const structuredOptions: L0.StructuredOptions<Greeting> = { stream: refused, autoCorrect: false }
+      expectTypeOf(L0.text(structuredOptions)).toEqualTypeOf<Effect.Effect<string, L0Error.L0Error, Greeting>>()
+      const withRetries = <R>(options: L0.L0Options<R>): Stream.Stream<L0Event.L0Event, L0Error.L0Error, R> =>
+        L0.stream({ ...options, retry: noDelay })
+      expectTypeOf(withRetries({ stream: refused })).toEqualTypeOf<
+        Stream.Stream<L0Event.L0Event, L0Error.L0Error, Greeting>
+      >()
       // @ts-expect-error and so is one that structured output does not know
       L0.structured(Point, { stream: refused, autoCorect: false })
       const text = yield* L0.text(options).pipe(Effect.provide(Layer.merge(greetingLayer, farewellLayer)))
