@@ -21,6 +21,12 @@ const BASELINE = "raw for await, s += t"
 const apply = (text: string, event: L0Event.L0Event): string =>
   event._tag === "Token" ? text + event.value : event._tag === "Reset" ? text.slice(0, event.kept) : text
 
+/** `apply` over one array of events. */
+const applyAll = (text: string, events: ReadonlyArray<L0Event.L0Event>): string => {
+  for (let i = 0; i < events.length; i++) text = apply(text, events[i]!)
+  return text
+}
+
 const forAwait = async (events: AsyncIterable<L0Event.L0Event>): Promise<string> => {
   let text = ""
   for await (const event of events) text = apply(text, event)
@@ -29,16 +35,14 @@ const forAwait = async (events: AsyncIterable<L0Event.L0Event>): Promise<string>
 
 const forAwaitBatches = async (batches: AsyncIterable<ReadonlyArray<L0Event.L0Event>>): Promise<string> => {
   let text = ""
-  for await (const events of batches) {
-    for (let i = 0; i < events.length; i++) text = apply(text, events[i]!)
-  }
+  for await (const events of batches) text = applyAll(text, events)
   return text
 }
 
 const eachArray = (options: L0.L0Options): Promise<string> => {
   let text = ""
   return Effect.runPromise(Stream.runForEachArray(L0.stream(options), (events) => {
-    for (let i = 0; i < events.length; i++) text = apply(text, events[i]!)
+    text = applyAll(text, events)
     return Effect.void
   })).then(() => text)
 }

@@ -487,7 +487,7 @@ class Attempt<A> {
   emittedText(): string | undefined {
     if (!this.emitted) return undefined
     if (this.shownParts === this.parts.length) return this.fullText()
-    return this.checkpoint.slice(0, this.kept) + this.parts.slice(0, this.shownParts).join("")
+    return concat(this.checkpoint.slice(0, this.kept), this.parts.slice(0, this.shownParts))
   }
 
   private goodText(): string {
