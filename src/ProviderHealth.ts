@@ -79,9 +79,19 @@ export interface Options {
     /** The rate assumed until a `429` teaches the limiter one (default 60 per minute). */
     readonly limit?: number | undefined
     readonly window?: Duration.Input | undefined
-    /** Wait until the provider accepts requests again (default), or go to the next fallback at once. */
+    /**
+     * Wait until the provider accepts requests again (default), or go to the
+     * next fallback at once. A run never waits longer than its own
+     * `retry.maxDelay`: a longer limit sends it to its next fallback, as
+     * `"fallback"` does.
+     */
     readonly whenLimited?: "wait" | "fallback" | undefined
   } | undefined
+  /**
+   * How long a store operation (Redis) may take before the run goes on as
+   * if there were no breaker and no limit (default 1 second).
+   */
+  readonly storeTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -108,7 +118,8 @@ export const layer = (
         limiter: settings.rateLimit ? yield* RateLimiter.make : undefined,
         limit: settings.limit,
         window: settings.window,
-        whenLimited: settings.whenLimited
+        whenLimited: settings.whenLimited,
+        storeTimeout: settings.storeTimeout
       }
     })
   )
