@@ -28,6 +28,13 @@ const continuing = (calls: Array<string>): L0.SourceFactory => ({ checkpoint }) 
   return paced(ANSWER.slice(checkpoint.length).split(/(?<= )/))
 }
 
+/** The same model without pacing: it answers at once, for stores whose I/O the TestClock does not drive. */
+const immediate = (calls: Array<string>): L0.SourceFactory => ({ checkpoint }) => {
+  calls.push(checkpoint)
+  if (!ANSWER.startsWith(checkpoint)) throw new Error("not a prefix")
+  return Stream.fromIterable(ANSWER.slice(checkpoint.length).split(/(?<= )/))
+}
+
 /** Runs `effect` while the TestClock moves on 100 ms at a time, long enough for any answer here. */
 const paced100 = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
@@ -241,6 +248,104 @@ describe("Checkpoint stores", () => {
       expect(yield* Effect.promise(() => Fs.readdir(dir))).toEqual([])
       yield* Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
     }))
+
+  describe("the file store takes every session id the options accept", () => {
+    /** A fresh store directory inside a fresh parent, to see that nothing is written outside it. */
+    const directories = Effect.acquireRelease(
+      Effect.promise(async () => {
+        const parent = await Fs.mkdtemp(Path.join(Os.tmpdir(), "l0-names-"))
+        return { parent, dir: Path.join(parent, "store") }
+      }),
+      ({ parent }) => Effect.promise(() => Fs.rm(parent, { recursive: true, force: true }))
+    )
+    const fileStore = (dir: string) => Checkpoint.layerFileSystem(dir).pipe(Layer.provide(NodeServices.layer))
+    const MAX = 200
+    const ids = [
+      "😀".repeat(MAX / 2),
+      "chat:user@example.com;".repeat(10).slice(0, MAX),
+      "é".repeat(150),
+      "é".repeat(MAX),
+      "\u0000".repeat(MAX),
+      "%".repeat(MAX),
+      "../".repeat(66),
+      "\ud800".repeat(MAX),
+      "\ud800",
+      ".",
+      "..",
+      "../escape",
+      "a/b\u0000c"
+    ]
+
+    it.effect("an interrupted run leaves its checkpoint under each id, and resume continues it", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { dir, parent } = yield* directories
+        const Store = fileStore(dir)
+        for (const id of ids) {
+          const calls: Array<string> = []
+          yield* Stream.runDrain(Stream.take(L0.stream({ stream: immediate(calls), sessionId: id }), 1)).pipe(
+            Effect.provide(Store)
+          )
+          const stored = yield* Effect.flatMap(Checkpoint.CheckpointStore, (store) => store!.load(id)).pipe(
+            Effect.provide(Store)
+          )
+          expect(stored?.text.length).toBeGreaterThan(0)
+          const text = yield* L0.text({ stream: immediate(calls), sessionId: id, resume: true }).pipe(
+            Effect.provide(Store)
+          )
+          expect([id.length, text, calls]).toEqual([id.length, ANSWER, ["", stored!.text]])
+        }
+        // every answer completed and removed its files; nothing was written beside the directory
+        expect(yield* Effect.promise(() => Fs.readdir(dir))).toEqual([])
+        expect(yield* Effect.promise(() => Fs.readdir(parent))).toEqual(["store"])
+      })))
+
+    it.effect("names fit in 255 bytes and never collide, though ids share a prefix or their readable part", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { dir } = yield* directories
+        const similar = [...new Set([
+          "é".repeat(MAX),
+          "ü".repeat(MAX),
+          "é".repeat(MAX - 1) + "ü",
+          "\ud800".repeat(MAX),
+          "\ufffd".repeat(MAX),
+          "\ud800",
+          "\ufffd",
+          ...ids
+        ])]
+        yield* Effect.gen(function*() {
+          const store = (yield* Checkpoint.CheckpointStore)!
+          for (const [seq, id] of similar.entries()) {
+            yield* store.save(id, { text: `text ${seq}`, seq: 0, savedAt: 0 })
+            yield* store.save(id, { text: `text ${seq}`, seq: 1, savedAt: 0 })
+          }
+          for (const [seq, id] of similar.entries()) {
+            expect([seq, (yield* store.load(id))?.text]).toEqual([seq, `text ${seq}`])
+          }
+        }).pipe(Effect.provide(fileStore(dir)))
+        const names = yield* Effect.promise(() => Fs.readdir(dir))
+        expect(names).toHaveLength(similar.length * 2)
+        for (const name of names) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255)
+      })))
+
+    it.effect("a checkpoint written under the old naming is still resumed", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { dir } = yield* directories
+        yield* Effect.promise(async () => {
+          await Fs.mkdir(dir, { recursive: true })
+          // what earlier versions wrote: the URI-encoded slot key as the file name
+          await Fs.writeFile(
+            Path.join(dir, encodeURIComponent("order/42 é#1")),
+            JSON.stringify({ text: "The quick ", seq: 1, savedAt: 0 })
+          )
+        })
+        const calls: Array<string> = []
+        const text = yield* L0.text({ stream: immediate(calls), sessionId: "order/42 é", resume: true }).pipe(
+          Effect.provide(fileStore(dir))
+        )
+        expect(text).toBe(ANSWER)
+        expect(calls).toEqual(["The quick "])
+      })))
+  })
 
   describe.skipIf(!hasRedis)("on Redis (skipped where redis-server is not installed)", () => {
     const redis = useRedis()
