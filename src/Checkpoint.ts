@@ -49,10 +49,15 @@ export type {
 const Stored = Schema.fromJsonString(Schema.Struct({
   text: Schema.String,
   seq: Schema.Int,
-  savedAt: Schema.Number
+  savedAt: Schema.Number,
+  // absent in checkpoints stored before generations: still read, as the oldest
+  epoch: Schema.optionalKey(Schema.Finite)
 }))
 const decodeStored = Schema.decodeUnknownExit(Stored)
 const encodeStored = Schema.encodeSync(Stored)
+/** The stored JSON: without `epoch` when there is none (a session resumed from a checkpoint of an earlier version). */
+const encode = ({ epoch, savedAt, seq, text }: Checkpoint): string =>
+  encodeStored(epoch === undefined ? { text, seq, savedAt } : { text, seq, savedAt, epoch })
 
 /**
  * Two slots per session, written in turn: a process killed in the middle of
@@ -68,6 +73,13 @@ const slot = (sessionId: string, seq: number): string => `${sessionId}#${seq % 2
  * @since 0.1.0
  */
 export const make = (store: KeyValueStore.KeyValueStore): Store => makeWith(store, Effect.succeed)
+
+/** A later generation wins whatever its `seq`; a checkpoint without one is of the oldest. */
+const isNewer = (self: Checkpoint, that: Checkpoint): boolean => {
+  const epoch = self.epoch ?? -Infinity
+  const other = that.epoch ?? -Infinity
+  return epoch !== other ? epoch > other : self.seq > that.seq
+}
 
 /** A store on `store`, whose slot keys `keyOf` maps to the store's keys. */
 const makeWith = (store: KeyValueStore.KeyValueStore, keyOf: (slot: string) => Effect.Effect<string>): Store => {
@@ -100,12 +112,12 @@ const makeWith = (store: KeyValueStore.KeyValueStore, keyOf: (slot: string) => E
           })
         }
         return readable.reduce<Checkpoint | undefined>(
-          (newest, checkpoint) => newest === undefined || checkpoint.seq > newest.seq ? checkpoint : newest,
+          (newest, checkpoint) => newest === undefined || isNewer(checkpoint, newest) ? checkpoint : newest,
           undefined
         )
       }),
     save: (sessionId, checkpoint) =>
-      Effect.flatMap(keyOf(slot(sessionId, checkpoint.seq)), (key) => store.set(key, encodeStored(checkpoint))).pipe(
+      Effect.flatMap(keyOf(slot(sessionId, checkpoint.seq)), (key) => store.set(key, encode(checkpoint))).pipe(
         Effect.mapError(fail("save", sessionId))
       ),
     remove: (sessionId) =>

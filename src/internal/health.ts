@@ -21,6 +21,7 @@ import { TransientError } from "../L0Error.js"
 import type { AttemptContext, SourceFactory } from "./l0Types.js"
 import { isRecord } from "./decode.js"
 import { durationMillis, invalidOption } from "./optionSchema.js"
+import { bounded } from "./bounded.js"
 import * as RetryAfter from "./retryAfter.js"
 
 /** What `ProviderHealth.layer` provides. */
@@ -149,20 +150,6 @@ export const rejection = (event: Rejection["event"], key: string, retryAfter: Du
   })
 })
 
-/**
- * `effect`'s value, or `None` once `timeout` has passed or when it fails.
- * It runs in a fiber of its own: a store operation that cannot be
- * interrupted (the breaker admits and records uninterruptibly) finishes in
- * the background instead of holding the run.
- */
-const bounded = <A, E>(effect: Effect.Effect<A, E>, timeout: Duration.Duration): Effect.Effect<Option.Option<A>> =>
-  Effect.flatMap(Effect.forkDetach(effect), (fiber) =>
-    Fiber.join(fiber).pipe(
-      Effect.timeoutOption(timeout),
-      Effect.onExit(() => Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber)))),
-      Effect.orElseSucceed(Option.none)
-    ))
-
 /** What the shared rate limit says of an attempt on a key: how long it must wait, and how to report its answer. */
 export interface Reservation {
   readonly delay: Duration.Duration
@@ -186,13 +173,13 @@ export const reserve = (health: Service, key: string): Effect.Effect<Reservation
     fallbackLimit: health.limit,
     fallbackWindow: health.window
   })
-  return Effect.map(bounded(consume, health.storeTimeout), (consumed): Reservation => {
-    if (consumed._tag === "None") return noWait
-    const { delay, epoch } = consumed.value
+  return Effect.map(Effect.option(bounded(consume, health.storeTimeout)), (consumed): Reservation => {
+    if (consumed._tag === "None" || consumed.value._tag === "None") return noWait
+    const { delay, epoch } = consumed.value.value
     return {
       delay,
       feedback: (error) =>
-        error?.status !== 429 ? Effect.void : Effect.asVoid(bounded(
+        error?.status !== 429 ? Effect.void : Effect.ignore(bounded(
           limiter.adaptiveFeedback({
             key,
             epoch,
@@ -242,7 +229,7 @@ export const admit = (
       return { _tag: "Admitted", report: feedback }
     }
     if (!answered.value) {
-      const state = yield* bounded(breaker.state(key), health.storeTimeout)
+      const state = yield* Effect.orElseSucceed(bounded(breaker.state(key), health.storeTimeout), Option.none)
       const retryAfter = state._tag === "Some" && state.value._tag === "Open" ? state.value.retryAfter : Duration.zero
       return { _tag: "Rejected", rejection: rejection("circuit_open", key, retryAfter) }
     }
