@@ -220,6 +220,11 @@ describe("Checkpoint: durable sessions", () => {
         expect(yield* invalid({ sessionId: "a", checkpoint: { writesPerSecond: 0 } })).toContain(
           "Invalid option \"checkpoint.writesPerSecond\""
         )
+        for (const storeTimeout of [0, -1, Number.NaN, "soon"]) {
+          expect(yield* invalid({ sessionId: "a", checkpoint: { storeTimeout: storeTimeout as never } })).toContain(
+            "Invalid option \"checkpoint.storeTimeout\": expected a positive duration"
+          )
+        }
         // decoded with the other options of the run: a misspelt key is named, and checked before any store is needed
         expect(yield* invalid({ sessionId: "a", checkpoint: { every: 3 } as never }, false)).toContain(
           "Invalid option \"checkpoint.every\": expected no such option (known: boundary, writesPerSecond, storeTimeout)"
