@@ -253,6 +253,8 @@ describe("parseRetryAfter", () => {
       ["Sunday, 06-Nov-94 08:49:37 GMT", 0]
     ]
     for (const [value, millis] of valid) expect([value, millisOf({ "retry-after": value })]).toEqual([value, millis])
+    // late in a century, a two-digit year close ahead is in the next one: 2105, not 2005
+    expect(millisOf({ "retry-after": "Monday, 01-Jan-05 00:00:00 GMT" }, Date.UTC(2090, 0, 1))).toBe(5 * 60_000)
     const invalid = [
       "-5",
       "-1",

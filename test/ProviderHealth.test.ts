@@ -8,7 +8,7 @@ import * as Layer from "effect/Layer"
 import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import * as Stream from "effect/Stream"
-import { EventBus, L0, ProviderHealth } from "effect-l0"
+import { EventBus, L0, L0Error, ProviderHealth } from "effect-l0"
 import { advance, connectionReset, failureOf, httpError, lastErrorOf } from "./support.js"
 import { hasRedis, startRedis, useRedis } from "./fleet/redis.js"
 
@@ -232,6 +232,26 @@ describe("ProviderHealth: a shared rate limit never outwaits the run's own limit
       yield* advance("5 minutes")
       expect(yield* run).toBe("primary")
     }).pipe(Effect.provide(layer)))
+
+  it.effect("an error built by hand with an hour's retryAfter is clamped too: circuit and limit hold five minutes", () =>
+    Effect.gen(function*() {
+      const hour = () =>
+        new L0Error.TransientError({ message: "slow down", status: 429, retryAfter: Duration.hours(1) })
+      const run = (key: string) =>
+        L0.text({
+          stream: ProviderHealth.keyed(key, () => Stream.fail(hour())),
+          fallbacks: [backup],
+          retry: { maxRetries: 0 }
+        })
+      const twice = (key: string) => Effect.andThen(run(key), run(key))
+      yield* twice("circuit").pipe(Effect.provide(ProviderHealth.layerMemory({ failures: 1, rateLimit: false })))
+      yield* twice("limit").pipe(Effect.provide(ProviderHealth.layerMemory({ failures: false })))
+      const events = yield* collected
+      expect(eventsOf(events, "circuit_open")).toEqual([{ source: 0, key: "circuit", retryAfterMs: 300_000 }])
+      expect(eventsOf(events, "rate_limited")).toEqual([
+        { source: 0, key: "limit", retryAfterMs: 300_000, action: "fallback" }
+      ])
+    }).pipe(Effect.provide(EventBus.layerCollect)))
 
   it.effect("a limit within maxDelay is waited once: the retry's wait is the limit's, and the events say so", () =>
     Effect.gen(function*() {
