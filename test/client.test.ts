@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest"
 
 const EVENT_STREAM = { "content-type": "text/event-stream; charset=utf-8" }
 
+const token = (value: string) => `event: token\ndata: ${JSON.stringify(value)}\n\n`
+
 /** The `complete` event of a stream that sent `content`. */
 const completeOf = (content: string) => `event: complete\ndata: ${JSON.stringify({ state: { content } })}\n\n`
 
@@ -292,6 +294,20 @@ describe("effect-l0/client read", () => {
     expect(await failureOf(custom.result)).toMatchObject({ name: "AbortError", message: "The stream was aborted" })
   })
 
+  it("an abort after complete arrived changes nothing: result stays resolved, the loop ends with the text", async () => {
+    const controller = new AbortController()
+    const { response } = responseOf([token("a"), completeOf("a"), STALL])
+    const reply = read(response, { signal: controller.signal })
+    const seen: Array<string> = []
+    for await (const text of reply) {
+      seen.push(text)
+      await reply.result
+      controller.abort()
+    }
+    expect(seen).toEqual(["a"])
+    expect((await reply.result).text).toBe("a")
+  })
+
   it("what a callback throws rejects result unchanged", async () => {
     const oops = new Error("render failed")
     const { response } = responseOf(["event: token\ndata: \"a\"\n\n", completeOf("a")])
@@ -354,7 +370,6 @@ const complete = (content: string): L0Event.Complete => ({
 })
 
 describe("effect-l0/client rejects what it cannot trust", () => {
-  const token = (value: string) => `event: token\ndata: ${JSON.stringify(value)}\n\n`
   const reset = (kept: unknown) => `event: reset\ndata: {"kept":${String(kept)}}\n\n`
 
   it("a reset that keeps more than the text held is a ProtocolError, and the response is cancelled", async () => {
