@@ -13,6 +13,7 @@ import type * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as EventBus from "./EventBus.js"
 import type { Violation } from "./Guardrail.js"
+import { OnComplete } from "./internal/l0.js"
 import * as L0 from "./L0.js"
 import type { ErrorCategory } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
@@ -107,7 +108,10 @@ export interface Callbacks {
  * @since 0.1.0
  */
 export interface RunOptions extends Callbacks {
-  /** Aborting it aborts the current request and rejects with an {@link AbortError}. */
+  /**
+   * Aborting it aborts the current request and rejects with an {@link AbortError}. Once the run's `Complete` has
+   * been delivered, it changes nothing: a finished answer stays finished.
+   */
   readonly signal?: AbortSignal | undefined
 }
 
@@ -183,11 +187,27 @@ const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined)
     ? new AbortError(signal.reason)
     : Cause.squash(cause)
 
+/**
+ * Runs a run to its value. Once the run's `Complete` has been read the
+ * answer is known: an abort after that point lets the run's end (closing
+ * its source) finish, so a finished answer never rejects as aborted.
+ */
 const runPromise = async <A, E>(effect: Effect.Effect<A, E>, options: RunOptions): Promise<A> => {
   const { signal } = options
   if (signal?.aborted === true) throw new AbortError(signal.reason)
   const provided = hasCallbacks(options) ? Effect.provide(effect, layer(options)) : effect
-  const exit = await Effect.runPromiseExit(provided, signal === undefined ? undefined : { signal })
+  let answered = false
+  const fiber = Effect.runFork(
+    signal === undefined ? provided : Effect.provideService(provided, OnComplete, () => {
+      answered = true
+    })
+  )
+  const onAbort = () => {
+    if (!answered) fiber.interruptUnsafe()
+  }
+  signal?.addEventListener("abort", onAbort, { once: true })
+  const exit = await new Promise<Exit.Exit<A, E>>((resolve) => fiber.addObserver(resolve))
+  signal?.removeEventListener("abort", onAbort)
   if (Exit.isSuccess(exit)) return exit.value
   throw rejection(exit.cause, signal)
 }
@@ -236,7 +256,8 @@ export const structured = <S extends L0.StructuredSchema>(
  * through the array, event by event in plain JavaScript, so the runtime
  * steps once per array, not per event. Leaving the loop early (`break`,
  * `return`, a throw) or aborting `signal` ends the run and aborts its
- * request; after an abort the loop throws an {@link AbortError}. Each
+ * request; after an abort the loop throws an {@link AbortError}, unless it
+ * already got the `Complete` event: then it ends as usual. Each
  * `for await` starts its own run.
  *
  * **Example** (Showing tokens, applying resets)
@@ -307,6 +328,10 @@ class Reader<A> implements AsyncIterator<A> {
   private proceed: (() => void) | undefined
   private readonly waiters: Array<Waiter<A>> = []
   private exit: Exit.Exit<void, unknown> | undefined
+  /** The index in `buffer` of the item that holds the run's `Complete`, or -1. */
+  private completeAt = -1
+  /** The loop has the run's `Complete`: the answer is finished, whatever aborts after. */
+  private answered = false
 
   constructor(
     stream: Stream.Stream<L0Event, unknown>,
@@ -319,7 +344,7 @@ class Reader<A> implements AsyncIterator<A> {
 
   next(): Promise<IteratorResult<A>> {
     if (this.waiters.length === 0) {
-      if (this.index < this.buffer.length) return Promise.resolve({ done: false, value: this.buffer[this.index++]! })
+      if (this.index < this.buffer.length) return Promise.resolve({ done: false, value: this.take() })
       if (this.exit !== undefined) return this.settled(this.exit)
     }
     return new Promise((resolve, reject) => {
@@ -361,10 +386,11 @@ class Reader<A> implements AsyncIterator<A> {
         const items = this.items(events)
         this.buffer = items
         this.index = 0
+        this.completeAt = events[events.length - 1]!._tag === "Complete" ? items.length - 1 : -1
         this.proceed = () => resume(Effect.void)
         const waiters = this.waiters
         while (waiters.length > 0 && this.index < items.length) {
-          waiters.shift()!.resolve({ done: false, value: items[this.index++]! })
+          waiters.shift()!.resolve({ done: false, value: this.take() })
         }
         if (waiters.length > 0) this.resume()
       }))
@@ -372,9 +398,17 @@ class Reader<A> implements AsyncIterator<A> {
     this.fiber.addObserver((exit) => this.end(exit))
   }
 
-  private end(exit: Exit.Exit<void, unknown>): void {
+  /** The next item for the loop. */
+  private take(): A {
+    if (this.index === this.completeAt) this.answered = true
+    return this.buffer[this.index++]!
+  }
+
+  private end(ended: Exit.Exit<void, unknown>): void {
     // closed by return(): the interruption it caused is not news to anyone
     if (this.exit !== undefined) return
+    // an abort after the loop got the answer only stopped the run's end (closing its source)
+    const exit = this.answered && Exit.isFailure(ended) && Cause.hasInterruptsOnly(ended.cause) ? Exit.void : ended
     this.exit = exit
     // an abort drops what the loop has not read yet
     if (Exit.isFailure(exit)) this.buffer = []

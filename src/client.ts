@@ -77,8 +77,9 @@ export interface CompletePayload {
 /**
  * How a read failed. `tag` and `category` are the server's for `error`
  * events; the reader itself fails with `"HttpError"` (a status other than
- * 2xx), `"ProtocolError"` (not an event stream, or data it cannot read) and
- * `"NetworkError"` (the connection failed or ended before `complete`).
+ * 2xx), `"ProtocolError"` (not an event stream, data it cannot read or
+ * trust, an event over `maxEventSize`), `"NetworkError"` (the connection
+ * failed or ended before `complete`) and `"FatalError"` (an invalid option).
  *
  * @category errors
  * @since 0.1.0
@@ -124,9 +125,28 @@ export interface ReadOptions {
   readonly onToken?: ((value: string) => void) | undefined
   /** Called when the server retried after text was shown: keep the first `kept` characters. */
   readonly onReset?: ((kept: number) => void) | undefined
-  /** Aborting it stops reading, cancels the response and rejects `result` with the signal's reason. */
+  /**
+   * Aborting it stops reading, cancels the response and rejects `result` with the signal's reason; once `complete`
+   * has arrived it changes nothing.
+   */
   readonly signal?: AbortSignal | undefined
+  /**
+   * The most characters (UTF-16 code units) one event may hold while it is read: its unfinished line, `event` name
+   * and `data` lines. A larger one (a line that never ends, say) rejects with a `ProtocolError` instead of filling
+   * the memory. Default {@link defaultMaxEventSize}. The `complete` event holds the whole text, so this also bounds
+   * the answer.
+   */
+  readonly maxEventSize?: number | undefined
 }
+
+/**
+ * The default `maxEventSize`: 10 × 1024 × 1024 characters, the limit of the
+ * event-stream decoder that effect-l0 reads provider streams with.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultMaxEventSize = 10 * 1024 * 1024
 
 /**
  * A response being read. Iterating it yields the whole text each time it
@@ -151,6 +171,8 @@ const protocolError = (message: string, cause?: unknown): StreamError =>
 
 const networkError = (message: string, cause?: unknown): StreamError =>
   new StreamError({ tag: "NetworkError", category: "network", message }, { cause })
+
+const optionError = (message: string): StreamError => new StreamError({ tag: "FatalError", category: "fatal", message })
 
 const isAbort = (u: unknown): boolean => typeof u === "object" && u !== null && "name" in u && u.name === "AbortError"
 
@@ -179,22 +201,38 @@ const errorOf = (data: string): StreamError => {
   })
 }
 
+const tooLarge = (maxSize: number): StreamError =>
+  protocolError(`An event of the stream exceeds maxEventSize (${maxSize} characters)`)
+
+/** The `state.content` of the default `complete` payload; `undefined` for a payload without one (`Sse` `complete` option). */
+const contentOf = (payload: unknown): unknown => {
+  if (typeof payload !== "object" || payload === null) return undefined
+  const state: unknown = (payload as { state?: unknown }).state
+  return typeof state === "object" && state !== null ? (state as { content?: unknown }).content : undefined
+}
+
+/** An option value in an error message: its type, or the number itself. */
+const describe = (u: unknown): string => typeof u === "number" ? String(u) : typeof u
+
 /**
  * Splits decoded text into Server-Sent Events: lines end with CRLF, LF or
  * CR (also when a CRLF is split between reads), `data` lines join with LF,
  * comments and unknown fields are skipped, and an event is dispatched at a
- * blank line when it has data.
+ * blank line when it has data. An event that grows past `maxSize`
+ * characters (its unfinished line, name and data) fails the read.
  */
-const makeParser = (dispatch: (event: string, data: string) => void) => {
+const makeParser = (dispatch: (event: string, data: string) => void, maxSize: number) => {
   let buffer = ""
   let skipLf = false
   let event = ""
   let data: Array<string> = []
+  let dataSize = 0
   const line = (text: string) => {
     if (text === "") {
       if (data.length > 0) dispatch(event === "" ? "message" : event, data.join("\n"))
       event = ""
       data = []
+      dataSize = 0
       return
     }
     const colon = text.indexOf(":")
@@ -202,7 +240,11 @@ const makeParser = (dispatch: (event: string, data: string) => void) => {
     const field = colon === -1 ? text : text.slice(0, colon)
     const value = colon === -1 ? "" : text.slice(text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1)
     if (field === "event") event = value
-    else if (field === "data") data.push(value)
+    else if (field === "data") {
+      data.push(value)
+      dataSize += value.length + 1
+    } else return
+    if (event.length + dataSize > maxSize) throw tooLarge(maxSize)
   }
   return (chunk: string): void => {
     if (chunk === "") return
@@ -220,6 +262,8 @@ const makeParser = (dispatch: (event: string, data: string) => void) => {
       start = i + 1
     }
     buffer += chunk.slice(start)
+    // a line that never ends is held in full until it does
+    if (buffer.length + event.length + dataSize > maxSize) throw tooLarge(maxSize)
   }
 }
 
@@ -242,7 +286,7 @@ export const read = <Complete = CompletePayload>(
   response: Response | Promise<Response>,
   options: ReadOptions = {}
 ): Reader<Complete> => {
-  const { onReset, onText, onToken, signal } = options
+  const { maxEventSize = defaultMaxEventSize, onReset, onText, onToken, signal } = options
   let text = ""
   let version = 0
   let outcome:
@@ -296,6 +340,10 @@ export const read = <Complete = CompletePayload>(
         if (typeof kept !== "number" || !Number.isInteger(kept) || kept < 0) {
           throw protocolError(`The "reset" event holds no valid "kept" count`)
         }
+        // the server only takes back text it sent: a larger count means the two disagree on the text
+        if (kept > text.length) {
+          throw protocolError(`The "reset" event keeps ${kept} characters of the ${text.length} the stream sent`)
+        }
         text = text.slice(0, kept)
         version++
         onReset?.(kept)
@@ -303,9 +351,19 @@ export const read = <Complete = CompletePayload>(
         notify()
         break
       }
-      case "complete":
-        finish({ ok: true, value: { text, complete: parseJson(event, data) as Complete } })
+      case "complete": {
+        const complete = parseJson(event, data)
+        const content = contentOf(complete)
+        if (content !== undefined && content !== text) {
+          throw protocolError(
+            `The "complete" event's state.content is not the text the stream sent (${
+              typeof content === "string" ? `${content.length} characters` : typeof content
+            }, ${text.length} sent)`
+          )
+        }
+        finish({ ok: true, value: { text, complete: complete as Complete } })
         break
+      }
       case "error":
         finish({ ok: false, error: errorOf(data) })
     }
@@ -332,7 +390,7 @@ export const read = <Complete = CompletePayload>(
     }
     body = res.body.getReader()
     const decoder = new TextDecoder()
-    const parse = makeParser(dispatch)
+    const parse = makeParser(dispatch, maxEventSize)
     for (;;) {
       const { done, value } = await body.read().catch((error: unknown) => {
         throw isAbort(error) ? error : networkError("The connection failed while streaming", error)
@@ -345,7 +403,12 @@ export const read = <Complete = CompletePayload>(
     throw networkError("The stream ended before its complete event")
   }
 
-  if (signal?.aborted) cancel(signal.reason)
+  if (!(Number.isSafeInteger(maxEventSize) && maxEventSize > 0)) {
+    finish({
+      ok: false,
+      error: optionError(`Invalid option "maxEventSize": expected a positive integer, got ${describe(maxEventSize)}`)
+    })
+  } else if (signal?.aborted) cancel(signal.reason)
   else signal?.addEventListener("abort", onAbort, { once: true })
   // what a callback throws rejects `result` unchanged
   pump().catch((error: unknown) => finish({ ok: false, error }))

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -167,6 +168,72 @@ describe("L0.start: a live run handle", () => {
       expect(yield* handle.state).toMatchObject({ content: "done", completed: true, aborted: false })
       expect(yield* handle.join).toEqual(result)
     })))
+
+  /**
+   * A source that sends a whole answer with its finish reason and stays open
+   * (no `[DONE]`): the answer completes when `interToken` passes. Closing the
+   * source signals `closing` (the run delivered its `Complete`) and waits for
+   * `released`.
+   */
+  const finishedThenOpen = Effect.gen(function*() {
+    const closing = yield* Deferred.make<void>()
+    const released = yield* Deferred.make<void>()
+    const chunk = {
+      object: "chat.completion.chunk",
+      choices: [{ index: 0, delta: { content: "Hello" }, finish_reason: "stop" }]
+    }
+    const options: L0.L0Options = {
+      stream: () =>
+        Stream.concat(Stream.make(chunk), Stream.never).pipe(
+          Stream.ensuring(Effect.andThen(Deferred.succeed(closing, undefined), Deferred.await(released)))
+        ),
+      timeout: { initialToken: "1 minute", interToken: "1 second" }
+    }
+    return { options, closing, release: Deferred.succeed(released, undefined) }
+  })
+
+  it.effect("abort right after Complete went out, while the run closes its source: join succeeds, events end after Complete", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { closing, options, release } = yield* finishedThenOpen
+      const handle = yield* L0.start(options)
+      const events = yield* Effect.forkChild(Stream.runCollect(handle.events))
+      // the trailer never comes: the timeout completes the answer
+      yield* advance("1 second")
+      yield* Deferred.await(closing)
+      const aborting = yield* Effect.forkChild(handle.abort, { startImmediately: true })
+      yield* release
+      yield* Fiber.join(aborting)
+      expect((yield* handle.join).text).toBe("Hello")
+      expect(yield* handle.state).toMatchObject({ content: "Hello", completed: true, aborted: false })
+      expect((yield* Fiber.join(events)).map((event) => event._tag)).toEqual(["Token", "Complete"])
+    })))
+
+  it.effect("abort just before Complete (the finish reason came, the trailer did not) ends the run aborted", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { options, release } = yield* finishedThenOpen
+      const handle = yield* L0.start(options)
+      yield* until(handle, (state) => state.tokenCount === 1)
+      const aborting = yield* Effect.forkChild(handle.abort, { startImmediately: true })
+      yield* release
+      yield* Fiber.join(aborting)
+      expect(yield* Effect.flip(handle.join)).toMatchObject({ _tag: "FatalError", reason: "aborted" })
+      expect(yield* handle.state).toMatchObject({ completed: false, aborted: true })
+    })))
+
+  it.effect("closing the scope right after Complete went out leaves the answer finished", () =>
+    Effect.gen(function*() {
+      const { closing, options, release } = yield* finishedThenOpen
+      const handle = yield* Effect.scoped(Effect.gen(function*() {
+        const handle = yield* L0.start(options)
+        yield* advance("1 second")
+        yield* Deferred.await(closing)
+        // the scope closes while the source closes: release it from outside the scope
+        yield* Effect.forkDetach(Effect.andThen(settle, release))
+        return handle
+      }))
+      expect((yield* handle.join).text).toBe("Hello")
+      expect((yield* handle.state).aborted).toBe(false)
+    }))
 
   it.effect("closing the scope ends the run", () =>
     Effect.gen(function*() {

@@ -1,12 +1,13 @@
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Guardrail, L0Async, L0Error } from "effect-l0"
-import type { L0Event } from "effect-l0"
+import type { L0, L0Event } from "effect-l0"
 import { ProviderServer, TestSource } from "effect-l0/testing"
 import OpenAI from "openai"
 import { afterEach, describe, expect, it } from "vitest"
 import { API_KEY } from "./clients.js"
-import { connectionReset, httpError, noDelay } from "./support.js"
+import { ampleTimeout, connectionReset, httpError, noDelay } from "./support.js"
 
 /** Waits (in real time) until `condition` holds. */
 const until = async (condition: () => boolean): Promise<void> => {
@@ -465,5 +466,133 @@ describe("L0Async with the openai client against ProviderServer", () => {
     const error = await rejectionOf(L0Async.text({ stream: chat(server) }))
     expect(error).toBeInstanceOf(L0Error.ExhaustedError)
     expect((error as L0Error.ExhaustedError).lastError?.status).toBe(401)
+  })
+})
+
+/** A Chat Completions chunk holding `text` and the finish reason: the whole answer, but no trailer. */
+const finishedChunk = (text: string) => ({
+  object: "chat.completion.chunk",
+  choices: [{ index: 0, delta: { content: text }, finish_reason: "stop" }]
+})
+
+/**
+ * A source that sends a whole answer with its finish reason, then stays open
+ * (no `[DONE]`): the run completes once `interToken` passes. Closing it takes
+ * until `release()`; `closing` resolves when that starts, that is once the run
+ * has delivered its `Complete`.
+ */
+const finishedThenOpen = (text: string) => {
+  let started!: () => void
+  const closing = new Promise<void>((resolve) => started = resolve)
+  let release!: () => void
+  const released = new Promise<void>((resolve) => release = resolve)
+  const stream = () =>
+    Stream.concat(Stream.make(finishedChunk(text)), Stream.never).pipe(
+      Stream.ensuring(Effect.andThen(Effect.sync(() => started()), Effect.promise(() => released)))
+    )
+  return { stream, closing, release }
+}
+
+/** Completes at once after the finish reason: any machine gets there, only when does not matter. */
+const trailerTimeout = { initialToken: "1 minute", interToken: "20 millis" } as const
+
+describe("L0Async: a finished answer stays finished", () => {
+  it("events: an abort right after the loop got Complete ends the loop done, with every event", async () => {
+    const controller = new AbortController()
+    const tags: Array<string> = []
+    for await (
+      const event of L0Async.events({ stream: TestSource.make(["a", "b"]).stream }, { signal: controller.signal })
+    ) {
+      tags.push(event._tag)
+      if (event._tag === "Complete") controller.abort()
+    }
+    expect(tags).toEqual(["Token", "Token", "Complete"])
+  })
+
+  it("events: an abort just before Complete (the finish reason came, the run waits for the trailer) throws", async () => {
+    const source = finishedThenOpen("Hello")
+    const controller = new AbortController()
+    const thrown = await rejectionOf((async () => {
+      for await (
+        const event of L0Async.events({ stream: source.stream, timeout: ampleTimeout }, { signal: controller.signal })
+      ) {
+        if (event._tag === "Token") {
+          controller.abort()
+          source.release()
+        }
+      }
+    })())
+    expectAbortError(thrown)
+  })
+
+  it("batches: an abort right after the loop got the array with Complete ends the loop done", async () => {
+    const controller = new AbortController()
+    const source = finishedThenOpen("Hello")
+    const arrays: Array<ReadonlyArray<string>> = []
+    for await (
+      const events of L0Async.batches({ stream: source.stream, timeout: trailerTimeout }, { signal: controller.signal })
+    ) {
+      arrays.push(events.map((event) => event._tag))
+      if (events.at(-1)!._tag === "Complete") {
+        controller.abort()
+        source.release()
+      }
+    }
+    expect(arrays.flat()).toEqual(["Token", "Complete"])
+  })
+
+  it("batches: an abort while the loop waits for the array with Complete throws", async () => {
+    const source = finishedThenOpen("Hello")
+    const controller = new AbortController()
+    const options = { stream: source.stream, timeout: ampleTimeout }
+    const thrown = await rejectionOf((async () => {
+      for await (const events of L0Async.batches(options, { signal: controller.signal })) {
+        expect(events.map((event) => event._tag)).toEqual(["Token"])
+        // the answer is all there, but the run waits for its trailer: no Complete yet when the loop asks for more
+        setTimeout(() => {
+          controller.abort()
+          source.release()
+        }, 1)
+      }
+    })())
+    expectAbortError(thrown)
+  })
+
+  it("text, run and structured: an abort right after the run read Complete, while it closes its source, resolves", async () => {
+    const runs = [
+      ["text", (options: L0.L0Options, signal: AbortSignal) => L0Async.text(options, { signal }), "Hello"],
+      ["run",
+        (options: L0.L0Options, signal: AbortSignal) => L0Async.run(options, { signal }).then((result) => result.text),
+        "Hello"],
+      ["structured",
+        (options: L0.L0Options, signal: AbortSignal) =>
+          L0Async.structured(Schema.Struct({ a: Schema.Number }), options, { signal }), { a: 1 }]
+    ] as const
+    for (const [name, run, expected] of runs) {
+      const source = finishedThenOpen(name === "structured" ? "{\"a\":1}" : "Hello")
+      const controller = new AbortController()
+      const pending = run({ stream: source.stream, timeout: trailerTimeout }, controller.signal)
+      await source.closing
+      controller.abort()
+      source.release()
+      expect(await pending, name).toEqual(expected)
+    }
+  })
+
+  it("text, run and structured: an abort in onComplete, before the run delivered Complete, rejects", async () => {
+    const runs = [
+      (options: L0.L0Options, runOptions: L0Async.RunOptions) => L0Async.text(options, runOptions),
+      (options: L0.L0Options, runOptions: L0Async.RunOptions) => L0Async.run(options, runOptions),
+      (options: L0.L0Options, runOptions: L0Async.RunOptions) =>
+        L0Async.structured(Schema.Struct({ a: Schema.Number }), options, runOptions)
+    ]
+    for (const run of runs) {
+      const controller = new AbortController()
+      const pending = run({ stream: TestSource.make(["{\"a\":1}"]).stream }, {
+        signal: controller.signal,
+        onComplete: () => controller.abort()
+      })
+      expectAbortError(await rejectionOf(pending))
+    }
   })
 })

@@ -357,6 +357,43 @@ describe("Sse.toResponse", () => {
   })
 })
 
+describe("Sse.toResponse: a finished answer stays finished", () => {
+  /** `events` as a response with `signal`; `reached` resolves once `at` has been encoded into the body. */
+  const responseUntil = (events: ReadonlyArray<L0Event.L0Event>, at: L0Event.L0Event["_tag"]) => {
+    let mark!: () => void
+    const reached = new Promise<void>((resolve) => mark = resolve)
+    const controller = new AbortController()
+    // one array, as L0 delivers it: encoded and queued in the body together
+    const stream = Stream.concat(Stream.fromIterable(events), Stream.never).pipe(
+      Stream.mapArray((array) => {
+        if (array.some((event) => event._tag === at)) mark()
+        return array
+      })
+    )
+    const response = Sse.toResponse(stream, { signal: controller.signal, keepAlive: "Infinity" })
+    return { response, reached, abort: () => controller.abort() }
+  }
+
+  it("an abort after the complete event went out, before the client read it, still delivers it", async () => {
+    const { abort, reached, response } = responseUntil([L0Event.token("Hello"), complete("Hello")], "Complete")
+    await reached
+    await new Promise((resolve) => setImmediate(resolve))
+    abort()
+    const result = await read(response).result
+    expect([result.text, result.complete.state.content]).toEqual(["Hello", "Hello"])
+  })
+
+  it("an abort before the complete event ends the body without one: the client rejects, never a success", async () => {
+    const { abort, reached, response } = responseUntil([L0Event.token("He")], "Token")
+    await reached
+    abort()
+    const reply = read(response)
+    const error = await reply.result.then(() => undefined, (error: unknown) => error)
+    expect(error).toMatchObject({ tag: "NetworkError", message: "The stream ended before its complete event" })
+    expect(reply.text).toBe("He")
+  })
+})
+
 describe("Sse.pipeToNode", () => {
   const serve = async (handler: Http.RequestListener) => {
     const server = Http.createServer(handler)

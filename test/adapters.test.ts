@@ -415,12 +415,68 @@ describe("vercelAi", () => {
       expect(filtered._tag).toBe("ContentError")
       const cut = yield* failureOf([{ type: "text-delta", text: "x" }])
       expect(cut._tag).toBe("NetworkError")
-      const unknownReason = yield* L0.run({
-        stream: TestSource.make([{ type: "text", text: "y" }, { type: "finish" }]).stream
-      })
-      expect(unknownReason.state.finishReason).toBe("unknown")
-      expect(unknownReason.text).toBe("y")
     }))
+
+  // finishReason, rawFinishReason → completes (with that finish reason), or fails as a cut stream (eof)
+  const finishes: ReadonlyArray<readonly [unknown, unknown, boolean]> = [
+    ["stop", "stop", true],
+    ["stop", undefined, true], // Responses gives no raw reason for a whole answer
+    ["length", undefined, true],
+    ["tool-calls", undefined, true],
+    ["other", "something_new", true], // a provider value the AI SDK does not map
+    ["unknown", "max_output_tokens", true],
+    ["a-future-value", "done", true],
+    ["interrupted", undefined, false], // ai 7: the body ended before the provider's finish marker
+    ["interrupted", "stop", false],
+    ["other", undefined, false], // ai 6
+    ["other", "", false],
+    ["unknown", undefined, false], // ai 4 and 5
+    ["error", undefined, false],
+    ["error", "error", false],
+    ["a-future-value", undefined, false],
+    ["constructor", undefined, false],
+    ["__proto__", undefined, false],
+    [undefined, undefined, false],
+    [undefined, "stop", false],
+    [42, undefined, false],
+    [null, "stop", false]
+  ]
+  for (const [finishReason, rawFinishReason, complete] of finishes) {
+    it.effect(
+      `a finish part with finishReason ${String(finishReason)} and rawFinishReason ${String(rawFinishReason)} ${
+        complete ? "completes" : "is a cut stream, retried"
+      }`,
+      () =>
+        Effect.gen(function*() {
+          const finish = {
+            type: "finish",
+            finishReason,
+            rawFinishReason,
+            totalUsage: { inputTokens: 1, outputTokens: 2 }
+          }
+          const parts = [{ type: "start" }, { type: "text-delta", id: "t", text: "partial" }, finish]
+          if (complete) {
+            const result = yield* L0.run({ stream: TestSource.make(parts).stream, retry: noRetry })
+            expect([result.text, result.state.finishReason, result.usage?.totalTokens]).toEqual([
+              "partial",
+              finishReason,
+              3
+            ])
+            return
+          }
+          const error = yield* failureOf(parts)
+          expect(error).toMatchObject({ _tag: "NetworkError", reason: "eof", category: "network" })
+          expect(error.message).toContain("without a finish reason from the provider")
+          // retried like any cut stream: the next attempt's whole answer is the result
+          const source = TestSource.make(parts, [{ type: "text-delta", text: "whole" }, {
+            type: "finish",
+            finishReason: "stop"
+          }])
+          const retried = yield* L0.run({ stream: source.stream, retry: { backoff: "fixed", baseDelay: 0 } })
+          expect([retried.text, source.calls.length]).toEqual(["whole", 2])
+        })
+    )
+  }
 })
 
 describe("odd but valid shapes", () => {

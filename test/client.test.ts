@@ -2,12 +2,15 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import fc from "fast-check"
 import { L0Event, L0State, Sse } from "effect-l0"
-import { read, StreamError } from "effect-l0/client"
+import { defaultMaxEventSize, read, StreamError } from "effect-l0/client"
 import { describe, expect, it } from "vitest"
 
 const EVENT_STREAM = { "content-type": "text/event-stream; charset=utf-8" }
 
-const COMPLETE = `event: complete\ndata: ${JSON.stringify({ state: { content: "done" } })}\n\n`
+const token = (value: string) => `event: token\ndata: ${JSON.stringify(value)}\n\n`
+
+/** The `complete` event of a stream that sent `content`. */
+const completeOf = (content: string) => `event: complete\ndata: ${JSON.stringify({ state: { content } })}\n\n`
 
 /** In a body, marks a server that sends nothing more and keeps the connection open. */
 const STALL = Symbol("stall")
@@ -59,7 +62,7 @@ describe("effect-l0/client read", () => {
       "event: token\ndata: \"Hello wor\"\n\n",
       "event: reset\ndata: {\"kept\":6}\n\n",
       "event: token\ndata: \"there\"\n\n",
-      COMPLETE
+      completeOf("Hello there")
     ])
     const reply = read(response, {
       onText: (text) => texts.push(text),
@@ -67,7 +70,7 @@ describe("effect-l0/client read", () => {
       onReset: (kept) => resets.push(kept)
     })
     const result = await reply.result
-    expect(result).toEqual({ text: "Hello there", complete: { state: { content: "done" } } })
+    expect(result).toEqual({ text: "Hello there", complete: { state: { content: "Hello there" } } })
     expect(reply.text).toBe("Hello there")
     expect(texts).toEqual(["Hello wor", "Hello ", "Hello there"])
     expect(tokens).toEqual(["Hello wor", "there"])
@@ -76,7 +79,7 @@ describe("effect-l0/client read", () => {
 
   it("reads events split anywhere: inside a field, a multi-byte character, a CRLF", async () => {
     const text = "event: token\r\ndata: \"é🎉 ok\"\r\n\r\nevent: reset\r\ndata: {\"kept\":1}\r\n\r\n" +
-      "event: token\r\ndata: \"\\u00e0\"\r\n\r\n" + COMPLETE.replaceAll("\n", "\r\n")
+      "event: token\r\ndata: \"\\u00e0\"\r\n\r\n" + completeOf("éà").replaceAll("\n", "\r\n")
     const bytes = new TextEncoder().encode(text)
     // every single cut, and one-byte chunks
     for (let cut = 1; cut < bytes.length; cut++) {
@@ -111,7 +114,7 @@ describe("effect-l0/client read", () => {
       "data: \"a message event, ignored\"\n\n",
       "event: token\n\n", // no data: not dispatched
       "event: token\ndata: \"b\"\n\n",
-      COMPLETE
+      completeOf("b")
     ])
     expect((await read(ok.response).result).text).toBe("b")
   })
@@ -122,7 +125,7 @@ describe("effect-l0/client read", () => {
       "event: token\ndata: \"b\"\n\n",
       "event: reset\ndata: {\"kept\":0}\n\n",
       "event: token\ndata: \"c\"\n\n",
-      COMPLETE
+      completeOf("c")
     ])
     const reply = read(response)
     const seen: Array<string> = []
@@ -132,7 +135,7 @@ describe("effect-l0/client read", () => {
   })
 
   it("a slow loop skips to the latest text instead of queueing every change", async () => {
-    const { response } = responseOf(["event: token\ndata: \"a\"\n\nevent: token\ndata: \"b\"\n\n", COMPLETE])
+    const { response } = responseOf(["event: token\ndata: \"a\"\n\nevent: token\ndata: \"b\"\n\n", completeOf("ab")])
     const reply = read(response)
     await reply.result
     const seen: Array<string> = []
@@ -273,10 +276,10 @@ describe("effect-l0/client read", () => {
   })
 
   it("an already aborted signal, cancel() or a non-abort reason all reject with an AbortError", async () => {
-    const already = read(responseOf([COMPLETE]).response, { signal: AbortSignal.abort() })
+    const already = read(responseOf([completeOf("")]).response, { signal: AbortSignal.abort() })
     expect(await failureOf(already.result)).toMatchObject({ name: "AbortError" })
 
-    const pending = responseOf([COMPLETE])
+    const pending = responseOf([completeOf("")])
     let release!: (response: Response) => void
     const cancelled = read(new Promise<Response>((resolve) => release = resolve))
     cancelled.cancel()
@@ -291,9 +294,23 @@ describe("effect-l0/client read", () => {
     expect(await failureOf(custom.result)).toMatchObject({ name: "AbortError", message: "The stream was aborted" })
   })
 
+  it("an abort after complete arrived changes nothing: result stays resolved, the loop ends with the text", async () => {
+    const controller = new AbortController()
+    const { response } = responseOf([token("a"), completeOf("a"), STALL])
+    const reply = read(response, { signal: controller.signal })
+    const seen: Array<string> = []
+    for await (const text of reply) {
+      seen.push(text)
+      await reply.result
+      controller.abort()
+    }
+    expect(seen).toEqual(["a"])
+    expect((await reply.result).text).toBe("a")
+  })
+
   it("what a callback throws rejects result unchanged", async () => {
     const oops = new Error("render failed")
-    const { response } = responseOf(["event: token\ndata: \"a\"\n\n", COMPLETE])
+    const { response } = responseOf(["event: token\ndata: \"a\"\n\n", completeOf("a")])
     const reply = read(response, {
       onText: () => {
         throw oops
@@ -303,7 +320,7 @@ describe("effect-l0/client read", () => {
   })
 
   it("events after complete are ignored", async () => {
-    const { response } = responseOf([COMPLETE + "event: token\ndata: \"late\"\n\nevent: error\ndata: {}\n\n"])
+    const { response } = responseOf([completeOf("") + "event: token\ndata: \"late\"\n\nevent: error\ndata: {}\n\n"])
     const reply = read(response)
     expect((await reply.result).text).toBe("")
     expect(reply.text).toBe("")
@@ -324,7 +341,14 @@ describe("effect-l0/client read", () => {
       fc.asyncProperty(
         fc.array(event, { maxLength: 30 }),
         fc.array(fc.nat({ max: 2000 }), { maxLength: 8 }),
-        async (events, cuts) => {
+        async (drawn, cuts) => {
+          // L0 only takes back text it sent: a reset keeps at most the text held
+          let held = ""
+          const events = drawn.map((event) => {
+            const fitted = event._tag === "Reset" ? L0Event.reset(Math.min(event.kept, held.length)) : event
+            held = L0Event.applyTo(held, fitted)
+            return fitted
+          })
           const expected = events.reduce(L0Event.applyTo, "")
           const wire = await Effect.runPromise(Stream.mkString(Stream.decodeText(
             Sse.encode(Stream.fromIterable([...events, complete(expected)]), { keepAlive: "Infinity" })
@@ -343,4 +367,155 @@ describe("effect-l0/client read", () => {
 const complete = (content: string): L0Event.Complete => ({
   _tag: "Complete",
   state: { ...L0State.initial, content, lastGoodContent: content, completed: true }
+})
+
+describe("effect-l0/client rejects what it cannot trust", () => {
+  const reset = (kept: unknown) => `event: reset\ndata: {"kept":${String(kept)}}\n\n`
+
+  it("a reset that keeps more than the text held is a ProtocolError, and the response is cancelled", async () => {
+    const cases = [
+      [[token("Hello"), reset(6)], "Hello"],
+      [[reset(1)], ""], // before any text
+      [[token("ab"), reset(1), reset(2)], "a"]
+    ] as const
+    for (const [parts, held] of cases) {
+      const { cancelled, response } = responseOf([...parts, completeOf(held), STALL])
+      const reply = read(response)
+      expect(await failureOf(reply.result)).toMatchObject({
+        tag: "ProtocolError",
+        category: "fatal",
+        message: expect.stringMatching(/^The "reset" event keeps \d+ characters of the \d+ the stream sent$/)
+      })
+      expect(reply.text).toBe(held)
+      await tick()
+      expect(cancelled()).toBe(true)
+    }
+    // keeping all of the text, or none of none, is a valid reset
+    const { response } = responseOf([token("Hello"), reset(5), reset(0), reset(0), token("x"), completeOf("x")])
+    expect((await read(response).result).text).toBe("x")
+  })
+
+  it("a reset count that is no non-negative integer is a ProtocolError: negative, fractional, NaN, Infinity, a string", async () => {
+    for (const kept of ["-1", "-0.5", "1.5", "NaN", "1e400", "\"1\"", "null", "true", "[1]"]) {
+      const { response } = responseOf([token("Hello"), `event: reset\ndata: {"kept":${kept}}\n\n`, completeOf("")])
+      expect(await failureOf(read(response).result), kept).toMatchObject({ tag: "ProtocolError" })
+    }
+  })
+
+  it("a line that never ends is a ProtocolError once it passes maxEventSize, read no further", async () => {
+    let pulled = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // bounded: far past the limit, then the server would end the body
+        if (++pulled > 1000) return controller.close()
+        controller.enqueue(new TextEncoder().encode("data: " + "x".repeat(1024)))
+      }
+    })
+    const reply = read(new Response(body, { headers: EVENT_STREAM }), { maxEventSize: 64 * 1024 })
+    expect(await failureOf(reply.result)).toMatchObject({
+      tag: "ProtocolError",
+      category: "fatal",
+      message: "An event of the stream exceeds maxEventSize (65536 characters)"
+    })
+    // the limit stopped the read: 64 KiB is about 64 pieces of 1 KiB, and the body was cancelled
+    expect(pulled).toBeGreaterThan(60)
+    expect(pulled).toBeLessThan(70)
+  })
+
+  it("the default limit is defaultMaxEventSize: a never-ending line fails after about 10 MiB, not at 512 MiB", async () => {
+    expect(defaultMaxEventSize).toBe(10 * 1024 * 1024)
+    let pulled = 0
+    const piece = new TextEncoder().encode("y".repeat(64 * 1024))
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++pulled > 400) return controller.close()
+        controller.enqueue(piece)
+      }
+    })
+    expect(await failureOf(read(new Response(body, { headers: EVENT_STREAM })).result)).toMatchObject({
+      tag: "ProtocolError",
+      message: `An event of the stream exceeds maxEventSize (${defaultMaxEventSize} characters)`
+    })
+    // 160 pieces are exactly 10 MiB: the 161st passes the limit (a stream may pull one piece ahead)
+    expect(pulled).toBeGreaterThanOrEqual(161)
+    expect(pulled).toBeLessThanOrEqual(162)
+  })
+
+  it("the limit holds for the whole event, however it arrives: many data lines, one long event, a long event name", async () => {
+    const max = 1000
+    const over = [
+      ["data lines without the blank line", Array.from({ length: 50 }, () => `data: ${"z".repeat(30)}\n`)],
+      ["one event in one piece", [`event: token\ndata: ${JSON.stringify("w".repeat(2000))}\n\n`]],
+      ["a complete event", [token("a"),
+        `event: complete\ndata: ${JSON.stringify({ state: { content: "a".repeat(2000) } })}\n\n`]],
+      ["a long event name", [`event: ${"n".repeat(2000)}\n`]]
+    ] as const
+    for (const [label, parts] of over) {
+      const { cancelled, response } = responseOf([...parts, STALL])
+      expect(await failureOf(read(response, { maxEventSize: max }).result), label).toMatchObject({
+        tag: "ProtocolError",
+        message: `An event of the stream exceeds maxEventSize (${max} characters)`
+      })
+      await tick()
+      expect(cancelled()).toBe(true)
+    }
+    // events under the limit pass, however many: the limit is per event, not per stream
+    const many = Array.from({ length: 200 }, () => token("v".repeat(100)))
+    const { response } = responseOf([...many, completeOf("v".repeat(20_000))])
+    expect((await read(response, { maxEventSize: max * 30 }).result).text).toBe("v".repeat(20_000))
+  })
+
+  it("an invalid maxEventSize is a FatalError, before anything is read, and the response is cancelled", async () => {
+    for (const maxEventSize of [0, -1, 1.5, NaN, Infinity, "10", null] as const) {
+      const { cancelled, response } = responseOf([token("a"), completeOf("a")])
+      const reply = read(response, { maxEventSize: maxEventSize as number })
+      expect(await failureOf(reply.result)).toMatchObject({
+        tag: "FatalError",
+        category: "fatal",
+        message: expect.stringContaining(`Invalid option "maxEventSize": expected a positive integer, got `)
+      })
+      expect(reply.text).toBe("")
+      await tick()
+      expect(cancelled()).toBe(true)
+    }
+  })
+
+  it("a complete whose state.content is not the text held is a ProtocolError", async () => {
+    const cases = [
+      [[token("abc"), completeOf("abd")], "abc"],
+      [[completeOf("x")], ""], // a complete before any text
+      [[token("ab"), reset(1), completeOf("ab")], "a"], // the reset was not applied by the server's count
+      [[token("a"), `event: complete\ndata: {"state":{"content":42}}\n\n`], "a"]
+    ] as const
+    for (const [parts, held] of cases) {
+      const reply = read(responseOf(parts).response)
+      expect(await failureOf(reply.result)).toMatchObject({
+        tag: "ProtocolError",
+        message: expect.stringContaining(`The "complete" event's state.content is not the text the stream sent`)
+      })
+      expect(reply.text).toBe(held)
+    }
+  })
+
+  it("a complete before any text, with empty content, is an empty answer; a payload without state.content is not checked", async () => {
+    expect((await read(responseOf([completeOf("")]).response).result).text).toBe("")
+    // the payload of Sse's `complete` option is the server's own
+    for (const data of [`{"answer":"a"}`, `{"state":{}}`, `{"state":null}`, "null", "7", "[]"]) {
+      const { response } = responseOf([token("a"), `event: complete\ndata: ${data}\n\n`])
+      const result = await read(response).result
+      expect([result.text, result.complete]).toEqual(["a", JSON.parse(data)])
+    }
+  })
+
+  it("events of an unknown type are ignored, whatever their data, so a newer server's additions do not break a reader", async () => {
+    const { response } = responseOf([
+      token("a"),
+      "event: tool_call\ndata: {not json\n\n",
+      "event: Token\ndata: \"case matters\"\n\n",
+      "data: \"a message event\"\n\n",
+      token("b"),
+      completeOf("ab")
+    ])
+    expect((await read(response).result).text).toBe("ab")
+  })
 })

@@ -14,7 +14,7 @@ import {
   unexpectedChunk,
   usageOf
 } from "../internal/decode.js"
-import { FatalError } from "../L0Error.js"
+import { FatalError, NetworkError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { Usage } from "../L0Event.js"
 
@@ -52,6 +52,41 @@ const TYPES: ReadonlySet<unknown> = new Set([
   "raw",
   "error"
 ])
+
+type Completes = boolean | "with a raw reason"
+
+/**
+ * Whether a `finish` part's unified `finishReason` ends a whole answer:
+ * always, never, or only with the provider's own `rawFinishReason`. The AI
+ * SDK ends a stream cut before the provider's finish marker with a `finish`
+ * part too: `"interrupted"` in ai 7, `"other"` in ai 6, `"unknown"` in ai 4
+ * and 5, each without a raw reason. `"error"` follows an `error` part, which
+ * failed the attempt already. Values not listed are read as `"other"`.
+ */
+const COMPLETES: ReadonlyMap<string, Completes> = new Map<string, Completes>([
+  ["stop", true],
+  ["length", true],
+  ["tool-calls", true],
+  ["content-filter", true],
+  ["interrupted", false],
+  ["error", false],
+  ["other", "with a raw reason"],
+  ["unknown", "with a raw reason"]
+])
+
+const completes = (reason: string, raw: string | undefined): boolean => {
+  const rule = COMPLETES.get(reason) ?? "with a raw reason"
+  return rule === "with a raw reason" ? raw !== undefined && raw !== "" : rule
+}
+
+/** A `finish` part that ends no answer: the stream was cut short, so it is retried like any cut stream. */
+const cutShort = (reason: string | undefined, raw: string | undefined): NetworkError =>
+  new NetworkError({
+    reason: "eof",
+    message: `The ${NAME} stream ended without a finish reason from the provider (finishReason ${
+      reason === undefined ? "missing" : JSON.stringify(reason)
+    }${raw === undefined ? ", no rawFinishReason" : ""})`
+  })
 
 /** v4 usage is `{ promptTokens, completionTokens }`, v5+ `{ inputTokens, outputTokens }`. */
 const usageFrom = (usage: unknown): Usage | undefined =>
@@ -112,7 +147,9 @@ class VercelDecoder extends MarkedDecoder {
         this.usage = usageFrom(chunk.usage) ?? this.usage
         return false
       case "finish": {
-        const reason = stringOf(chunk.finishReason) ?? "unknown"
+        const reason = stringOf(chunk.finishReason)
+        const raw = stringOf(chunk.rawFinishReason)
+        if (reason === undefined || !completes(reason, raw)) throw cutShort(reason, raw)
         if (reason === "content-filter") throw contentFiltered(NAME, `finishReason "content-filter"`)
         this.finishReason = reason
         this.usage = usageFrom(chunk.totalUsage) ?? usageFrom(chunk.usage) ?? this.usage
@@ -136,7 +173,11 @@ class VercelDecoder extends MarkedDecoder {
  * `ToolCall` whose arguments are the JSON of its `input` (v5+) or `args`
  * (v4), `source` and `file` parts pass as `Data`. `finish` gives
  * `Completion.finishReason` and its `totalUsage` (v5+) or `usage` (v4);
- * `"content-filter"` fails the attempt with a `ContentError`. An `error`
+ * `"content-filter"` fails the attempt with a `ContentError`. A `finish`
+ * without a finish reason from the provider (`"interrupted"`, `"error"`, or
+ * `"other"` / `"unknown"` without `rawFinishReason`: how the AI SDK reports a
+ * stream cut short) fails it with a retryable `NetworkError`
+ * (`reason: "eof"`). An `error`
  * part fails the attempt with its error, categorized by status, headers
  * and message (an `APICallError` keeps its `Retry-After`); `abort` is a
  * `FatalError`.

@@ -34,7 +34,9 @@ export interface Handle {
   /**
    * Stops the run and waits until its request is aborted. `state.aborted`
    * becomes true, and `events` and `join` fail with a `FatalError`
-   * (`reason: "aborted"`). Does nothing once the run has ended.
+   * (`reason: "aborted"`). Once the run has delivered its `Complete` (or
+   * ended), the answer stays finished: `join` succeeds and `events` end
+   * after `Complete`, also when the scope closes.
    */
   readonly abort: Effect.Effect<void>
   /** Waits for the end of the run: its result, or the error it failed with. */
@@ -84,6 +86,8 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
           Effect.map(() => resultOf(complete!)),
           Effect.onExit((exit) => {
             if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) return end(exit)
+            // stopped after its Complete went out: only the run's end (closing its source) was cut short
+            if (complete !== undefined) return end(Exit.succeed(resultOf(complete)))
             made.aborted = true
             return end(Exit.fail(stopped(byHandle)))
           }),

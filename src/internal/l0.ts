@@ -6,7 +6,7 @@
  * @internal
  */
 import * as Clock from "effect/Clock"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
@@ -183,15 +183,29 @@ export const runChecked = <A, R = never>(
 /** @internal */
 export const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })
 
+/**
+ * Called once `L0.run`, `L0.text` or a structured run has read the run's
+ * `Complete`: the answer is known from then on, so `L0Async` lets the
+ * run's end (closing its source) finish rather than abort it.
+ *
+ * @internal
+ */
+export const OnComplete = Context.Reference<(() => void) | undefined>("effect-l0/internal/OnComplete", {
+  defaultValue: () => undefined
+})
+
 /** The `Complete` event that ends a successful run. */
 const last = <E extends L0Event.L0Event, R>(
   events: Stream.Stream<E, L0Error, R>
 ): Effect.Effect<Extract<E, Complete>, L0Error, R> =>
-  Effect.suspend(() => {
+  Effect.flatMap(OnComplete, (onComplete) => {
     let complete: Extract<E, Complete> | undefined
     return Stream.runForEachArray(events, (chunk) => {
       const event = chunk[chunk.length - 1]!
-      if (event._tag === "Complete") complete = event as Extract<E, Complete>
+      if (event._tag === "Complete") {
+        complete = event as Extract<E, Complete>
+        onComplete?.()
+      }
       return Effect.void
     }).pipe(Effect.map(() => complete!))
   })
