@@ -411,7 +411,7 @@ describe("invalid options", () => {
     }))
 })
 
-describe("README", () => {
+describe("docs/testing.md", () => {
   it.effect("the TestSource example works as documented", () =>
     Effect.gen(function*() {
       const source = TestSource.make(

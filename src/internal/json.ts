@@ -231,7 +231,7 @@ const ESCAPES: ReadonlyMap<number, string> = new Map([
  * with an explicit stack (no recursion), so it can take a stream in pieces
  * and never holds more than the value it builds. It skips prose and fences
  * before the first object or array, ignores what follows it, and repairs
- * what LLMs get wrong (see the README). `__proto__` members are dropped.
+ * what LLMs get wrong (see docs/structured-output.md). `__proto__` members are dropped.
  */
 export class Parser {
   private mode = SEEK
