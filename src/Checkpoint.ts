@@ -61,10 +61,15 @@ export type {
 const Stored = Schema.fromJsonString(Schema.Struct({
   text: Schema.String,
   seq: Schema.Int,
-  savedAt: Schema.Number
+  savedAt: Schema.Number,
+  // absent in checkpoints stored before generations: still read, as the oldest
+  epoch: Schema.optionalKey(Schema.Finite)
 }))
 const decodeStored = Schema.decodeUnknownExit(Stored)
 const encodeStored = Schema.encodeSync(Stored)
+/** The stored JSON: without `epoch` when there is none (a session resumed from a checkpoint of an earlier version). */
+const encode = ({ epoch, savedAt, seq, text }: Checkpoint): string =>
+  encodeStored(epoch === undefined ? { text, seq, savedAt } : { text, seq, savedAt, epoch })
 
 /**
  * Two slots per session, written in turn: a process killed in the middle of
@@ -79,7 +84,17 @@ const slot = (sessionId: string, seq: number): string => `${sessionId}#${seq % 2
  * @category constructors
  * @since 0.1.0
  */
-export const make = (store: KeyValueStore.KeyValueStore): Store => {
+export const make = (store: KeyValueStore.KeyValueStore): Store => makeWith(store, Effect.succeed)
+
+/** A later generation wins whatever its `seq`; a checkpoint without one is of the oldest. */
+const isNewer = (self: Checkpoint, that: Checkpoint): boolean => {
+  const epoch = self.epoch ?? -Infinity
+  const other = that.epoch ?? -Infinity
+  return epoch !== other ? epoch > other : self.seq > that.seq
+}
+
+/** A store on `store`, whose slot keys `keyOf` maps to the store's keys. */
+const makeWith = (store: KeyValueStore.KeyValueStore, keyOf: (slot: string) => Effect.Effect<string>): Store => {
   const fail = (operation: CheckpointError["operation"], sessionId: string) => (cause: unknown) =>
     new CheckpointError({
       operation,
@@ -87,10 +102,12 @@ export const make = (store: KeyValueStore.KeyValueStore): Store => {
       message: `Checkpoint ${operation} failed for session ${JSON.stringify(sessionId)}`,
       cause
     })
+  const get = (sessionId: string, n: number) => Effect.flatMap(keyOf(slot(sessionId, n)), store.get)
+  const remove = (sessionId: string, n: number) => Effect.flatMap(keyOf(slot(sessionId, n)), store.remove)
   return {
     load: (sessionId) =>
       Effect.gen(function*() {
-        const raw = yield* Effect.all([store.get(slot(sessionId, 0)), store.get(slot(sessionId, 1))]).pipe(
+        const raw = yield* Effect.all([get(sessionId, 0), get(sessionId, 1)]).pipe(
           Effect.mapError(fail("load", sessionId))
         )
         const found = raw.filter((value): value is string => value !== undefined)
@@ -107,19 +124,63 @@ export const make = (store: KeyValueStore.KeyValueStore): Store => {
           })
         }
         return readable.reduce<Checkpoint | undefined>(
-          (newest, checkpoint) => newest === undefined || checkpoint.seq > newest.seq ? checkpoint : newest,
+          (newest, checkpoint) => newest === undefined || isNewer(checkpoint, newest) ? checkpoint : newest,
           undefined
         )
       }),
     save: (sessionId, checkpoint) =>
-      store.set(slot(sessionId, checkpoint.seq), encodeStored(checkpoint)).pipe(
+      Effect.flatMap(keyOf(slot(sessionId, checkpoint.seq)), (key) => store.set(key, encode(checkpoint))).pipe(
         Effect.mapError(fail("save", sessionId))
       ),
     remove: (sessionId) =>
-      Effect.all([store.remove(slot(sessionId, 0)), store.remove(slot(sessionId, 1))], { discard: true }).pipe(
+      Effect.all([remove(sessionId, 0), remove(sessionId, 1)], { discard: true }).pipe(
         Effect.mapError(fail("remove", sessionId))
       )
   }
+}
+
+/** The longest file name, in bytes, of common file systems (ext4, XFS, APFS, NTFS). */
+const NAME_MAX = 255
+
+/** A key's UTF-16 code units, two bytes each: unlike UTF-8, it tells every string apart, lone surrogates included. */
+const codeUnits = (key: string): Uint8Array<ArrayBuffer> => {
+  const bytes = new Uint8Array(key.length * 2)
+  for (let i = 0; i < key.length; i++) {
+    const unit = key.charCodeAt(i)
+    bytes[2 * i] = unit & 0xff
+    bytes[2 * i + 1] = unit >> 8
+  }
+  return bytes
+}
+
+/** The URI-encoded key, the file name `KeyValueStore.layerFileSystem` gives it; `undefined` if it cannot be encoded. */
+const encoded = (key: string): string | undefined => {
+  try {
+    return encodeURIComponent(key)
+  } catch {
+    // a lone surrogate
+    return undefined
+  }
+}
+
+/**
+ * The key of a slot in the file store. A key whose file name fits in
+ * `NAME_MAX` bytes stays as it is, the name checkpoints were always stored
+ * under. A longer one (or one with a lone surrogate) becomes a readable
+ * prefix, `~` and the SHA-256 of the key: its name has no `%`, so it never
+ * collides with an encoded one (whose `#` is `%23`), and it never is `.`,
+ * `..` or a path.
+ */
+const fileKey = (key: string): Effect.Effect<string> => {
+  const name = encoded(key)
+  if (name !== undefined && name.length <= NAME_MAX) return Effect.succeed(key)
+  return Effect.map(
+    Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", codeUnits(key))),
+    (digest) => {
+      const hash = Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("")
+      return `${key.replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 64)}~${hash}`
+    }
+  )
 }
 
 /**
@@ -147,7 +208,11 @@ export const layerMemory: Layer.Layer<never> = layer.pipe(Layer.provide(KeyValue
 /**
  * Checkpoints as files in `directory` (one or two small files per session),
  * through the `FileSystem` and `Path` services, for example
- * `NodeServices.layer` from `@effect/platform-node`.
+ * `NodeServices.layer` from `@effect/platform-node`. A file is named after
+ * its session id, URI-encoded; an id whose name would pass 255 bytes (long
+ * or multi-byte ids, up to the 200 characters a `sessionId` may have) gets
+ * a readable prefix and the SHA-256 of the id instead. Every name stays
+ * inside `directory`.
  *
  * **Example** (Resuming a session after a restart)
  * ```ts
@@ -164,7 +229,12 @@ export const layerMemory: Layer.Layer<never> = layer.pipe(Layer.provide(KeyValue
 export const layerFileSystem = (
   directory: string
 ): Layer.Layer<never, PlatformError, FileSystem.FileSystem | Path.Path> =>
-  layer.pipe(Layer.provide(KeyValueStore.layerFileSystem(directory)))
+  Layer.effect(
+    CheckpointStore,
+    Effect.gen(function*() {
+      return makeWith(yield* KeyValueStore.KeyValueStore, fileKey)
+    })
+  ).pipe(Layer.provide(KeyValueStore.layerFileSystem(directory)))
 
 /**
  * Checkpoints in Redis under `prefix` (default `"effect-l0:checkpoint:"`),

@@ -115,7 +115,11 @@ export interface EventData {
   readonly checkpoint_restored: { readonly length: number; readonly seq: number }
   /** `ProviderHealth`: the source's circuit is open, so the run skipped it. */
   readonly circuit_open: { readonly source: number; readonly key: string; readonly retryAfterMs: number }
-  /** `ProviderHealth`: the provider asked to wait; the run waited or fell back (`action`). */
+  /**
+   * `ProviderHealth`: the provider's shared rate limit holds for
+   * `retryAfterMs` more; the run waits exactly that (`action: "wait"`, never
+   * longer than its `retry.maxDelay`) or goes to its next source at once.
+   */
   readonly rate_limited: {
     readonly source: number
     readonly key: string

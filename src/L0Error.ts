@@ -325,7 +325,11 @@ export const fromUnknown = (u: unknown, now?: number): L0Error => {
 
 /**
  * Reads `Retry-After` (or `retry-after-ms`) from a `Headers` object or a
- * plain record: seconds or an HTTP date, relative to `now` (epoch millis).
+ * plain record, relative to `now` (epoch millis). Only the forms of RFC 9110
+ * are read: delta-seconds (a non-negative integer) and the HTTP-date forms
+ * (IMF-fixdate, RFC 850, asctime); `retry-after-ms` is a non-negative number.
+ * Anything else (`-5`, `1.5`, `Retry later 2`) is `undefined`, so the
+ * computed backoff applies. Every wait is clamped to five minutes.
  *
  * @category classification
  * @since 0.1.0

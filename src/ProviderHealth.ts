@@ -11,11 +11,15 @@
  * - a shared `RateLimiter` per key that learns from `429` answers: once one
  *   run gets `Retry-After: 20`, the others wait those 20 seconds (or fall
  *   back, with `whenLimited: "fallback"`) instead of sending more requests
- *   (EventBus `rate_limited`).
+ *   (EventBus `rate_limited`). No run waits longer than its own
+ *   `retry.maxDelay`: a longer limit sends it to its next fallback, or ends
+ *   it with a `TransientError` carrying the limit's `retryAfter`. A
+ *   `Retry-After` is clamped to five minutes before it is shared.
  *
  * Model, content and fatal errors are about the request, not the provider:
- * they never open a circuit. When the store fails (Redis down), runs go on
- * as if there were no breaker (fail open).
+ * they never open a circuit. When the store fails (Redis down) or does not
+ * answer within `storeTimeout`, runs go on as if there were no breaker and
+ * no limit (fail open).
  *
  * @since 0.1.0
  */
@@ -79,9 +83,19 @@ export interface Options {
     /** The rate assumed until a `429` teaches the limiter one (default 60 per minute). */
     readonly limit?: number | undefined
     readonly window?: Duration.Input | undefined
-    /** Wait until the provider accepts requests again (default), or go to the next fallback at once. */
+    /**
+     * Wait until the provider accepts requests again (default), or go to the
+     * next fallback at once. A run never waits longer than its own
+     * `retry.maxDelay`: a longer limit sends it to its next fallback, as
+     * `"fallback"` does.
+     */
     readonly whenLimited?: "wait" | "fallback" | undefined
   } | undefined
+  /**
+   * How long a store operation (Redis) may take before the run goes on as
+   * if there were no breaker and no limit (default 1 second).
+   */
+  readonly storeTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -108,7 +122,8 @@ export const layer = (
         limiter: settings.rateLimit ? yield* RateLimiter.make : undefined,
         limit: settings.limit,
         window: settings.window,
-        whenLimited: settings.whenLimited
+        whenLimited: settings.whenLimited,
+        storeTimeout: settings.storeTimeout
       }
     })
   )

@@ -299,6 +299,9 @@ describe("AiError categories", () => {
     const limited = L0Error.fromUnknown(aiError(new AiError.RateLimitError({ retryAfter: Duration.seconds(3) })))
     expect(limited._tag).toBe("TransientError")
     expect(limited._tag !== "ExhaustedError" && limited.retryAfter).toEqual(Duration.seconds(3))
+    // an absurd wait is clamped to five minutes, as a header's is
+    const absurd = L0Error.fromUnknown(aiError(new AiError.RateLimitError({ retryAfter: Duration.days(30) })))
+    expect(absurd._tag !== "ExhaustedError" && absurd.retryAfter).toEqual(Duration.minutes(5))
     const categories = [
       new AiError.AuthenticationError({ kind: "InvalidKey" }),
       new AiError.QuotaExhaustedError({}),

@@ -225,16 +225,81 @@ describe("fromUnknown", () => {
 })
 
 describe("parseRetryAfter", () => {
+  const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
+  const millisOf = (headers: unknown, now = NOW) => {
+    const wait = L0Error.parseRetryAfter(headers, now)
+    return wait === undefined ? undefined : Duration.toMillis(wait)
+  }
+
   it("reads seconds, milliseconds and HTTP dates from records and Headers", () => {
-    expect(Duration.toMillis(L0Error.parseRetryAfter({ "Retry-After": "2" })!)).toBe(2000)
-    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": "1.5" })!)).toBe(1500)
-    expect(Duration.toMillis(L0Error.parseRetryAfter(new Headers({ "retry-after-ms": "120" }))!)).toBe(120)
-    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": ["3"] })!)).toBe(3000)
-    const now = Date.UTC(2026, 0, 1, 12, 0, 0)
-    const date = new Date(now + 30_000).toUTCString()
-    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": date }, now)!)).toBe(30_000)
-    expect(Duration.toMillis(L0Error.parseRetryAfter({ "retry-after": new Date(now - 5000).toUTCString() }, now)!))
-      .toBe(0)
+    expect(millisOf({ "Retry-After": "2" })).toBe(2000)
+    expect(millisOf(new Headers({ "retry-after-ms": "120" }))).toBe(120)
+    expect(millisOf({ "retry-after": ["3"] })).toBe(3000)
+    expect(millisOf({ "retry-after": new Date(NOW + 30_000).toUTCString() })).toBe(30_000)
+    expect(millisOf({ "retry-after": new Date(NOW - 5000).toUTCString() })).toBe(0)
+  })
+
+  it("reads only the forms of RFC 9110: delta-seconds and the three HTTP-date forms", () => {
+    // Thu, 01 Jan 2026 12:00:30 GMT, in each form, and its delta-seconds
+    const valid: ReadonlyArray<readonly [string, number]> = [
+      ["30", 30_000],
+      ["0", 0],
+      [" 30 ", 30_000],
+      ["Thu, 01 Jan 2026 12:00:30 GMT", 30_000],
+      ["Thursday, 01-Jan-26 12:00:30 GMT", 30_000],
+      ["Thu Jan  1 12:00:30 2026", 30_000],
+      ["Thu Jan 01 12:00:30 2026", 30_000],
+      // a two-digit year more than 50 years ahead is the past one: 1994, long gone
+      ["Sunday, 06-Nov-94 08:49:37 GMT", 0]
+    ]
+    for (const [value, millis] of valid) expect([value, millisOf({ "retry-after": value })]).toEqual([value, millis])
+    // late in a century, a two-digit year close ahead is in the next one: 2105, not 2005
+    expect(millisOf({ "retry-after": "Monday, 01-Jan-05 00:00:00 GMT" }, Date.UTC(2090, 0, 1))).toBe(5 * 60_000)
+    const invalid = [
+      "-5",
+      "-1",
+      "+5",
+      "1.5",
+      "1e3",
+      "0x10",
+      "Retry later 2",
+      "2 seconds",
+      "soon",
+      "2026-01-01T12:00:30Z",
+      "Thu, 01 Jan 2026 12:00:30",
+      "Thu, 01 Jan 2026 12:00:30 UTC",
+      "Thu, 1 Jan 2026 12:00:30 GMT",
+      "thu, 01 jan 2026 12:00:30 gmt",
+      "Thu, 31 Feb 2026 12:00:30 GMT",
+      "Thu, 01 Jan 2026 24:00:30 GMT",
+      "Thu, 01 Jan 2026 12:60:30 GMT",
+      "Thursday, 01-Jan-2026 12:00:30 GMT",
+      "Thu Jan 1 12:00:30 2026",
+      "",
+      "   "
+    ]
+    for (const value of invalid) expect([value, millisOf({ "retry-after": value })]).toEqual([value, undefined])
+    // retry-after-ms: a non-negative number of milliseconds, else Retry-After decides
+    expect(millisOf({ "retry-after-ms": "250.5" })).toBe(250.5)
+    for (const value of ["-5", "1e3", "soon", "Thu, 01 Jan 2026 12:00:30 GMT"]) {
+      expect([value, millisOf({ "retry-after-ms": value })]).toEqual([value, undefined])
+      expect([value, millisOf({ "retry-after-ms": value, "retry-after": "7" })]).toEqual([value, 7000])
+    }
+  })
+
+  it("clamps every wait to five minutes", () => {
+    const fiveMinutes = 5 * 60_000
+    expect(millisOf({ "retry-after": "300" })).toBe(fiveMinutes)
+    expect(millisOf({ "retry-after": "3600" })).toBe(fiveMinutes)
+    expect(millisOf({ "retry-after": "999999999" })).toBe(fiveMinutes)
+    expect(millisOf({ "retry-after": "9".repeat(400) })).toBe(fiveMinutes)
+    expect(millisOf({ "retry-after-ms": "86400000" })).toBe(fiveMinutes)
+    expect(millisOf({ "retry-after": "Fri, 01 Jan 2100 00:00:00 GMT" })).toBe(fiveMinutes)
+    // an error built from an SDK's error keeps the clamped wait
+    const error = L0Error.fromUnknown(
+      Object.assign(new Error("429"), { status: 429, headers: { "retry-after": "3600" } })
+    )
+    expect(error._tag === "TransientError" && Duration.toMillis(error.retryAfter!)).toBe(fiveMinutes)
   })
 
   it("ignores missing or unreadable values", () => {

@@ -186,6 +186,14 @@ describe("backoff", () => {
       yield* expectDelays(options("fixed"), [wait], () => httpError(503, { "retry-after": at.toUTCString() }))
     }))
 
+  it.effect("a Retry-After that is not delta-seconds or an HTTP date is ignored: the computed backoff applies", () =>
+    Effect.gen(function*() {
+      for (const value of ["-5", "-1", "Retry later 2", "1.5", "2026-01-01T00:00:00Z"]) {
+        yield* expectDelays(options("fixed"), [1000, 1000], () => httpError(429, { "retry-after": value }))
+      }
+      yield* expectDelays(options("fixed"), [1000], () => httpError(429, { "retry-after-ms": "-5" }))
+    }))
+
   it.effect("a user-supplied Schedule is honoured, and its end exhausts the source", () =>
     Effect.gen(function*() {
       yield* expectDelays(Schedule.spaced("3 seconds"), [3000, 3000])

@@ -20,6 +20,14 @@ export interface Checkpoint {
   readonly seq: number
   /** `Clock` milliseconds of the save. */
   readonly savedAt: number
+  /**
+   * The generation of the session: the `Clock` milliseconds at which a run
+   * without `resume` started it (a resumed run keeps it). A checkpoint of a
+   * later generation is newer whatever its `seq`, so an older run's slot
+   * that could not be removed never wins a resume. Absent on checkpoints
+   * stored before generations existed, which are older than any.
+   */
+  readonly epoch?: number | undefined
 }
 
 /**
@@ -43,7 +51,7 @@ export class CheckpointError extends Data.TaggedError("CheckpointError")<{
  * @since 0.1.0
  */
 export interface Store {
-  /** The newest readable checkpoint of the session, `undefined` if none. */
+  /** The newest readable checkpoint of the session, by `epoch` then `seq`; `undefined` if none. */
   readonly load: (sessionId: string) => Effect.Effect<Checkpoint | undefined, CheckpointError>
   readonly save: (sessionId: string, checkpoint: Checkpoint) => Effect.Effect<void, CheckpointError>
   readonly remove: (sessionId: string) => Effect.Effect<void, CheckpointError>

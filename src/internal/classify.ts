@@ -2,6 +2,7 @@ import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import type { ErrorCategory, FatalReason } from "../L0Error.js"
 import { redactSecrets } from "./redact.js"
+import * as RetryAfter from "./retryAfter.js"
 
 /** @internal */
 interface Classified {
@@ -236,15 +237,8 @@ const headerOf = (r: Reader, headers: unknown, name: string): string | undefined
   return undefined
 }
 
-const retryAfterWith = (r: Reader, headers: unknown, now: number): Duration.Duration | undefined => {
-  const millis = headerOf(r, headers, "retry-after-ms")
-  if (millis !== undefined && /^\d+(?:\.\d+)?$/.test(millis.trim())) return Duration.millis(Number(millis))
-  const value = headerOf(r, headers, "retry-after")?.trim()
-  if (value === undefined || value.length === 0) return undefined
-  if (/^\d+(?:\.\d+)?$/.test(value)) return Duration.millis(Number(value) * 1000)
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - now))
-}
+const retryAfterWith = (r: Reader, headers: unknown, now: number): Duration.Duration | undefined =>
+  RetryAfter.parse(headerOf(r, headers, "retry-after-ms"), headerOf(r, headers, "retry-after"), now)
 
 /** @internal */
 export const retryAfterFromHeaders = (headers: unknown, now: number = Date.now()): Duration.Duration | undefined =>
@@ -290,7 +284,7 @@ export const classify = (u: unknown, now?: number): Classified => {
   const aiRetryAfter = r.get(reason, "retryAfter")
   // `responseHeaders`: Vercel AI SDK's APICallError
   const retryAfter = record &&
-    ((Duration.isDuration(aiRetryAfter) ? aiRetryAfter : undefined) ??
+    ((Duration.isDuration(aiRetryAfter) ? RetryAfter.clamp(aiRetryAfter) : undefined) ??
       retryAfterWith(r, r.get(record, "headers"), at) ??
       retryAfterWith(r, r.get(record, "responseHeaders"), at) ??
       retryAfterWith(r, r.get(r.get(record, "response"), "headers"), at))

@@ -6,13 +6,15 @@
  * @internal
  */
 import type * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import type * as Checkpoint from "./checkpointStore.js"
+import * as Checkpoint from "./checkpointStore.js"
 import { FatalError } from "../L0Error.js"
-import { ClosedStruct, guarded, invalidOption, withDefault } from "./optionSchema.js"
+import { bounded } from "./bounded.js"
+import { ClosedStruct, DurationInput, guarded, invalidOption, withDefault } from "./optionSchema.js"
 
 /** Where a saved checkpoint may end. */
 export type Boundary = "token" | "word" | "line"
@@ -26,6 +28,12 @@ export interface CheckpointOptions {
   readonly boundary?: Boundary | undefined
   /** At most this many saves per second and session (default 4). */
   readonly writesPerSecond?: number | undefined
+  /**
+   * How long a store operation may take (default 1 second). A save or a
+   * removal that takes longer counts as failed; a load that takes longer
+   * fails the resume.
+   */
+  readonly storeTimeout?: Duration.Input | undefined
 }
 
 export interface Settings {
@@ -33,6 +41,7 @@ export interface Settings {
   readonly resume: boolean
   readonly boundary: Boundary
   readonly intervalMs: number
+  readonly storeTimeout: Duration.Duration
 }
 
 const BOUNDARIES: ReadonlyArray<unknown> = ["token", "word", "line"]
@@ -58,8 +67,9 @@ export const fields = {
     writesPerSecond: withDefault(
       guarded((u): u is number => Predicate.isNumber(u) && u > 0 && u <= 1000, "a number > 0 and ≤ 1000"),
       4
-    )
-  }, "{ boundary?, writesPerSecond? }"))
+    ),
+    storeTimeout: withDefault(DurationInput(true), "1 second")
+  }, "{ boundary?, writesPerSecond?, storeTimeout? }"))
 }
 
 type Decoded = Schema.Struct.Type<typeof fields>
@@ -74,8 +84,15 @@ export const settings = (
       ? Result.succeed(undefined)
       : Result.fail(invalidOption("checkpoint", "a sessionId to save checkpoints under", checkpoint))
   }
-  const { boundary, writesPerSecond } = checkpoint ?? { boundary: "word", writesPerSecond: 4 }
-  return Result.succeed({ sessionId, resume, boundary, intervalMs: 1000 / writesPerSecond })
+  const { boundary, storeTimeout, writesPerSecond } = checkpoint ??
+    { boundary: "word", writesPerSecond: 4, storeTimeout: "1 second" }
+  return Result.succeed({
+    sessionId,
+    resume,
+    boundary,
+    intervalMs: 1000 / writesPerSecond,
+    storeTimeout: Duration.fromInputUnsafe(storeTimeout)
+  })
 }
 
 const safePrefix = (text: string, boundary: Boundary): string => {
@@ -88,24 +105,97 @@ const safePrefix = (text: string, boundary: Boundary): string => {
   return text.slice(0, end + 1)
 }
 
+/**
+ * A store operation of the session, bounded by `storeTimeout`: one that
+ * takes longer fails like a store that is down.
+ */
+const timed = <A>(
+  settings: Settings,
+  operation: Checkpoint.CheckpointError["operation"],
+  effect: Effect.Effect<A, Checkpoint.CheckpointError>,
+  onTimeout: () => void = () => {}
+): Effect.Effect<A, Checkpoint.CheckpointError> =>
+  Effect.flatMap(bounded(effect, settings.storeTimeout), (answered) => {
+    if (answered._tag === "Some") return Effect.succeed(answered.value)
+    onTimeout()
+    return Effect.fail(
+      new Checkpoint.CheckpointError({
+        operation,
+        sessionId: settings.sessionId,
+        message: `Checkpoint ${operation} for session ${JSON.stringify(settings.sessionId)} did not answer within ${
+          Duration.format(settings.storeTimeout)
+        }`
+      })
+    )
+  })
+
 const storeError = (error: Checkpoint.CheckpointError): FatalError =>
   new FatalError({ reason: "checkpoint", message: error.message, cause: error })
 
-/** Saves a session's text at safe boundaries, at most once per interval. */
+/**
+ * Saves a session's text at safe boundaries, at most once per interval.
+ *
+ * The store failing never stops the answer: the first failure is logged
+ * once as a warning. A save that fails is tried again at the next interval
+ * (the store may be back); one that does not answer within `storeTimeout`
+ * ends the session's saves, since waiting for it at every interval would
+ * slow the answer down.
+ */
 export class Checkpointer {
   private lastAt = -Infinity
-  private lastText: string
+  private lastText = ""
+  private seq = 0
+  private epoch: number | undefined = undefined
   private warned = false
+  private hung = false
+  /**
+   * An older checkpoint of the id may still be stored: its removal failed.
+   * Its generation is older, so it never wins a resume over this session's
+   * own; removing it again before each save until that works also covers a
+   * first save cut in the middle of its write.
+   */
+  private stale = false
 
   constructor(
     readonly store: Checkpoint.Store,
     readonly settings: Settings,
     readonly clock: Clock.Clock,
-    readonly onSaved: (checkpoint: Checkpoint.Checkpoint) => void,
-    private seq: number,
-    restored: string
-  ) {
-    this.lastText = restored
+    readonly onSaved: (checkpoint: Checkpoint.Checkpoint) => void
+  ) {}
+
+  /**
+   * Opens the session: the stored checkpoint to continue when resuming (a
+   * store that fails fails the resume), else a clean slate, so that an
+   * older run's checkpoint can never win over this one's. Only a resume
+   * needs the store: a new session whose older checkpoint cannot be removed
+   * (store down) starts anyway.
+   */
+  open(): Effect.Effect<Checkpoint.Checkpoint | undefined, FatalError> {
+    const { sessionId } = this.settings
+    if (this.settings.resume) {
+      return timed(this.settings, "load", this.store.load(sessionId)).pipe(
+        Effect.mapError(storeError),
+        Effect.tap((stored) =>
+          Effect.sync(() => {
+            if (stored === undefined) {
+              this.epoch = this.clock.currentTimeMillisUnsafe()
+              return
+            }
+            this.lastText = stored.text
+            this.seq = stored.seq + 1
+            this.epoch = stored.epoch
+          })
+        )
+      )
+    }
+    this.epoch = this.clock.currentTimeMillisUnsafe()
+    return timed(this.settings, "remove", this.store.remove(sessionId), this.hang).pipe(
+      Effect.catch((error) => {
+        this.stale = true
+        return this.failed(error)
+      }),
+      Effect.as(undefined)
+    )
   }
 
   /**
@@ -114,6 +204,7 @@ export class Checkpointer {
    * once per array.
    */
   due(text: () => string): Effect.Effect<void> | undefined {
+    if (this.hung) return undefined
     const now = this.clock.currentTimeMillisUnsafe()
     if (now - this.lastAt < this.settings.intervalMs) return undefined
     const cut = safePrefix(text(), this.settings.boundary)
@@ -121,40 +212,45 @@ export class Checkpointer {
     if (cut.length === 0 || cut === this.lastText) return undefined
     this.lastAt = now
     this.lastText = cut
-    const checkpoint = { text: cut, seq: this.seq++, savedAt: now }
-    return this.store.save(this.settings.sessionId, checkpoint).pipe(
-      Effect.matchEffect({
-        onSuccess: () => Effect.sync(() => this.onSaved(checkpoint)),
-        // a store that is down must not stop the answer: warn once, keep streaming
-        onFailure: (error) =>
-          this.warned ? Effect.void : Effect.andThen(
-            Effect.sync(() => {
-              this.warned = true
-            }),
-            Effect.logWarning(`effect-l0: ${error.message}; the session goes on without checkpoints`, error.cause)
-          )
+    const checkpoint = { text: cut, seq: this.seq, savedAt: now, epoch: this.epoch }
+    // a failed save leaves `seq`: the next one rewrites the same slot, and the other keeps the last good one
+    const save = Effect.andThen(
+      timed(this.settings, "save", this.store.save(this.settings.sessionId, checkpoint), this.hang),
+      Effect.sync(() => {
+        this.seq++
+        this.onSaved(checkpoint)
       })
     )
+    const saved = Effect.catch(save, (error) => this.failed(error))
+    return this.stale
+      ? Effect.andThen(this.removeStale(), Effect.suspend(() => this.hung ? Effect.void : saved))
+      : saved
+  }
+
+  /** Tries again to remove the older checkpoint; its generation is older than this session's either way. */
+  private removeStale(): Effect.Effect<void> {
+    return timed(this.settings, "remove", this.store.remove(this.settings.sessionId), this.hang).pipe(
+      Effect.andThen(Effect.sync(() => {
+        this.stale = false
+      })),
+      Effect.catch((error) => this.failed(error))
+    )
+  }
+
+  private readonly hang = (): void => {
+    this.hung = true
+  }
+
+  /** A store operation failed: warn once, keep streaming. */
+  private failed(error: Checkpoint.CheckpointError): Effect.Effect<void> {
+    if (this.warned) return Effect.void
+    this.warned = true
+    const message = `effect-l0: ${error.message}; the session goes on without checkpoints`
+    return error.cause === undefined ? Effect.logWarning(message) : Effect.logWarning(message, error.cause)
   }
 
   /** The session ended with its answer: nothing is left to resume. */
   finish(): Effect.Effect<void> {
-    return Effect.ignore(this.store.remove(this.settings.sessionId))
+    return Effect.ignore(timed(this.settings, "remove", this.store.remove(this.settings.sessionId)))
   }
 }
-
-/**
- * Opens a durable session: the stored text to continue from when resuming
- * (`""` when there is none), else a clean slate so that an older run's
- * checkpoint can never win over this one's.
- */
-export const open = (
-  store: Checkpoint.Store,
-  settings: Settings
-): Effect.Effect<{ readonly restored: string; readonly seq: number }, FatalError> =>
-  settings.resume
-    ? Effect.map(
-      Effect.mapError(store.load(settings.sessionId), storeError),
-      (stored) => stored === undefined ? { restored: "", seq: 0 } : { restored: stored.text, seq: stored.seq + 1 }
-    )
-    : Effect.as(Effect.mapError(store.remove(settings.sessionId), storeError), { restored: "", seq: 0 })

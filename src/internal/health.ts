@@ -14,12 +14,15 @@ import * as Fiber from "effect/Fiber"
 import type * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import type * as RateLimiter from "effect/persistence/RateLimiter"
 import type * as Scope from "effect/Scope"
+import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import type { CategoryError, FatalError } from "../L0Error.js"
 import { TransientError } from "../L0Error.js"
 import type { AttemptContext, SourceFactory } from "./l0Types.js"
 import { isRecord } from "./decode.js"
 import { durationMillis, invalidOption } from "./optionSchema.js"
+import { bounded } from "./bounded.js"
+import * as RetryAfter from "./retryAfter.js"
 
 /** What `ProviderHealth.layer` provides. */
 export interface Service {
@@ -30,6 +33,8 @@ export interface Service {
   readonly window: Duration.Duration
   /** What a run does when the provider's shared rate limit asks to wait. */
   readonly whenLimited: "wait" | "fallback"
+  /** How long a store operation may take before the run goes on without it. */
+  readonly storeTimeout: Duration.Duration
 }
 
 export const ProviderHealth: Context.Reference<Service | undefined> = Context.Reference<Service | undefined>(
@@ -60,7 +65,10 @@ const classify = (exit: Exit.Exit<CategoryError | undefined>): CircuitBreaker.Ou
     : exit.value === undefined
     ? { _tag: "Success" }
     : unhealthy(exit.value)
-    ? { _tag: "Failure", retryAfter: exit.value.retryAfter }
+    ? {
+      _tag: "Failure",
+      retryAfter: exit.value.retryAfter === undefined ? undefined : RetryAfter.clamp(exit.value.retryAfter)
+    }
     : { _tag: "Ignored" }
 
 /** The layer options, validated. */
@@ -71,6 +79,7 @@ export interface Settings {
   readonly limit: number
   readonly window: Duration.Duration
   readonly whenLimited: "wait" | "fallback"
+  readonly storeTimeout: Duration.Duration
 }
 
 const positiveDuration = (u: unknown, fallback: string): Duration.Duration | undefined => {
@@ -103,7 +112,19 @@ export const settings = (options: unknown): Result.Result<Settings, FatalError> 
   if (whenLimited !== "wait" && whenLimited !== "fallback") {
     return Result.fail(invalidOption("rateLimit.whenLimited", "\"wait\" or \"fallback\"", whenLimited))
   }
-  return Result.succeed({ failures, openDuration, rateLimit: rateLimit !== false, limit, window, whenLimited })
+  const storeTimeout = positiveDuration(options.storeTimeout, "1 second")
+  if (storeTimeout === undefined) {
+    return Result.fail(invalidOption("storeTimeout", "a positive duration", options.storeTimeout))
+  }
+  return Result.succeed({
+    failures,
+    openDuration,
+    rateLimit: rateLimit !== false,
+    limit,
+    window,
+    whenLimited,
+    storeTimeout
+  })
 }
 
 /** An admitted attempt reports how it ended: `undefined` for success. */
@@ -120,53 +141,76 @@ export type Admission =
   | { readonly _tag: "Admitted"; readonly report: Report }
   | { readonly _tag: "Rejected"; readonly rejection: Rejection }
 
-const rejected = (event: Rejection["event"], key: string, retryAfter: Duration.Duration): Admission => ({
-  _tag: "Rejected",
-  rejection: {
-    event,
-    retryAfter,
-    error: new TransientError({
-      message: `${event === "circuit_open" ? "Circuit open" : "Rate limited"} for provider ${JSON.stringify(key)}`,
-      retryAfter
-    })
-  }
+export const rejection = (event: Rejection["event"], key: string, retryAfter: Duration.Duration): Rejection => ({
+  event,
+  retryAfter,
+  error: new TransientError({
+    message: `${event === "circuit_open" ? "Circuit open" : "Rate limited"} for provider ${JSON.stringify(key)}`,
+    retryAfter
+  })
 })
 
+/** What the shared rate limit says of an attempt on a key: how long it must wait, and how to report its answer. */
+export interface Reservation {
+  readonly delay: Duration.Duration
+  readonly feedback: Report
+}
+
+const noWait: Reservation = { delay: Duration.zero, feedback: () => Effect.void }
+
 /**
- * Asks the rate limiter, then the breaker, whether an attempt on `key` may
- * go out. Store failures let it go (fail open). `onWait` reports a wait
- * before it starts.
+ * Takes a token of the shared rate limit of `key`. A store that fails or
+ * does not answer within `storeTimeout` imposes no wait (fail open). A 429
+ * teaches the limiter its `Retry-After`, clamped, so that no error built by
+ * hand can hold the other runs back for longer.
+ */
+export const reserve = (health: Service, key: string): Effect.Effect<Reservation> => {
+  const limiter = health.limiter
+  if (limiter === undefined) return Effect.succeed(noWait)
+  const consume = limiter.adaptiveConsume({
+    key,
+    tokens: 1,
+    fallbackLimit: health.limit,
+    fallbackWindow: health.window
+  })
+  return Effect.map(Effect.option(bounded(consume, health.storeTimeout)), (consumed): Reservation => {
+    if (consumed._tag === "None" || consumed.value._tag === "None") return noWait
+    const { delay, epoch } = consumed.value.value
+    return {
+      delay,
+      feedback: (error) =>
+        error?.status !== 429 ? Effect.void : Effect.ignore(bounded(
+          limiter.adaptiveFeedback({
+            key,
+            epoch,
+            tokens: 1,
+            status: 429,
+            retryAfter: error.retryAfter === undefined ? undefined : RetryAfter.clamp(error.retryAfter)
+          }),
+          health.storeTimeout
+        ))
+    }
+  })
+}
+
+/**
+ * Asks the breaker whether an attempt on `key` may go out. A store that
+ * fails or does not answer within `storeTimeout` lets it go (fail open).
+ * `feedback` is the rate limit's report, sent with the breaker's.
  */
 export const admit = (
   health: Service,
   key: string,
-  onWait: (delay: Duration.Duration) => void
+  feedback: Report
 ): Effect.Effect<Admission, never, Scope.Scope> =>
   Effect.gen(function*() {
-    let epoch: number | undefined
-    const limiter = health.limiter
-    if (limiter !== undefined) {
-      const consumed = yield* Effect.option(
-        limiter.adaptiveConsume({ key, tokens: 1, fallbackLimit: health.limit, fallbackWindow: health.window })
-      )
-      if (consumed._tag === "Some") {
-        epoch = consumed.value.epoch
-        const delay = consumed.value.delay
-        if (Duration.isGreaterThan(delay, Duration.zero)) {
-          if (health.whenLimited === "fallback") return rejected("rate_limited", key, delay)
-          onWait(delay)
-          yield* Effect.sleep(delay)
-        }
-      }
-    }
-    const feedback = (error: CategoryError | undefined): Effect.Effect<void> =>
-      limiter === undefined || epoch === undefined || error?.status !== 429
-        ? Effect.void
-        : Effect.ignore(limiter.adaptiveFeedback({ key, epoch, tokens: 1, status: 429, retryAfter: error.retryAfter }))
     const breaker = health.breaker
     if (breaker === undefined) return { _tag: "Admitted", report: feedback }
     const admitted = yield* Deferred.make<boolean>()
     const outcome = yield* Deferred.make<CategoryError | undefined>()
+    // an attempt that ends without reporting (interrupted, or not admitted in time) is ignored by the breaker
+    yield* Effect.addFinalizer(() => Deferred.interrupt(outcome))
+    // detached: nothing waits for a store that hangs longer than `storeTimeout`
     const recorder = yield* Deferred.succeed(admitted, true).pipe(
       Effect.andThen(Deferred.await(outcome)),
       breaker.execute({ key, classify }),
@@ -177,16 +221,25 @@ export const admit = (
             : Deferred.succeed(admitted, true)
         )
       ),
-      Effect.forkScoped
+      Effect.forkDetach
     )
-    if (!(yield* Deferred.await(admitted))) {
-      const state = yield* Effect.orElseSucceed(breaker.state(key), () => undefined)
-      return rejected("circuit_open", key, state?._tag === "Open" ? state.retryAfter : Duration.zero)
+    const answered = yield* Effect.timeoutOption(Deferred.await(admitted), health.storeTimeout)
+    if (answered._tag === "None") {
+      yield* Deferred.interrupt(outcome)
+      return { _tag: "Admitted", report: feedback }
+    }
+    if (!answered.value) {
+      const state = yield* Effect.orElseSucceed(bounded(breaker.state(key), health.storeTimeout), Option.none)
+      const retryAfter = state._tag === "Some" && state.value._tag === "Open" ? state.value.retryAfter : Duration.zero
+      return { _tag: "Rejected", rejection: rejection("circuit_open", key, retryAfter) }
     }
     return {
       _tag: "Admitted",
       // waits until the breaker has recorded the outcome, so the next attempt (here or in another process) sees it
       report: (error) =>
-        Effect.andThen(Deferred.succeed(outcome, error), Effect.andThen(Fiber.await(recorder), feedback(error)))
+        Deferred.succeed(outcome, error).pipe(
+          Effect.andThen(Effect.timeoutOption(Fiber.await(recorder), health.storeTimeout)),
+          Effect.andThen(feedback(error))
+        )
     }
   })

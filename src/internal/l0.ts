@@ -132,21 +132,21 @@ const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settin
       settings.sessionId
     )
   }
-  const { restored, seq } = yield* Durable.open(store, settings)
-  session.checkpointer = new Durable.Checkpointer(
+  const checkpointer = new Durable.Checkpointer(
     store,
     settings,
     session.clock,
     (checkpoint) =>
-      session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq }),
-    seq,
-    restored
+      session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq })
   )
+  const stored = yield* checkpointer.open()
+  session.checkpointer = checkpointer
+  const restored = stored?.text ?? ""
   session.restore(restored)
   const events = session.stream()
   return restored === "" ? events : Stream.concat(
     Stream.sync(() => {
-      session.emit("checkpoint_restored", session.id, { length: restored.length, seq: seq - 1 })
+      session.emit("checkpoint_restored", session.id, { length: restored.length, seq: stored!.seq })
       return L0Event.token(restored)
     }),
     events

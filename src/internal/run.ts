@@ -58,6 +58,17 @@ export interface Failed {
   readonly good: string | undefined
 }
 
+/**
+ * A retry decided on a failed attempt, carried out by the next attempt once
+ * it knows the wait: the backoff's `delay`, or longer when a shared rate
+ * limit asks for more. `record` records the failed attempt with that wait,
+ * or with none when the retry is not sent (the rate limit sent the run on).
+ */
+interface Retrying {
+  readonly delay: Duration.Duration
+  readonly record: (wait: Duration.Duration | undefined) => void
+}
+
 /** What an attempt reports while it runs: the single way its observations reach the EventBus. */
 type Report =
   | { readonly _tag: "Timeout"; readonly phase: "initial" | "inter"; readonly limitMs: number }
@@ -171,34 +182,57 @@ export class Session<A> {
     return Stream.unwrap(
       Effect.map(
         Retry.budget(this.config.retry, this.retries),
-        (decide) => this.attempt(index, 1, decide, previousError)
+        (decide) => this.attempt(index, 1, decide, previousError, undefined)
       )
     )
   }
 
-  /** An attempt of a keyed source asks its provider's health first: it may be sent, delayed or skipped. */
+  /**
+   * An attempt, after the wait of the retry that calls it (none for a
+   * source's first attempt). A keyed source asks its provider's health
+   * first: the shared rate limit may lengthen the wait, up to the run's own
+   * `maxDelay`, or send the run to its next source at once; then the
+   * circuit breaker may skip the source.
+   */
   attempt(
     index: number,
     number: number,
     decide: Retry.Decide,
-    previousError: CategoryError | undefined
+    previousError: CategoryError | undefined,
+    retry: Retrying | undefined
   ): Stream.Stream<L0Event.L0Event, CategoryError> {
     const health = this.health
     const key = health === undefined ? undefined : Health.keyOf(this.config.sources[index])
-    if (health === undefined || key === undefined) return this.send(index, number, decide, previousError, undefined)
-    return Stream.unwrap(Effect.map(
-      Health.admit(health, key, (delay) =>
+    if (health === undefined || key === undefined) {
+      const sent = this.send(index, number, decide, previousError, undefined)
+      return retry === undefined ? sent : Stream.unwrap(Effect.suspend(() => {
+        retry.record(retry.delay)
+        return Effect.as(Effect.sleep(retry.delay), sent)
+      }))
+    }
+    return Stream.unwrap(Effect.gen({ self: this }, function*() {
+      const backoff = retry?.delay ?? Duration.zero
+      const { delay, feedback } = yield* Health.reserve(health, key)
+      if (Duration.isGreaterThan(delay, backoff)) {
+        if (health.whenLimited === "fallback" || Duration.isGreaterThan(delay, this.config.retry.maxDelay)) {
+          retry?.record(undefined)
+          return this.skip(index, number, key, Health.rejection("rate_limited", key, delay))
+        }
         this.emit("rate_limited", this.id, {
           source: index,
           key,
           retryAfterMs: Duration.toMillis(delay),
           action: "wait"
-        })),
-      (admission) =>
-        admission._tag === "Admitted"
-          ? this.send(index, number, decide, previousError, admission.report)
-          : this.skip(index, number, key, admission.rejection)
-    ))
+        })
+      }
+      const wait = Duration.max(backoff, delay)
+      retry?.record(wait)
+      yield* Effect.sleep(wait)
+      const admission = yield* Health.admit(health, key, feedback)
+      return admission._tag === "Admitted"
+        ? this.send(index, number, decide, previousError, admission.report)
+        : this.skip(index, number, key, admission.rejection)
+    }))
   }
 
   /** The source's circuit is open or its rate limit says fall back: the next source goes at once. */
@@ -208,15 +242,13 @@ export class Session<A> {
     key: string,
     rejection: Health.Rejection
   ): Stream.Stream<L0Event.L0Event, CategoryError> {
-    return Stream.suspend(() => {
-      const streamId = this.nextStreamId()
-      const { error, event, retryAfter } = rejection
-      const retryAfterMs = Duration.toMillis(retryAfter)
-      if (event === "rate_limited") this.emit(event, streamId, { source: index, key, retryAfterMs, action: "fallback" })
-      else this.emit(event, streamId, { source: index, key, retryAfterMs })
-      this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
-      return this.fallback(streamId, error)
-    })
+    const streamId = this.nextStreamId()
+    const { error, event, retryAfter } = rejection
+    const retryAfterMs = Duration.toMillis(retryAfter)
+    if (event === "rate_limited") this.emit(event, streamId, { source: index, key, retryAfterMs, action: "fallback" })
+    else this.emit(event, streamId, { source: index, key, retryAfterMs })
+    this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
+    return this.fallback(streamId, error)
   }
 
   private send(
@@ -309,16 +341,19 @@ export class Session<A> {
       if (decision._tag === "EndRun") return Stream.fail(error)
       this.settle(failed)
       if (decision._tag === "Retry") {
-        const delay = decision.delay
-        this.failures.push({ source: index, attempt: number, error, delay })
-        this.emit("retry_attempt", streamId, {
-          source: index,
-          attempt: number + 1,
-          category: error.category,
-          delayMs: Duration.toMillis(delay)
+        return this.attempt(index, number + 1, decide, error, {
+          delay: decision.delay,
+          record: (wait) => {
+            this.failures.push({ source: index, attempt: number, error, delay: wait ?? Duration.zero })
+            if (wait === undefined) return
+            this.emit("retry_attempt", streamId, {
+              source: index,
+              attempt: number + 1,
+              category: error.category,
+              delayMs: Duration.toMillis(wait)
+            })
+          }
         })
-        yield* Effect.sleep(delay)
-        return this.attempt(index, number + 1, decide, error)
       }
       this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })

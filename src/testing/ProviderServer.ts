@@ -172,7 +172,10 @@ export interface Reply extends ReplyOptions {
  * @since 0.1.0
  */
 export interface HttpErrorOptions {
-  /** The `Retry-After` header: seconds, or an HTTP date. */
+  /**
+   * The `Retry-After` header: seconds, or an HTTP date. A fraction of a
+   * second is sent as `retry-after-ms` too, with `Retry-After` rounded up.
+   */
   readonly retryAfter?: number | string
   readonly headers?: Readonly<Record<string, string>>
   /** Fields of the JSON error body, in the protocol's error shape. */

@@ -40,9 +40,12 @@ export interface RedisServer {
   readonly stop: () => Promise<void>
 }
 
-/** A throwaway `redis-server` on 127.0.0.1 and a free port, without persistence; ready once it answers PING. */
-export const startRedis = async (): Promise<RedisServer> => {
-  const port = await freePort()
+/**
+ * A throwaway `redis-server` on 127.0.0.1 and a free port (or `port`, to
+ * restart a stopped one), without persistence; ready once it answers PING.
+ */
+export const startRedis = async (port?: number): Promise<RedisServer> => {
+  port ??= await freePort()
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
     "no"], {
     stdio: "ignore"

@@ -420,8 +420,12 @@ export const continuing = (text: string, options: ContinuingOptions): Script => 
   }
 }
 
+/** `Retry-After` holds whole seconds only: a fraction goes out as `retry-after-ms`, with the seconds rounded up. */
 const retryAfterHeader = (retryAfter: number | string | undefined): Record<string, string> =>
-  retryAfter === undefined ? {} : { "retry-after": String(retryAfter) }
+  retryAfter === undefined ? {}
+    : typeof retryAfter === "number" && !Number.isInteger(retryAfter)
+    ? { "retry-after": String(Math.ceil(retryAfter)), "retry-after-ms": String(retryAfter * 1000) }
+    : { "retry-after": String(retryAfter) }
 
 const isStreaming = (body: unknown): boolean => hasProperty(body, "stream") && body.stream === true
 
