@@ -45,6 +45,18 @@ export type {
    */
   Store
 } from "./internal/checkpointStore.js"
+export type {
+  /**
+   * @category models
+   * @since 0.1.0
+   */
+  Boundary,
+  /**
+   * @category models
+   * @since 0.1.0
+   */
+  CheckpointOptions
+} from "./internal/durable.js"
 
 const Stored = Schema.fromJsonString(Schema.Struct({
   text: Schema.String,

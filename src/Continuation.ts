@@ -37,7 +37,7 @@ import { isRecord } from "./internal/decode.js"
  * @category models
  * @since 0.1.0
  */
-export type Boundary = internal.Boundary
+export type Boundary = "grapheme" | "word" | "line"
 
 /**
  * How a repeated overlap is removed. The new attempt's head is compared with

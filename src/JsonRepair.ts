@@ -10,6 +10,7 @@
  */
 import * as Result from "effect/Result"
 import * as internal from "./internal/json.js"
+import type { RepairKind as Repair } from "./internal/json.js"
 import type { FatalError } from "./L0Error.js"
 import { ContentError } from "./L0Error.js"
 
@@ -66,23 +67,13 @@ const run = <S extends internal.Sink>(
 export const parse = (text: string, options?: Options): Result.Result<unknown, ContentError | FatalError> =>
   Result.map(run(text, options, new internal.ValueSink()), (sink) => sink.root)
 
-/**
- * What the tolerant parser repaired:
- * - `fence`: a Markdown fence around the value; `prose`: text before or after it.
- * - `quotes`: single or typographic quotes; `unquotedKeys`; `unquotedValues`
- *   (a bare word kept as a string); `literals` (`True`, `None`, `undefined`…);
- *   `numbers` (`+1`, `.5`, `007`); `ellipsis` (a `...` element dropped).
- * - `comments`; `trailingCommas`; `syntax`: missing, extra or wrong commas,
- *   colons, brackets or characters, and whitespace JSON does not allow.
- * - `unescapedQuotes` inside strings; `controlCharacters` (raw line breaks
- *   or tabs inside strings); `escapes` (unknown or incomplete ones).
- * - `truncated`: the text ended inside the value, which was completed.
- * - `unsafeKeys`: `__proto__` members dropped.
- *
- * @category models
- * @since 0.1.0
- */
-export type Repair = internal.RepairKind
+export type {
+  /**
+   * @category models
+   * @since 0.1.0
+   */
+  Repair
+}
 
 /**
  * A parsed value and what was repaired to get it; `repairs` is empty when

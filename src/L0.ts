@@ -15,7 +15,15 @@ import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.j
 import type { L0Error } from "./L0Error.js"
 import type { L0Event, Reset } from "./L0Event.js"
 
-export type { AttemptContext, L0Options, L0Result, Services, SourceFactory, Strict } from "./internal/l0Types.js"
+export type {
+  AttemptContext,
+  L0Options,
+  L0Result,
+  Services,
+  SourceFactory,
+  StreamSource,
+  Strict
+} from "./internal/l0Types.js"
 export type { Handle } from "./internal/handle.js"
 
 /**

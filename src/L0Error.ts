@@ -33,6 +33,15 @@ export const TypeId: "~effect-l0/L0Error" = "~effect-l0/L0Error"
 export type ErrorCategory = "network" | "transient" | "model" | "content" | "fatal"
 
 /**
+ * Node's `util.inspect`, as Node passes it to an error's custom inspect
+ * method (`[NodeInspectSymbol]`), which prints `toString()` and then the cause.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Inspect = (value: unknown, options?: object) => string
+
+/**
  * Fields shared by every category.
  *
  * @category models
@@ -62,7 +71,7 @@ export class NetworkError extends Data.TaggedError("NetworkError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -81,7 +90,7 @@ export class TransientError extends Data.TaggedError("TransientError")<ErrorFiel
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -100,7 +109,7 @@ export class ModelError extends Data.TaggedError("ModelError")<ErrorFields> {
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -125,7 +134,7 @@ export class ContentError extends Data.TaggedError("ContentError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }
@@ -163,7 +172,7 @@ export class FatalError extends Data.TaggedError("FatalError")<
     return format.describe(this)
   }
   /** What `util.inspect` and `console.error` print: `toString()`, then the cause. */
-  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: format.Inspect): string {
+  override [NodeInspectSymbol](depth = Infinity, options?: object, inspect?: Inspect): string {
     return format.inspect(this, depth, options, inspect)
   }
 }

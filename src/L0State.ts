@@ -38,8 +38,19 @@ export interface L0State {
   /** `Clock` time (epoch millis) of that attempt's first and last token. */
   readonly firstTokenAt: number | undefined
   readonly lastTokenAt: number | undefined
-  /** 1-based attempt number of that attempt within its source. */
+  /**
+   * 1-based number of that attempt within its source: it starts again at 1
+   * with each fallback. The attempts of the whole run are `totalAttempts`.
+   */
   readonly attempt: number
+  /**
+   * The attempts of the whole run so far, over every source, the current
+   * one included: 4 after three failed requests and a fallback that
+   * answered. A source skipped because its circuit is open counts, as it
+   * does in `ExhaustedError.attempts`; 0 before the first attempt starts.
+   * Each link of an `L0.orElse` chain counts its own run.
+   */
+  readonly totalAttempts: number
   /** Retries after model or content errors, over the whole run. */
   readonly modelRetryCount: number
   /** Retries after network or transient errors, over the whole run. */
@@ -87,6 +98,7 @@ export const initial: L0State = {
   firstTokenAt: undefined,
   lastTokenAt: undefined,
   attempt: 1,
+  totalAttempts: 0,
   modelRetryCount: 0,
   networkRetryCount: 0,
   fallbackIndex: 0,

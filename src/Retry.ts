@@ -58,7 +58,13 @@ export type RetryInput = RetryOptions | Schedule.Schedule<unknown, CategoryError
  * @category defaults
  * @since 0.1.0
  */
-export const defaults: typeof internal.defaults = internal.defaults
+export const defaults: {
+  readonly maxAttempts: 3
+  readonly maxRetries: 10
+  readonly baseDelay: "1 second"
+  readonly maxDelay: "10 seconds"
+  readonly backoff: "fixed-jitter"
+} = internal.defaults
 
 /**
  * `min(base * 2^n, cap)` for the n-th retry (n from 0).

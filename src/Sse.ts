@@ -90,6 +90,7 @@ export const completePayload = (event: Complete): CompletePayload => {
       firstTokenAt: state.firstTokenAt,
       lastTokenAt: state.lastTokenAt,
       attempt: state.attempt,
+      totalAttempts: state.totalAttempts,
       modelRetryCount: state.modelRetryCount,
       networkRetryCount: state.networkRetryCount,
       fallbackIndex: state.fallbackIndex,

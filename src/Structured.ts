@@ -429,7 +429,7 @@ export interface StructuredResult<A> extends StructuredMetadata {
   readonly value: A
 }
 
-/** The value of the successful attempt with its metadata; every retry was decided, so the state counts the attempts. */
+/** The value of the successful attempt with its metadata. */
 const withMetadata = <A>(complete: Completed<Decoded<A>>): StructuredResult<A> => {
   const { state, usage, value: decoded } = complete
   const repairs = json.repairNames(decoded.repairs)
@@ -438,7 +438,7 @@ const withMetadata = <A>(complete: Completed<Decoded<A>>): StructuredResult<A> =
     raw: decoded.raw,
     repaired: repairs.length > 0,
     repairs,
-    attempts: state.modelRetryCount + state.networkRetryCount + state.fallbackIndex + 1,
+    attempts: state.totalAttempts,
     result: { text: state.content, state, usage }
   }
 }

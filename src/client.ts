@@ -52,7 +52,10 @@ export interface CompletePayload {
     readonly tokenCount: number
     readonly firstTokenAt: number | undefined
     readonly lastTokenAt: number | undefined
+    /** The attempt that answered, counted within its source (1 for the first attempt of each fallback). */
     readonly attempt: number
+    /** The attempts of the whole run, over every source: what to show as "done in N attempts". */
+    readonly totalAttempts: number
     readonly modelRetryCount: number
     readonly networkRetryCount: number
     readonly fallbackIndex: number

@@ -165,7 +165,7 @@ describe("JsonRepair corpus", () => {
     })
   })
 
-  // The decision recorded in the README ("Structured output"): the corpus decides between our parser and jsonrepair.
+  // The decision recorded in docs/structured-output.md: the corpus decides between our parser and jsonrepair.
   it("passes more cases than the jsonrepair package", () => {
     let ours = 0
     let theirs = 0

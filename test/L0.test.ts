@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
-import { Adapter, L0, L0Error, L0Event } from "effect-l0"
+import { Adapter, L0, L0Error, L0Event, L0State } from "effect-l0"
 import { TestSource } from "effect-l0/testing"
 import { advance, connectionReset, failureOf, httpError, noDelay } from "./support.js"
 
@@ -33,6 +33,7 @@ describe("L0.stream happy path", () => {
         firstTokenAt: 10_000,
         lastTokenAt: 12_000,
         attempt: 1,
+        totalAttempts: 1,
         modelRetryCount: 0,
         networkRetryCount: 0,
         fallbackIndex: 0,
@@ -410,7 +411,7 @@ describe("invalid options", () => {
     }))
 })
 
-describe("README", () => {
+describe("docs/testing.md", () => {
   it.effect("the TestSource example works as documented", () =>
     Effect.gen(function*() {
       const source = TestSource.make(
@@ -452,4 +453,41 @@ describe("plain async callers", () => {
     expect(seen).toEqual(["a", "b"])
     expect(source.calls[0]!.context.signal.aborted).toBe(true)
   })
+})
+
+describe("the attempts of a run", () => {
+  it.effect("state.attempt counts within the source, state.totalAttempts over the whole run", () =>
+    Effect.gen(function*() {
+      const reset = TestSource.fail(connectionReset())
+      const primary = TestSource.make(["Hel", reset], [reset], [reset])
+      const fallback = TestSource.make(["Hello"])
+      const events = yield* Stream.runCollect(L0.stream({
+        stream: primary.stream,
+        fallbacks: [fallback.stream],
+        retry: { ...noDelay, maxRetries: 2 }
+      }))
+      expect(primary.calls).toHaveLength(3)
+      expect(completeOf(events).state).toMatchObject({ attempt: 1, fallbackIndex: 1, totalAttempts: 4 })
+    }))
+
+  it.effect("an exhausted run's state counts every attempt its error lists", () =>
+    Effect.gen(function*() {
+      const failing = () => TestSource.make([TestSource.fail(httpError(503))])
+      const exit = yield* Effect.exit(L0.text({
+        stream: failing().stream,
+        fallbacks: [failing().stream],
+        retry: { ...noDelay, maxRetries: 1 }
+      }))
+      const error = failureOf(exit)
+      expect(error._tag === "ExhaustedError" && [error.attempts.length, error.state?.totalAttempts]).toEqual([4, 4])
+    }))
+
+  it.effect("the state before the first attempt counts none; a live run counts the one it is in", () =>
+    Effect.scoped(Effect.gen(function*() {
+      expect(L0State.initial.totalAttempts).toBe(0)
+      const run = yield* L0.start({ stream: TestSource.make([TestSource.stall]).stream })
+      yield* TestSource.settle
+      expect((yield* run.state).totalAttempts).toBe(1)
+      yield* run.abort
+    })))
 })

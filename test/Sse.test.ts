@@ -22,6 +22,7 @@ const state = (content: string): L0State.L0State => ({
   firstTokenAt: 1000,
   lastTokenAt: 1500,
   attempt: 2,
+  totalAttempts: 2,
   modelRetryCount: 0,
   networkRetryCount: 1,
   fallbackIndex: 0,
@@ -81,6 +82,7 @@ describe("Sse.toResponse", () => {
         firstTokenAt: 1000,
         lastTokenAt: 1500,
         attempt: 2,
+        totalAttempts: 2,
         modelRetryCount: 0,
         networkRetryCount: 1,
         fallbackIndex: 0,
@@ -565,7 +567,7 @@ describe("Sse.pipeToNode", () => {
   })
 })
 
-describe("README: streaming to a browser", () => {
+describe("docs/browser.md: streaming to a browser", () => {
   it("the route handler and the page code work as documented", async () => {
     async function* cutShort() {
       yield "You as"
@@ -591,7 +593,7 @@ describe("README: streaming to a browser", () => {
     })
     try {
       const { complete } = await reply.result
-      status.textContent = `Done in ${complete.state.attempt} attempt(s)`
+      status.textContent = `Done in ${complete.state.totalAttempts} attempt(s)`
     } catch (error) {
       if (error instanceof StreamError) status.textContent = `${error.category}: ${error.message}`
     }
@@ -599,5 +601,20 @@ describe("README: streaming to a browser", () => {
     expect(status.textContent).toBe("Done in 2 attempt(s)")
     expect(shown[0]).toBe("You as")
     expect(shown).toContain("")
+  })
+
+  it("the page counts every attempt of the run: three failed requests and a fallback make 4", async () => {
+    const failing = TestSource.make([TestSource.fail(httpError(503))])
+    const answer = L0.stream({
+      stream: failing.stream,
+      fallbacks: [() => Stream.make("Hello from the fallback")],
+      retry: { ...noDelay, maxRetries: 2 }
+    })
+    const reply = read(Promise.resolve(Sse.toResponse(answer)))
+    const { complete, text } = await reply.result
+    expect(text).toBe("Hello from the fallback")
+    expect(failing.calls).toHaveLength(3)
+    expect(`Done in ${complete.state.totalAttempts} attempt(s)`).toBe("Done in 4 attempt(s)")
+    expect(complete.state.attempt).toBe(1)
   })
 })

@@ -7,7 +7,7 @@ import { TestSource } from "effect-l0/testing"
 import { format, inspect } from "node:util"
 import { connectionReset, httpError, noDelay } from "./support.js"
 
-/** The README's handler: what the caller sees for each way a run can end. */
+/** The handler of docs/errors-and-retries.md: what the caller sees for each way a run can end. */
 const answer = (options: L0.L0Options) =>
   L0.text(options).pipe(
     // invalid options and fatal guardrail violations end the run at once, unwrapped

@@ -1,5 +1,6 @@
-/** Where a removed overlap may start in the checkpoint. */
-export type Boundary = "grapheme" | "word" | "line"
+import type { Boundary } from "../Continuation.js"
+
+export type { Boundary }
 
 /** Deduplication after validation, with defaults applied. */
 export interface Deduplication {

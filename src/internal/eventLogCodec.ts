@@ -45,12 +45,14 @@ const Usage = Schema.Struct({
   raw: Schema.optional(Schema.Unknown)
 })
 
-const State = Schema.Struct({
+/** The fields of `L0State`, in its order, so that a replayed state has the same `JSON.stringify` as the original. */
+const stateFields = <T extends Schema.Top>(totalAttempts: T) => ({
   content: Schema.String,
   tokenCount: Schema.Number,
   firstTokenAt: orUndefined(Schema.Number),
   lastTokenAt: orUndefined(Schema.Number),
   attempt: Schema.Number,
+  totalAttempts,
   modelRetryCount: Schema.Number,
   networkRetryCount: Schema.Number,
   fallbackIndex: Schema.Number,
@@ -63,6 +65,20 @@ const State = Schema.Struct({
   completed: since(Schema.Boolean, true),
   aborted: since(Schema.Boolean, false)
 })
+
+/**
+ * A log written before `totalAttempts` counts the attempts from the retry
+ * counters: every attempt but the last was retried or fell back.
+ */
+const State = Schema.Struct(stateFields(Schema.optionalKey(Schema.Number))).pipe(
+  Schema.decodeTo(Schema.toType(Schema.Struct(stateFields(Schema.Number))), {
+    decode: SchemaGetter.transform((state) => ({
+      ...state,
+      totalAttempts: state.totalAttempts ?? state.modelRetryCount + state.networkRetryCount + state.fallbackIndex + 1
+    })),
+    encode: SchemaGetter.transform((state) => state)
+  })
+)
 
 /** `L0Event`: `Data` values and `usage.raw` are kept as they are and written as JSON. */
 export const L0Event = Schema.Union([

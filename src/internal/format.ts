@@ -1,4 +1,5 @@
 import * as Duration from "effect/Duration"
+import type { Inspect } from "../L0Error.js"
 
 /** What the printed forms of an L0 error read. */
 interface Printable {
@@ -16,9 +17,6 @@ interface Attempt {
   readonly error: Printable
   readonly delay: Duration.Duration
 }
-
-/** Node's `util.inspect`, as it passes itself to a custom inspect method. */
-export type Inspect = (value: unknown, options?: object) => string
 
 /** Attempt lines stay on one line and short, whatever the provider wrote. */
 const MESSAGE_LIMIT = 200

@@ -36,6 +36,40 @@ export interface Sink {
   readonly close: () => void
 }
 
+/**
+ * What the tolerant parser repaired:
+ * - `fence`: a Markdown fence around the value; `prose`: text before or after it.
+ * - `quotes`: single or typographic quotes; `unquotedKeys`; `unquotedValues`
+ *   (a bare word kept as a string); `literals` (`True`, `None`, `undefined`…);
+ *   `numbers` (`+1`, `.5`, `007`); `ellipsis` (a `...` element dropped).
+ * - `comments`; `trailingCommas`; `syntax`: missing, extra or wrong commas,
+ *   colons, brackets or characters, and whitespace JSON does not allow.
+ * - `unescapedQuotes` inside strings; `controlCharacters` (raw line breaks
+ *   or tabs inside strings); `escapes` (unknown or incomplete ones).
+ * - `truncated`: the text ended inside the value, which was completed.
+ * - `unsafeKeys`: `__proto__` members dropped.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type RepairKind =
+  | "fence"
+  | "prose"
+  | "quotes"
+  | "unquotedKeys"
+  | "unquotedValues"
+  | "comments"
+  | "trailingCommas"
+  | "literals"
+  | "numbers"
+  | "unescapedQuotes"
+  | "controlCharacters"
+  | "escapes"
+  | "syntax"
+  | "truncated"
+  | "ellipsis"
+  | "unsafeKeys"
+
 /** What the parser repaired, in the order of the flags below. */
 const repairKinds = [
   "fence",
@@ -54,9 +88,7 @@ const repairKinds = [
   "truncated",
   "ellipsis",
   "unsafeKeys"
-] as const
-
-export type RepairKind = typeof repairKinds[number]
+] as const satisfies ReadonlyArray<RepairKind>
 
 // repair flags, one bit per kind
 const FENCE = 1
@@ -199,7 +231,7 @@ const ESCAPES: ReadonlyMap<number, string> = new Map([
  * with an explicit stack (no recursion), so it can take a stream in pieces
  * and never holds more than the value it builds. It skips prose and fences
  * before the first object or array, ignores what follows it, and repairs
- * what LLMs get wrong (see the README). `__proto__` members are dropped.
+ * what LLMs get wrong (see docs/structured-output.md). `__proto__` members are dropped.
  */
 export class Parser {
   private mode = SEEK

@@ -20,12 +20,11 @@ import { CheckpointStore } from "./checkpointStore.js"
 import { exact } from "./continuation.js"
 import * as Durable from "./durable.js"
 import * as Health from "./health.js"
-import type { L0Options, L0Result, SourceFactory } from "./l0Types.js"
+import type { L0Options, L0Result, SourceFactory, StreamSource } from "./l0Types.js"
 import { invalidOption } from "./optionSchema.js"
 import { resolve } from "./options.js"
 import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
-import type { Produced } from "./source.js"
 import { isEffect, isStream } from "./source.js"
 
 /** Names people use for the built-in adapters: the specification's, and the SDKs' own. */
@@ -56,7 +55,7 @@ const lookupAdapter = (
 }
 
 /** Gives a source the services of the run, whatever fiber ends up running it. */
-const provided = <R>(produced: Produced<R>, context: Context.Context<R>): Produced => {
+const provided = <R>(produced: StreamSource<R>, context: Context.Context<R>): StreamSource => {
   if (isStream(produced)) return Stream.provideContext(produced, context)
   if (!isEffect(produced)) return produced
   return Effect.provideContext(

@@ -5,7 +5,9 @@
  *
  * @internal
  */
+import type * as Effect from "effect/Effect"
 import type * as Redacted from "effect/Redacted"
+import type * as Stream from "effect/Stream"
 import type * as Adapter from "../Adapter.js"
 import type * as Continuation from "../Continuation.js"
 import type { GuardrailRule } from "../Guardrail.js"
@@ -15,7 +17,6 @@ import type { L0State } from "../L0State.js"
 import type { RetryInput } from "../Retry.js"
 import type { TimeoutOptions } from "../Timeout.js"
 import type { CheckpointOptions } from "./durable.js"
-import type { Produced } from "./source.js"
 
 /**
  * What a source factory receives for each attempt.
@@ -37,15 +38,32 @@ export interface AttemptContext {
 }
 
 /**
- * A provider stream for one attempt: an `AsyncIterable` (SDK streams), a
- * `Promise` of one, an Effect `Stream`, or an `Effect` producing either.
- * `R` is what the `Stream` or `Effect` requires (such as `effect/ai`'s
- * `LanguageModel`); it becomes the requirement of the run.
+ * What a source factory may return for one attempt: an `AsyncIterable` (an
+ * SDK stream), a `Promise` of one, an Effect `Stream`, or an `Effect`
+ * producing either. `R` is what the `Stream` or `Effect` requires (such as
+ * `effect/ai`'s `LanguageModel`); it becomes the requirement of the run.
+ *
+ * A type error that names `StreamSource` usually means the request was not
+ * streamed: an SDK call without `stream: true` returns a promise of the whole
+ * completion, which is not iterable.
  *
  * @category models
  * @since 0.1.0
  */
-export type SourceFactory<R = never> = (ctx: AttemptContext) => Produced<R>
+export type StreamSource<R = never> =
+  | AsyncIterable<unknown>
+  | Promise<AsyncIterable<unknown>>
+  | Stream.Stream<unknown, unknown, R>
+  | Effect.Effect<AsyncIterable<unknown> | Stream.Stream<unknown, unknown, R>, unknown, R>
+
+/**
+ * A provider stream for one attempt: called with the attempt's context, it
+ * returns a `StreamSource`.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SourceFactory<R = never> = (ctx: AttemptContext) => StreamSource<R>
 
 /**
  * Everything one L0 run needs: the source to call (and its fallbacks), and

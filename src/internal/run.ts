@@ -8,7 +8,7 @@ import * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import type * as Adapter from "../Adapter.js"
 import * as EventBus from "../EventBus.js"
-import type { AttemptContext } from "./l0Types.js"
+import type { AttemptContext, StreamSource } from "./l0Types.js"
 import type { AttemptFailure, CategoryError, L0Error } from "../L0Error.js"
 import { ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
@@ -26,7 +26,7 @@ import * as Retry from "./retry.js"
 import * as Source from "./source.js"
 import { RunTelemetry } from "./telemetry.js"
 
-type Factory = (ctx: AttemptContext) => Source.Produced
+type Factory = (ctx: AttemptContext) => StreamSource
 type Events = Arr.NonEmptyReadonlyArray<L0Event.L0Event>
 
 /**
@@ -129,6 +129,11 @@ export class Session<A> {
 
   nextStreamId(): string {
     return `${this.id}/${++this.attempts}`
+  }
+
+  /** Attempts started or skipped so far, over every source: `L0State.totalAttempts`. */
+  get attemptCount(): number {
+    return this.attempts
   }
 
   stream(): Stream.Stream<L0Event.L0Event, L0Error> {
@@ -543,6 +548,7 @@ class Attempt<A> {
       firstTokenAt: this.firstTokenAt,
       lastTokenAt: this.lastTokenAt,
       attempt: this.number,
+      totalAttempts: session.attemptCount,
       modelRetryCount: session.retries.model,
       networkRetryCount: session.retries.network,
       fallbackIndex: this.index,

@@ -11,19 +11,13 @@ import type { Completion, Decoder } from "../Adapter.js"
 import type { L0Event } from "../L0Event.js"
 import type { CategoryError } from "../L0Error.js"
 import { ExhaustedError, FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
+import type { StreamSource } from "./l0Types.js"
 import type { Limits } from "./timeout.js"
 import { isJsonContentType, isRecord } from "./decode.js"
 
-/** What the factory may return; see `L0Options.stream`. `R`: the services its `Stream` or `Effect` requires. */
-export type Produced<R = never> =
-  | AsyncIterable<unknown>
-  | Promise<AsyncIterable<unknown>>
-  | Stream.Stream<unknown, unknown, R>
-  | Effect.Effect<AsyncIterable<unknown> | Stream.Stream<unknown, unknown, R>, unknown, R>
-
 /** @internal */
 export interface SourceConfig {
-  readonly call: (signal: AbortSignal) => Produced
+  readonly call: (signal: AbortSignal) => StreamSource
   readonly adapter: Adapter.Adapter | undefined
   readonly registry: ReadonlyArray<Adapter.Adapter>
   readonly limits: Limits

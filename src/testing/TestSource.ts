@@ -11,7 +11,6 @@ import * as TestClock from "effect/testing/TestClock"
 import type { L0 } from "effect-l0"
 
 type AttemptContext = L0.AttemptContext
-type SourceFactory = L0.SourceFactory
 
 const StepTypeId = "~effect-l0/TestSource/Step"
 
@@ -102,7 +101,7 @@ export interface Call {
  */
 export interface TestSource {
   /** The factory to pass as `stream` or as a fallback. */
-  readonly stream: SourceFactory
+  readonly stream: L0.SourceFactory
   /** Every call so far, in order. */
   readonly calls: ReadonlyArray<Call>
 }
@@ -125,7 +124,7 @@ const abortError = (): Error => Object.assign(new Error("The operation was abort
  */
 export const make = (...scripts: ReadonlyArray<Script>): TestSource => {
   const calls: Array<Call> = []
-  const stream: SourceFactory = (context) =>
+  const stream: L0.SourceFactory = (context) =>
     Effect.map(Effect.context<never>(), (services) => {
       const script = scripts[Math.min(calls.length, scripts.length - 1)] ?? []
       const call = { context, emitted: 0, finished: false, returned: false }
