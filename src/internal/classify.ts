@@ -38,18 +38,46 @@ const NETWORK_CODES: ReadonlyMap<string, NetworkReason> = new Map([
   ["ERR_STREAM_PREMATURE_CLOSE", "eof"]
 ])
 
+/** A code named in a message that carries no `code` field: "read ECONNRESET", "getaddrinfo ENOTFOUND api.example.com". */
+const CODE_IN_MESSAGE = new RegExp(`\\b(?:${[...NETWORK_CODES.keys()].join("|")})\\b`, "i")
+
+/**
+ * The wordings of Node, undici, browsers, Python and the SDKs, lowercased,
+ * words in any order the phrases allow ("connection to host was refused",
+ * "host 10.0.0.1 is unreachable"). They are read in the message before any
+ * JSON body only (see `proseOf`).
+ */
 const NETWORK_PATTERNS: ReadonlyArray<readonly [RegExp, NetworkReason]> = [
-  [/connection (?:was |has been )?reset|socket hang up|broken pipe/, "reset"],
-  [/connection refused/, "refused"],
-  [/connection timeout|timed out|timeout error|request timeout|read timeout/, "timeout"],
-  [/dns (?:lookup )?failed|name resolution|getaddrinfo/, "dns"],
-  [/\bssl(?:error|\b.{0,80}?\berror)|\bssl handshake|\btls error|certificate/, "tls"],
+  [
+    /\bconnection\b.{0,40}?\b(?:reset|closed|aborted|lost|dropped)\b|reset by peer|socket hang up|other side closed|\bbroken\b.{0,20}?\bpipe\b|\bpipe broken|err_connection_(?:reset|closed|aborted)/,
+    "reset"
+  ],
+  [/\bconnection\b.{0,40}?\brefused\b|err_connection_refused/, "refused"],
+  [
+    /\bssl(?:error|\b.{0,80}?\berror)|\bssl (?:handshake|routines)|\btls\b.{0,40}?\b(?:error|handshake|alert)|secure tls connection|certificate|err_ssl_|err_cert_/,
+    "tls"
+  ],
+  [/\btime[ -]?out\b|\btimed out\b|deadline exceeded|err_timed_out|err_connection_timed_out/, "timeout"],
+  [
+    /\bdns\b.{0,40}?\bfail|name resolution|getaddrinfo|could not resolve host|name or service not known|nodename nor servname|host not found|err_name_not_resolved/,
+    "dns"
+  ],
   [/eof occurred|unexpected eof|premature close/, "eof"],
   [
-    /\bsocket\b.{0,80}?\berror|\bsocket (?:is |was |has been )?closed|network (?:is )?unreachable|host (?:is )?unreachable|network error|fetch failed|^connection error/,
+    /\bsocket\b.{0,80}?\berror|\bsocket (?:is |was |has been )?closed|\bnetwork (?:is )?unreachable|\bhost\b.{0,60}?\bunreachable|network error|networkerror when attempting to fetch|fetch failed|failed to fetch|network request failed|^(?:typeerror: )?load failed\.?$|^connection error|err_internet_disconnected|err_network_changed/,
     "socket"
   ]
 ]
+
+/**
+ * The part of a lowercased message that may name a network failure: the text
+ * before a JSON body. A provider echoing a request field (`{"timeout": 30}`)
+ * or a model's output quoted in an error is not a network failure.
+ */
+const proseOf = (lower: string): string => {
+  const body = lower.indexOf("{")
+  return body === -1 ? lower : lower.slice(0, body)
+}
 
 const TRANSIENT_PATTERN =
   /\brate[\s_-]?limit|\brate\b.{0,40}?\blimit|overloaded|too many requests|service unavailable|server error/
@@ -335,8 +363,11 @@ export const classify = (u: unknown, now?: number): Classified => {
   }
   const lower = message.toLowerCase()
   if (CREDENTIALS_PATTERN.test(lower)) return result("fatal", { fatalReason: "credentials" })
+  const prose = proseOf(lower)
+  const named = CODE_IN_MESSAGE.exec(prose)
+  if (named !== null) return result("network", { networkReason: NETWORK_CODES.get(named[0].toUpperCase())! })
   for (const [pattern, reason] of NETWORK_PATTERNS) {
-    if (pattern.test(lower)) return result("network", { networkReason: reason })
+    if (pattern.test(prose)) return result("network", { networkReason: reason })
   }
   return TRANSIENT_PATTERN.test(lower) ? result("transient") : result("model")
 }
