@@ -28,6 +28,7 @@ export interface Resolved<Factory> {
   readonly retry: RetryBudget.Settings
   readonly limits: Timeout.Limits
   readonly adapter: Adapter.Adapter | string | undefined
+  readonly allowEmpty: boolean
   /** `undefined` when continuation is off. */
   readonly continuation: Continuation.Settings | undefined
   /** The secrets to remove from every error and event of the run. */
@@ -116,6 +117,7 @@ const L0OptionsSchema = Schema.Struct({
       expected: "an adapter or an adapter name"
     })
   ),
+  allowEmpty: withDefault(Schema.Boolean, false),
   continuation: withDefault(
     Schema.Union([Schema.Boolean, ContinuationOptions]).annotate({
       expected: "a boolean or { deduplicate?, trailingWhitespace? }"
@@ -163,6 +165,7 @@ const resolved = <Factory>(
   retry: o.retry === undefined ? defaultRetry : RetryBudget.settings(o.retry),
   limits: o.timeout === undefined ? defaultLimits : Timeout.limits(o.timeout),
   adapter: o.adapter,
+  allowEmpty: o.allowEmpty,
   continuation: continuationSettings(o.continuation),
   redact: o.redact,
   durable
