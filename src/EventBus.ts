@@ -11,7 +11,8 @@ import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
 import type { Violation } from "./Guardrail.js"
-import type { ErrorCategory } from "./L0Error.js"
+import { checkKeys } from "./internal/optionSchema.js"
+import type { ErrorCategory, FatalError } from "./L0Error.js"
 import * as Metrics from "./Metrics.js"
 
 /**
@@ -250,8 +251,14 @@ const guarded = (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (handler: (event: BusEvent) => void, options?: LayerOptions): Layer.Layer<never> =>
-  Layer.effect(EventBus, guarded(handler, options, true))
+export const layer = (handler: (event: BusEvent) => void, options?: LayerOptions): Layer.Layer<never, FatalError> =>
+  Layer.effect(
+    EventBus,
+    Effect.suspend(() => {
+      const unknown = checkKeys(options, { tokens: true })
+      return unknown === undefined ? guarded(handler, options, true) : Effect.fail(unknown)
+    })
+  )
 
 /**
  * The events collected by `layerCollect`.

@@ -26,7 +26,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { CompletePayload, ErrorPayload } from "./client.js"
-import { invalidOption } from "./internal/optionSchema.js"
+import { checkKeys, invalidOption } from "./internal/optionSchema.js"
 import { redactSecrets } from "./internal/redact.js"
 import type { L0Error } from "./L0Error.js"
 import type { Complete, L0Event } from "./L0Event.js"
@@ -164,6 +164,8 @@ const encodeArray =
     return encoder.encode(out)
   }
 
+const OPTION_KEYS = { keepAlive: true, headers: true, complete: true, signal: true } as const
+
 const keepAliveMillis = (input: Duration.Input | undefined): number => {
   const decoded = Duration.fromInput(input ?? "15 seconds")
   return Option.isSome(decoded) ? Duration.toMillis(decoded.value) : NaN
@@ -199,6 +201,10 @@ export const encode: {
 } = dual(
   (args) => Stream.isStream(args[0]),
   <R>(self: Stream.Stream<L0Event, L0Error, R>, options?: Options): Stream.Stream<Uint8Array, never, R> => {
+    const unknown = checkKeys(options, OPTION_KEYS)
+    if (unknown !== undefined) {
+      return Stream.succeed(failure({ tag: "FatalError", category: "fatal", message: unknown.message }))
+    }
     const interval = keepAliveMillis(options?.keepAlive)
     if (!(interval > 0)) {
       return Stream.succeed(failure({

@@ -24,6 +24,7 @@ import type * as JsonRepair from "./JsonRepair.js"
 import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { Checked } from "./internal/l0.js"
 import { runChecked, streamChecked } from "./internal/l0.js"
+import { resolveWith } from "./internal/options.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
 import type { ToolCall } from "./L0Event.js"
@@ -335,6 +336,9 @@ const StructuredOwnOptions = Schema.Struct({
 
 const decodeOwnOptions = decoder(StructuredOwnOptions)
 
+/** The run's options: its own, and these, which `decodeOwnOptions` checks. */
+const resolveOptions = resolveWith(Object.keys(StructuredOwnOptions.fields))
+
 const prepare = <S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
@@ -396,7 +400,7 @@ export function structured<S extends StructuredSchema, R>(
   return Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
-    return Effect.map(runChecked(options, prepared.success.check), (complete) => complete.value.value)
+    return Effect.map(runChecked(options, prepared.success.check, resolveOptions), (complete) => complete.value.value)
   })
 }
 
@@ -471,7 +475,7 @@ export function structuredWithMetadata<S extends StructuredSchema, R>(
   return Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
-    return Effect.map(runChecked(options, prepared.success.check), withMetadata)
+    return Effect.map(runChecked(options, prepared.success.check, resolveOptions), withMetadata)
   })
 }
 
@@ -609,7 +613,7 @@ const preview = <S extends StructuredSchema, F, R>(
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Stream.fail(prepared.failure)
     const state = new Preview(prepared.success, final)
-    return streamChecked(options, prepared.success.check).pipe(
+    return streamChecked(options, prepared.success.check, resolveOptions).pipe(
       Stream.mapAccumArray(() => state, (preview, events) => [
         preview,
         // partial values are parsed JSON, not validated: they hold what the schema's encoded form may hold

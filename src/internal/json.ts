@@ -2,7 +2,7 @@ import * as Result from "effect/Result"
 import type { FatalError } from "../L0Error.js"
 import { ContentError } from "../L0Error.js"
 import * as Schema from "effect/Schema"
-import { decoder, IntAtLeast, withDefault } from "./optionSchema.js"
+import { ClosedStruct, decoder, IntAtLeast, withDefault } from "./optionSchema.js"
 
 /** Bounds on what the parser accepts. */
 export interface Limits {
@@ -15,10 +15,10 @@ export interface Limits {
 export const defaultLimits: Limits = { maxLength: 8 * 1024 * 1024, maxDepth: 256 }
 
 /** The limits, described once; each absent one takes its default. */
-export const LimitsSchema = Schema.Struct({
+export const LimitsSchema = ClosedStruct({
   maxLength: withDefault(IntAtLeast(1), defaultLimits.maxLength),
   maxDepth: withDefault(IntAtLeast(1), defaultLimits.maxDepth)
-}).annotate({ expected: "{ maxLength?, maxDepth? }" })
+}, "{ maxLength?, maxDepth? }")
 
 const decodeLimits = decoder(Schema.UndefinedOr(LimitsSchema).annotate({ expected: "{ maxLength?, maxDepth? }" }))
 
