@@ -24,6 +24,7 @@ import { isRecord } from "./internal/decode.js"
 import { ClosedStruct, decoder, Fn, guarded, invalidOption, renamedInL0 } from "./internal/optionSchema.js"
 import { run } from "./internal/l0.js"
 import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
+import { describeThrown } from "./internal/classify.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
 import type { Failure } from "./Multi.js"
@@ -226,7 +227,7 @@ const userCall = <T>(option: string, f: () => T): T => {
 const callbackError = (option: string, cause: unknown): FatalError =>
   new FatalError({
     reason: "options",
-    message: `Option "${option}" threw: ${cause instanceof Error ? cause.message : String(cause)}`,
+    message: `Option "${option}" threw: ${describeThrown(cause)}`,
     cause
   })
 
@@ -235,7 +236,7 @@ const show = (value: unknown): string => {
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
-    return String(value)
+    return describeThrown(value)
   }
 }
 

@@ -11,6 +11,7 @@ import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
 import type { Violation } from "./Guardrail.js"
+import { safeCause } from "./internal/cause.js"
 import { checkKeys } from "./internal/optionSchema.js"
 import type { ErrorCategory, FatalError } from "./L0Error.js"
 import * as Metrics from "./Metrics.js"
@@ -227,11 +228,12 @@ const guarded = (
         } catch (error) {
           if (reported) return
           reported = true
+          // what the handler threw may be anything: the log gets a value that prints safely
           Effect.runSyncWith(currentContext(built))(
             Effect.logWarning(
               `effect-l0 EventBus handler threw on "${event.type}"; later failures are not reported`,
-              error
-            )
+              safeCause(error)
+            ).pipe(Effect.catchDefect(() => Effect.void))
           )
         }
       }

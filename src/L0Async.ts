@@ -14,6 +14,7 @@ import * as Stream from "effect/Stream"
 import * as EventBus from "./EventBus.js"
 import type { Violation } from "./Guardrail.js"
 import * as L0 from "./L0.js"
+import { safeCause } from "./internal/cause.js"
 import { checkKeys } from "./internal/optionSchema.js"
 import type { ErrorCategory, FatalError } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
@@ -124,7 +125,7 @@ export class AbortError extends Error {
   readonly code = "ABORT_ERR"
 
   constructor(reason: unknown) {
-    super("The operation was aborted", { cause: reason })
+    super("The operation was aborted", { cause: safeCause(reason) })
   }
 }
 

@@ -26,6 +26,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { CompletePayload, ErrorPayload } from "./client.js"
+import { safeCause } from "./internal/cause.js"
 import { checkKeys, invalidOption } from "./internal/optionSchema.js"
 import { redactSecrets } from "./internal/redact.js"
 import type { L0Error } from "./L0Error.js"
@@ -179,9 +180,10 @@ const onFailure = (cause: Cause.Cause<L0Error>): Stream.Stream<Uint8Array> => {
       failure({ tag: "Interrupted", category: "network", message: "The server stopped the stream" })
     )
   }
-  // a defect is a bug on the server: the browser gets no detail, the server log gets the cause
+  // a defect is a bug on the server (a `complete` that throws): the browser gets no detail, the server log gets
+  // what was thrown, in a form that prints safely
   return Stream.fromEffect(Effect.as(
-    Effect.logError("effect-l0/Sse: the event stream failed unexpectedly", cause),
+    Effect.logError("effect-l0/Sse: the event stream failed unexpectedly", safeCause(Cause.squash(cause))),
     failure({ tag: "InternalError", category: "fatal", message: "The server failed while streaming" })
   ))
 }

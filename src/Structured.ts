@@ -25,6 +25,7 @@ import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.j
 import type { Checked } from "./internal/l0.js"
 import { runChecked, streamChecked } from "./internal/l0.js"
 import { resolveWith } from "./internal/options.js"
+import { describeThrown } from "./internal/classify.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
 import type { ToolCall } from "./L0Event.js"
@@ -210,13 +211,7 @@ const isStandardSchema = (u: unknown): u is StandardSchemaV1 => {
 }
 
 /** What a thrown value says, without letting a hostile one throw again. */
-const reasonOf = (cause: unknown): string => {
-  try {
-    return cause instanceof Error ? cause.message : String(cause)
-  } catch {
-    return "an unreadable value"
-  }
-}
+const reasonOf: (cause: unknown) => string = describeThrown
 
 const cannotRun = (message: string, cause?: unknown): Effect.Effect<never, FatalError> =>
   Effect.fail(new FatalError({ reason: "options", message, cause }))

@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import type { ErrorCategory, FatalReason } from "../L0Error.js"
+import { describe } from "./describe.js"
 import { redactSecrets } from "./redact.js"
 
 /** @internal */
@@ -224,7 +225,8 @@ const providerType = (r: Reader, u: object): string | undefined => {
 
 const UNREADABLE = "a thrown value whose properties throw when read (a revoked Proxy or a throwing getter)"
 
-const messageOf = (r: Reader, u: unknown): string => {
+/** `unknown`: what an object without message, type or name says. */
+const messageOf = (r: Reader, u: unknown, unknown: () => string = () => "Unknown error"): string => {
   if (typeof u === "string") return u
   if (!Predicate.isObjectOrArray(u)) return r.text(u) ?? UNREADABLE
   const nested = r.record(u, "error")
@@ -238,7 +240,7 @@ const messageOf = (r: Reader, u: unknown): string => {
   if (type !== undefined) return type
   const name = r.string(u, "name")
   if (r.unreadable) return name === undefined ? UNREADABLE : `${name}, ${UNREADABLE}`
-  return name ?? "Unknown error"
+  return name ?? unknown()
 }
 
 /** Undici wraps socket failures in a bare "terminated" or "fetch failed": say what the cause was. */
@@ -273,6 +275,13 @@ const retryAfterWith = (r: Reader, headers: unknown, now: number): Duration.Dura
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Duration.millis(Math.max(0, date - now))
 }
+
+/**
+ * What a thrown value says, for a message: never throws, secrets removed.
+ *
+ * @internal
+ */
+export const describeThrown = (u: unknown): string => redactSecrets(messageOf(new Reader(), u, () => describe(u)))
 
 /** @internal */
 export const retryAfterFromHeaders = (headers: unknown, now: number = Date.now()): Duration.Duration | undefined =>
