@@ -352,8 +352,9 @@ export const unknownOption = (path: string, detail: string): FatalError =>
 
 /** The first own enumerable key of `o` outside `known`; reading the keys never throws here (the caller catches). */
 const firstUnknown = (o: object, known: ReadonlySet<string>): string | undefined => {
-  for (const key in o) {
-    if (Object.prototype.hasOwnProperty.call(o, key) && !known.has(key)) return key
+  const keys = Object.keys(o)
+  for (let i = 0; i < keys.length; i++) {
+    if (!known.has(keys[i]!)) return keys[i]
   }
   return undefined
 }
