@@ -216,6 +216,17 @@ describe("every options object is closed: a key no option has fails before any s
       expect(never.calls).toHaveLength(0)
     }))
 
+  it("options that throw when read are an options error too, not a crash", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const unreadable = `expected an object whose options can be read, got an object that throws when read`
+    expect(await Effect.runPromise(rejected(() => L0Async.text(ok, js(proxy))))).toContain(unreadable)
+    expect(await Effect.runPromise(built(ProviderHealth.layerMemory({ rateLimit: js(proxy) })))).toContain(
+      `Invalid option "rateLimit": ${unreadable}`
+    )
+    expect(await Effect.runPromise(messageOf(EventLog.fromText("", js(proxy))))).toContain(unreadable)
+  })
+
   it("a name with no close known key lists the known ones, and suggestions ignore case", async () => {
     const far = await Effect.runPromise(messageOf(L0.text(js({ ...ok, temperature: 0.2 }))))
     expect(far).toBe(

@@ -414,8 +414,9 @@ export const checkKeys = (
   path = "",
   renames: Renames = {}
 ): FatalError | undefined => {
-  if (!Predicate.isObject(options) || Array.isArray(options)) return undefined
+  if (typeof options !== "object" || options === null) return undefined
   try {
+    if (Array.isArray(options)) return undefined
     const known = Object.keys(shape)
     const key = firstUnknown(options, new Set(known))
     if (key !== undefined) return unknownOption(path === "" ? key : `${path}.${key}`, unknownKey(key, known, renames))
