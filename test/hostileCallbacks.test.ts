@@ -63,6 +63,8 @@ const hostile: ReadonlyArray<readonly [string, () => unknown]> = [
 const once = { maxAttempts: 1, maxRetries: 0 } as const
 
 const ok = () => TestSource.make(["answer"]).stream
+/** A reply that parses, so that the validator is called. */
+const json = () => TestSource.make([`{"a": 1}`]).stream
 
 /** A Standard Schema whose `validate` does `behave`. */
 const standard = (validate: (value: unknown) => unknown): StandardSchemaV1 => ({
@@ -103,19 +105,19 @@ const callbacks: ReadonlyArray<readonly [string, Outcome, (value: unknown) => Ef
       retry: once
     })],
   ["a Standard Schema validator that throws", "fails",
-    (value) => L0.structured(standard(throwing(value)), { stream: ok(), retry: once })],
+    (value) => L0.structured(standard(throwing(value)), { stream: json(), retry: once })],
   ["a Standard Schema validator that rejects", "fails",
-    (value) => L0.structured(standard(() => Promise.reject(value)), { stream: ok(), retry: once })],
+    (value) => L0.structured(standard(() => Promise.reject(value)), { stream: json(), retry: once })],
   ["a Standard Schema validator whose issues hold the value", "fails",
     (value) =>
       L0.structured(standard(() => ({ issues: [{ message: "bad", path: [], detail: value }] })), {
-        stream: TestSource.make([`{"a": 1}`]).stream,
+        stream: json(),
         retry: once
       })],
   ["an Effect Schema whose check throws", "fails",
     (value) =>
       L0.structured(Schema.declare((u): u is unknown => throwing(value)() || u !== undefined), {
-        stream: TestSource.make([`{"a": 1}`]).stream,
+        stream: json(),
         retry: once
       })],
   ["a guardrail check that throws", "fails", (value) =>
