@@ -20,6 +20,8 @@ import type { PlatformError } from "effect/PlatformError"
 import * as Schema from "effect/Schema"
 import type { Checkpoint, Store } from "./internal/checkpointStore.js"
 import { CheckpointError, CheckpointStore } from "./internal/checkpointStore.js"
+import { checkKeys } from "./internal/optionSchema.js"
+import type { FatalError } from "./L0Error.js"
 
 export {
   /**
@@ -247,10 +249,12 @@ export const layerFileSystem = (
  */
 export const layerRedis = (
   options?: { readonly prefix?: string | undefined }
-): Layer.Layer<never, never, Redis.Redis> =>
+): Layer.Layer<never, FatalError, Redis.Redis> =>
   Layer.effect(
     CheckpointStore,
     Effect.gen(function*() {
+      const unknown = checkKeys(options, { prefix: true })
+      if (unknown !== undefined) return yield* unknown
       return make(redisKeyValueStore(yield* Redis.Redis, options?.prefix ?? "effect-l0:checkpoint:"))
     })
   )

@@ -21,9 +21,10 @@ import * as Schema from "effect/Schema"
 import type { Violation } from "./Guardrail.js"
 import { contest, decodeNonEmptyList, describeFailures } from "./internal/contest.js"
 import { isRecord } from "./internal/decode.js"
-import { decoder, Fn, guarded, invalidOption } from "./internal/optionSchema.js"
+import { ClosedStruct, decoder, Fn, guarded, invalidOption, renamedInL0 } from "./internal/optionSchema.js"
 import { run } from "./internal/l0.js"
 import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
+import { describeThrown } from "./internal/classify.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
 import type { Failure } from "./Multi.js"
@@ -226,7 +227,7 @@ const userCall = <T>(option: string, f: () => T): T => {
 const callbackError = (option: string, cause: unknown): FatalError =>
   new FatalError({
     reason: "options",
-    message: `Option "${option}" threw: ${cause instanceof Error ? cause.message : String(cause)}`,
+    message: `Option "${option}" threw: ${describeThrown(cause)}`,
     cause
   })
 
@@ -235,7 +236,7 @@ const show = (value: unknown): string => {
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
-    return String(value)
+    return describeThrown(value)
   }
 }
 
@@ -466,18 +467,25 @@ const outputOf = <A, R>(
       : Effect.fail(invalidOption("decode", "a function returning an Effect", decoded))
   })
 
-const ConsensusConfig = Schema.Struct({
-  strategy: Schema.optional(Schema.Literals(["unanimous", "majority", "weighted", "best"])),
-  weights: Schema.optional(Weights),
-  score: Schema.optional(Fn()),
-  normalize: Schema.optional(Fn()),
-  tieBreak: Schema.optional(
-    Schema.Union([Schema.Literal("first"), Fn()]).annotate({ expected: `"first" or a function` })
-  ),
-  decode: Schema.optional(Fn("a function returning an Effect")),
-  minAgreement: Schema.optional(Ratio),
-  resolve: Schema.optional(Fn())
-}).annotate({ expected: "{ strategy?, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }" })
+const ConsensusConfig = ClosedStruct(
+  {
+    strategy: Schema.optional(Schema.Literals(["unanimous", "majority", "weighted", "best"])),
+    weights: Schema.optional(Weights),
+    score: Schema.optional(Fn()),
+    normalize: Schema.optional(Fn()),
+    tieBreak: Schema.optional(
+      Schema.Union([Schema.Literal("first"), Fn()]).annotate({ expected: `"first" or a function` })
+    ),
+    decode: Schema.optional(Fn("a function returning an Effect")),
+    minAgreement: Schema.optional(Ratio),
+    resolve: Schema.optional(Fn())
+  },
+  "{ strategy?, weights?, score?, normalize?, tieBreak?, decode?, minAgreement?, resolve? }",
+  {
+    minimumAgreement: renamedInL0(`"minAgreement"`),
+    streams: renamedInL0("the runs' options are the first argument")
+  }
+)
 
 const decodeConsensusConfig = decoder(ConsensusConfig, "config")
 
@@ -691,12 +699,16 @@ const decideFields = <A>(
   })
 }
 
-const FieldwiseConfig = Schema.Struct({
-  decode: Fn("a function returning an Effect"),
-  weights: Schema.optional(Weights),
-  minAgreement: Schema.optional(Ratio),
-  normalize: Schema.optional(Fn())
-}).annotate({ expected: "{ decode, weights?, minAgreement?, normalize? }" })
+const FieldwiseConfig = ClosedStruct(
+  {
+    decode: Fn("a function returning an Effect"),
+    weights: Schema.optional(Weights),
+    minAgreement: Schema.optional(Ratio),
+    normalize: Schema.optional(Fn())
+  },
+  "{ decode, weights?, minAgreement?, normalize? }",
+  { minimumAgreement: renamedInL0(`"minAgreement"`) }
+)
 
 const decodeFieldwiseConfig = decoder(FieldwiseConfig, "config")
 

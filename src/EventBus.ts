@@ -11,7 +11,9 @@ import * as Layer from "effect/Layer"
 import type * as LogLevel from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
 import type { Violation } from "./Guardrail.js"
-import type { ErrorCategory } from "./L0Error.js"
+import { safeCause } from "./internal/cause.js"
+import { checkKeys } from "./internal/optionSchema.js"
+import type { ErrorCategory, FatalError } from "./L0Error.js"
 import * as Metrics from "./Metrics.js"
 
 /**
@@ -230,11 +232,12 @@ const guarded = (
         } catch (error) {
           if (reported) return
           reported = true
+          // what the handler threw may be anything: the log gets a value that prints safely
           Effect.runSyncWith(currentContext(built))(
             Effect.logWarning(
               `effect-l0 EventBus handler threw on "${event.type}"; later failures are not reported`,
-              error
-            )
+              safeCause(error)
+            ).pipe(Effect.catchDefect(() => Effect.void))
           )
         }
       }
@@ -254,8 +257,14 @@ const guarded = (
  * @category layers
  * @since 0.1.0
  */
-export const layer = (handler: (event: BusEvent) => void, options?: LayerOptions): Layer.Layer<never> =>
-  Layer.effect(EventBus, guarded(handler, options, true))
+export const layer = (handler: (event: BusEvent) => void, options?: LayerOptions): Layer.Layer<never, FatalError> =>
+  Layer.effect(
+    EventBus,
+    Effect.suspend(() => {
+      const unknown = checkKeys(options, { tokens: true })
+      return unknown === undefined ? guarded(handler, options, true) : Effect.fail(unknown)
+    })
+  )
 
 /**
  * The events collected by `layerCollect`.

@@ -12,7 +12,8 @@ import * as Stream from "effect/Stream"
 import type { BusEvent } from "./EventBus.js"
 import * as internal from "./internal/eventLog.js"
 import { EventLogError } from "./internal/eventLogError.js"
-import type { L0Error } from "./L0Error.js"
+import { checkKeys } from "./internal/optionSchema.js"
+import type { FatalError, L0Error } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
 
 // defined beside the log's runtime, which fails with it; documented there
@@ -221,17 +222,35 @@ export const fileSink = (path: string): Effect.Effect<Sink, EventLogError, Scope
 export const record: {
   (sink: Sink, options?: RecordOptions): <E extends L0Error, R>(
     self: Stream.Stream<L0Event, E, R>
-  ) => Stream.Stream<L0Event, E | EventLogError, R>
+  ) => Stream.Stream<L0Event, E | EventLogError | FatalError, R>
   <E extends L0Error, R>(
     self: Stream.Stream<L0Event, E, R>,
     sink: Sink,
     options?: RecordOptions
-  ): Stream.Stream<L0Event, E | EventLogError, R>
+  ): Stream.Stream<L0Event, E | EventLogError | FatalError, R>
 } = dual(
   (args) => Stream.isStream(args[0]),
   <E extends L0Error, R>(self: Stream.Stream<L0Event, E, R>, sink: Sink, options?: RecordOptions) =>
-    internal.record(self, sink, options)
+    Stream.suspend((): Stream.Stream<L0Event, E | EventLogError | FatalError, R> => {
+      const unknown = checkKeys(options, RECORD_KEYS)
+      return unknown === undefined ? internal.record(self, sink, options) : Stream.fail(unknown)
+    })
 )
+
+const RECORD_KEYS = { tokens: true } as const
+const READ_KEYS = { allowIncomplete: true } as const
+const REPLAY_KEYS = { timing: true, bus: true } as const
+
+/** Fails with the `FatalError` of a key no option has, before `effect` runs. */
+const checked = <A, E>(
+  options: unknown,
+  keys: Record<string, true>,
+  effect: () => Effect.Effect<A, E>
+): Effect.Effect<A, E | FatalError> =>
+  Effect.suspend((): Effect.Effect<A, E | FatalError> => {
+    const unknown = checkKeys(options, keys)
+    return unknown === undefined ? effect() : Effect.fail(unknown)
+  })
 
 /**
  * Decodes a log's text (a JSONL file's content). Fails with `EventLogError`
@@ -240,8 +259,8 @@ export const record: {
  * @category reading
  * @since 0.1.0
  */
-export const fromText = (text: string, options?: ReadOptions): Effect.Effect<Recording, EventLogError> =>
-  internal.fromText(text, options)
+export const fromText = (text: string, options?: ReadOptions): Effect.Effect<Recording, EventLogError | FatalError> =>
+  checked(options, READ_KEYS, () => internal.fromText(text, options))
 
 /**
  * Decodes a log's lines, as a `MemorySink` holds them.
@@ -252,7 +271,8 @@ export const fromText = (text: string, options?: ReadOptions): Effect.Effect<Rec
 export const fromLines = (
   lines: ReadonlyArray<string>,
   options?: ReadOptions
-): Effect.Effect<Recording, EventLogError> => internal.decode(lines, undefined, options)
+): Effect.Effect<Recording, EventLogError | FatalError> =>
+  checked(options, READ_KEYS, () => internal.decode(lines, undefined, options))
 
 /**
  * Reads and decodes the log file at `path`.
@@ -260,7 +280,10 @@ export const fromLines = (
  * @category reading
  * @since 0.1.0
  */
-export const readFile = (path: string, options?: ReadOptions): Effect.Effect<Recording, EventLogError> =>
+export const readFile = (path: string, options?: ReadOptions): Effect.Effect<Recording, EventLogError | FatalError> =>
+  checked(options, READ_KEYS, () => read(path, options))
+
+const read = (path: string, options: ReadOptions | undefined): Effect.Effect<Recording, EventLogError> =>
   Effect.tryPromise({
     try: () => {
       const fs = nodeFs()
@@ -272,7 +295,7 @@ export const readFile = (path: string, options?: ReadOptions): Effect.Effect<Rec
         message: `Cannot read the event log ${path}: ${internal.messageOf(cause)}`,
         cause
       })
-  }).pipe(Effect.flatMap((text) => fromText(text, options)))
+  }).pipe(Effect.flatMap((text) => internal.fromText(text, options)))
 
 /**
  * Plays a recorded run back: the same events in the same batches' order,
@@ -292,7 +315,10 @@ export const readFile = (path: string, options?: ReadOptions): Effect.Effect<Rec
  * @since 0.1.0
  */
 export const replay = (recording: Recording, options?: ReplayOptions): Stream.Stream<L0Event, L0Error> =>
-  internal.replay(recording, options)
+  Stream.suspend(() => {
+    const unknown = checkKeys(options, REPLAY_KEYS)
+    return unknown === undefined ? internal.replay(recording, options) : Stream.fail(unknown)
+  })
 
 /**
  * Reads the log file at `path` and replays it.
@@ -304,4 +330,8 @@ export const replayFile = (
   path: string,
   options?: ReadOptions & ReplayOptions
 ): Stream.Stream<L0Event, L0Error | EventLogError> =>
-  Stream.unwrap(Effect.map(readFile(path, options), (recording) => replay(recording, options)))
+  Stream.unwrap(
+    checked(options, { ...READ_KEYS, ...REPLAY_KEYS }, () =>
+      Effect.map(read(path, options), (recording) =>
+        internal.replay(recording, options)))
+  )

@@ -149,10 +149,16 @@ export const isGuardrailRule = (u: unknown): u is GuardrailRule =>
  */
 export const normalize = (rule: GuardrailRule, result: CheckResult): ReadonlyArray<Violation> => {
   if (result === undefined || result === null) return []
-  const one = (item: string | Partial<Violation> & { readonly message: string }): Violation =>
-    typeof item === "string"
-      ? { rule: rule.name, message: item, severity: rule.severity }
-      : { rule: item.rule ?? rule.name, message: item.message, severity: item.severity ?? rule.severity }
+  const one = (item: string | Partial<Violation> & { readonly message: string }): Violation => {
+    if (typeof item === "string") return { rule: rule.name, message: item, severity: rule.severity }
+    // a violation built by hand in JavaScript may hold anything: only strings and known severities are kept
+    const { message, rule: name, severity } = item
+    return {
+      rule: typeof name === "string" ? name : rule.name,
+      message: typeof message === "string" ? message : `a violation whose message is ${typeof message}, not a string`,
+      severity: severity === "warning" || severity === "error" || severity === "fatal" ? severity : rule.severity
+    }
+  }
   return typeof result === "string" || !Array.isArray(result)
     ? [one(result as string | Violation)]
     : result.map(one)

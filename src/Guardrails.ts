@@ -41,7 +41,7 @@ import {
 } from "./internal/guardrails/drift.js"
 import { LatexScan } from "./internal/guardrails/latex.js"
 import { compile, DEFAULT_PHRASES, PatternScan } from "./internal/guardrails/patterns.js"
-import { decoder, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
+import { ClosedStruct, decoder, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
 import { refuse } from "./internal/guardrails/refusal.js"
 import { JsonScan, MarkdownScan, RepetitionScan, StrictJson, ZeroOutputScan } from "./internal/guardrails/scanners.js"
 import type { ContentError, FatalError } from "./L0Error.js"
@@ -67,22 +67,25 @@ const Count = IntAtLeast(1)
 
 const decodeStrictJsonOptions = ruleOptions(
   "strictJsonWith",
-  Schema.Struct({ scalars: withDefault(Schema.Boolean, false), fences: withDefault(Schema.Boolean, true) })
-    .annotate({ expected: "{ scalars?, fences? }" })
+  ClosedStruct(
+    { scalars: withDefault(Schema.Boolean, false), fences: withDefault(Schema.Boolean, true) },
+    "{ scalars?, fences? }"
+  )
 )
 
 const decodePatterns = decoder(guarded(Array.isArray, "an array of patterns"), "Guardrails.pattern.patterns")
 
 const decodePatternOptions = ruleOptions(
   "pattern",
-  Schema.Struct({ defaults: withDefault(Schema.Boolean, true), maxMatchLength: withDefault(Count, 128) })
-    .annotate({ expected: "{ defaults?, maxMatchLength? }" })
+  ClosedStruct(
+    { defaults: withDefault(Schema.Boolean, true), maxMatchLength: withDefault(Count, 128) },
+    "{ defaults?, maxMatchLength? }"
+  )
 )
 
 const decodeRepetitionOptions = ruleOptions(
   "repetition",
-  Schema.Struct({ maxRepeats: withDefault(Count, 3), minLength: withDefault(Count, 10) })
-    .annotate({ expected: "{ maxRepeats?, minLength? }" })
+  ClosedStruct({ maxRepeats: withDefault(Count, 3), minLength: withDefault(Count, 10) }, "{ maxRepeats?, minLength? }")
 )
 
 /** A rule refused for its options: `L0.stream` fails with `error` before any source is called. */
@@ -466,18 +469,19 @@ const driftKind = (fields: Schema.Struct.Fields) =>
   Schema.optional(
     Schema.Union([
       Schema.Boolean,
-      Schema.Struct({
+      ClosedStruct({
         severity: Schema.optional(Schema.Literals(["warning", "error", "fatal"])),
         ...Object.fromEntries(Object.entries(fields).map(([key, field]) => [key, Schema.optional(field)]))
-      })
+      }, "an options object")
     ]).annotate({ expected: "a boolean or an options object" })
   )
 
 const decodeDriftOptions = ruleOptions(
   "drift",
-  Schema.Struct(
-    Object.fromEntries(Object.entries(DRIFT_KEYS).map(([kind, fields]) => [kind, driftKind(fields)]))
-  ).annotate({ expected: "an options object" })
+  ClosedStruct(
+    Object.fromEntries(Object.entries(DRIFT_KEYS).map(([kind, fields]) => [kind, driftKind(fields)])),
+    "an options object"
+  )
 )
 
 /** A kind's options: `undefined` when it is off, `{}` for its defaults. */

@@ -9,13 +9,15 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as EventBus from "./EventBus.js"
 import type { Violation } from "./Guardrail.js"
 import { OnComplete } from "./internal/l0.js"
 import * as L0 from "./L0.js"
-import type { ErrorCategory } from "./L0Error.js"
+import { safeCause } from "./internal/cause.js"
+import { checkKeys } from "./internal/optionSchema.js"
+import type { ErrorCategory, FatalError } from "./L0Error.js"
 import type { L0Event } from "./L0Event.js"
 import type * as Structured from "./Structured.js"
 
@@ -127,7 +129,7 @@ export class AbortError extends Error {
   readonly code = "ABORT_ERR"
 
   constructor(reason: unknown) {
-    super("The operation was aborted", { cause: reason })
+    super("The operation was aborted", { cause: safeCause(reason) })
   }
 }
 
@@ -173,7 +175,25 @@ const dispatch = (callbacks: Callbacks) => (event: EventBus.BusEvent): void => {
  * @category layers
  * @since 0.1.0
  */
-export const layer = (callbacks: Callbacks): Layer.Layer<never> =>
+export const layer = (callbacks: Callbacks): Layer.Layer<never, FatalError> => {
+  const unknown = checkKeys(callbacks, CALLBACK_KEYS)
+  return unknown === undefined ? bus(callbacks) : Layer.effectDiscard(Effect.fail(unknown))
+}
+
+const CALLBACK_KEYS = {
+  onToken: true,
+  onRetry: true,
+  onFallback: true,
+  onReset: true,
+  onViolation: true,
+  onComplete: true,
+  onError: true
+} as const
+
+const RUN_KEYS = { ...CALLBACK_KEYS, signal: true } as const
+
+/** The bus of checked callbacks. */
+const bus = (callbacks: Callbacks): Layer.Layer<never, FatalError> =>
   EventBus.layer(dispatch(callbacks), { tokens: callbacks.onToken !== undefined })
 
 const hasCallbacks = (options: RunOptions): boolean =>
@@ -193,9 +213,11 @@ const rejection = (cause: Cause.Cause<unknown>, signal: AbortSignal | undefined)
  * its source) finish, so a finished answer never rejects as aborted.
  */
 const runPromise = async <A, E>(effect: Effect.Effect<A, E>, options: RunOptions): Promise<A> => {
+  const unknown = checkKeys(options, RUN_KEYS)
+  if (unknown !== undefined) throw unknown
   const { signal } = options
   if (signal?.aborted === true) throw new AbortError(signal.reason)
-  const provided = hasCallbacks(options) ? Effect.provide(effect, layer(options)) : effect
+  const provided = hasCallbacks(options) ? Effect.provide(effect, bus(options)) : effect
   let answered = false
   const fiber = Effect.runFork(
     signal === undefined ? provided : Effect.provideService(provided, OnComplete, () => {
@@ -206,7 +228,7 @@ const runPromise = async <A, E>(effect: Effect.Effect<A, E>, options: RunOptions
     if (!answered) fiber.interruptUnsafe()
   }
   signal?.addEventListener("abort", onAbort, { once: true })
-  const exit = await new Promise<Exit.Exit<A, E>>((resolve) => fiber.addObserver(resolve))
+  const exit = await new Promise<Exit.Exit<A, E | FatalError>>((resolve) => fiber.addObserver(resolve))
   signal?.removeEventListener("abort", onAbort)
   if (Exit.isSuccess(exit)) return exit.value
   throw rejection(exit.cause, signal)
@@ -338,8 +360,13 @@ class Reader<A> implements AsyncIterator<A> {
     options: RunOptions,
     private readonly items: (events: Arr.NonEmptyReadonlyArray<L0Event>) => ReadonlyArray<A>
   ) {
-    this.stream = hasCallbacks(options) ? Stream.provide(stream, layer(options)) : stream
-    this.signal = options.signal
+    const unknown = checkKeys(options, RUN_KEYS)
+    this.stream = unknown !== undefined
+      ? Stream.fail(unknown)
+      : hasCallbacks(options)
+      ? Stream.provide(stream, bus(options))
+      : stream
+    this.signal = unknown === undefined ? options.signal : undefined
   }
 
   next(): Promise<IteratorResult<A>> {

@@ -11,6 +11,7 @@ import { NodeInspectSymbol } from "effect/Inspectable"
 import { hasProperty } from "effect/Predicate"
 import type { Violation } from "./Guardrail.js"
 import type { L0State } from "./L0State.js"
+import { withSafeCause } from "./internal/cause.js"
 import * as internal from "./internal/classify.js"
 import * as format from "./internal/format.js"
 import * as redact from "./internal/redact.js"
@@ -64,6 +65,14 @@ export interface ErrorFields {
 export class NetworkError extends Data.TaggedError("NetworkError")<
   ErrorFields & { readonly reason?: "timeout" | "reset" | "refused" | "dns" | "tls" | "eof" | "socket" | undefined }
 > {
+  /** A `cause` that cannot be printed safely is replaced by an `Error` describing it. */
+  constructor(
+    fields: ErrorFields & {
+      readonly reason?: "timeout" | "reset" | "refused" | "dns" | "tls" | "eof" | "socket" | undefined
+    }
+  ) {
+    super(withSafeCause(fields))
+  }
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "network" as const
   /** `NetworkError (details): message` */
@@ -83,6 +92,12 @@ export class NetworkError extends Data.TaggedError("NetworkError")<
  * @since 0.1.0
  */
 export class TransientError extends Data.TaggedError("TransientError")<ErrorFields> {
+  /** A `cause` that cannot be printed safely is replaced by an `Error` describing it. */
+  constructor(
+    fields: ErrorFields
+  ) {
+    super(withSafeCause(fields))
+  }
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "transient" as const
   /** `TransientError (details): message` */
@@ -102,6 +117,12 @@ export class TransientError extends Data.TaggedError("TransientError")<ErrorFiel
  * @since 0.1.0
  */
 export class ModelError extends Data.TaggedError("ModelError")<ErrorFields> {
+  /** A `cause` that cannot be printed safely is replaced by an `Error` describing it. */
+  constructor(
+    fields: ErrorFields
+  ) {
+    super(withSafeCause(fields))
+  }
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "model" as const
   /** `ModelError (details): message` */
@@ -127,6 +148,15 @@ export class ContentError extends Data.TaggedError("ContentError")<
     readonly violations?: ReadonlyArray<Violation> | undefined
   }
 > {
+  /** A `cause` that cannot be printed safely is replaced by an `Error` describing it. */
+  constructor(
+    fields: ErrorFields & {
+      readonly rule?: string | undefined
+      readonly violations?: ReadonlyArray<Violation> | undefined
+    }
+  ) {
+    super(withSafeCause(fields))
+  }
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "content" as const
   /** `ContentError (details): message` */
@@ -165,6 +195,15 @@ export class FatalError extends Data.TaggedError("FatalError")<
     readonly violations?: ReadonlyArray<Violation> | undefined
   }
 > {
+  /** A `cause` that cannot be printed safely is replaced by an `Error` describing it. */
+  constructor(
+    fields: ErrorFields & {
+      readonly reason?: FatalReason | undefined
+      readonly violations?: ReadonlyArray<Violation> | undefined
+    }
+  ) {
+    super(withSafeCause(fields))
+  }
   readonly [TypeId]: typeof TypeId = TypeId
   readonly category = "fatal" as const
   /** `FatalError (details): message` */

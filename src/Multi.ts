@@ -24,7 +24,7 @@ import {
   groupReporter,
   ModeSchema
 } from "./internal/contest.js"
-import { decoder, durationMillis, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
+import { ClosedStruct, decoder, durationMillis, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
 import { run, stream } from "./internal/l0.js"
 import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type * as EventBus from "./EventBus.js"
@@ -133,7 +133,7 @@ export const defaultConcurrency: number = 5
 
 const decodeParallelOptions = decoder(
   Schema.UndefinedOr(
-    Schema.Struct({
+    ClosedStruct({
       concurrency: withDefault(
         Schema.Union([Schema.Literal("unbounded"), IntAtLeast(1)]).annotate({
           expected: `a positive integer or "unbounded"`
@@ -141,25 +141,23 @@ const decodeParallelOptions = decoder(
         defaultConcurrency
       ),
       mode: ModeSchema
-    }).annotate({ expected: "{ concurrency?, mode? }" })
+    }, "{ concurrency?, mode? }")
   ).annotate({ expected: "{ concurrency?, mode? }" }),
   "config"
 )
 
 const decodeBatchedOptions = decoder(
-  Schema.Struct({ size: IntAtLeast(1, "a positive integer"), mode: ModeSchema }).annotate({
-    expected: "{ size, mode? }"
-  }),
+  ClosedStruct({ size: IntAtLeast(1, "a positive integer"), mode: ModeSchema }, "{ size, mode? }"),
   "config"
 )
 
 const decodeHedgeOptions = decoder(
-  Schema.Struct({
+  ClosedStruct({
     after: guarded(
       (u): u is Duration.Input => Number.isFinite(durationMillis(u)) && durationMillis(u) >= 0,
       "a finite duration ≥ 0"
     )
-  }).annotate({ expected: "{ after }" }),
+  }, "{ after }"),
   "config"
 )
 

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { decoder, Fn, guarded } from "./internal/optionSchema.js"
+import { ClosedStruct, decoder, Fn, guarded } from "./internal/optionSchema.js"
 import { run as runL0 } from "./internal/l0.js"
 import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
@@ -76,10 +76,10 @@ export class PipelineError extends Data.TaggedError("PipelineError")<{
   readonly outputs: ReadonlyArray<StepOutput>
 }> {}
 
-const StepSchema = Schema.Struct({
+const StepSchema = ClosedStruct({
   name: Schema.optional(Schema.String),
   options: Fn("a function (previous, outputs) => L0Options")
-}).annotate({ expected: "{ name?: string, options: (previous, outputs) => L0Options }" })
+}, "{ name?: string, options: (previous, outputs) => L0Options }")
 
 const decodeSteps = decoder(
   Schema.Array(StepSchema).pipe(

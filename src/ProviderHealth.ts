@@ -29,6 +29,7 @@ import * as Layer from "effect/Layer"
 import * as CircuitBreaker from "effect/persistence/CircuitBreaker"
 import * as RateLimiter from "effect/persistence/RateLimiter"
 import type * as Redis from "effect/persistence/Redis"
+import * as Result from "effect/Result"
 import * as internal from "./internal/health.js"
 import type { SourceFactory } from "./internal/l0Types.js"
 import type { FatalError } from "./L0Error.js"
@@ -109,10 +110,17 @@ export interface Options {
 export const layer = (
   options: Options = {}
 ): Layer.Layer<never, FatalError, CircuitBreaker.CircuitBreakerStore | RateLimiter.RateLimiterStore> =>
+  layerWith(options, {})
+
+/** `layer`, whose options may also have the keys of `extra` (`layerRedis`'s `prefix`). */
+const layerWith = (
+  options: Options,
+  extra: { readonly prefix?: true }
+): Layer.Layer<never, FatalError, CircuitBreaker.CircuitBreakerStore | RateLimiter.RateLimiterStore> =>
   Layer.effect(
     internal.ProviderHealth,
     Effect.gen(function*() {
-      const settings = yield* Effect.fromResult(internal.settings(options))
+      const settings = yield* Effect.fromResult(internal.settings(options, extra))
       const breaker = settings.failures === false ? undefined : yield* CircuitBreaker.make({
         tripPolicy: CircuitBreaker.consecutive(settings.failures),
         openDuration: settings.openDuration
@@ -160,8 +168,11 @@ export const layerMemory = (options: Options = {}): Layer.Layer<never, FatalErro
 export const layerRedis = (
   options: Options & { readonly prefix?: string | undefined } = {}
 ): Layer.Layer<never, FatalError, Redis.Redis> => {
+  // checked before the stores are built: they talk to Redis at once
+  const checked = internal.settings(options, { prefix: true })
+  if (Result.isFailure(checked)) return Layer.effectDiscard(Effect.fail(checked.failure))
   const prefix = options.prefix ?? "effect-l0:health:"
-  return layer(options).pipe(
+  return layerWith(options, { prefix: true }).pipe(
     Layer.provide(Layer.merge(
       CircuitBreaker.layerStoreRedis({ prefix: `${prefix}circuit:` }),
       RateLimiter.layerStoreRedis({ prefix: `${prefix}rate:` })

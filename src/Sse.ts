@@ -26,7 +26,8 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { CompletePayload, ErrorPayload } from "./client.js"
-import { invalidOption } from "./internal/optionSchema.js"
+import { safeCause } from "./internal/cause.js"
+import { checkKeys, invalidOption } from "./internal/optionSchema.js"
 import { redactSecrets } from "./internal/redact.js"
 import type { L0Error } from "./L0Error.js"
 import type { Complete, L0Event } from "./L0Event.js"
@@ -165,6 +166,8 @@ const encodeArray =
     return encoder.encode(out)
   }
 
+const OPTION_KEYS = { keepAlive: true, headers: true, complete: true, signal: true } as const
+
 const keepAliveMillis = (input: Duration.Input | undefined): number => {
   const decoded = Duration.fromInput(input ?? "15 seconds")
   return Option.isSome(decoded) ? Duration.toMillis(decoded.value) : NaN
@@ -178,9 +181,10 @@ const onFailure = (cause: Cause.Cause<L0Error>): Stream.Stream<Uint8Array> => {
       failure({ tag: "Interrupted", category: "network", message: "The server stopped the stream" })
     )
   }
-  // a defect is a bug on the server: the browser gets no detail, the server log gets the cause
+  // a defect is a bug on the server (a `complete` that throws): the browser gets no detail, the server log gets
+  // what was thrown, in a form that prints safely
   return Stream.fromEffect(Effect.as(
-    Effect.logError("effect-l0/Sse: the event stream failed unexpectedly", cause),
+    Effect.logError("effect-l0/Sse: the event stream failed unexpectedly", safeCause(Cause.squash(cause))),
     failure({ tag: "InternalError", category: "fatal", message: "The server failed while streaming" })
   ))
 }
@@ -200,6 +204,10 @@ export const encode: {
 } = dual(
   (args) => Stream.isStream(args[0]),
   <R>(self: Stream.Stream<L0Event, L0Error, R>, options?: Options): Stream.Stream<Uint8Array, never, R> => {
+    const unknown = checkKeys(options, OPTION_KEYS)
+    if (unknown !== undefined) {
+      return Stream.succeed(failure({ tag: "FatalError", category: "fatal", message: unknown.message }))
+    }
     const interval = keepAliveMillis(options?.keepAlive)
     if (!(interval > 0)) {
       return Stream.succeed(failure({

@@ -24,6 +24,8 @@ import type * as JsonRepair from "./JsonRepair.js"
 import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { Checked } from "./internal/l0.js"
 import { runChecked, streamChecked } from "./internal/l0.js"
+import { resolveWith } from "./internal/options.js"
+import { describeThrown } from "./internal/classify.js"
 import type { L0Error } from "./L0Error.js"
 import { ContentError, FatalError } from "./L0Error.js"
 import type { ToolCall } from "./L0Event.js"
@@ -209,13 +211,7 @@ const isStandardSchema = (u: unknown): u is StandardSchemaV1 => {
 }
 
 /** What a thrown value says, without letting a hostile one throw again. */
-const reasonOf = (cause: unknown): string => {
-  try {
-    return cause instanceof Error ? cause.message : String(cause)
-  } catch {
-    return "an unreadable value"
-  }
-}
+const reasonOf: (cause: unknown) => string = describeThrown
 
 const cannotRun = (message: string, cause?: unknown): Effect.Effect<never, FatalError> =>
   Effect.fail(new FatalError({ reason: "options", message, cause }))
@@ -335,6 +331,9 @@ const StructuredOwnOptions = Schema.Struct({
 
 const decodeOwnOptions = decoder(StructuredOwnOptions)
 
+/** The run's options: its own, and these, which `decodeOwnOptions` checks. */
+const resolveOptions = resolveWith(Object.keys(StructuredOwnOptions.fields))
+
 const prepare = <S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
@@ -396,7 +395,7 @@ export function structured<S extends StructuredSchema, R>(
   return Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
-    return Effect.map(runChecked(options, prepared.success.check), (complete) => complete.value.value)
+    return Effect.map(runChecked(options, prepared.success.check, resolveOptions), (complete) => complete.value.value)
   })
 }
 
@@ -471,7 +470,7 @@ export function structuredWithMetadata<S extends StructuredSchema, R>(
   return Effect.suspend(() => {
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Effect.fail(prepared.failure)
-    return Effect.map(runChecked(options, prepared.success.check), withMetadata)
+    return Effect.map(runChecked(options, prepared.success.check, resolveOptions), withMetadata)
   })
 }
 
@@ -609,7 +608,7 @@ const preview = <S extends StructuredSchema, F, R>(
     const prepared = prepare(schema, options)
     if (Result.isFailure(prepared)) return Stream.fail(prepared.failure)
     const state = new Preview(prepared.success, final)
-    return streamChecked(options, prepared.success.check).pipe(
+    return streamChecked(options, prepared.success.check, resolveOptions).pipe(
       Stream.mapAccumArray(() => state, (preview, events) => [
         preview,
         // partial values are parsed JSON, not validated: they hold what the schema's encoded form may hold

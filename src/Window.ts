@@ -20,7 +20,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import { groupReporter } from "./internal/contest.js"
-import { decoder, Fn, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
+import { ClosedStruct, decoder, Fn, guarded, IntAtLeast, withDefault } from "./internal/optionSchema.js"
 import { run } from "./internal/l0.js"
 import type { L0Options, L0Result, Services, Strict } from "./internal/l0Types.js"
 import type { L0Error } from "./L0Error.js"
@@ -166,27 +166,30 @@ const byUnits = (ends: ReadonlyArray<number>, size: number, overlap: number): Ar
   }
 }
 
-const SplitOptionsSchema = Schema.Struct({
+const splitFields = {
   by: withDefault(Schema.Literals(UNITS), "tokens"),
   size: IntAtLeast(1, "a positive integer"),
   overlap: withDefault(IntAtLeast(0), 0)
-}).pipe(
-  Schema.check(Schema.makeFilter(({ overlap, size }) =>
-    overlap < size ||
-    new SchemaIssue.Pointer(
-      ["overlap"],
-      new SchemaIssue.InvalidValue({ expected: `an integer ≥ 0 and < size (${size})` }, overlap, { reportInput: true })
-    )
-  ))
-).annotate({ expected: "{ by?, size, overlap? }" })
+}
+
+const overlapBelowSize = Schema.makeFilter(({ overlap, size }: { readonly overlap: number; readonly size: number }) =>
+  overlap < size ||
+  new SchemaIssue.Pointer(
+    ["overlap"],
+    new SchemaIssue.InvalidValue({ expected: `an integer ≥ 0 and < size (${size})` }, overlap, { reportInput: true })
+  )
+)
 
 const decodeText = decoder(guarded(Predicate.isString, "a string"), "text")
-const decodeSplitOptions = decoder(SplitOptionsSchema)
+const decodeSplitOptions = decoder(
+  ClosedStruct(splitFields, "{ by?, size, overlap? }").pipe(Schema.check(overlapBelowSize))
+)
 
-const decodeConcurrency = decoder(
-  Schema.Struct({ concurrency: withDefault(IntAtLeast(1, "a positive integer"), 4) }).annotate({
-    expected: "{ by?, size, overlap?, concurrency? }"
-  })
+const decodeProcessOptions = decoder(
+  ClosedStruct(
+    { ...splitFields, concurrency: withDefault(IntAtLeast(1, "a positive integer"), 4) },
+    "{ by?, size, overlap?, concurrency? }"
+  ).pipe(Schema.check(overlapBelowSize))
 )
 
 const decodeToOptions = decoder(Fn("a function from a window to L0 options"), "toOptions")
@@ -204,20 +207,24 @@ const decodeToOptions = decoder(Fn("a function from a window to L0 options"), "t
  * @category splitting
  * @since 0.1.0
  */
-export const split = (text: string, options: SplitOptions): Result.Result<ReadonlyArray<Window>, FatalError> => {
-  const decoded = Result.flatMap(decodeText(text), () => decodeSplitOptions(options))
-  if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
-  if (text.length === 0) return Result.succeed([])
-  const { by, overlap, size } = decoded.success
+export const split = (text: string, options: SplitOptions): Result.Result<ReadonlyArray<Window>, FatalError> =>
+  Result.map(Result.flatMap(decodeText(text), () => decodeSplitOptions(options)), (decoded) => windowsOf(text, decoded))
+
+/** The windows of a checked text with checked options. */
+const windowsOf = (
+  text: string,
+  { by, overlap, size }: { readonly by: Unit; readonly size: number; readonly overlap: number }
+): ReadonlyArray<Window> => {
+  if (text.length === 0) return []
   switch (by) {
     case "characters":
-      return Result.succeed(make(text, byLength(text, size, overlap)))
+      return make(text, byLength(text, size, overlap))
     case "tokens":
-      return Result.succeed(make(text, byLength(text, size * CHARS_PER_TOKEN, overlap * CHARS_PER_TOKEN)))
+      return make(text, byLength(text, size * CHARS_PER_TOKEN, overlap * CHARS_PER_TOKEN))
     case "sentences":
-      return Result.succeed(make(text, byUnits(unitEnds(text, SENTENCE_END), size, overlap)))
+      return make(text, byUnits(unitEnds(text, SENTENCE_END), size, overlap))
     case "paragraphs":
-      return Result.succeed(make(text, byUnits(unitEnds(text, PARAGRAPH_END), size, overlap)))
+      return make(text, byUnits(unitEnds(text, PARAGRAPH_END), size, overlap))
   }
 }
 
@@ -252,9 +259,11 @@ export function process<R>(
   toOptions: (window: Window) => L0Options<R>
 ): Effect.Effect<ReadonlyArray<L0Result>, WindowError | FatalError, R> {
   return Effect.gen(function*() {
-    const { concurrency } = yield* Effect.fromResult(decodeConcurrency(options))
+    yield* Effect.fromResult(decodeText(text))
+    const decoded = yield* Effect.fromResult(decodeProcessOptions(options))
     yield* Effect.fromResult(decodeToOptions(toOptions))
-    const windows = yield* Effect.fromResult(split(text, options))
+    const windows = windowsOf(text, decoded)
+    const { concurrency } = decoded
     const emit = yield* groupReporter
     const total = windows.length
     const results: Array<L0Result | undefined> = []

@@ -227,7 +227,7 @@ describe("Checkpoint: durable sessions", () => {
         }
         // decoded with the other options of the run: a misspelt key is named, and checked before any store is needed
         expect(yield* invalid({ sessionId: "a", checkpoint: { every: 3 } as never }, false)).toContain(
-          "Invalid option \"checkpoint.every\": expected no such option (known: boundary, writesPerSecond, storeTimeout)"
+          "Invalid option \"checkpoint.every\": unknown option (known: boundary, writesPerSecond, storeTimeout)"
         )
         expect(yield* invalid({ sessionId: "a", retry: { maxAttempts: 0 } }, false)).toContain(
           "Invalid option \"retry.maxAttempts\""

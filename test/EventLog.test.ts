@@ -515,7 +515,7 @@ describe("EventLog: broken logs are clear errors", () => {
       const firstBad = (bad: Record<number, string>) =>
         Effect.map(
           Effect.flip(EventLog.fromLines(lines.map((line, i) => bad[i + 1] ?? line))),
-          (error) => [error.reason, error.line]
+          (error) => [error.reason, error._tag === "EventLogError" ? error.line : undefined]
         )
       expect(yield* firstBad({ 2500: notEntry })).toEqual(["Corrupt", 2500])
       expect(yield* firstBad({ 1400: notEntry, 1500: notJson })).toEqual(["Corrupt", 1400])

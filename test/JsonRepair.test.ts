@@ -391,3 +391,78 @@ describe("JsonRepair", () => {
     })
   })
 })
+
+/** The value of `input`, parsed whole and fed in pieces cut at `cuts`: both must agree. */
+const parsedBothWays = (input: string, cuts: ReadonlyArray<number> = []): unknown => {
+  const whole = value(JsonRepair.parse(input))
+  const parser = incremental()
+  let from = 0
+  for (const point of [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b)) {
+    parser.push(input.slice(from, point))
+    from = point
+  }
+  parser.push(input.slice(from))
+  expect(value(parser.end())).toStrictEqual(whole)
+  return whole
+}
+
+describe("quoted braces in prose, and arguments without their opening brace", () => {
+  it("a quoted phrase in the prose before the value is skipped, braces and brackets in it too", () => {
+    expect(parsedBothWays(`The user said "use {} for objects" and here is the data: {"name": "Alice"}`))
+      .toStrictEqual({ name: "Alice" })
+    expect(parsedBothWays(`Remember: "arrays use []", so the list is ["a", "b"]`)).toStrictEqual(["a", "b"])
+    expect(parsedBothWays(`He wrote “use {x} here” and then: {"ok": true}`)).toStrictEqual({ ok: true })
+    expect(parsedBothWays(`the 'x {y}' rule gives {"a": 1}`)).toStrictEqual({ a: 1 })
+    // the text opens with the phrase
+    expect(parsedBothWays(`"use {} for objects", then {"name": "Alice"}`)).toStrictEqual({ name: "Alice" })
+    expect(value(JsonRepair.parseWithRepairs(`He said "use {}" here: {"a": 1}`)))
+      .toStrictEqual({ value: { a: 1 }, repairs: ["prose"] })
+  })
+
+  it("a quote that is not a phrase's, or a value in quotes, does not hide the value", () => {
+    // an inch mark and an apostrophe open no phrase
+    expect(parsedBothWays(`The 5" screen's specs: {"size": 5}`)).toStrictEqual({ size: 5 })
+    // a value in quotes is the value
+    expect(parsedBothWays(`Here: "{"a": 1}"`)).toStrictEqual({ a: 1 })
+    // with no value after the phrases, the first brace inside one is the value after all
+    expect(parsedBothWays(`The answer is "here: {"a": 1, "b": "x y"}`)).toStrictEqual({ a: 1, b: "x y" })
+    expect(parsedBothWays(`He said "hi {"a": [1]}`)).toStrictEqual({ a: [1] })
+  })
+
+  it("tool-call arguments without their opening brace are the object", () => {
+    expect(parsedBothWays(`"key": "value"}`)).toStrictEqual({ key: "value" })
+    expect(parsedBothWays(`"a": 1, "b": [2, {"c": null}]}`)).toStrictEqual({ a: 1, b: [2, { c: null }] })
+    expect(parsedBothWays(` "q": "weather in \\"Paris\\""`)).toStrictEqual({ q: `weather in "Paris"` })
+    expect(value(JsonRepair.parseWithRepairs(`"key": "value"}`)))
+      .toStrictEqual({ value: { key: "value" }, repairs: ["syntax"] })
+    // a quoted label followed by prose is not a key
+    expect(parsedBothWays(`"Note": here is the data {"a": 1}`)).toStrictEqual({ a: 1 })
+  })
+
+  /** Prose that a quoted phrase may hold: braces, brackets, colons, but not the phrase's own quote. */
+  const phrase = fc.string({ unit: fc.constantFrom(..."{}[]:, abc1\n") })
+  const jsonValue = fc.jsonValue().filter((v) => typeof v === "object" && v !== null)
+
+  it("property: any object or array after prose with quoted phrases is found, whole and in pieces", () => {
+    fc.assert(
+      fc.property(phrase, phrase, jsonValue, fc.array(fc.nat(), { maxLength: 4 }), (one, two, data, cuts) => {
+        // a phrase that opens with a brace is a value in quotes (see above), so these open with a word
+        const json = JSON.stringify(data)
+        const input = `The user said "use ${one}" and “see ${two}”, so here is the data: ${json}`
+        expect(parsedBothWays(input, cuts)).toStrictEqual(value(JsonRepair.parse(json)))
+      }),
+      { numRuns: 500, seed: 23 }
+    )
+  })
+
+  it("property: any non-empty object without its opening brace is the object, whole and in pieces", () => {
+    const object = fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 })
+    fc.assert(
+      fc.property(object, fc.array(fc.nat(), { maxLength: 4 }), (data, cuts) => {
+        const text = JSON.stringify(data)
+        expect(parsedBothWays(text.slice(1), cuts)).toStrictEqual(value(JsonRepair.parse(text)))
+      }),
+      { numRuns: 500, seed: 29 }
+    )
+  })
+})

@@ -18,6 +18,8 @@ const Item = Schema.Struct({ name: Schema.String, price: Schema.Number })
 const Order = Schema.Struct({ id: Schema.String, items: Schema.Array(Item) })
 const valid = `{"id": "A1", "items": [{"name": "tea", "price": 3}]}`
 const order = { id: "A1", items: [{ name: "tea", price: 3 }] }
+/** One attempt: a reply that does not decode fails at once. */
+const once = { maxAttempts: 1, maxRetries: 0 } as const
 
 describe("L0.structured", () => {
   it.effect("decodes a JSON reply into the schema's type", () =>
@@ -282,6 +284,21 @@ describe("L0.structured inside the attempt loop", () => {
     }))
 })
 
+describe("L0.structured with braces quoted in the prose", () => {
+  it.effect("the JSON after a quoted phrase holding braces decodes on the first attempt", () =>
+    Effect.gen(function*() {
+      const Person = Schema.Struct({ name: Schema.String })
+      const source = TestSource.make([
+        `The user said "use {} for objects" and here is the data: `,
+        `{"name": "Alice"}`
+      ])
+      expect(yield* L0.structured(Person, { stream: source.stream, retry: once })).toStrictEqual({ name: "Alice" })
+      const list = TestSource.make([`Note that "arrays use []"; the list: ["a", "b"]`])
+      expect(yield* L0.structured(Schema.Array(Schema.String), { stream: list.stream, retry: once }))
+        .toStrictEqual(["a", "b"])
+    }))
+})
+
 describe("L0.structured with toolCall", () => {
   const Weather = Schema.Struct({ city: Schema.String })
 
@@ -295,6 +312,18 @@ describe("L0.structured with toolCall", () => {
       expect(yield* L0.structured(Weather, { stream: source.stream, toolCall: "get_weather" })).toStrictEqual({
         city: "Paris"
       })
+    }))
+
+  it.effect("arguments without their opening brace decode as the object, on the first attempt", () =>
+    Effect.gen(function*() {
+      const source = TestSource.make([L0Event.toolCall("call_1", "get_weather", `"city": "Paris"}`)])
+      const result = yield* L0.structuredWithMetadata(Weather, {
+        stream: source.stream,
+        toolCall: "get_weather",
+        retry: once
+      })
+      expect(result.value).toStrictEqual({ city: "Paris" })
+      expect(result.repairs).toStrictEqual(["syntax"])
     }))
 
   it.effect("treats empty arguments as {}", () =>

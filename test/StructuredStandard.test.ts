@@ -207,7 +207,7 @@ describe("L0.structured with a Standard Schema", () => {
         }
       })
       const hostileError = yield* Effect.flip(L0.structured(hostile, { stream: TestSource.make([`{}`]).stream }))
-      expect(hostileError.message).toBe("The handmade schema threw while validating: an unreadable value")
+      expect(hostileError.message).toBe("The handmade schema threw while validating: an object with keys {toString}")
       const trap = Object.defineProperty({}, "~standard", {
         get: () => {
           throw new Error("trap")

@@ -55,8 +55,6 @@ const cases: ReadonlyArray<Case> = [
   ["adapter type", l0({ ...ok, adapter: 3 }), `"adapter": expected an adapter or an adapter name, got 3`],
   ["continuation type", l0({ ...ok, continuation: SECRET }),
     `"continuation": expected a boolean or { deduplicate?, trailingWhitespace? }, got a string`],
-  ["continuation unknown key", l0({ ...ok, continuation: { dedup: true } }),
-    `"continuation.dedup": expected no such option (known: deduplicate, trailingWhitespace), got true`],
   [
     "continuation.deduplicate.boundary enum",
     l0({ ...ok, continuation: { deduplicate: { boundary: "page" } } }),

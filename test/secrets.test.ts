@@ -235,14 +235,14 @@ describe("the redact option", () => {
 })
 
 describe("causes", () => {
-  it("keys shaped like keys are scrubbed from a copy of the cause: nested, in Maps and Headers, through cycles", () => {
+  // a cause that holds a cycle cannot be serialised: it is described instead (hostileCallbacks.test.ts)
+  it("keys shaped like keys are scrubbed from a copy of the cause: nested, in Maps and Headers", () => {
     const details: Record<string, unknown> = {
       map: new Map([["authorization", "Bearer abcdefghijk123"]]),
       headers: new Headers({ "x-debug": "sk-live-abcdefghijk" }),
       list: ["fine", "sk-live-abcdefghijk"],
       when: new Date(0)
     }
-    details.self = details
     details.keyless = new Proxy({}, {
       ownKeys: () => {
         throw new Error("no keys")
@@ -262,7 +262,6 @@ describe("causes", () => {
     expect(cause).toBeInstanceOf(Error)
     expect(cause).not.toBe(thrown)
     expect(inspect(cause, deep)).not.toMatch(/abcdefghijk/)
-    expect(cause?.details.self).toBe(cause?.details)
     expect((cause?.details.map as Map<string, string>).get("authorization")).toBe("Bearer <redacted>")
     expect((cause?.details.headers as Headers).get("x-debug")).toBe("<redacted>")
     // what holds no secret is kept as it is; what cannot be read is left out

@@ -23,6 +23,17 @@ const NAME = "effect-ai"
 /** The key every decoded `effect/ai` response part carries (`Response.PartTypeId`). */
 const PART_BRAND = "~effect/ai/Response/Part"
 
+/** Parts that only frame an answer: its text blocks, metadata and finish. */
+const FRAMING: ReadonlySet<unknown> = new Set(["finish", "response-metadata", "text-start", "text-end"])
+
+/**
+ * A framing part passed as `Data` by `effectAiParts`: it is no output, and
+ * an answer of framing parts alone is empty.
+ *
+ * @internal
+ */
+export const isFramingPart = (u: unknown): boolean => isRecord(u) && PART_BRAND in u && FRAMING.has(u.type)
+
 /** `Response.Usage`: token counts nested as `{ inputTokens: { total }, outputTokens: { total } }`. */
 const usageFrom = (usage: unknown): Usage | undefined => {
   if (!isRecord(usage)) return undefined
@@ -70,7 +81,7 @@ class EffectAiDecoder extends MarkedDecoder {
     }
     if (this.parts) {
       out.push(L0Event.data(chunk))
-      return type !== "finish" && type !== "response-metadata" && type !== "text-start" && type !== "text-end"
+      return !FRAMING.has(type)
     }
     switch (type) {
       case "reasoning-delta":

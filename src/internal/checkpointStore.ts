@@ -7,6 +7,7 @@
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
+import { withSafeCause } from "./cause.js"
 
 /**
  * What a session stored: the text its consumer held at a safe boundary.
@@ -42,7 +43,17 @@ export class CheckpointError extends Data.TaggedError("CheckpointError")<{
   readonly sessionId: string
   readonly message: string
   readonly cause?: unknown
-}> {}
+}> {
+  /** A `cause` that cannot be printed safely (a store's hostile failure) is replaced by an `Error` describing it. */
+  constructor(fields: {
+    readonly operation: "load" | "save" | "remove"
+    readonly sessionId: string
+    readonly message: string
+    readonly cause?: unknown
+  }) {
+    super(withSafeCause(fields))
+  }
+}
 
 /**
  * The service behind checkpoints.

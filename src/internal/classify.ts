@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import type { ErrorCategory, FatalReason } from "../L0Error.js"
+import { describe } from "./describe.js"
 import { redactSecrets } from "./redact.js"
 import * as RetryAfter from "./retryAfter.js"
 
@@ -39,18 +40,46 @@ const NETWORK_CODES: ReadonlyMap<string, NetworkReason> = new Map([
   ["ERR_STREAM_PREMATURE_CLOSE", "eof"]
 ])
 
+/** A code named in a message that carries no `code` field: "read ECONNRESET", "getaddrinfo ENOTFOUND api.example.com". */
+const CODE_IN_MESSAGE = new RegExp(`\\b(?:${[...NETWORK_CODES.keys()].join("|")})\\b`, "i")
+
+/**
+ * The wordings of Node, undici, browsers, Python and the SDKs, lowercased,
+ * words in any order the phrases allow ("connection to host was refused",
+ * "host 10.0.0.1 is unreachable"). They are read in the message before any
+ * JSON body only (see `proseOf`).
+ */
 const NETWORK_PATTERNS: ReadonlyArray<readonly [RegExp, NetworkReason]> = [
-  [/connection (?:was |has been )?reset|socket hang up|broken pipe/, "reset"],
-  [/connection refused/, "refused"],
-  [/connection timeout|timed out|timeout error|request timeout|read timeout/, "timeout"],
-  [/dns (?:lookup )?failed|name resolution|getaddrinfo/, "dns"],
-  [/\bssl(?:error|\b.{0,80}?\berror)|\bssl handshake|\btls error|certificate/, "tls"],
+  [
+    /\bconnection\b.{0,40}?\b(?:reset|closed|aborted|lost|dropped)\b|reset by peer|socket hang up|other side closed|\bbroken\b.{0,20}?\bpipe\b|\bpipe broken|err_connection_(?:reset|closed|aborted)/,
+    "reset"
+  ],
+  [/\bconnection\b.{0,40}?\brefused\b|err_connection_refused/, "refused"],
+  [
+    /\bssl(?:error|\b.{0,80}?\berror)|\bssl (?:handshake|routines)|\btls\b.{0,40}?\b(?:error|handshake|alert)|secure tls connection|certificate|err_ssl_|err_cert_/,
+    "tls"
+  ],
+  [/\btime[ -]?out\b|\btimed out\b|deadline exceeded|err_timed_out|err_connection_timed_out/, "timeout"],
+  [
+    /\bdns\b.{0,40}?\bfail|name resolution|getaddrinfo|could not resolve host|name or service not known|nodename nor servname|host not found|err_name_not_resolved/,
+    "dns"
+  ],
   [/eof occurred|unexpected eof|premature close/, "eof"],
   [
-    /\bsocket\b.{0,80}?\berror|\bsocket (?:is |was |has been )?closed|network (?:is )?unreachable|host (?:is )?unreachable|network error|fetch failed|^connection error/,
+    /\bsocket\b.{0,80}?\berror|\bsocket (?:is |was |has been )?closed|\bnetwork (?:is )?unreachable|\bhost\b.{0,60}?\bunreachable|network error|networkerror when attempting to fetch|fetch failed|failed to fetch|network request failed|^(?:typeerror: )?load failed\.?$|^connection error|err_internet_disconnected|err_network_changed/,
     "socket"
   ]
 ]
+
+/**
+ * The part of a lowercased message that may name a network failure: the text
+ * before a JSON body. A provider echoing a request field (`{"timeout": 30}`)
+ * or a model's output quoted in an error is not a network failure.
+ */
+const proseOf = (lower: string): string => {
+  const body = lower.indexOf("{")
+  return body === -1 ? lower : lower.slice(0, body)
+}
 
 const TRANSIENT_PATTERN =
   /\brate[\s_-]?limit|\brate\b.{0,40}?\blimit|overloaded|too many requests|service unavailable|server error/
@@ -197,7 +226,8 @@ const providerType = (r: Reader, u: object): string | undefined => {
 
 const UNREADABLE = "a thrown value whose properties throw when read (a revoked Proxy or a throwing getter)"
 
-const messageOf = (r: Reader, u: unknown): string => {
+/** `unknown`: what an object without message, type or name says. */
+const messageOf = (r: Reader, u: unknown, unknown: () => string = () => "Unknown error"): string => {
   if (typeof u === "string") return u
   if (!Predicate.isObjectOrArray(u)) return r.text(u) ?? UNREADABLE
   const nested = r.record(u, "error")
@@ -211,7 +241,7 @@ const messageOf = (r: Reader, u: unknown): string => {
   if (type !== undefined) return type
   const name = r.string(u, "name")
   if (r.unreadable) return name === undefined ? UNREADABLE : `${name}, ${UNREADABLE}`
-  return name ?? "Unknown error"
+  return name ?? unknown()
 }
 
 /** Undici wraps socket failures in a bare "terminated" or "fetch failed": say what the cause was. */
@@ -239,6 +269,13 @@ const headerOf = (r: Reader, headers: unknown, name: string): string | undefined
 
 const retryAfterWith = (r: Reader, headers: unknown, now: number): Duration.Duration | undefined =>
   RetryAfter.parse(headerOf(r, headers, "retry-after-ms"), headerOf(r, headers, "retry-after"), now)
+
+/**
+ * What a thrown value says, for a message: never throws, secrets removed.
+ *
+ * @internal
+ */
+export const describeThrown = (u: unknown): string => redactSecrets(messageOf(new Reader(), u, () => describe(u)))
 
 /** @internal */
 export const retryAfterFromHeaders = (headers: unknown, now: number = Date.now()): Duration.Duration | undefined =>
@@ -329,8 +366,11 @@ export const classify = (u: unknown, now?: number): Classified => {
   }
   const lower = message.toLowerCase()
   if (CREDENTIALS_PATTERN.test(lower)) return result("fatal", { fatalReason: "credentials" })
+  const prose = proseOf(lower)
+  const named = CODE_IN_MESSAGE.exec(prose)
+  if (named !== null) return result("network", { networkReason: NETWORK_CODES.get(named[0].toUpperCase())! })
   for (const [pattern, reason] of NETWORK_PATTERNS) {
-    if (pattern.test(lower)) return result("network", { networkReason: reason })
+    if (pattern.test(prose)) return result("network", { networkReason: reason })
   }
   return TRANSIENT_PATTERN.test(lower) ? result("transient") : result("model")
 }

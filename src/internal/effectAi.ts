@@ -17,10 +17,11 @@ import * as Response from "effect/ai/Response"
 import type * as Tool from "effect/ai/Tool"
 import { effectAiParts } from "../adapters/effectAi.js"
 import type { LayerOptions, Settings } from "../EffectAi.js"
-import type { L0Error } from "../L0Error.js"
+import type { FatalError, L0Error } from "../L0Error.js"
 import { isL0Error } from "../L0Error.js"
 import type { L0Event } from "../L0Event.js"
-import { stream } from "./l0.js"
+import { stream as runStream } from "./l0.js"
+import { unknownOption } from "./optionSchema.js"
 import type { AttemptContext, L0Options } from "./l0Types.js"
 
 /** The responses L0 builds call no tools of their own. */
@@ -195,6 +196,15 @@ const response = (text: string, parts: ReadonlyArray<Part>): LanguageModel.Gener
   return new LanguageModel.GenerateTextResponse(content.filter((part) => part !== undefined))
 }
 
+/** The options of a run that the models decide: given in the settings, they would be ignored. */
+const misplacedOption = (settings: object): FatalError | undefined => {
+  const key = ["stream", "fallbacks", "adapter"].find((name) => Object.prototype.hasOwnProperty.call(settings, name))
+  return key === undefined ? undefined : unknownOption(
+    key,
+    `unknown option; EffectAi streams from its models (EffectAi.layer's "models", EffectAi.make's first argument), the first one first`
+  )
+}
+
 /** @internal */
 export const make = (
   services: Arr.NonEmptyReadonlyArray<LanguageModel.LanguageModel>,
@@ -202,6 +212,8 @@ export const make = (
 ): LanguageModel.LanguageModel => {
   const { continuation, ...settings } = options
   const [first, ...rest] = Arr.map(services, erase)
+  const misplaced = misplacedOption(settings)
+  const stream = (o: L0Options<unknown>) => misplaced === undefined ? runStream(o) : Stream.fail(misplaced)
   const l0Options = (textOptions: TextOptions): L0Options<unknown> => {
     const source = (model: Erased) => (ctx: AttemptContext) => model.streamText(withCheckpoint(textOptions, ctx))
     return {

@@ -13,6 +13,7 @@ import type { Entry, Outcome, ReadOptions, RecordOptions, Recording, ReplayOptio
 import type { L0Error } from "../L0Error.js"
 import { isL0Error } from "../L0Error.js"
 import type { L0Event } from "../L0Event.js"
+import { describeThrown } from "./classify.js"
 import * as Codec from "./eventLogCodec.js"
 import { EventLogError } from "./eventLogError.js"
 
@@ -109,7 +110,7 @@ class Recorder {
   }
 }
 
-export const messageOf = (u: unknown): string => u instanceof Error ? u.message : String(u)
+export const messageOf: (u: unknown) => string = describeThrown
 
 const outcomeOf = <E>(cause: Cause.Cause<E>): Outcome => {
   if (Pull.isDoneCause(cause)) return { _tag: "Success" }

@@ -5,6 +5,7 @@
  * @internal
  */
 import * as Data from "effect/Data"
+import { withSafeCause } from "./cause.js"
 
 /**
  * Why a log could not be written or read:
@@ -26,4 +27,14 @@ export class EventLogError extends Data.TaggedError("EventLogError")<{
   /** The 1-based line of the log that could not be read. */
   readonly line?: number | undefined
   readonly cause?: unknown
-}> {}
+}> {
+  /** A `cause` that cannot be printed safely (a sink's hostile failure) is replaced by an `Error` describing it. */
+  constructor(fields: {
+    readonly reason: "Open" | "InUse" | "Encode" | "Write" | "Read" | "Corrupt" | "Truncated" | "Incomplete"
+    readonly message: string
+    readonly line?: number | undefined
+    readonly cause?: unknown
+  }) {
+    super(withSafeCause(fields))
+  }
+}

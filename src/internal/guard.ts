@@ -8,6 +8,7 @@ import * as Stream from "effect/Stream"
 import type { CheckInput, CheckResult, GuardrailRule, Violation } from "../Guardrail.js"
 import { isGuardrailRule, normalize } from "../Guardrail.js"
 import { ContentError, FatalError } from "../L0Error.js"
+import { describeThrown } from "./classify.js"
 import type { L0Event } from "../L0Event.js"
 import { refusalOf } from "./guardrails/refusal.js"
 import { ClosedStruct, decoder, guarded, IntAtLeast, invalidOption, withDefault } from "./optionSchema.js"
@@ -37,7 +38,7 @@ export class Guard {
     private readonly interval: number,
     private base: string
   ) {
-    this.checks = rules.map((rule) => [rule, rule.start()] as const)
+    this.checks = rules.map(started)
     this.prefix = base
   }
 
@@ -46,7 +47,7 @@ export class Guard {
    * start over on `base`, the text the consumer keeps, then the new parts.
    */
   restart(base: string = this.base): void {
-    this.checks = this.rules.map((rule) => [rule, rule.start()] as const)
+    this.checks = this.rules.map(started)
     this.checkedParts = 0
     this.base = base
     this.prefix = base
@@ -99,6 +100,16 @@ export class Guard {
   }
 }
 
+/** A rule's check for one attempt; a rule whose `start` (its `initial`) throws fails its first check as fatal. */
+const started = (rule: GuardrailRule): readonly [GuardrailRule, (input: CheckInput) => CheckResult] => {
+  try {
+    return [rule, rule.start()]
+  } catch (error) {
+    const message = `the rule's initial state threw: ${describeThrown(error)}`
+    return [rule, () => ({ message, severity: "fatal" })]
+  }
+}
+
 /** A rule that throws is a bug no retry fixes: it ends the run as a fatal violation instead of a defect. */
 const checked = (
   rule: GuardrailRule,
@@ -111,7 +122,7 @@ const checked = (
     return [{
       rule: rule.name,
       severity: "fatal",
-      message: `the check threw: ${error instanceof Error ? error.message : String(error)}`
+      message: `the check threw: ${describeThrown(error)}`
     }]
   }
 }

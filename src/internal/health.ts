@@ -20,7 +20,8 @@ import type { CategoryError, FatalError } from "../L0Error.js"
 import { TransientError } from "../L0Error.js"
 import type { AttemptContext, SourceFactory } from "./l0Types.js"
 import { isRecord } from "./decode.js"
-import { durationMillis, invalidOption } from "./optionSchema.js"
+import type { KeyShape } from "./optionSchema.js"
+import { checkKeys, durationMillis, invalidOption } from "./optionSchema.js"
 import { bounded } from "./bounded.js"
 import * as RetryAfter from "./retryAfter.js"
 
@@ -87,8 +88,18 @@ const positiveDuration = (u: unknown, fallback: string): Duration.Duration | und
   return millis > 0 ? Duration.millis(millis) : undefined
 }
 
-export const settings = (options: unknown): Result.Result<Settings, FatalError> => {
+/** The keys of the options; `layerRedis` adds `prefix`. */
+const KEYS = {
+  failures: true,
+  openDuration: true,
+  storeTimeout: true,
+  rateLimit: { limit: true, window: true, whenLimited: true }
+} as const
+
+export const settings = (options: unknown, extra: KeyShape = {}): Result.Result<Settings, FatalError> => {
   if (!isRecord(options)) return Result.fail(invalidOption("ProviderHealth options", "an options object", options))
+  const unknown = checkKeys(options, { ...KEYS, ...extra })
+  if (unknown !== undefined) return Result.fail(unknown)
   const failures = options.failures ?? 5
   if (failures !== false && !(typeof failures === "number" && Number.isInteger(failures) && failures >= 1)) {
     return Result.fail(invalidOption("failures", "an integer ≥ 1 or false", failures))

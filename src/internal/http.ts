@@ -20,7 +20,7 @@ import type { AttemptContext } from "./l0Types.js"
 import type { L0Error } from "../L0Error.js"
 import { FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
 import { isJsonContentType, isRecord } from "./decode.js"
-import { decoder, Fn, guarded, invalidOption, Secret } from "./optionSchema.js"
+import { ClosedStruct, decoder, Fn, guarded, invalidOption, meant, Secret } from "./optionSchema.js"
 import * as Redact from "./redact.js"
 
 /** What differs between providers: where to send and how to authenticate. */
@@ -50,15 +50,19 @@ interface Resolved {
 /** At most this much of an error response body is kept (as the error's cause). */
 const ERROR_BODY_LIMIT = 16 * 1024
 
-const HttpOptionsSchema = Schema.Struct({
-  apiKey: Secret,
-  baseUrl: Schema.optional(guarded(Predicate.isString, "a URL")),
-  path: Schema.optional(guarded(Predicate.isString, "a path such as \"/responses\"")),
-  body: Schema.Union([guarded(isRecord, "a request body object"), Fn()]).annotate({
-    expected: "a request body object or a function of the attempt returning one"
-  }),
-  headers: Schema.optional(Schema.Record(Schema.String, Schema.String).annotate({ expected: "a record of strings" }))
-}).annotate({ expected: "an options object" })
+const HttpOptionsSchema = ClosedStruct(
+  {
+    apiKey: Secret,
+    baseUrl: Schema.optional(guarded(Predicate.isString, "a URL")),
+    path: Schema.optional(guarded(Predicate.isString, "a path such as \"/responses\"")),
+    body: Schema.Union([guarded(isRecord, "a request body object"), Fn()]).annotate({
+      expected: "a request body object or a function of the attempt returning one"
+    }),
+    headers: Schema.optional(Schema.Record(Schema.String, Schema.String).annotate({ expected: "a record of strings" }))
+  },
+  "an options object",
+  { url: meant("baseUrl"), key: meant("apiKey") }
+)
 
 /** Decodes the options once, when the adapter factory is called; errors name them `Adapters.<factory>.<option>`. */
 const resolve = (provider: Provider, options: unknown): Result.Result<Resolved, FatalError> =>

@@ -2,7 +2,7 @@ import * as Result from "effect/Result"
 import type { FatalError } from "../L0Error.js"
 import { ContentError } from "../L0Error.js"
 import * as Schema from "effect/Schema"
-import { decoder, IntAtLeast, withDefault } from "./optionSchema.js"
+import { ClosedStruct, decoder, IntAtLeast, withDefault } from "./optionSchema.js"
 
 /** Bounds on what the parser accepts. */
 export interface Limits {
@@ -15,10 +15,10 @@ export interface Limits {
 export const defaultLimits: Limits = { maxLength: 8 * 1024 * 1024, maxDepth: 256 }
 
 /** The limits, described once; each absent one takes its default. */
-export const LimitsSchema = Schema.Struct({
+export const LimitsSchema = ClosedStruct({
   maxLength: withDefault(IntAtLeast(1), defaultLimits.maxLength),
   maxDepth: withDefault(IntAtLeast(1), defaultLimits.maxDepth)
-}).annotate({ expected: "{ maxLength?, maxDepth? }" })
+}, "{ maxLength?, maxDepth? }")
 
 const decodeLimits = decoder(Schema.UndefinedOr(LimitsSchema).annotate({ expected: "{ maxLength?, maxDepth? }" }))
 
@@ -140,6 +140,18 @@ const LEADING_ESCAPE = 15
 const RESCAN = 16
 /** The rest of a fence opener's line at the start of the text. */
 const FENCE_LINE = 17
+/** After the colon that follows the opening string: a value makes that string a key. */
+const LEAD_COLON = 18
+/** The opening string is a key whose `{` is missing: open the object and read the key again. */
+const IMPLICIT = 19
+/** Right after a quote that opens a phrase of prose. */
+const PHRASE_OPEN = 20
+/** Inside a quoted phrase of prose: braces in it are text. */
+const PHRASE = 21
+/** After the quote that may close the phrase. */
+const PHRASE_CLOSE = 22
+/** A phrase hid the value after all: the text is read again, braces in phrases included. */
+const AGAIN = 23
 
 // what came before the first value, for a string that opens the text
 const LEAD_NONE = 0
@@ -182,9 +194,17 @@ const endsWord = (c: number): boolean =>
   c === 44 || c === 125 || c === 93 || c === 123 || c === 91 || c === 34 || c === 10 || c === 13
 
 /** Characters that plausibly begin an array's first element: `[as noted]` in prose does not start JSON. */
-const startsElement = (c: number): boolean =>
-  c === 123 || c === 91 || c === 93 || isQuote(c) || isNumberStart(c) ||
+const startsElement = (c: number): boolean => c === 93 || startsValue(c)
+
+/** Characters that begin a value: a container, a string, a number or a literal (`true`, `None`…). */
+const startsValue = (c: number): boolean =>
+  c === 123 || c === 91 || isQuote(c) || isNumberStart(c) ||
   c === 116 || c === 102 || c === 110 || c === 84 || c === 70 || c === 78
+
+const isWordPart = (c: number): boolean => isLetter(c) || isDigit(c)
+
+/** What may come before the quote of a quoted phrase in prose: a space or `(`, not a letter (`don't`) or a digit (`5"`). */
+const beginsPhrase = (c: number): boolean => isWhitespace(c) || c === 40
 
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$/
 const LOOSE_NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/
@@ -246,6 +266,19 @@ export class Parser {
   private readonly skipped: Array<string> = []
   /** Whether the text opened with a string (`"{"` is a string, not an object), and whether it has ended. */
   private lead = LEAD_NONE
+  /** The first character inside the opening string. */
+  private leadFirst = 0
+  /** The last character of prose before the value, and the quote that closes the phrase being skipped. */
+  private prose = 32
+  private phraseCloser = 0
+  /** A `{` or `[` was skipped inside a quoted phrase: if no value follows, it is the value after all. */
+  private phraseBrace = false
+  /** The same, inside the phrase being read. */
+  private braceInPhrase = false
+  /** The parser that reads the text again when a phrase hid the value; it gets the rest of the text. */
+  private again: Parser | undefined = undefined
+  /** A `{` or `[` inside the opening string: it counts as one in a phrase once the string is known to be prose. */
+  private leadBrace = false
   // the token in progress
   private readonly parts: Array<string> = []
   private quote = 0
@@ -259,11 +292,18 @@ export class Parser {
   /** What was repaired so far: bits of the flags above. */
   repairs = 0
 
-  constructor(private readonly sink: Sink, private readonly limits: Limits, private readonly scalarRoot = false) {
+  /** `phrases: false` reads braces in quoted prose as values, for the second look when no value was found. */
+  constructor(
+    private readonly sink: Sink,
+    private readonly limits: Limits,
+    private readonly scalarRoot = false,
+    private readonly phrases = true
+  ) {
     if (scalarRoot) this.mode = STRUCT
   }
 
   push(chunk: string): void {
+    if (this.again !== undefined) return this.again.push(chunk)
     if (this.mode === FAILED) return
     this.length += chunk.length
     if (this.length > this.limits.maxLength) {
@@ -276,27 +316,71 @@ export class Parser {
   private scan(chunk: string): void {
     const n = chunk.length
     let i = 0
-    while (i < n && this.mode !== DONE && this.mode !== FAILED) {
+    while (i < n && this.mode !== DONE && this.mode !== FAILED && this.again === undefined) {
       if (this.mode === STRING) i = this.scanString(chunk, i)
       else if (this.mode === ATOM) i = this.scanAtom(chunk, i)
-      else if (this.mode === RESCAN) this.rescan(chunk, i)
+      else if (this.mode === RESCAN || this.mode === IMPLICIT) this.rescan(chunk, i)
+      else if (this.mode === AGAIN) return this.readAgain()
       else if (this.step(chunk.charCodeAt(i))) i++
     }
     if (this.mode === DONE && i < n) this.after(chunk.slice(i))
   }
 
   /**
-   * Text follows the string that opened the text: that string was prose,
-   * and the value may start inside it (`"{"a": 1}"`). Scans again from
-   * after its opening quote up to `chunk[i]`.
+   * Scans the text from the opening string up to `chunk[i]` again: as the
+   * first key of an object whose `{` is missing (`"key": "value"}`), or,
+   * when the string wraps the value (`"{"a": 1}"`), from after its quote.
    */
   private rescan(chunk: string, i: number): void {
+    const text = this.skipped.join("")
+    const end = text.length - chunk.length + i
+    const from = text.indexOf("\"")
+    if (this.mode === IMPLICIT) {
+      this.repairs |= SYNTAX
+      this.open(false)
+      return this.scan(text.slice(from, end))
+    }
     this.mode = SEEK
     this.lead = LEAD_SETTLED
     this.repairs |= PROSE
-    const text = this.skipped.join("")
-    const end = text.length - chunk.length + i
-    this.scan(text.slice(text.indexOf("\"") + 1, end))
+    this.scan(text.slice(from + 1, end))
+  }
+
+  /** Text follows the string that opened the text: JSON wrapped in quotes, a key, or a quoted phrase of prose. */
+  private afterLead(c: number): boolean {
+    if (this.phrases && c === 58) {
+      this.mode = LEAD_COLON
+      return true
+    }
+    if (!this.phrases || this.leadFirst === 123 || this.leadFirst === 91) {
+      this.mode = RESCAN
+      return false
+    }
+    if (this.leadBrace && isWordPart(c)) {
+      this.mode = AGAIN
+      return false
+    }
+    return this.leadIsProse()
+  }
+
+  /**
+   * A phrase hid the value (`"hi {"a": 1}`: the quote that seemed to close
+   * it opens a key): the text so far goes to a parser that reads braces in
+   * phrases as values, and so does the rest of the text.
+   */
+  private readAgain(): void {
+    this.again = new Parser(this.sink, this.limits, false, false)
+    this.again.push(this.skipped.join(""))
+  }
+
+  /** The opening string was a quoted phrase: the value, if any, comes after it. */
+  private leadIsProse(): boolean {
+    this.mode = SEEK
+    this.lead = LEAD_SETTLED
+    this.prose = 34
+    this.phraseBrace ||= this.leadBrace
+    this.repairs |= PROSE
+    return false
   }
 
   /** Text after the value: a closing fence or prose. */
@@ -308,6 +392,11 @@ export class Parser {
 
   /** Completes what the end of the text cut off and closes every open container. */
   end(): ContentError | undefined {
+    if (this.again !== undefined) {
+      const error = this.again.end()
+      this.repairs = this.again.repairs | PROSE
+      return error
+    }
     switch (this.mode) {
       case FAILED:
         return this.error
@@ -334,6 +423,11 @@ export class Parser {
       this.fail("No JSON value found in the text")
       return this.error
     }
+    if (this.phraseBrace) {
+      // every brace was inside a quoted phrase: no value follows them, so the first one is the value
+      this.readAgain()
+      return this.end()
+    }
     const fallback = new Parser(this.sink, this.limits, true)
     const text = this.skipped.join("")
     const body = stripFence(text)
@@ -359,17 +453,46 @@ export class Parser {
             this.mode = c === 34 ? LEADING_STRING : FENCE_LINE
             return true
           }
-          // a closing fence may follow the opening string; anything else makes it prose
-          if (this.lead === LEAD_AFTER && c !== 96 && c !== 126) {
-            this.mode = RESCAN
-            return false
-          }
+          // a closing fence may follow the opening string; anything else decides what the string was
+          if (this.lead === LEAD_AFTER && c !== 96 && c !== 126) return this.afterLead(c)
           this.lead = LEAD_SETTLED
         }
         if (c === 123) this.open(false)
         else if (c === 91) this.mode = SEEK_ARRAY
-        else if (!isJsonWhitespace(c)) this.repairs |= PROSE
+        else if (!isJsonWhitespace(c)) {
+          this.repairs |= PROSE
+          if (this.phrases && isQuote(c) && beginsPhrase(this.prose)) {
+            this.phraseCloser = closerOf(c)
+            this.mode = PHRASE_OPEN
+          }
+        }
+        this.prose = c
         return true
+      case PHRASE_OPEN:
+        // `"{"a": 1}"` is a value in quotes, not a phrase
+        this.mode = c === 123 || c === 91 ? SEEK : PHRASE
+        return false
+      case PHRASE:
+        if (c === this.phraseCloser) this.mode = PHRASE_CLOSE
+        else if (c === 123 || c === 91) this.phraseBrace = this.braceInPhrase = true
+        return true
+      case PHRASE_CLOSE:
+        // a quote right before a word opens a string of the value the phrase hid (`"hi {"a": 1}`)
+        if (this.braceInPhrase && isWordPart(c)) {
+          this.mode = AGAIN
+          return false
+        }
+        this.braceInPhrase = false
+        this.mode = SEEK
+        this.prose = this.phraseCloser
+        return false
+      case LEAD_COLON:
+        if (isWhitespace(c)) return true
+        if (startsValue(c)) {
+          this.mode = IMPLICIT
+          return false
+        }
+        return this.leadIsProse()
       case SEEK_ARRAY:
         if (isWhitespace(c)) return true
         if (startsElement(c)) this.open(true)
@@ -381,11 +504,12 @@ export class Parser {
       case STRUCT:
         return this.structural(c)
       case LEADING_STRING:
+        if (this.leadFirst === 0) this.leadFirst = c
         if (c === 92) this.mode = LEADING_ESCAPE
         else if (c === 34) {
           this.mode = SEEK
           this.lead = LEAD_AFTER
-        }
+        } else if (c === 123 || c === 91) this.leadBrace = true
         return true
       case LEADING_ESCAPE:
         this.mode = LEADING_STRING

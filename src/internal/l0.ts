@@ -22,6 +22,7 @@ import * as Durable from "./durable.js"
 import * as Health from "./health.js"
 import type { L0Options, L0Result, SourceFactory, StreamSource } from "./l0Types.js"
 import { invalidOption } from "./optionSchema.js"
+import type { Resolve } from "./options.js"
 import { resolve } from "./options.js"
 import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
@@ -90,14 +91,15 @@ export const stream = <R = never>(options: L0Options<R>): Stream.Stream<L0Event.
  */
 export const prepare = <A, R>(
   options: L0Options<R>,
-  check: Check<A> | undefined
+  check: Check<A> | undefined,
+  decode: Resolve = resolve
 ): Effect.Effect<
   { readonly session: Session<A>; readonly events: Stream.Stream<L0Event.L0Event, L0Error> },
   L0Error,
   R
 > =>
   Effect.gen(function*() {
-    const resolved = yield* Effect.fromResult(resolve<SourceFactory<R>>(options))
+    const resolved = yield* Effect.fromResult(decode<SourceFactory<R>>(options))
     const context = yield* Effect.context<R>()
     const config = { ...resolved, sources: resolved.sources.map((factory) => withContext(factory, context)) }
     const registry = yield* Adapter.Registry
@@ -119,8 +121,12 @@ export const prepare = <A, R>(
     return { session, events }
   })
 
-const open = <A, R>(options: L0Options<R>, check: Check<A> | undefined): Stream.Stream<L0Event.L0Event, L0Error, R> =>
-  Stream.unwrap(Effect.map(prepare(options, check), ({ events }) => events))
+const open = <A, R>(
+  options: L0Options<R>,
+  check: Check<A> | undefined,
+  decode?: Resolve
+): Stream.Stream<L0Event.L0Event, L0Error, R> =>
+  Stream.unwrap(Effect.map(prepare(options, check, decode), ({ events }) => events))
 
 /** A run with a `sessionId`: resumes its stored checkpoint, saves new ones, and removes them once complete. */
 const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settings: Durable.Settings) {
@@ -161,13 +167,19 @@ const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settin
  */
 export type Checked<A> = Exclude<L0Event.L0Event, Complete> | Completed<A>
 
-/** @internal */
+/**
+ * `decode` reads the options, with the keys of the function that checks
+ * (`autoCorrect`…) among the known ones.
+ *
+ * @internal
+ */
 export const streamChecked = <A, R = never>(
   options: L0Options<R>,
-  check: Check<A>
+  check: Check<A>,
+  decode?: Resolve
 ): Stream.Stream<Checked<A>, L0Error, R> =>
   // with a check, the session completes only through it: every `Complete` it emits is a `Completed<A>`
-  open(options, check) as Stream.Stream<Checked<A>, L0Error, R>
+  open(options, check, decode) as Stream.Stream<Checked<A>, L0Error, R>
 
 /**
  * Runs to the end and returns the `Complete` event, with the check's value.
@@ -176,8 +188,9 @@ export const streamChecked = <A, R = never>(
  */
 export const runChecked = <A, R = never>(
   options: L0Options<R>,
-  check: Check<A>
-): Effect.Effect<Completed<A>, L0Error, R> => last(streamChecked(options, check))
+  check: Check<A>,
+  decode?: Resolve
+): Effect.Effect<Completed<A>, L0Error, R> => last(streamChecked(options, check, decode))
 
 /** @internal */
 export const resultOf = ({ state, usage }: Complete): L0Result => ({ text: state.content, state, usage })

@@ -91,6 +91,12 @@ export interface L0Options<R = never> {
   /** An adapter or its name; otherwise detected from the first chunk. */
   readonly adapter?: Adapter.Adapter | string | undefined
   /**
+   * Accept a complete answer with no text (or whitespace only), no tool call
+   * and no data as a success (`""`). By default (`false`) such an answer
+   * fails its attempt with a `ContentError` (`rule: "empty"`) that retries.
+   */
+  readonly allowEmpty?: boolean | undefined
+  /**
    * Continue from the text already shown instead of starting over: `true`
    * appends the next attempt as is; an object also removes a repeated
    * overlap or handles a prefill without trailing whitespace (see `Continuation`).

@@ -15,7 +15,19 @@ import * as Continuation from "./continuation.js"
 import { isRecord } from "./decode.js"
 import * as Durable from "./durable.js"
 import { refusalOf } from "./guardrails/refusal.js"
-import { ClosedStruct, DurationInput, decoder, Fn, guarded, IntAtLeast, Secret, withDefault } from "./optionSchema.js"
+import type { Renames } from "./optionSchema.js"
+import {
+  ClosedStruct,
+  DurationInput,
+  decoder,
+  Fn,
+  guarded,
+  IntAtLeast,
+  meant,
+  renamedInL0,
+  Secret,
+  withDefault
+} from "./optionSchema.js"
 import * as RetryBudget from "./retry.js"
 import type { SourceFactory } from "./l0Types.js"
 
@@ -28,6 +40,7 @@ export interface Resolved<Factory> {
   readonly retry: RetryBudget.Settings
   readonly limits: Timeout.Limits
   readonly adapter: Adapter.Adapter | string | undefined
+  readonly allowEmpty: boolean
   /** `undefined` when continuation is off. */
   readonly continuation: Continuation.Settings | undefined
   /** The secrets to remove from every error and event of the run. */
@@ -46,30 +59,46 @@ const ScheduleSchema = guarded(
 
 const BackoffName = Schema.Literals(Object.keys(strategies) as ReadonlyArray<BackoffName>)
 
-const RetryOptions = Schema.Struct({
-  maxAttempts: withDefault(IntAtLeast(1), RetryBudget.defaults.maxAttempts),
-  // Infinity: network and transient errors retry without end, as the L0 specification has it
-  maxRetries: withDefault(
-    guarded(
-      (u): u is number => u === Infinity || (Number.isInteger(u) && (u as number) >= 0),
-      "an integer ≥ 0 or Infinity"
+const RetryOptions = ClosedStruct(
+  {
+    maxAttempts: withDefault(IntAtLeast(1), RetryBudget.defaults.maxAttempts),
+    // Infinity: network and transient errors retry without end, as the L0 specification has it
+    maxRetries: withDefault(
+      guarded(
+        (u): u is number => u === Infinity || (Number.isInteger(u) && (u as number) >= 0),
+        "an integer ≥ 0 or Infinity"
+      ),
+      RetryBudget.defaults.maxRetries
     ),
-    RetryBudget.defaults.maxRetries
-  ),
-  baseDelay: withDefault(DurationInput(false), RetryBudget.defaults.baseDelay),
-  maxDelay: withDefault(DurationInput(false), RetryBudget.defaults.maxDelay),
-  backoff: withDefault(
-    Schema.Union([BackoffName, ScheduleSchema]).annotate({
-      expected: `one of ${BackoffName.literals.map((name) => JSON.stringify(name)).join(", ")} or a Schedule`
-    }),
-    RetryBudget.defaults.backoff
-  )
-})
+    baseDelay: withDefault(DurationInput(false), RetryBudget.defaults.baseDelay),
+    maxDelay: withDefault(DurationInput(false), RetryBudget.defaults.maxDelay),
+    backoff: withDefault(
+      Schema.Union([BackoffName, ScheduleSchema]).annotate({
+        expected: `one of ${BackoffName.literals.map((name) => JSON.stringify(name)).join(", ")} or a Schedule`
+      }),
+      RetryBudget.defaults.backoff
+    )
+  },
+  "retry options",
+  {
+    attempts: renamedInL0(`"maxAttempts"`),
+    retryOn: renamedInL0("the category of each error decides whether it retries")
+  }
+)
 
-const TimeoutOptions = Schema.Struct({
-  initialToken: Schema.optional(DurationInput(true)),
-  interToken: Schema.optional(DurationInput(true))
-}).annotate({ expected: "{ initialToken?, interToken? }" })
+const TimeoutOptions = ClosedStruct(
+  {
+    initialToken: Schema.optional(DurationInput(true)),
+    interToken: Schema.optional(DurationInput(true))
+  },
+  "{ initialToken?, interToken? }",
+  {
+    firstToken: meant("initialToken"),
+    firstTokenTimeout: meant("initialToken"),
+    interTokenTimeout: meant("interToken"),
+    total: "a whole run is bounded with Effect.timeout"
+  }
+)
 
 const Deduplicate = ClosedStruct({
   minOverlap: withDefault(IntAtLeast(1), Continuation.DEFAULT_MIN_OVERLAP),
@@ -97,11 +126,30 @@ const ContinuationOptions = ClosedStruct({
   trailingWhitespace: withDefault(Schema.Literals(["sent", "dropped"]), "sent")
 }, "{ deduplicate?, trailingWhitespace? }")
 
+/** Options of the original L0 library that effect-l0 has under another name, or elsewhere. */
+const L0_RENAMES: Renames = {
+  fallbackStreams: renamedInL0(`"fallbacks"`),
+  retries: meant("retry"),
+  checkIntervals: renamedInL0(`"checkInterval"`),
+  continueFromLastKnownGoodToken: renamedInL0(`"continuation"`),
+  deduplicateContinuation: renamedInL0(`"continuation: { deduplicate: true }"`),
+  detectDrift: renamedInL0(`"guardrails: Guardrails.drift()"`),
+  detectZeroTokens: renamedInL0(`empty answers retry by default ("allowEmpty" accepts them)`),
+  signal: renamedInL0("L0Async takes { signal } as its second argument; an Effect is interrupted"),
+  onEvent: renamedInL0("EventBus.layer(handler)"),
+  ...Object.fromEntries(
+    ["onToken", "onRetry", "onFallback", "onReset", "onViolation", "onComplete", "onError"].map((name) => [
+      name,
+      renamedInL0(`L0Async takes { ${name} } as its second argument, or L0Async.layer({ ${name} })`)
+    ])
+  )
+}
+
 /**
  * `L0Options`, described once: what each option accepts and its default.
  * `stream` is the only required one.
  */
-const L0OptionsSchema = Schema.Struct({
+const l0Fields = {
   stream: Fn<SourceFactory>("a function returning the provider stream"),
   fallbacks: withDefault(Schema.Array(Fn<SourceFactory>("a function returning the provider stream")), []),
   guardrails: withDefault(Schema.Array(guarded(isGuardrailRule, "a guardrail rule (Guardrail.make)")), []),
@@ -116,6 +164,7 @@ const L0OptionsSchema = Schema.Struct({
       expected: "an adapter or an adapter name"
     })
   ),
+  allowEmpty: withDefault(Schema.Boolean, false),
   continuation: withDefault(
     Schema.Union([Schema.Boolean, ContinuationOptions]).annotate({
       expected: "a boolean or { deduplicate?, trailingWhitespace? }"
@@ -124,9 +173,22 @@ const L0OptionsSchema = Schema.Struct({
   ),
   redact: withDefault(Schema.Array(Secret), []),
   ...Durable.fields
-}).annotate({ expected: "an options object" })
+}
 
-const decodeL0Options = decoder(L0OptionsSchema)
+/** The options of a run, closed: `extra` are the keys of the function that runs it (`autoCorrect`…), checked there. */
+const l0Options = <const Extra extends ReadonlyArray<string>>(extra: Extra) =>
+  ClosedStruct(
+    {
+      ...l0Fields,
+      ...Object.fromEntries(extra.map((key) => [key, Schema.optional(Schema.Unknown)])) as {
+        readonly [K in Extra[number]]: Schema.optional<Schema.Unknown>
+      }
+    },
+    "an options object",
+    L0_RENAMES
+  )
+
+const L0OptionsSchema = l0Options([])
 
 const continuationSettings = (
   decoded: typeof L0OptionsSchema.Type["continuation"]
@@ -163,6 +225,7 @@ const resolved = <Factory>(
   retry: o.retry === undefined ? defaultRetry : RetryBudget.settings(o.retry),
   limits: o.timeout === undefined ? defaultLimits : Timeout.limits(o.timeout),
   adapter: o.adapter,
+  allowEmpty: o.allowEmpty,
   continuation: continuationSettings(o.continuation),
   redact: o.redact,
   durable
@@ -170,13 +233,29 @@ const resolved = <Factory>(
 
 /**
  * Validates user options once per run, before any source is called. Nothing
- * throws: a bad option becomes a `FatalError` that names it.
+ * throws: a bad option, or a key no option has, becomes a `FatalError` that
+ * names it.
  *
  * @internal
  */
-export const resolve = <Factory>(options: unknown): Result.Result<Resolved<Factory>, FatalError> =>
-  Result.flatMap(decodeL0Options(options), (o) => {
-    const refused = o.guardrails.map(refusalOf).find((error) => error !== undefined)
-    if (refused !== undefined) return Result.fail(refused)
-    return Result.map(Durable.settings(o), (durable) => resolved<Factory>(o, durable))
-  })
+export type Resolve = <Factory>(options: unknown) => Result.Result<Resolved<Factory>, FatalError>
+
+/**
+ * The `Resolve` of a function whose options are a run's and its own `extra`
+ * keys (decoded by that function).
+ *
+ * @internal
+ */
+export const resolveWith = (extra: ReadonlyArray<string>): Resolve => {
+  // the extra keys decode as `unknown` and are dropped here: the run reads its own options only
+  const decode = decoder(extra.length === 0 ? L0OptionsSchema : l0Options(extra) as unknown as typeof L0OptionsSchema)
+  return <Factory>(options: unknown) =>
+    Result.flatMap(decode(options), (o) => {
+      const refused = o.guardrails.map(refusalOf).find((error) => error !== undefined)
+      if (refused !== undefined) return Result.fail(refused)
+      return Result.map(Durable.settings(o), (durable) => resolved<Factory>(o, durable))
+    })
+}
+
+/** @internal */
+export const resolve: Resolve = resolveWith([])

@@ -7,10 +7,11 @@ import * as Effect from "effect/Effect"
 import * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import type * as Adapter from "../Adapter.js"
+import { isFramingPart } from "../adapters/effectAi.js"
 import * as EventBus from "../EventBus.js"
 import type { AttemptContext, StreamSource } from "./l0Types.js"
 import type { AttemptFailure, CategoryError, L0Error } from "../L0Error.js"
-import { ExhaustedError } from "../L0Error.js"
+import { ContentError, ExhaustedError } from "../L0Error.js"
 import * as L0Event from "../L0Event.js"
 import type { L0State, RunViolation } from "../L0State.js"
 import { initial } from "../L0State.js"
@@ -27,6 +28,15 @@ import * as Source from "./source.js"
 import { RunTelemetry } from "./telemetry.js"
 
 type Factory = (ctx: AttemptContext) => StreamSource
+
+const BLANK = /^\s*$/
+
+/** A complete answer of nothing fails its attempt like a guardrail violation would: it is retried. */
+const emptyAnswer = (): ContentError =>
+  new ContentError({
+    rule: "empty",
+    message: "The answer is empty: no text, tool call or data (allowEmpty: true accepts it)"
+  })
 type Events = Arr.NonEmptyReadonlyArray<L0Event.L0Event>
 
 /**
@@ -390,6 +400,8 @@ class Attempt<A> {
   /** Token values of the array being received, not yet joined into `parts`. */
   private readonly pending: Array<string> = []
   private readonly toolCalls: Array<L0Event.ToolCall> = []
+  /** A `Data` event came: an answer of data only is not empty. */
+  private sawData = false
   /** Characters in `parts`, and how many of them had passed the guardrails at the last safe point. */
   private textLength = 0
   private goodLength = 0
@@ -596,6 +608,10 @@ class Attempt<A> {
           if (emitted !== undefined) this.addToken(emitted as L0Event.Token)
           break
         }
+        case "Data": {
+          this.sawData ||= !isFramingPart(event.value)
+          break
+        }
         case "ToolCall": {
           this.toolCalls.push(event)
           this.session.emit("tool_call", this.streamId, { id: event.id, name: event.name, arguments: event.arguments })
@@ -736,12 +752,18 @@ class Attempt<A> {
       const error = this.guarded(this.guard, true)
       if (error !== undefined) return Effect.fail(error)
     }
-    this.markSafe()
     const content = this.fullText()
+    if (this.isEmpty(content)) return Effect.fail(emptyAnswer())
+    this.markSafe()
     const check = this.session.check
     return check === undefined
       ? this.completed(out, ended, content, undefined)
       : Effect.flatMap(check(content, this.toolCalls), (value) => this.completed(out, ended, content, { value }))
+  }
+
+  /** An answer of nothing: no text but whitespace, no tool call, no data, and `allowEmpty` is off. */
+  private isEmpty(content: string): boolean {
+    return !this.session.config.allowEmpty && this.toolCalls.length === 0 && !this.sawData && BLANK.test(content)
   }
 
   /** Delivers the `Complete` event, with the check's value when there is a check. */
