@@ -8,6 +8,7 @@
 export * as Adapter from "./Adapter.js"
 /** @since 0.1.0 */
 export * as Adapters from "./adapters/index.js"
+export * as AnswerBuffer from "./AnswerBuffer.js"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.js"
 /** @since 0.1.0 */
