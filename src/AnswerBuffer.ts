@@ -364,6 +364,14 @@ return 1
 
 type XEntry = readonly [string, ReadonlyArray<string>]
 
+/** The entries of an `XREAD` reply for one stream: an array of `[key, entries]` (RESP2) or a map by key. */
+const entriesOf = (reply: unknown): ReadonlyArray<XEntry> => {
+  if (reply === null || reply === undefined) return []
+  const streams = Array.isArray(reply) ? reply.map((stream) => (stream as [string, unknown])[1]) : Object.values(reply)
+  const entries = streams[0]
+  return Array.isArray(entries) ? entries as ReadonlyArray<XEntry> : []
+}
+
 const parseId = (id: string): readonly [number, number] => {
   const dash = id.indexOf("-")
   return [Number(id.slice(0, dash)), Number(id.slice(dash + 1))]
@@ -429,9 +437,8 @@ export const makeRedisStore = (
         const current = yield* head(sessionId)
         if (current === undefined) return undefined
         const from = after === 0 ? "0-0" : `${current.generation}-${after}`
-        const range = (reply: ReadonlyArray<readonly [string, ReadonlyArray<XEntry>]> | null) =>
-          reply === null ? [] : reply[0]![1]
-        const now = yield* redis.send<ReadonlyArray<readonly [string, ReadonlyArray<XEntry>]> | null>(
+        const range = entriesOf
+        const now = yield* redis.send<unknown>(
           "XREAD",
           "COUNT",
           "1024",
@@ -444,7 +451,7 @@ export const makeRedisStore = (
         const waited = yield* Effect.scoped(Effect.flatMap(
           redis.reserve,
           (connection) =>
-            connection.send<ReadonlyArray<readonly [string, ReadonlyArray<XEntry>]> | null>(
+            connection.send<unknown>(
               "XREAD",
               "BLOCK",
               String(Math.max(1, Math.ceil(Duration.toMillis(wait)))),
@@ -457,7 +464,7 @@ export const makeRedisStore = (
         ))
         const entries = range(waited)
         return { ...current, ...toRead(entries, after), generation: current.generation }
-      }).pipe(Effect.mapError(failed("read")))
+      }).pipe(Effect.mapError(failed("read")), Effect.catchDefect((defect) => Effect.fail(failed("read")(defect))))
   }
 }
 

@@ -21,6 +21,7 @@ export * as EffectAi from "./EffectAi.js"
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as EventLog from "./EventLog.js"
+export * as Fleet from "./Fleet.js"
 /** @since 0.1.0 */
 export * as Guardrail from "./Guardrail.js"
 /** @since 0.1.0 */
