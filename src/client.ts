@@ -152,6 +152,11 @@ export interface ReadOptions {
    * `Last-Event-ID`, and the server sends what follows it.
    */
   readonly reconnect?: {
+    /**
+     * The request may be made again from scratch (the server answers a session id with one answer, as `Sse` with
+     * `resume` and `Fleet` do): a connection that fails before any event is then tried again, without a cursor.
+     */
+    readonly idempotent?: boolean | undefined
     readonly attempts?: number | undefined
     readonly delay?: number | undefined
     readonly maxDelay?: number | undefined
@@ -333,7 +338,7 @@ export const read = <Complete = CompletePayload>(
   options: ReadOptions = {}
 ): Reader<Complete> => {
   const { maxEventSize = defaultMaxEventSize, onReconnect, onReset, onText, onToken, reconnect = {}, signal } = options
-  const { attempts = 5, delay = 250, maxDelay = 5000 } = reconnect
+  const { attempts = 5, delay = 250, idempotent = false, maxDelay = 5000 } = reconnect
   let text = ""
   /** The id of the last event dispatched: where a reconnection resumes. */
   let cursor: string | undefined = undefined
@@ -481,10 +486,10 @@ export const read = <Complete = CompletePayload>(
         return await once(request)
       } catch (error) {
         if (progress) tries = 0
-        // without a cursor the server did not offer to resume: a new request would start the answer again
-        if (outcome !== undefined || !canRetry(error) || cursor === undefined || cursor === "" || tries >= attempts) {
-          throw error
-        }
+        // without a cursor the server did not offer to resume: a new request would start the answer again, which
+        // only an idempotent one may, and only before any event
+        const resumable = cursor !== undefined && cursor !== "" || idempotent && cursor === undefined && version === 0
+        if (outcome !== undefined || !canRetry(error) || !resumable || tries >= attempts) throw error
         tries++
         onReconnect?.(tries, error)
         await pause(Math.min(delay * 2 ** (tries - 1), maxDelay))

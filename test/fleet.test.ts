@@ -79,7 +79,7 @@ describe.skipIf(!hasRedis || !hasPostgres)(
             connect(`${front.url}/chat`, {
               method: "POST",
               body: JSON.stringify({ sessionId: `fleet-${seed}`, question: String(seed) })
-            }, { reconnect: { attempts: 30, delay: 50, maxDelay: 400 } }))
+            }, { reconnect: { idempotent: true, attempts: 30, delay: 50, maxDelay: 400 } }))
           const generating = (runner: Child) => runner.lines.filter((line) => line.startsWith("generating")).length
           await until("the answers to start", () => runners.reduce((n, r) => n + generating(r), 0) >= SESSIONS)
           const victim = runners.reduce((a, b) => generating(b) > generating(a) ? b : a)
