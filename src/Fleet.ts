@@ -117,7 +117,10 @@ export const make = <Input, I>(options: Options<Input, I>): Fleet<Input> => {
       buffer,
       sessionId,
       generation,
-      L0.stream({ ...options.answer({ sessionId, input }), sessionId, resume: true }) as Stream.Stream<L0Event, L0Error>,
+      // built only when the answer is generated: not for a session the buffer already holds
+      Stream.suspend(() =>
+        L0.stream({ ...options.answer({ sessionId, input }), sessionId, resume: true }) as Stream.Stream<L0Event, L0Error>
+      ),
       framing
     )
   const layer = entity.toLayer(Effect.gen(function*() {
@@ -146,9 +149,9 @@ export const make = <Input, I>(options: Options<Input, I>): Fleet<Input> => {
       const sseOptions = { keepAlive, headers }
       if (lastEventId === undefined || lastEventId === null || lastEventId === "") {
         const generation = Math.max(1, yield* Clock.currentTimeMillis)
-        const started = yield* Effect.result(start(sessionId, input, generation))
+        const started = yield* Effect.exit(start(sessionId, input, generation))
         if (started._tag === "Failure") {
-          yield* Effect.logWarning("effect-l0: the cluster did not take the answer; it is generated here", started.failure)
+          yield* Effect.logWarning("effect-l0: the cluster did not take the answer; it is generated here", started.cause)
           const stream = L0.stream({ ...options.answer({ sessionId, input }), sessionId, resume: true }) as Stream.Stream<L0Event, L0Error>
           return yield* Sse.toResponseEffect(stream, { ...sseOptions, resume: { buffer, sessionId } })
         }
