@@ -447,7 +447,9 @@ export const makeRedisStore = (
           from
         )
         const ready = range(now)
-        if (ready.length > 0 || current.done) return { ...current, ...toRead(ready, after), generation: current.generation }
+        if (ready.length > 0 || current.done) {
+          return { ...current, ...toRead(ready, after), generation: current.generation }
+        }
         const waited = yield* Effect.scoped(Effect.flatMap(
           redis.reserve,
           (connection) =>
@@ -500,13 +502,16 @@ export const timed = <A>(
   operation: StoreError["operation"],
   effect: Effect.Effect<A, StoreError>
 ): Effect.Effect<A, StoreError> =>
-  Effect.flatMap(bounded(effect, buffer.storeTimeout), (answered) =>
-    answered._tag === "Some" ? Effect.succeed(answered.value) : Effect.fail(
-      new StoreError({
-        operation,
-        message: `The answer buffer's ${operation} did not answer within ${Duration.format(buffer.storeTimeout)}`
-      })
-    ))
+  Effect.flatMap(
+    bounded(effect, buffer.storeTimeout),
+    (answered) =>
+      answered._tag === "Some" ? Effect.succeed(answered.value) : Effect.fail(
+        new StoreError({
+          operation,
+          message: `The answer buffer's ${operation} did not answer within ${Duration.format(buffer.storeTimeout)}`
+        })
+      )
+  )
 
 /**
  * A cursor as sent in an event id: `generation-number.signature`.
@@ -655,7 +660,10 @@ export const follow = (
     return Stream.concat(
       Stream.fromIterable(start),
       Stream.flatMap(
-        Stream.repeat(Stream.fromEffect(Effect.suspend(() => finished ? Effect.succeed(undefined) : step)), Schedule.forever).pipe(
+        Stream.repeat(
+          Stream.fromEffect(Effect.suspend(() => finished ? Effect.succeed(undefined) : step)),
+          Schedule.forever
+        ).pipe(
           Stream.takeWhile((items) => items !== undefined)
         ),
         (items) => Stream.fromIterable(items!)
@@ -793,7 +801,9 @@ export const publish = <A, E, R>(
         let out: ReadonlyArray<string> = frames
         if (shown !== undefined) {
           // a takeover: the first frames say how the text differs from what the client holds
-          out = [...reconcile(shown, textOf(frames)), ...frames.filter((frame) => !frame.startsWith("event: token") && !frame.startsWith("event: reset"))]
+          out = [...reconcile(shown, textOf(frames)), ...frames.filter((frame) =>
+            !frame.startsWith("event: token") && !frame.startsWith("event: reset")
+          )]
           shown = undefined
         }
         const last = out.length > 0 && framing.isLast(out[out.length - 1]!)

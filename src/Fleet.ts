@@ -119,7 +119,10 @@ export const make = <Input, I>(options: Options<Input, I>): Fleet<Input> => {
       generation,
       // built only when the answer is generated: not for a session the buffer already holds
       Stream.suspend(() =>
-        L0.stream({ ...options.answer({ sessionId, input }), sessionId, resume: true }) as Stream.Stream<L0Event, L0Error>
+        L0.stream({ ...options.answer({ sessionId, input }), sessionId, resume: true }) as Stream.Stream<
+          L0Event,
+          L0Error
+        >
       ),
       framing
     )
@@ -151,15 +154,27 @@ export const make = <Input, I>(options: Options<Input, I>): Fleet<Input> => {
         const generation = Math.max(1, yield* Clock.currentTimeMillis)
         const started = yield* Effect.exit(start(sessionId, input, generation))
         if (started._tag === "Failure") {
-          yield* Effect.logWarning("effect-l0: the cluster did not take the answer; it is generated here", started.cause)
-          const stream = L0.stream({ ...options.answer({ sessionId, input }), sessionId, resume: true }) as Stream.Stream<L0Event, L0Error>
+          yield* Effect.logWarning(
+            "effect-l0: the cluster did not take the answer; it is generated here",
+            started.cause
+          )
+          const stream = L0.stream({
+            ...options.answer({ sessionId, input }),
+            sessionId,
+            resume: true
+          }) as Stream.Stream<L0Event, L0Error>
           return yield* Sse.toResponseEffect(stream, { ...sseOptions, resume: { buffer, sessionId } })
         }
       }
       return responseOf(Sse.follow(buffer, sessionId, lastEventId, sseOptions), headers)
     })
 
-  return { entity: entity as unknown as Entity.Any, layer, start: (sessionId, input) => start(sessionId, input), respond }
+  return {
+    entity: entity as unknown as Entity.Any,
+    layer,
+    start: (sessionId, input) => start(sessionId, input),
+    respond
+  }
 }
 
 const responseOf = (body: Stream.Stream<Uint8Array>, headers: Sse.Options["headers"]): Response => {

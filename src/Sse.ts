@@ -195,32 +195,31 @@ const OPTION_KEYS = { keepAlive: true, headers: true, complete: true, signal: tr
 const RESUME_KEYS = { buffer: true, sessionId: true, lastEventId: true } as const
 
 /** The frames of an array of events, each without its blank line: tokens that arrive together are one frame. */
-const framesOf =
-  (complete: (event: Complete) => unknown) => (items: ReadonlyArray<L0Event>): Array<string> => {
-    const out: Array<string> = []
-    let tokens = ""
-    let pending = false
-    const flush = () => {
-      if (!pending) return
-      out.push(`event: token\ndata: ${JSON.stringify(tokens)}\n`)
-      tokens = ""
-      pending = false
-    }
-    for (const item of items) {
-      if (item._tag === "Token") {
-        tokens += item.value
-        pending = true
-      } else if (item._tag === "Reset") {
-        flush()
-        out.push(`event: reset\ndata: ${JSON.stringify({ kept: item.kept })}\n`)
-      } else if (item._tag === "Complete") {
-        flush()
-        out.push(`event: complete\ndata: ${JSON.stringify(complete(item))}\n`)
-      }
-    }
-    flush()
-    return out
+const framesOf = (complete: (event: Complete) => unknown) => (items: ReadonlyArray<L0Event>): Array<string> => {
+  const out: Array<string> = []
+  let tokens = ""
+  let pending = false
+  const flush = () => {
+    if (!pending) return
+    out.push(`event: token\ndata: ${JSON.stringify(tokens)}\n`)
+    tokens = ""
+    pending = false
   }
+  for (const item of items) {
+    if (item._tag === "Token") {
+      tokens += item.value
+      pending = true
+    } else if (item._tag === "Reset") {
+      flush()
+      out.push(`event: reset\ndata: ${JSON.stringify({ kept: item.kept })}\n`)
+    } else if (item._tag === "Complete") {
+      flush()
+      out.push(`event: complete\ndata: ${JSON.stringify(complete(item))}\n`)
+    }
+  }
+  flush()
+  return out
+}
 
 const errorFrame = (payload: ErrorPayload): string => `event: error\ndata: ${JSON.stringify(payload)}\n`
 
@@ -275,15 +274,15 @@ export const follow = (
   return Stream.unwrap(Effect.map(from, (cursor) =>
     // the cursor before the first event: the answer from its start, whichever it is
     AnswerBuffer.follow(buffer, sessionId, cursor?.generation === 0 ? undefined : cursor, keepAlive))).pipe(
-    Stream.map(({ cursor, frame }) =>
-      encoder.encode(
-        frame === undefined
-          ? (cursor === "" ? ": keep-alive\n\n" : `id: ${cursor}\n\n`)
-          : `${frame}id: ${cursor}\n\n`
-      )
-    ),
-    Stream.catch((error) => Stream.succeed(encoder.encode(`${errorFrame(resumeErrorPayload(error))}\n`)))
-  )
+      Stream.map(({ cursor, frame }) =>
+        encoder.encode(
+          frame === undefined
+            ? (cursor === "" ? ": keep-alive\n\n" : `id: ${cursor}\n\n`)
+            : `${frame}id: ${cursor}\n\n`
+        )
+      ),
+      Stream.catch((error) => Stream.succeed(encoder.encode(`${errorFrame(resumeErrorPayload(error))}\n`)))
+    )
 }
 
 /**

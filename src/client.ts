@@ -237,7 +237,8 @@ const errorOf = (data: string): StreamError => {
     category: CATEGORIES.has(category) ? category as ErrorCategory : "fatal",
     message: typeof message === "string" ? message : "The server reported an error",
     status: typeof status === "number" ? status : undefined,
-    reason: typeof (payload as { reason?: unknown }).reason === "string" ? (payload as { reason: string }).reason : undefined
+    reason: typeof (payload as { reason?: unknown }).reason === "string" ? (payload as { reason: string }).reason
+      : undefined
   })
 }
 

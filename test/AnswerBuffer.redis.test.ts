@@ -52,11 +52,13 @@ describe.skipIf(!hasRedis)("AnswerBuffer on Redis Streams (skipped where redis-s
     lastEventId?: string,
     source = TestSource.make(ANSWER)
   ) =>
-    on.runPromise(Effect.flatMap(AnswerBuffer.AnswerBuffer, (buffer) =>
-      Sse.toResponseEffect(L0.stream({ stream: source.stream }), {
-        resume: { buffer, sessionId, lastEventId },
-        keepAlive: "Infinity"
-      }))).then((response) => response.text())
+    on.runPromise(
+      Effect.flatMap(AnswerBuffer.AnswerBuffer, (buffer) =>
+        Sse.toResponseEffect(L0.stream({ stream: source.stream }), {
+          resume: { buffer, sessionId, lastEventId },
+          keepAlive: "Infinity"
+        }))
+    ).then((response) => response.text())
 
   it("any instance resumes from any cursor of another, exactly once", async () => {
     const frames = framesOf(await respond(runtime, "r-1"))

@@ -31,8 +31,12 @@ const framesOf = (body: string): Array<Frame> =>
 
 const answer = (source = TestSource.make(ANSWER)) => L0.stream({ stream: source.stream })
 
-const respond = (buffer: AnswerBuffer.Buffer, sessionId: string, lastEventId?: string, source?: TestSource.TestSource) =>
-  Sse.toResponse(answer(source), { resume: { buffer, sessionId, lastEventId }, keepAlive: "Infinity" })
+const respond = (
+  buffer: AnswerBuffer.Buffer,
+  sessionId: string,
+  lastEventId?: string,
+  source?: TestSource.TestSource
+) => Sse.toResponse(answer(source), { resume: { buffer, sessionId, lastEventId }, keepAlive: "Infinity" })
 
 /** The text a list of frames leaves, resets applied. */
 const textOf = (frames: ReadonlyArray<Frame>) => {
@@ -105,7 +109,9 @@ describe("Sse with resume: one process, the memory buffer", () => {
     await respond(buffer, "bob").text()
     const alice = frames[2]!.id!
     const forged = alice.replace(/\.(.)/, (_, c: string) => `.${c === "A" ? "B" : "A"}`)
-    for (const [session, cursor] of [["bob", alice], ["alice", forged], ["alice", "1-1"], ["alice", "x".repeat(5000)]]) {
+    for (
+      const [session, cursor] of [["bob", alice], ["alice", forged], ["alice", "1-1"], ["alice", "x".repeat(5000)]]
+    ) {
       const got = framesOf(await respond(buffer, session!, cursor).text())
       expect(got).toHaveLength(1)
       expect(got[0]!.event).toBe("error")
@@ -120,23 +126,28 @@ describe("Sse with resume: one process, the memory buffer", () => {
   })
 
   it("a reconnect after the TTL gets a ResumeError that says the answer expired", async () => {
-    await Effect.runPromise(Effect.gen(function*() {
-      const buffer = yield* AnswerBuffer.AnswerBuffer
-      const response = yield* Sse.toResponseEffect(answer(), {
-        resume: { buffer, sessionId: "s-ttl" },
-        keepAlive: "Infinity"
-      })
-      const frames = framesOf(yield* Effect.promise(() => response.text()))
-      yield* TestClock.adjust("11 minutes")
-      const late = yield* Sse.toResponseEffect(answer(), {
-        resume: { buffer, sessionId: "s-ttl", lastEventId: frames[1]!.id },
-        keepAlive: "Infinity"
-      })
-      const got = framesOf(yield* Effect.promise(() => late.text()))
-      expect(got).toHaveLength(1)
-      expect(JSON.parse(got[0]!.data!)).toMatchObject({ tag: "ResumeError", reason: "expired" })
-      expect(JSON.parse(got[0]!.data!).message).toMatch(/no longer buffered/)
-    }).pipe(Effect.provide(AnswerBuffer.layerMemory({ secret: SECRET, ttl: "10 minutes" })), Effect.provide(TestClock.layer())))
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const buffer = yield* AnswerBuffer.AnswerBuffer
+        const response = yield* Sse.toResponseEffect(answer(), {
+          resume: { buffer, sessionId: "s-ttl" },
+          keepAlive: "Infinity"
+        })
+        const frames = framesOf(yield* Effect.promise(() => response.text()))
+        yield* TestClock.adjust("11 minutes")
+        const late = yield* Sse.toResponseEffect(answer(), {
+          resume: { buffer, sessionId: "s-ttl", lastEventId: frames[1]!.id },
+          keepAlive: "Infinity"
+        })
+        const got = framesOf(yield* Effect.promise(() => late.text()))
+        expect(got).toHaveLength(1)
+        expect(JSON.parse(got[0]!.data!)).toMatchObject({ tag: "ResumeError", reason: "expired" })
+        expect(JSON.parse(got[0]!.data!).message).toMatch(/no longer buffered/)
+      }).pipe(
+        Effect.provide(AnswerBuffer.layerMemory({ secret: SECRET, ttl: "10 minutes" })),
+        Effect.provide(TestClock.layer())
+      )
+    )
   })
 
   it("falls back to a plain stream, without ids, when the buffer's store is down at the start", async () => {

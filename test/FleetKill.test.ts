@@ -1,8 +1,8 @@
 import { connect } from "effect-l0/client"
 import { ProviderServer } from "effect-l0/testing"
 import { describe, expect, it } from "vitest"
-import { hasPostgres, type PostgresServer, startPostgres } from "./fleet/postgres.js"
-import { type Child, freePort, proxy, start } from "./fleet/processes.js"
+import { hasPostgres, type PostgresServer, startPostgres } from "../examples/fleet/postgres.js"
+import { type Child, freePort, proxy, start } from "../examples/fleet/processes.js"
 import { hasRedis, type RedisServer, startRedis } from "./fleet/redis.js"
 
 const SECRET = "the-fleet-test-secret-0123456789"
@@ -62,7 +62,7 @@ describe.skipIf(!hasRedis || !hasPostgres)(
         ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
         const httpPorts = await Promise.all([freePort(), freePort(), freePort()])
         for (const httpPort of httpPorts) {
-          runners.push(start("test/fleet/runner.ts", {
+          runners.push(start("examples/fleet/runner.ts", {
             PORT: String(await freePort()),
             HTTP_PORT: String(httpPort),
             PG_URL: postgres.url,
@@ -110,5 +110,14 @@ describe.skipIf(!hasRedis || !hasPostgres)(
         await Promise.all([provider.close(), postgres?.stop(), redis?.stop()])
       }
     }, 110_000)
+
+    it("the example (examples/fleet/main.ts) shows the whole answer once after killing its generator", async () => {
+      const example = start("examples/fleet/main.ts", {})
+      const exact = await example.line("exact: ")
+      expect(exact).toBe("exact: true")
+      expect(await example.line("answer: ")).toMatch(/outlives its runner\.$/)
+      expect(example.lines.some((line) => line.startsWith("killed runner"))).toBe(true)
+      expect((await example.exit).code).toBe(0)
+    }, 60_000)
   }
 )

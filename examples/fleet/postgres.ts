@@ -47,13 +47,31 @@ export const startPostgres = async (): Promise<PostgresServer> => {
   if (process.getuid?.() === 0) Fs.chownSync(dir, Number((await run("id", ["-u", "postgres"])).stdout.trim()), -1)
   const data = Path.join(dir, "data")
   const [initdb, initArgs] = asServerUser(Path.join(PG_BIN, "initdb"), [
-    "-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"
+    "-D",
+    data,
+    "-A",
+    "trust",
+    "-U",
+    "postgres",
+    "--no-sync",
+    "-E",
+    "UTF8"
   ])
   await run(initdb, initArgs)
   const port = await freePort()
   const [postgres, args] = asServerUser(Path.join(PG_BIN, "postgres"), [
-    "-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-    "-c", "max_connections=200"
+    "-D",
+    data,
+    "-p",
+    String(port),
+    "-k",
+    dir,
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "fsync=off",
+    "-c",
+    "max_connections=200"
   ])
   const child = spawn(postgres, args, { stdio: "ignore" })
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))

@@ -44,7 +44,9 @@ export const start = (file: string, env: Record<string, string>): Child => {
       if (found !== undefined) return Promise.resolve(found)
       return new Promise((resolve, reject) => {
         waiting.push({ prefix, resolve })
-        void exit.then(() => reject(new Error(`${file} exited without a "${prefix}" line; got ${JSON.stringify(lines)}`)))
+        void exit.then(() =>
+          reject(new Error(`${file} exited without a "${prefix}" line; got ${JSON.stringify(lines)}`))
+        )
       })
     }
   }
@@ -73,7 +75,10 @@ export interface Proxy {
  * upstream for the n-th connection (`Infinity`: never), as a flaky network
  * or load balancer would.
  */
-export const proxy = async (upstreams: ReadonlyArray<number>, cutAfter: (connection: number) => number): Promise<Proxy> => {
+export const proxy = async (
+  upstreams: ReadonlyArray<number>,
+  cutAfter: (connection: number) => number
+): Promise<Proxy> => {
   let connections = 0
   let cuts = 0
   const sockets = new Set<Net.Socket>()

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import OpenAI from "openai"
-import { AnswerBuffer, Checkpoint, Continuation, Fleet, Sse } from "../../src/index.js"
+import { AnswerBuffer, Checkpoint, Continuation, Fleet, Sse } from "effect-l0"
 
 const { BASE_URL, HTTP_PORT, PG_URL, PORT, REDIS_URL, SECRET } = process.env
 
@@ -69,7 +69,11 @@ const serve = Effect.gen(function*() {
       const { question, sessionId } = JSON.parse(body) as { sessionId: string; question: string }
       const lastEventId = req.headers["last-event-id"]
       void Effect.runPromiseWith(services)(
-        Chat.respond({ sessionId, input: { question }, lastEventId: typeof lastEventId === "string" ? lastEventId : undefined })
+        Chat.respond({
+          sessionId,
+          input: { question },
+          lastEventId: typeof lastEventId === "string" ? lastEventId : undefined
+        })
       ).then((response) => Sse.pipeToNode(response, res))
     })
   })
