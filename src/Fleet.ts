@@ -92,16 +92,14 @@ export interface Fleet<Input> {
 /**
  * A fleet of answers on `effect/cluster`.
  *
- * **Example** (A runner that also serves HTTP)
- * ```ts fragment
+ * **Example** (The answers of a chat)
+ * ```ts
  * const Chat = Fleet.make({
  *   input: Schema.Struct({ question: Schema.String }),
- *   answer: ({ input }) => ({
- *     stream: ({ checkpoint, signal }) => client.chat.completions.create(Continuation.openaiChat(ask(input.question), checkpoint), { signal })
- *   })
+ *   answer: ({ input }) => ({ stream: ({ signal }) => ask(input.question, signal) })
  * })
- * // on every runner: Chat.layer with NodeClusterSocket.layer, PgClient.layer, AnswerBuffer.layerRedis, Checkpoint.layerRedis
- * // in a route: yield* Chat.respond({ sessionId, input, lastEventId: request.headers.get("last-event-id") })
+ * // every runner: Chat.layer, with NodeClusterSocket.layer, PgClient.layer, AnswerBuffer.layerRedis, Checkpoint.layerRedis
+ * const response = Chat.respond({ sessionId: "chat-42", input: { question: "Why?" } })
  * ```
  * @category constructors
  * @since 0.1.0

@@ -560,8 +560,10 @@ export const read = <Complete = CompletePayload>(
  *
  * **Example** (A resumable answer)
  * ```ts
- * const reply = connect("/chat", { method: "POST", body: JSON.stringify({ sessionId, question }) }, {
- *   onText: (text) => { answer.textContent = text }
+ * import { connect } from "effect-l0/client"
+ *
+ * const reply = connect("/chat", { method: "POST", body: JSON.stringify({ sessionId: "chat-42", question }) }, {
+ *   onText: (text) => console.log(text)
  * })
  * ```
  * @category reading

@@ -80,11 +80,21 @@ describe.skipIf(!hasRedis || !hasPostgres)(
               method: "POST",
               body: JSON.stringify({ sessionId: `fleet-${seed}`, question: String(seed) })
             }, { reconnect: { idempotent: true, attempts: 30, delay: 50, maxDelay: 400 } }))
-          const generating = (runner: Child) => runner.lines.filter((line) => line.startsWith("generating")).length
-          await until("the answers to start", () => runners.reduce((n, r) => n + generating(r), 0) >= SESSIONS)
-          const victim = runners.reduce((a, b) => generating(b) > generating(a) ? b : a)
-          victim.kill("SIGKILL")
-          const killed = await victim.exit
+          const done = replies.map(() => false)
+          replies.forEach((reply, seed) => void reply.result.then(() => (done[seed] = true), () => (done[seed] = true)))
+          // the victim: a runner in the middle of an answer whose client already shows some text (so a checkpoint
+          // was saved), found by bounded polling
+          let victim: Child | undefined
+          await until("an answer in the middle", () => {
+            victim = runners.find((runner) =>
+              replies.some((reply, seed) =>
+                !done[seed] && reply.text.length >= 30 && runner.lines.includes(`generating fleet-${seed}`)
+              )
+            )
+            return victim !== undefined
+          })
+          victim!.kill("SIGKILL")
+          const killed = await victim!.exit
           const results = await Promise.allSettled(replies.map((reply) => reply.result))
           const wrong = results.flatMap((result, seed) =>
             result.status === "fulfilled" && result.value.text === answerOf(seed) ? [] : [{
