@@ -9,6 +9,7 @@ import * as os from "node:os"
 import * as async from "./async.js"
 import * as concurrency from "./concurrency.js"
 import * as fleet from "./fleet.js"
+import * as resume from "./resume.js"
 import * as guardrails from "./guardrails.js"
 import { hasGc } from "./harness.js"
 import * as http from "./http.js"
@@ -30,7 +31,8 @@ const SECTIONS: ReadonlyArray<readonly [string, () => Promise<Outcome>]> = [
   ["http", http.run],
   ["size", size.run],
   ["windows", windows.run],
-  ["fleet", fleet.run]
+  ["fleet", fleet.run],
+  ["resume", resume.run]
 ]
 
 const main = async (): Promise<void> => {

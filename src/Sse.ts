@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Context from "effect/Context"
@@ -25,6 +26,7 @@ import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as AnswerBuffer from "./AnswerBuffer.js"
 import type { CompletePayload, ErrorPayload } from "./client.js"
 import { safeCause } from "./internal/cause.js"
 import { checkKeys, invalidOption } from "./internal/optionSchema.js"
@@ -54,8 +56,31 @@ export interface Options {
   readonly headers?: HeadersInit | undefined
   /** The data of the `complete` event; default `completePayload`. */
   readonly complete?: ((event: Complete) => unknown) | undefined
-  /** Aborting it interrupts the stream (pass the request's signal where the runtime has one). */
+  /**
+   * Aborting it interrupts the stream (pass the request's signal where the runtime has one). With `resume`, it ends
+   * only this response: the answer goes on into the buffer.
+   */
   readonly signal?: AbortSignal | undefined
+  /**
+   * Resumable delivery: every event gets an id (a resume cursor), the answer runs into `buffer` under `sessionId`
+   * whether or not the client stays, and a request with `lastEventId` (its `Last-Event-ID` header) gets what
+   * follows that event instead of a new answer. See {@link resumable}.
+   */
+  readonly resume?: Resume | undefined
+}
+
+/**
+ * The `resume` option: the buffer, the answer's session id (one id, one
+ * answer), and the cursor the client sent, if any.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Resume {
+  readonly buffer: AnswerBuffer.Buffer
+  readonly sessionId: string
+  /** The request's `Last-Event-ID` header: `request.headers.get("last-event-id")`. */
+  readonly lastEventId?: string | null | undefined
 }
 
 /**
@@ -166,7 +191,142 @@ const encodeArray =
     return encoder.encode(out)
   }
 
-const OPTION_KEYS = { keepAlive: true, headers: true, complete: true, signal: true } as const
+const OPTION_KEYS = { keepAlive: true, headers: true, complete: true, signal: true, resume: true } as const
+const RESUME_KEYS = { buffer: true, sessionId: true, lastEventId: true } as const
+
+/** The frames of an array of events, each without its blank line: tokens that arrive together are one frame. */
+const framesOf = (complete: (event: Complete) => unknown) => (items: ReadonlyArray<L0Event>): Array<string> => {
+  const out: Array<string> = []
+  let tokens = ""
+  let pending = false
+  const flush = () => {
+    if (!pending) return
+    out.push(`event: token\ndata: ${JSON.stringify(tokens)}\n`)
+    tokens = ""
+    pending = false
+  }
+  for (const item of items) {
+    if (item._tag === "Token") {
+      tokens += item.value
+      pending = true
+    } else if (item._tag === "Reset") {
+      flush()
+      out.push(`event: reset\ndata: ${JSON.stringify({ kept: item.kept })}\n`)
+    } else if (item._tag === "Complete") {
+      flush()
+      out.push(`event: complete\ndata: ${JSON.stringify(complete(item))}\n`)
+    }
+  }
+  flush()
+  return out
+}
+
+const errorFrame = (payload: ErrorPayload): string => `event: error\ndata: ${JSON.stringify(payload)}\n`
+
+/** The last frame of a failed answer: its error, or none for an interruption (a takeover goes on with it). */
+const failureFrame = (cause: Cause.Cause<unknown>): string | undefined => {
+  const error = Cause.findErrorOption(cause)
+  if (Option.isSome(error)) return errorFrame(errorPayload(error.value as L0Error))
+  if (Cause.hasInterruptsOnly(cause)) return undefined
+  return errorFrame({ tag: "InternalError", category: "fatal", message: "The server failed while streaming" })
+}
+
+/**
+ * How `AnswerBuffer.publish` turns L0 events into the frames of `Sse`.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const framing = (
+  complete: (event: Complete) => unknown = completePayload
+): AnswerBuffer.Framing<L0Event> => ({
+  frames: framesOf(complete),
+  isLast: (frame) => frame.startsWith("event: complete\n") || frame.startsWith("event: error\n"),
+  failure: failureFrame
+})
+
+const resumeErrorPayload = (error: AnswerBuffer.ResumeError): ErrorPayload & { readonly reason: string } => ({
+  tag: "ResumeError",
+  category: "fatal",
+  reason: error.reason,
+  message: error.message
+})
+
+/**
+ * The bytes of a buffered answer after the client's cursor: every frame with
+ * its id, keep-alive comments, and a last `error` event (`ResumeError`) when
+ * the cursor is refused or the answer is gone. It never fails.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const follow = (
+  buffer: AnswerBuffer.Buffer,
+  sessionId: string,
+  lastEventId: string | null | undefined,
+  options?: { readonly keepAlive?: Duration.Input | undefined }
+): Stream.Stream<Uint8Array> => {
+  const interval = keepAliveMillis(options?.keepAlive)
+  const keepAlive = Duration.millis(Number.isFinite(interval) && interval > 0 ? interval : 15_000)
+  const from = lastEventId === undefined || lastEventId === null || lastEventId === ""
+    ? Effect.succeed(undefined)
+    : AnswerBuffer.verify(buffer, sessionId, lastEventId)
+  return Stream.unwrap(Effect.map(from, (cursor) =>
+    // the cursor before the first event: the answer from its start, whichever it is
+    AnswerBuffer.follow(buffer, sessionId, cursor?.generation === 0 ? undefined : cursor, keepAlive))).pipe(
+      Stream.map(({ cursor, frame }) =>
+        encoder.encode(
+          frame === undefined
+            ? (cursor === "" ? ": keep-alive\n\n" : `id: ${cursor}\n\n`)
+            : `${frame}id: ${cursor}\n\n`
+        )
+      ),
+      Stream.catch((error) => Stream.succeed(encoder.encode(`${errorFrame(resumeErrorPayload(error))}\n`)))
+    )
+}
+
+/**
+ * The bytes of a resumable answer: with a cursor, what follows it; without,
+ * the session's answer from its start, generating it first (in the
+ * background, into the buffer) unless the buffer already holds it. A buffer
+ * that is down at the start falls back to the plain stream (`encode`): the
+ * answer arrives, without ids, so it cannot be resumed.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const resumable = <R>(
+  self: Stream.Stream<L0Event, L0Error, R>,
+  resume: Resume,
+  options?: Options
+): Stream.Stream<Uint8Array, never, R> => {
+  const { buffer, lastEventId, sessionId } = resume
+  const plain = encode(self, { ...options, resume: undefined })
+  if (lastEventId !== undefined && lastEventId !== null && lastEventId !== "") {
+    return follow(buffer, sessionId, lastEventId, options)
+  }
+  return Stream.unwrap(Effect.gen(function*() {
+    const generation = Math.max(1, yield* Clock.currentTimeMillis)
+    const head = yield* AnswerBuffer.timed(buffer, "open", buffer.store.open(sessionId, generation)).pipe(
+      Effect.map(Option.some),
+      Effect.catch((error) =>
+        Effect.as(
+          Effect.logWarning(`effect-l0: ${error.message}; the answer is sent without resume`),
+          Option.none()
+        )
+      )
+    )
+    if (Option.isNone(head)) return plain
+    if (head.value.generation === generation && head.value.last === 0 && !head.value.done) {
+      const context = yield* Effect.context<R>()
+      // the answer belongs to the buffer, not to this connection: it goes on when the client leaves
+      Effect.runForkWith(context)(
+        AnswerBuffer.publish(buffer, sessionId, generation, self, framing(options?.complete))
+      )
+    }
+    return follow(buffer, sessionId, undefined, options)
+  }))
+}
 
 const keepAliveMillis = (input: Duration.Input | undefined): number => {
   const decoded = Duration.fromInput(input ?? "15 seconds")
@@ -204,7 +364,7 @@ export const encode: {
 } = dual(
   (args) => Stream.isStream(args[0]),
   <R>(self: Stream.Stream<L0Event, L0Error, R>, options?: Options): Stream.Stream<Uint8Array, never, R> => {
-    const unknown = checkKeys(options, OPTION_KEYS)
+    const unknown = checkKeys(options, OPTION_KEYS) ?? checkKeys(options?.resume, RESUME_KEYS)
     if (unknown !== undefined) {
       return Stream.succeed(failure({ tag: "FatalError", category: "fatal", message: unknown.message }))
     }
@@ -216,6 +376,7 @@ export const encode: {
         message: invalidOption("keepAlive", `a positive duration or "Infinity"`, options?.keepAlive).message
       }))
     }
+    if (options?.resume !== undefined) return resumable(self, options.resume, options)
     const events: Stream.Stream<L0Event | typeof KeepAlive, L0Error, R> = Number.isFinite(interval)
       ? Stream.merge(self, Stream.map(Stream.fromSchedule(Schedule.spaced(interval)), () => KeepAlive), {
         haltStrategy: "left"

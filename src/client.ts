@@ -37,6 +37,8 @@ export interface ErrorPayload {
   readonly message: string
   /** The provider's HTTP status, when the error came from one. */
   readonly status?: number | undefined
+  /** Why, for some tags: a `ResumeError`'s `"expired"`, `"invalid"`, `"unavailable"` or `"stalled"`. */
+  readonly reason?: string | undefined
 }
 
 /**
@@ -92,11 +94,13 @@ export class StreamError extends Error {
   readonly tag: string
   readonly category: ErrorCategory
   readonly status: number | undefined
+  readonly reason: string | undefined
   constructor(payload: ErrorPayload, options?: { readonly cause?: unknown }) {
     super(payload.message, options)
     this.tag = payload.tag
     this.category = payload.category
     this.status = payload.status
+    this.reason = payload.reason
   }
 }
 
@@ -140,7 +144,39 @@ export interface ReadOptions {
    * the answer.
    */
   readonly maxEventSize?: number | undefined
+  /**
+   * Reconnecting after the connection dropped before `complete`, for a `read` given a function that makes the
+   * request (and for `connect`): at most `attempts` tries in a row (default 5; 0 never reconnects), waiting `delay`
+   * milliseconds (default 250) doubled at each try up to `maxDelay` (default 5000). Only a stream whose events
+   * carry ids (`Sse` with `resume`) is reconnected: the request is made again with the last id as
+   * `Last-Event-ID`, and the server sends what follows it.
+   */
+  readonly reconnect?: {
+    /**
+     * The request may be made again from scratch (the server answers a session id with one answer, as `Sse` with
+     * `resume` and `Fleet` do): a connection that fails before any event is then tried again, without a cursor.
+     */
+    readonly idempotent?: boolean | undefined
+    readonly attempts?: number | undefined
+    readonly delay?: number | undefined
+    readonly maxDelay?: number | undefined
+  } | undefined
+  /** Called before each reconnection, with its number in a row (from 1) and what ended the connection. */
+  readonly onReconnect?: ((attempt: number, error: StreamError) => void) | undefined
 }
+
+/**
+ * What `read` reads: a response, or a function that makes the request, given
+ * the cursor to resume from (`undefined` for the first request), which lets
+ * the reader reconnect.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Source =
+  | Response
+  | Promise<Response>
+  | ((lastEventId: string | undefined) => Response | Promise<Response>)
 
 /**
  * The default `maxEventSize`: 10 × 1024 × 1024 characters, the limit of the
@@ -200,7 +236,9 @@ const errorOf = (data: string): StreamError => {
     tag: typeof tag === "string" ? tag : "UnknownError",
     category: CATEGORIES.has(category) ? category as ErrorCategory : "fatal",
     message: typeof message === "string" ? message : "The server reported an error",
-    status: typeof status === "number" ? status : undefined
+    status: typeof status === "number" ? status : undefined,
+    reason: typeof (payload as { reason?: unknown }).reason === "string" ? (payload as { reason: string }).reason
+      : undefined
   })
 }
 
@@ -224,7 +262,12 @@ const describe = (u: unknown): string => typeof u === "number" ? String(u) : typ
  * blank line when it has data. An event that grows past `maxSize`
  * characters (its unfinished line, name and data) fails the read.
  */
-const makeParser = (dispatch: (event: string, data: string) => void, maxSize: number) => {
+const makeParser = (
+  dispatch: (event: string, data: string) => void,
+  maxSize: number,
+  onId: (id: string) => void
+) => {
+  let id: string | undefined = undefined
   let buffer = ""
   let skipLf = false
   let event = ""
@@ -232,6 +275,9 @@ const makeParser = (dispatch: (event: string, data: string) => void, maxSize: nu
   let dataSize = 0
   const line = (text: string) => {
     if (text === "") {
+      // an id applies once its event is dispatched, also when it has no data (a cursor before any event)
+      if (id !== undefined) onId(id)
+      id = undefined
       if (data.length > 0) dispatch(event === "" ? "message" : event, data.join("\n"))
       event = ""
       data = []
@@ -243,7 +289,10 @@ const makeParser = (dispatch: (event: string, data: string) => void, maxSize: nu
     const field = colon === -1 ? text : text.slice(0, colon)
     const value = colon === -1 ? "" : text.slice(text.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1)
     if (field === "event") event = value
-    else if (field === "data") {
+    else if (field === "id") {
+      if (!value.includes("\0")) id = value
+      return
+    } else if (field === "data") {
       data.push(value)
       dataSize += value.length + 1
     } else return
@@ -286,11 +335,16 @@ const makeParser = (dispatch: (event: string, data: string) => void, maxSize: nu
  * @since 0.1.0
  */
 export const read = <Complete = CompletePayload>(
-  response: Response | Promise<Response>,
+  source: Source,
   options: ReadOptions = {}
 ): Reader<Complete> => {
-  const { maxEventSize = defaultMaxEventSize, onReset, onText, onToken, signal } = options
+  const { maxEventSize = defaultMaxEventSize, onReconnect, onReset, onText, onToken, reconnect = {}, signal } = options
+  const { attempts = 5, delay = 250, idempotent = false, maxDelay = 5000 } = reconnect
   let text = ""
+  /** The id of the last event dispatched: where a reconnection resumes. */
+  let cursor: string | undefined = undefined
+  /** Events dispatched since the last (re)connection: progress resets the count of tries. */
+  let progress = false
   let version = 0
   let outcome:
     | { readonly ok: true; readonly value: Result<Complete> }
@@ -326,6 +380,7 @@ export const read = <Complete = CompletePayload>(
 
   const dispatch = (event: string, data: string): void => {
     if (outcome !== undefined) return
+    progress = true
     switch (event) {
       case "token": {
         const value = parseJson(event, data)
@@ -372,7 +427,7 @@ export const read = <Complete = CompletePayload>(
     }
   }
 
-  const pump = async (): Promise<void> => {
+  const once = async (response: Response | Promise<Response>): Promise<void> => {
     const res = await Promise.resolve(response).catch((error: unknown) => {
       throw isAbort(error) ? error : networkError("The request failed", error)
     })
@@ -393,7 +448,9 @@ export const read = <Complete = CompletePayload>(
     }
     body = res.body.getReader()
     const decoder = new TextDecoder()
-    const parse = makeParser(dispatch, maxEventSize)
+    const parse = makeParser(dispatch, maxEventSize, (id) => {
+      cursor = id
+    })
     for (;;) {
       const { done, value } = await body.read().catch((error: unknown) => {
         throw isAbort(error) ? error : networkError("The connection failed while streaming", error)
@@ -406,10 +463,62 @@ export const read = <Complete = CompletePayload>(
     throw networkError("The stream ended before its complete event")
   }
 
+  const canRetry = (error: unknown): error is StreamError =>
+    error instanceof StreamError && (error.tag === "NetworkError" || (error.tag === "HttpError" &&
+      error.category === "transient"))
+
+  const pause = (ms: number) =>
+    new Promise<void>((resume) => {
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        signal?.removeEventListener("abort", done)
+        resume()
+      }
+      signal?.addEventListener("abort", done, { once: true })
+    })
+
+  const pump = async (): Promise<void> => {
+    if (typeof source !== "function") return once(source)
+    let tries = 0
+    for (let request: Response | Promise<Response> = source(undefined);;) {
+      progress = false
+      try {
+        return await once(request)
+      } catch (error) {
+        if (progress) tries = 0
+        // without a cursor the server did not offer to resume: a new request would start the answer again, which
+        // only an idempotent one may, and only before any event
+        const resumable = cursor !== undefined && cursor !== "" || idempotent && cursor === undefined && version === 0
+        if (outcome !== undefined || !canRetry(error) || !resumable || tries >= attempts) throw error
+        tries++
+        onReconnect?.(tries, error)
+        await pause(Math.min(delay * 2 ** (tries - 1), maxDelay))
+        if (outcome !== undefined) return
+        body = undefined
+        try {
+          request = source(cursor)
+        } catch (thrown) {
+          request = Promise.reject(thrown)
+        }
+      }
+    }
+  }
+
+  const badReconnect = [["attempts", attempts], ["delay", delay], ["maxDelay", maxDelay]].find(
+    ([, value]) => !(Number.isSafeInteger(value) && (value as number) >= 0)
+  )
   if (!(Number.isSafeInteger(maxEventSize) && maxEventSize > 0)) {
     finish({
       ok: false,
       error: optionError(`Invalid option "maxEventSize": expected a positive integer, got ${describe(maxEventSize)}`)
+    })
+  } else if (badReconnect !== undefined) {
+    finish({
+      ok: false,
+      error: optionError(
+        `Invalid option "reconnect.${badReconnect[0]}": expected an integer ≥ 0, got ${describe(badReconnect[1])}`
+      )
     })
   } else if (signal?.aborted) cancel(signal.reason)
   else signal?.addEventListener("abort", onAbort, { once: true })
@@ -443,3 +552,31 @@ export const read = <Complete = CompletePayload>(
     }
   }
 }
+
+/**
+ * Reads the event stream of `fetch(input, init)`, reconnecting after a drop
+ * with the last event's id as `Last-Event-ID` (the same method, headers and
+ * body, so give a body that can be sent again: a string, not a stream).
+ *
+ * **Example** (A resumable answer)
+ * ```ts
+ * import { connect } from "effect-l0/client"
+ *
+ * const reply = connect("/chat", { method: "POST", body: JSON.stringify({ sessionId: "chat-42", question }) }, {
+ *   onText: (text) => console.log(text)
+ * })
+ * ```
+ * @category reading
+ * @since 0.1.0
+ */
+export const connect = <Complete = CompletePayload>(
+  input: string | URL,
+  init: RequestInit = {},
+  options: ReadOptions = {}
+): Reader<Complete> =>
+  read<Complete>((lastEventId) => {
+    if (lastEventId === undefined) return fetch(input, init)
+    const headers = new Headers(init.headers)
+    headers.set("last-event-id", lastEventId)
+    return fetch(input, { ...init, headers })
+  }, options)

@@ -8,6 +8,7 @@
 export * as Adapter from "./Adapter.js"
 /** @since 0.1.0 */
 export * as Adapters from "./adapters/index.js"
+export * as AnswerBuffer from "./AnswerBuffer.js"
 /** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.js"
 /** @since 0.1.0 */
@@ -20,6 +21,7 @@ export * as EffectAi from "./EffectAi.js"
 export * as EventBus from "./EventBus.js"
 /** @since 0.1.0 */
 export * as EventLog from "./EventLog.js"
+export * as Fleet from "./Fleet.js"
 /** @since 0.1.0 */
 export * as Guardrail from "./Guardrail.js"
 /** @since 0.1.0 */

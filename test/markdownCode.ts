@@ -74,10 +74,12 @@ const effectNames = ["Duration", "Effect", "Fiber", "Layer", "Redacted", "Result
 const effectL0Names = [
   "Adapter",
   "Adapters",
+  "AnswerBuffer",
   "Consensus",
   "Continuation",
   "EventBus",
   "EventLog",
+  "Fleet",
   "Guardrail",
   "Guardrails",
   "JsonRepair",
