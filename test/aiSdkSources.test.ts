@@ -175,7 +175,12 @@ describe("the AI SDK's errors, categorized", () => {
   const url = "http://127.0.0.1/v1/chat/completions"
   for (const [major, ApiError] of [["ai 7", APICallError], ["ai 6", APICallError6]] as const) {
     it(`${major}: an APICallError without a status that says isRetryable is transient; one that says no is not`, () => {
-      const retryable = new ApiError({ message: "Upstream said try again", url, requestBodyValues: {}, isRetryable: true })
+      const retryable = new ApiError({
+        message: "Upstream said try again",
+        url,
+        requestBodyValues: {},
+        isRetryable: true
+      })
       expect(L0Error.fromUnknown(retryable)._tag).toBe("TransientError")
       const final = new ApiError({ message: "Upstream said no", url, requestBodyValues: {}, isRetryable: false })
       expect(L0Error.fromUnknown(final)._tag).toBe("ModelError")

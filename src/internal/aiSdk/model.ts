@@ -94,7 +94,8 @@ export const continuing = <P extends Params>(params: P, checkpoint: string): P =
 /** A `ReadableStream` as an `AsyncIterable`, for runtimes whose streams are not iterable. */
 export const iterable = (stream: unknown): AsyncIterable<unknown> | undefined => {
   if (!isRecord(stream)) return undefined
-  if (Symbol.asyncIterator in stream) return stream as unknown as AsyncIterable<unknown>
+  const iterate = (stream as { readonly [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator]
+  if (typeof iterate === "function") return stream as unknown as AsyncIterable<unknown>
   if (typeof stream.getReader !== "function") return undefined
   const readable = stream as unknown as ReadableStream<unknown>
   return {
