@@ -197,6 +197,17 @@ export interface UIStreamOptions {
   readonly messageMetadata?: ((event: Complete) => unknown) | undefined
   /** The `errorText` of a failed run; default the error's message, secrets redacted. */
   readonly errorText?: ((error: L0Error) => string) | undefined
+  /**
+   * How a `Reset` that takes text back reaches the page:
+   * - `"reset-step"` (default): the protocol's `reset-step` chunk, which
+   *   `useChat` and `readUIMessageStream` of ai 7 apply (the step's parts
+   *   are removed), then the kept text as a new text part;
+   * - `"data-part"`: for pages on ai 6, whose reader does not know
+   *   `reset-step`: the text part ends and a `data-effect-l0-reset` part
+   *   `{ kept }` follows; render the text with `uiMessageText` of
+   *   `effect-l0/client`, which applies it.
+   */
+  readonly reset?: "reset-step" | "data-part" | undefined
 }
 
 /**

@@ -15,6 +15,7 @@ import * as Stream from "effect/Stream"
 import type { UIMessageChunk, UIStreamOptions } from "../../AiSdk.js"
 import type { L0Error } from "../../L0Error.js"
 import type { Complete, L0Event } from "../../L0Event.js"
+import { RESET_PART } from "../../client.js"
 import { isRecord } from "../decode.js"
 import { invalidOption } from "../optionSchema.js"
 import { redactSecrets } from "../redact.js"
@@ -158,6 +159,16 @@ class UIWriter {
     const text = this.shown.join("").slice(0, kept)
     this.shown = []
     this.shownLength = 0
+    if (this.options.reset === "data-part") {
+      // the page's `uiMessageText` keeps the first `kept` characters of the text before this part
+      this.endParts(out)
+      out.push({ type: RESET_PART, id: this.nextId("reset"), data: { kept } })
+      if (text.length > 0) {
+        this.shown.push(text)
+        this.shownLength = text.length
+      }
+      return
+    }
     this.textId = undefined
     this.reasoningId = undefined
     out.push({ type: "reset-step" })
