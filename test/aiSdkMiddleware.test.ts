@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
-import { AiSdk, EventBus, Guardrail, Guardrails, ProviderHealth } from "effect-l0"
+import { AiSdk, EventBus, Guardrail, Guardrails, L0Async, ProviderHealth } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import { beforeAll } from "vitest"
 import { z } from "zod"
@@ -679,5 +679,139 @@ describe("AiSdk.middleware", () => {
       })
       expect(attempts.count).toBe(2)
     })
+  })
+
+  describe("a model that fails, lies or hangs", () => {
+    /** A LanguageModelV4 whose n-th doStream does what `answers[n]` says (the last one repeats). */
+    const model = (answers: ReadonlyArray<() => unknown>) => {
+      let calls = 0
+      return {
+        calls: () => calls,
+        model: {
+          specificationVersion: "v4",
+          provider: "test",
+          modelId: "faulty",
+          supportedUrls: {},
+          doGenerate: () => Promise.reject(new Error("not called")),
+          doStream: () => answers[Math.min(calls++, answers.length - 1)]!()
+        }
+      }
+    }
+    const streamOf = (parts: ReadonlyArray<unknown>) => ({
+      stream: new ReadableStream({
+        start: (controller) => {
+          for (const part of parts) controller.enqueue(part)
+          controller.close()
+        }
+      })
+    })
+    const good = () =>
+      Promise.resolve(streamOf([
+        { type: "text-start", id: "t" },
+        { type: "text-delta", id: "t", delta: "Fine" },
+        { type: "text-end", id: "t" },
+        finishPart
+      ]))
+    const generate = (faulty: { readonly model: object }, options: AiSdk.MiddlewareOptions = {}) =>
+      generateText({
+        model: wrapLanguageModel({
+          model: faulty.model as never,
+          middleware: AiSdk.middleware({ retry, timeout: ampleTimeout, ...options })
+        }),
+        prompt: "Hello"
+      })
+
+    it("a doStream that throws at once, or rejects with a revoked Proxy, is categorized and retried", async () => {
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      revoke()
+      const faulty = model([
+        () => {
+          throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+        },
+        () => Promise.reject(proxy),
+        good
+      ])
+      expect((await generate(faulty)).text).toBe("Fine")
+      expect(faulty.calls()).toBe(3)
+    })
+
+    it("a doStream that resolves without a readable stream is a FatalError, not retried", async () => {
+      const faulty = model([() => Promise.resolve({ stream: 42 }), good])
+      await expect(generate(faulty)).rejects.toMatchObject({ _tag: "FatalError", reason: "options" })
+      expect(faulty.calls()).toBe(1)
+    })
+
+    it("a part whose type getter throws, or an error part carrying a revoked Proxy, fails the attempt, which is retried", async () => {
+      const { proxy, revoke } = Proxy.revocable({}, {})
+      revoke()
+      const hostile = {
+        get type(): never {
+          throw new Error("getter exploded")
+        }
+      }
+      const faulty = model([
+        () => Promise.resolve(streamOf([hostile])),
+        () => Promise.resolve(streamOf([{ type: "error", error: proxy }])),
+        good
+      ])
+      const bus: Array<EventBus.BusEvent> = []
+      expect((await generate(faulty, { layer: EventBus.layer((event) => bus.push(event)) })).text).toBe("Fine")
+      expect(bus.filter((event) => event.type.startsWith("error_")).map((event) => event.type)).toEqual([
+        "error_model",
+        "error_model"
+      ])
+    })
+
+    it.effect("a doStream that never resolves is cut by the first-token timeout and retried", () =>
+      Effect.gen(function*() {
+        const faulty = model([() => new Promise(() => {}), good])
+        const context = yield* Effect.context<never>()
+        const fiber = yield* Effect.promise(() =>
+          generate(faulty, {
+            retry: { backoff: "fixed", baseDelay: 0 },
+            timeout: { initialToken: "5 seconds", interToken: "5 seconds" },
+            layer: Layer.succeedContext(context)
+          })
+        ).pipe(Effect.forkChild)
+        yield* advance("5 seconds")
+        expect((yield* Fiber.join(fiber)).text).toBe("Fine")
+        expect(faulty.calls()).toBe(2)
+      }))
+
+    it("callbacks that throw (L0Async, EventBus) never break the call", async () => {
+      const faulty = model([() => Promise.reject(new Error("503 Service Unavailable")), good])
+      const text = (await generate(faulty, {
+        layer: L0Async.layer({
+          onRetry: () => {
+            throw new Error("onRetry exploded")
+          },
+          onComplete: () => {
+            throw new Error("onComplete exploded")
+          }
+        })
+      })).text
+      expect(text).toBe("Fine")
+    })
+
+    it("the AI SDK's own callbacks that throw (onChunk, onFinish) are contained by the AI SDK: the call answers", () =>
+      withServer([TEXT], async (server) => {
+        const model = wrapLanguageModel({
+          model: createOpenAI({ baseURL: server.openaiBaseUrl, apiKey: API_KEY }).chat("gpt-test"),
+          middleware: AiSdk.middleware({ retry, timeout: ampleTimeout })
+        })
+        const streamed = await read(streamText({
+          model,
+          prompt: "Hello",
+          onChunk: () => {
+            throw new Error("onChunk exploded")
+          },
+          onFinish: () => {
+            throw new Error("onFinish exploded")
+          },
+          onError: () => {}
+        }))
+        expect(streamed.text).toBe(TEXT)
+        expect(server.requests.length).toBe(1)
+      }))
   })
 })

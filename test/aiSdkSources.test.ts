@@ -171,6 +171,36 @@ describe("the AI SDK's own error printing", () => {
   }
 })
 
+describe("the user's AI SDK callbacks", () => {
+  for (const { major, provider } of majors) {
+    it.live(`${major}: onError and onFinish that throw change nothing: the failed attempt is retried, the answer kept`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* ProviderServer.start([ProviderServer.httpError(503), "Hello there"])
+        const model = provider({ baseURL: server.openaiBaseUrl, apiKey: API_KEY }).chat("gpt-test") as never
+        const call = (major === "ai 7" ? streamText : streamText6) as unknown as (options: object) => never
+        const text = yield* L0.text({
+          stream: ({ signal }) =>
+            call({
+              model,
+              prompt: "Hello",
+              maxRetries: 0,
+              abortSignal: signal,
+              onError: () => {
+                throw new Error("onError exploded")
+              },
+              onFinish: () => {
+                throw new Error("onFinish exploded")
+              }
+            }),
+          retry,
+          timeout: ampleTimeout
+        })
+        expect(text).toBe("Hello there")
+        expect(server.requests.length).toBe(2)
+      })))
+  }
+})
+
 describe("the AI SDK's errors, categorized", () => {
   const url = "http://127.0.0.1/v1/chat/completions"
   for (const [major, ApiError] of [["ai 7", APICallError], ["ai 6", APICallError6]] as const) {

@@ -13,6 +13,7 @@ import { readUIMessageStream as readUIMessageStream6 } from "ai6"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
 import * as Stream from "effect/Stream"
 import { AiSdk, EventBus, L0, L0Event, L0State } from "effect-l0"
 import { uiMessageText } from "effect-l0/client"
@@ -378,4 +379,33 @@ describe("AiSdk.uiMessageChunks", () => {
       ]
     })).toBe("Hello")
   })
+
+  it.effect("a messageMetadata or errorText callback that throws: the chunk goes without it, the stream ends as usual, a warning is logged", () =>
+    Effect.gen(function*() {
+      const logs: Array<unknown> = []
+      const logged = Logger.layer([Logger.make((options) => void logs.push(options.message))])
+      const chunks = yield* Stream.runCollect(
+        AiSdk.uiMessageChunks(L0.stream({ stream: () => Stream.make("Hi") }), {
+          messageMetadata: () => {
+            throw new Error("metadata exploded")
+          }
+        })
+      ).pipe(Effect.provide(logged))
+      expect(chunks.at(-1)).toEqual({ type: "finish", finishReason: "stop" })
+      const failed = yield* Stream.runCollect(
+        AiSdk.uiMessageChunks(
+          L0.stream({ stream: () => Stream.fail(new Error("boom")), retry: { maxRetries: 0, maxAttempts: 1 } }),
+          {
+            errorText: () => {
+              throw new Error("errorText exploded")
+            }
+          }
+        )
+      ).pipe(Effect.provide(logged))
+      expect(failed.at(-1)).toMatchObject({ type: "error", errorText: expect.stringContaining("boom") })
+      expect(logs.flat().filter((message) => typeof message === "string" && message.includes("threw"))).toEqual([
+        "effect-l0/AiSdk: messageMetadata threw; the stream went on without it",
+        "effect-l0/AiSdk: errorText threw; the stream went on without it"
+      ])
+    }))
 })

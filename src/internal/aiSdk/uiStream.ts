@@ -192,8 +192,16 @@ class UIWriter {
     this.endReasoning(out)
   }
 
+  /** A user callback that threw: reported by the stream, never breaking it. */
+  failure: { readonly callback: string; readonly error: unknown } | undefined = undefined
+
   private finish(event: Complete, out: Array<UIMessageChunk>): void {
-    const metadata = (this.options.messageMetadata ?? usageMetadata)(event)
+    let metadata: unknown
+    try {
+      metadata = (this.options.messageMetadata ?? usageMetadata)(event)
+    } catch (error) {
+      this.failure = { callback: "messageMetadata", error }
+    }
     out.push({ type: "finish-step" }, {
       type: "finish",
       finishReason: finishReason(event.state.finishReason),
@@ -203,6 +211,18 @@ class UIWriter {
 }
 
 const errorChunk = (errorText: string): UIMessageChunk => ({ type: "error", errorText })
+
+/** Logs, once, the user callback that threw; the chunk it was for went out without it. */
+const reported = (writer: UIWriter): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const failure = writer.failure
+    if (failure === undefined) return Effect.void
+    writer.failure = undefined
+    return Effect.logWarning(
+      `effect-l0/AiSdk: ${failure.callback} threw; the stream went on without it`,
+      Cause.fail(failure.error)
+    )
+  })
 
 const KeepAlive = Symbol.for("effect-l0/AiSdk/KeepAlive")
 
@@ -218,14 +238,23 @@ export const chunks = <R>(
 ): Stream.Stream<UIMessageChunk, never, R> =>
   Stream.suspend(() => {
     const writer = new UIWriter(options)
-    const errorText = options.errorText ?? ((error: L0Error) => redactSecrets(error.message))
+    const defaultText = (error: L0Error) => redactSecrets(error.message)
+    const errorText = (error: L0Error): string => {
+      if (options.errorText === undefined) return defaultText(error)
+      try {
+        return options.errorText(error)
+      } catch (thrown) {
+        writer.failure = { callback: "errorText", error: thrown }
+        return defaultText(error)
+      }
+    }
     const onFailure = (cause: Cause.Cause<L0Error>): Stream.Stream<UIMessageChunk> => {
       const error = Cause.findErrorOption(cause)
       if (Option.isSome(error)) {
         const out: Array<UIMessageChunk> = []
         writer.start(out)
         out.push(errorChunk(errorText(error.value)))
-        return Stream.fromIterable(out)
+        return Stream.concat(Stream.fromIterable(out), Stream.fromEffectDrain(reported(writer)))
       }
       if (Cause.hasInterruptsOnly(cause)) return Stream.empty
       // a defect is a bug on the server: the page gets no detail, the server log gets the cause
@@ -241,9 +270,10 @@ export const chunks = <R>(
           function next(events): Pull.Pull<Arr.NonEmptyReadonlyArray<UIMessageChunk>, L0Error, void> {
             const out: Array<UIMessageChunk> = []
             writer.write(events, out)
-            return out.length === 0
+            const pulled = out.length === 0
               ? Effect.flatMap(upstream, next)
               : Effect.succeed(out as unknown as Arr.NonEmptyReadonlyArray<UIMessageChunk>)
+            return writer.failure === undefined ? pulled : Effect.andThen(reported(writer), pulled)
           }
         )
       ))
