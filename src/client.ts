@@ -470,11 +470,12 @@ export interface UIMessageLike {
  * the text before it. With the default `reset: "reset-step"` the message's
  * text parts are the text already.
  *
- * **Example** (Rendering with useChat)
+ * **Example** (Showing a message of useChat)
  * ```ts
  * import { uiMessageText } from "effect-l0/client"
  *
- * messages.map((message) => <p key={message.id}>{uiMessageText(message)}</p>)
+ * const message = { parts: [{ type: "text", text: "The quick" }, { type: "data-effect-l0-reset", data: { kept: 4 } }] }
+ * answer.textContent = uiMessageText(message) // "The "
  * ```
  * @category ai sdk
  * @since 0.1.0
