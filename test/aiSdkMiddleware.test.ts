@@ -814,4 +814,138 @@ describe("AiSdk.middleware", () => {
         expect(server.requests.length).toBe(1)
       }))
   })
+
+  describe("parts as models send them", () => {
+    /** A LanguageModelV4 whose n-th doStream streams `attempts[n]` (the last one repeats). */
+    const scriptedModel = (attempts: ReadonlyArray<ReadonlyArray<unknown>>) => {
+      let calls = 0
+      return {
+        calls: () => calls,
+        model: wrapLanguageModel({
+          model: {
+            specificationVersion: "v4",
+            provider: "test",
+            modelId: "parts",
+            supportedUrls: {},
+            doGenerate: () => Promise.reject(new Error("not called")),
+            doStream: () => {
+              const parts = attempts[Math.min(calls++, attempts.length - 1)]!
+              return Promise.resolve({
+                stream: new ReadableStream({
+                  start: (controller) => {
+                    for (const part of parts) controller.enqueue(part)
+                    controller.close()
+                  }
+                })
+              })
+            }
+          } as never,
+          middleware: AiSdk.middleware({ retry: { ...retry, maxAttempts: 3 }, timeout: ampleTimeout })
+        })
+      }
+    }
+    const doStreamParts = async (model: LanguageModel) => {
+      const reader = (await (model as unknown as { doStream: (p: object) => Promise<{ stream: ReadableStream }> })
+        .doStream({ prompt: [] })).stream.getReader()
+      const parts: Array<Record<string, unknown>> = []
+      for (let next = await reader.read(); !next.done; next = await reader.read()) parts.push(next.value)
+      return parts
+    }
+
+    it("text without text-start or text-end gets a block of its own, opened and closed", async () => {
+      const { model } = scriptedModel([[{ type: "text-delta", id: "x", delta: "Hi" }, finishPart]])
+      expect(await doStreamParts(model)).toEqual([
+        { type: "text-start", id: "effect-l0-text-0" },
+        { type: "text-delta", id: "effect-l0-text-0", delta: "Hi" },
+        { type: "text-end", id: "effect-l0-text-0" },
+        finishPart
+      ])
+    })
+
+    it("a retry after the failed attempt closed its block goes on in that block", async () => {
+      const { calls, model } = scriptedModel([
+        [{ type: "text-start", id: "a" }, { type: "text-delta", id: "a", delta: "Hel" }, { type: "text-end", id: "a" }],
+        [
+          { type: "text-start", id: "b" },
+          { type: "text-delta", id: "b", delta: "lo" },
+          { type: "text-end", id: "b" },
+          finishPart
+        ]
+      ])
+      expect(await doStreamParts(model)).toEqual([
+        { type: "text-start", id: "a" },
+        { type: "text-delta", id: "a", delta: "Hel" },
+        { type: "text-delta", id: "a", delta: "lo" },
+        { type: "text-end", id: "a" },
+        finishPart
+      ])
+      expect(calls()).toBe(2)
+    })
+
+    it("two text blocks of one answer stay two blocks", async () => {
+      const { model } = scriptedModel([[
+        { type: "text-start", id: "a" },
+        { type: "text-delta", id: "a", delta: "One" },
+        { type: "text-end", id: "a" },
+        { type: "text-start", id: "b" },
+        { type: "text-delta", id: "b", delta: "Two" },
+        { type: "text-end", id: "b" },
+        finishPart
+      ]])
+      expect((await doStreamParts(model)).map((part) => `${part.type}:${String(part.id)}`)).toEqual([
+        "text-start:a",
+        "text-delta:a",
+        "text-end:a",
+        "text-start:b",
+        "text-delta:b",
+        "text-end:b",
+        "finish:undefined"
+      ])
+    })
+
+    it("generateText answers with the reasoning, the sources and the warnings of the attempt that answered", async () => {
+      const { model } = scriptedModel([[
+        { type: "stream-start", warnings: [{ type: "other", message: "a warning" }] },
+        { type: "response-metadata", id: "resp-1", modelId: "parts" },
+        { type: "reasoning-start", id: "r" },
+        { type: "reasoning-delta", id: "r", delta: "Think" },
+        { type: "reasoning-delta", id: "r", delta: "ing" },
+        { type: "reasoning-end", id: "r" },
+        { type: "text-start", id: "t" },
+        { type: "text-delta", id: "t", delta: "Answer" },
+        { type: "text-end", id: "t" },
+        { type: "source", sourceType: "url", id: "s1", url: "https://example.com" },
+        finishPart
+      ]])
+      const result = await generateText({ model, prompt: "Hello" })
+      expect([result.text, result.reasoningText, result.response.id]).toEqual(["Answer", "Thinking", "resp-1"])
+      expect(result.sources).toMatchObject([{ id: "s1", url: "https://example.com" }])
+      expect(result.warnings).toMatchObject([{ message: "a warning" }])
+    })
+
+    it("a content-filter finish, a part that is not an object, a stream without finish: failed attempts, typed", async () => {
+      const contentFiltered = scriptedModel([[
+        { type: "text-delta", id: "t", delta: "Hi" },
+        { ...finishPart, finishReason: { unified: "content-filter", raw: "content_filter" } }
+      ]])
+      await expect(generateText({ model: contentFiltered.model, prompt: "Hello" })).rejects.toMatchObject({
+        _tag: "ExhaustedError",
+        lastError: { _tag: "ContentError" }
+      })
+      expect(contentFiltered.calls()).toBe(3)
+      // a model that sends something other than parts speaks another protocol: no retry fixes that
+      const notAPart = scriptedModel([["text"], [{ type: "text-delta", id: "t", delta: "Hi" }, finishPart]])
+      await expect(generateText({ model: notAPart.model, prompt: "Hello" })).rejects.toMatchObject({
+        _tag: "ExhaustedError",
+        lastError: { _tag: "FatalError", reason: "protocol" }
+      })
+      expect(notAPart.calls()).toBe(1)
+      const noFinish = scriptedModel([[{ type: "text-delta", id: "t", delta: "Hi" }], [
+        { type: "text-delta", id: "t", delta: "Hi" },
+        { type: "error" }
+      ], [{ type: "text-delta", id: "t", delta: "Hi!" }, finishPart]])
+      expect((await generateText({ model: noFinish.model, prompt: "Hello" })).text).toBe("Hi!")
+      expect(noFinish.calls()).toBe(3)
+    })
+  })
 })

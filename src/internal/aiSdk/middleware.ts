@@ -15,7 +15,7 @@ import * as Stream from "effect/Stream"
 import type { MiddlewareOptions, TakeBackError as TakeBack } from "../../AiSdk.js"
 import type { CategoryError, L0Error } from "../../L0Error.js"
 import { FatalError } from "../../L0Error.js"
-import type { Complete, L0Event } from "../../L0Event.js"
+import type { L0Event } from "../../L0Event.js"
 import { keyed } from "../health.js"
 import { stream as l0Stream } from "../l0.js"
 import type { AttemptContext, L0Options, SourceFactory } from "../l0Types.js"
@@ -110,7 +110,7 @@ class StreamWriter {
           break
         }
         case "Complete": {
-          this.complete(event, out)
+          this.complete(out)
           break
         }
         default:
@@ -178,24 +178,15 @@ class StreamWriter {
     }
   }
 
-  private complete(event: Complete, out: Array<Part>): void {
+  private complete(out: Array<Part>): void {
     this.flushEnd(out)
     if (this.openId !== undefined) out.push({ type: "text-end", id: this.openId })
     this.openId = undefined
     out.push(...this.held)
-    out.push(this.finish ?? syntheticFinish(event))
+    // the decoder completes an attempt only on its `finish` part, which it carries
+    if (this.finish !== undefined) out.push(this.finish)
   }
 }
-
-/** A `finish` for a run whose source never sent one (a fallback that is not a model cannot be one; kept for safety). */
-const syntheticFinish = (event: Complete): Part => ({
-  type: "finish",
-  finishReason: { unified: event.state.finishReason ?? "stop", raw: undefined },
-  usage: {
-    inputTokens: { total: event.usage?.inputTokens, noCache: undefined, cacheRead: undefined, cacheWrite: undefined },
-    outputTokens: { total: event.usage?.outputTokens, text: undefined, reasoning: undefined }
-  }
-})
 
 const toParts = (events: Stream.Stream<L0Event, L0Error>, call: Call): Stream.Stream<Part, never> =>
   Stream.transformPull(events, (upstream) =>
