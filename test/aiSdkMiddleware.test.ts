@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
+import * as Tracer from "effect/Tracer"
 import { AiSdk, EventBus, Guardrail, Guardrails, L0Async, ProviderHealth } from "effect-l0"
 import { ProviderServer } from "effect-l0/testing"
 import { beforeAll } from "vitest"
@@ -555,6 +556,25 @@ describe("AiSdk.middleware", () => {
         }))
     })
   }
+
+  it("telemetry: a tracer in the layer gets the run's span and one span per attempt", () =>
+    withServer([ProviderServer.httpError(503), TEXT], async (server) => {
+      const spans: Array<string> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          spans.push(options.name)
+          return Tracer.nativeTracer.span(options)
+        }
+      })
+      const model = majors[0]!.wrap(majors[0]!.openai(server), {
+        retry,
+        timeout: ampleTimeout,
+        layer: Layer.succeed(Tracer.Tracer)(tracer)
+      })
+      expect((await generateText({ model, prompt: "Hello" })).text).toBe(TEXT)
+      expect(spans.filter((name) => name === "effect-l0.stream")).toHaveLength(1)
+      expect(spans.filter((name) => name === "l0.attempt")).toHaveLength(2)
+    }))
 
   it("ai 7: generateText with Output.object decodes the object after a reset mid-object", () =>
     withServer(

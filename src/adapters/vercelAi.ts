@@ -186,11 +186,14 @@ class VercelDecoder extends MarkedDecoder {
  * and message (an `APICallError` keeps its `Retry-After`); `abort` is a
  * `FatalError`.
  *
+ * A source may return the `streamText()` / `streamObject()` result itself:
+ * L0 reads its `fullStream`.
+ *
  * **Example** (Making an AI SDK stream reliable)
  * ```ts
  * import { streamText } from "ai"
  * const text = yield* L0.text({
- *   stream: ({ signal }) => streamText({ model, prompt, abortSignal: signal, maxRetries: 0 }).fullStream
+ *   stream: ({ signal }) => streamText({ model, prompt, abortSignal: signal, maxRetries: 0, onError: () => {} })
  * })
  * ```
  * @category adapters
