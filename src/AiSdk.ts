@@ -141,7 +141,8 @@ export interface CallOptions {
  *   it, so L0's budget is the only one.
  * - A wrapped model or fallback that is not a `LanguageModelV3` / `V4` is a
  *   `FatalError` (`reason: "options"`): fallbacks when the middleware is
- *   made, the model at its first call.
+ *   made, the model at its first call. A misspelt or invalid option throws
+ *   a `FatalError` that names it when the middleware is made.
  *
  * **Example** (A reliable model for an unchanged `streamText` app)
  * ```ts

@@ -557,6 +557,16 @@ describe("AiSdk.middleware", () => {
     })
   }
 
+  it("a misspelt option (from JSON) or an invalid one is a FatalError that names it, when the middleware is made", () => {
+    for (const json of ["{\"retyr\":{\"maxAttempts\":3}}", "{\"retry\":{\"maxAttempts\":-1}}", "{\"stream\":1}"]) {
+      const options = JSON.parse(json) as AiSdk.MiddlewareOptions
+      expect(() => AiSdk.middleware(options)).toThrow(
+        expect.objectContaining({ _tag: "FatalError", reason: "options" })
+      )
+    }
+    expect(() => AiSdk.middleware(JSON.parse("{\"retyr\":{}}") as AiSdk.MiddlewareOptions)).toThrow(/"retyr"/)
+  })
+
   it("telemetry: a tracer in the layer gets the run's span and one span per attempt", () =>
     withServer([ProviderServer.httpError(503), TEXT], async (server) => {
       const spans: Array<string> = []

@@ -128,6 +128,14 @@ const L0OptionsSchema = Schema.Struct({
 
 const decodeL0Options = decoder(L0OptionsSchema)
 
+/**
+ * The names of the options of a run, for wrappers that take them beside
+ * their own and must refuse a misspelt one.
+ *
+ * @internal
+ */
+export const optionNames: ReadonlyArray<string> = Object.keys(L0OptionsSchema.fields)
+
 const continuationSettings = (
   decoded: typeof L0OptionsSchema.Type["continuation"]
 ): Continuation.Settings | undefined => {

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import type * as Pull from "effect/Pull"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type { MiddlewareOptions, TakeBackError as TakeBack } from "../../AiSdk.js"
 import type { CategoryError, L0Error } from "../../L0Error.js"
@@ -18,6 +19,7 @@ import { FatalError } from "../../L0Error.js"
 import type { L0Event } from "../../L0Event.js"
 import { keyed } from "../health.js"
 import { stream as l0Stream } from "../l0.js"
+import { optionNames, resolve } from "../options.js"
 import type { AttemptContext, L0Options, SourceFactory } from "../l0Types.js"
 import { TakeBackError } from "./errors.js"
 import type { Model, Params, StreamResult } from "./model.js"
@@ -279,9 +281,30 @@ export interface Implementation {
   readonly wrapGenerate: (args: WrapArgs) => Promise<unknown>
 }
 
+/** The options of a run that the middleware takes, and its own. */
+const KNOWN: ReadonlySet<string> = new Set([
+  ...optionNames.filter((name) => !["stream", "adapter", "sessionId", "resume", "checkpoint"].includes(name)),
+  "layer",
+  "specificationVersion"
+])
+
+/** Refuses a misspelt option and checks the run's options once, when the middleware is made. */
+const checkOptions = (options: MiddlewareOptions, settings: Omit<L0Options, "stream">): void => {
+  const unknown = Object.keys(options).find((key) => !KNOWN.has(key))
+  if (unknown !== undefined) {
+    throw new FatalError({
+      reason: "options",
+      message: `AiSdk.middleware: no such option ${JSON.stringify(unknown)} (known: ${[...KNOWN].join(", ")})`
+    })
+  }
+  const resolved = resolve({ ...settings, stream: () => [] })
+  if (Result.isFailure(resolved)) throw resolved.failure
+}
+
 /** @internal */
 export const make = (options: MiddlewareOptions): Implementation => {
   const { continuation, fallbacks = [], layer, specificationVersion: _, ...settings } = options
+  checkOptions(options, { ...settings, continuation: continuation ?? { deduplicate: true } })
   const checked = fallbacks.map((model, i) => check(model, `fallbacks[${i}]`))
   const invalid = checked.find((model): model is Exclude<typeof model, Model> => !("doStream" in model))
   if (invalid !== undefined) throw invalid
