@@ -751,7 +751,7 @@ describe("AiSdk.middleware", () => {
         prompt: "Hello"
       })
 
-    it("a doStream that throws at once, or rejects with a revoked Proxy, is categorized and retried", async () => {
+    it("a doStream that throws at once, rejects with a revoked Proxy or resolves a throwing getter is categorized and retried", async () => {
       const { proxy, revoke } = Proxy.revocable({}, {})
       revoke()
       const faulty = model([
@@ -759,16 +759,24 @@ describe("AiSdk.middleware", () => {
           throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
         },
         () => Promise.reject(proxy),
+        () =>
+          Promise.resolve({
+            get stream(): never {
+              throw new Error("stream getter exploded")
+            }
+          }),
         good
       ])
       expect((await generate(faulty)).text).toBe("Fine")
-      expect(faulty.calls()).toBe(3)
+      expect(faulty.calls()).toBe(4)
     })
 
     it("a doStream that resolves without a readable stream is a FatalError, not retried", async () => {
-      const faulty = model([() => Promise.resolve({ stream: 42 }), good])
-      await expect(generate(faulty)).rejects.toMatchObject({ _tag: "FatalError", reason: "options" })
-      expect(faulty.calls()).toBe(1)
+      for (const resolved of [{ stream: 42 }, null, "a stream"]) {
+        const faulty = model([() => Promise.resolve(resolved), good])
+        await expect(generate(faulty)).rejects.toMatchObject({ _tag: "FatalError", reason: "options" })
+        expect(faulty.calls()).toBe(1)
+      }
     })
 
     it("a part whose type getter throws, or an error part carrying a revoked Proxy, fails the attempt, which is retried", async () => {

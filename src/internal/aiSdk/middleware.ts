@@ -17,6 +17,7 @@ import type { MiddlewareOptions, TakeBackError as TakeBack } from "../../AiSdk.j
 import type { CategoryError, L0Error } from "../../L0Error.js"
 import { FatalError } from "../../L0Error.js"
 import type { L0Event } from "../../L0Event.js"
+import { isRecord } from "../decode.js"
 import { keyed } from "../health.js"
 import { stream as l0Stream } from "../l0.js"
 import { optionNames, resolve } from "../options.js"
@@ -45,7 +46,8 @@ const TOOL_PARTS: ReadonlySet<string> = new Set([
 
 /** One call: what its sources share, for the response of the attempt that answered and the last failure. */
 class Call {
-  result: StreamResult | undefined = undefined
+  /** The `request` and `response` of the last attempt's `doStream`, handed on with the stream. */
+  result: Omit<StreamResult, "stream"> | undefined = undefined
   lastError: CategoryError | undefined = undefined
 
   constructor(readonly params: Params) {}
@@ -58,10 +60,13 @@ class Call {
         ...continuing(this.params, ctx.checkpoint),
         abortSignal: user === undefined ? ctx.signal : AbortSignal.any([ctx.signal, user])
       }
-      return Promise.resolve(model.doStream(params)).then((result) => {
-        this.result = result
-        const stream = iterable(result.stream)
-        if (stream === undefined) throw notAModel(model.key, "its doStream result has no readable stream")
+      return Promise.resolve(model.doStream(params)).then((result: unknown) => {
+        // read here, where a getter that throws fails the attempt with a categorized error
+        const stream = isRecord(result) ? iterable(result.stream) : undefined
+        if (!isRecord(result) || stream === undefined) {
+          throw notAModel(model.key, "its doStream result has no readable stream")
+        }
+        this.result = { request: result.request, response: result.response }
         return stream
       })
     })
@@ -228,7 +233,11 @@ const CONTENT: ReadonlySet<string> = new Set([
   "custom"
 ])
 
-const generated = (text: string, parts: ReadonlyArray<Part>, result: StreamResult | undefined): unknown => {
+const generated = (
+  text: string,
+  parts: ReadonlyArray<Part>,
+  result: Omit<StreamResult, "stream"> | undefined
+): unknown => {
   const content: Array<unknown> = []
   const reasoning: Array<string> = []
   let textAt: number | undefined
