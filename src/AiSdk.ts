@@ -192,6 +192,14 @@ export type UIMessageChunk = { readonly type: string } & { readonly [key: string
 export interface UIStreamOptions {
   /** The id of the assistant message, sent in the `start` chunk; default: the client picks one. */
   readonly messageId?: string | undefined
+  /**
+   * Send the `start` chunk (default `true`). `false` when the run is merged
+   * into a stream that started its message already (`writer.merge`): a
+   * reader resets the message at its first `start`, dropping what came before.
+   */
+  readonly sendStart?: boolean | undefined
+  /** Send the `finish` chunk (default `true`); `false` when more follows the run in the same message. */
+  readonly sendFinish?: boolean | undefined
   /** Send reasoning (`Data { type: "reasoning" }`) as reasoning parts; default `true`. */
   readonly sendReasoning?: boolean | undefined
   /** The message metadata sent with `finish`; default `{ usage: { inputTokens, outputTokens, totalTokens } }`. */

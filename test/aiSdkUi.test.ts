@@ -3,6 +3,7 @@ import { createOpenAI } from "@ai-sdk/openai"
 import { describe, expect, it } from "@effect/vitest"
 import type { UIMessage, UIMessageChunk } from "ai"
 import {
+  createUIMessageStream,
   parseJsonEventStream,
   readUIMessageStream,
   streamText,
@@ -320,15 +321,28 @@ describe("AiSdk.uiMessageChunks", () => {
       expect(chunks).toEqual([{ type: "error", errorText: expect.stringContaining("keepAlive") }])
     }))
 
-  it.effect("a ReadableStream of chunks for createUIMessageStream's writer.merge", () =>
+  it.effect("a ReadableStream of chunks for createUIMessageStream's writer.merge, after parts of its own (sendStart: false)", () =>
     Effect.gen(function*() {
-      const stream = AiSdk.toUIMessageStream(L0.stream({ stream: () => Stream.make("Hel", "lo") }))
+      const stream = createUIMessageStream({
+        execute: ({ writer }) => {
+          writer.write({ type: "data-note", data: "before the run" })
+          writer.merge(
+            AiSdk.toUIMessageStream(L0.stream({ stream: () => Stream.make("Hel", "lo") }), {
+              sendStart: false,
+              sendFinish: false
+            }) as ReadableStream<
+              UIMessageChunk
+            >
+          )
+        }
+      })
       const message = yield* Effect.promise(async () => {
         let last: UIMessage | undefined
-        for await (const m of readUIMessageStream({ stream: stream as ReadableStream<UIMessageChunk> })) last = m
+        for await (const m of readUIMessageStream({ stream })) last = m
         return last
       })
       expect(textOf(message)).toBe("Hello")
+      expect(message?.parts.map((part) => part.type)).toEqual(["data-note", "step-start", "text"])
     }))
 
   it.effect("ai 6's reader renders a continued run (no reset-step is sent) as it is", () =>

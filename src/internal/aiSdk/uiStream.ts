@@ -127,7 +127,10 @@ class UIWriter {
     if (this.started) return
     this.started = true
     const messageId = this.options.messageId
-    out.push(messageId === undefined ? { type: "start" } : { type: "start", messageId }, { type: "start-step" })
+    if (this.options.sendStart !== false) {
+      out.push(messageId === undefined ? { type: "start" } : { type: "start", messageId })
+    }
+    out.push({ type: "start-step" })
   }
 
   private nextId(kind: string): string {
@@ -202,7 +205,9 @@ class UIWriter {
     } catch (error) {
       this.failure = { callback: "messageMetadata", error }
     }
-    out.push({ type: "finish-step" }, {
+    out.push({ type: "finish-step" })
+    if (this.options.sendFinish === false) return
+    out.push({
       type: "finish",
       finishReason: finishReason(event.state.finishReason),
       ...(metadata === undefined ? {} : { messageMetadata: metadata })
