@@ -24,9 +24,9 @@ import { optionNames, resolve } from "../options.js"
 import type { AttemptContext, L0Options, SourceFactory } from "../l0Types.js"
 import { TakeBackError } from "./errors.js"
 import type { Model, Params, StreamResult } from "./model.js"
-import { check, continuing, iterable, mixedVersions } from "./model.js"
+import { check, continuing, iterable, mixedVersions, notAModel } from "./model.js"
 import type { Part } from "./modelParts.js"
-import { modelParts, notAModel, partOf } from "./modelParts.js"
+import { modelParts, partOf } from "./modelParts.js"
 
 /** The arguments the AI SDK passes to `wrapStream` and `wrapGenerate`. */
 export interface WrapArgs {

@@ -8,7 +8,14 @@ import { defaultInstruction } from "../../Continuation.js"
 import { FatalError } from "../../L0Error.js"
 import { describe } from "../describe.js"
 import { isRecord } from "../decode.js"
-import { notAModel } from "./modelParts.js"
+
+/** The error of a model, or a `doStream` result, that the middleware cannot call or read. */
+export const notAModel = (what: string, detail: string): FatalError =>
+  new FatalError({
+    reason: "options",
+    message: `AiSdk.middleware: ${what} is not an AI SDK language model of a supported version (LanguageModelV3 ` +
+      `of ai 6, LanguageModelV4 of ai 7): ${detail}`
+  })
 
 /** The specification versions the middleware speaks: `LanguageModelV3` (ai 6) and `LanguageModelV4` (ai 7). */
 export type Version = "v3" | "v4"

@@ -8,7 +8,7 @@
  */
 import type { Adapter, Completion } from "../../Adapter.js"
 import { completes } from "../../adapters/vercelAi.js"
-import { FatalError, NetworkError } from "../../L0Error.js"
+import { NetworkError } from "../../L0Error.js"
 import * as L0Event from "../../L0Event.js"
 import type { Usage } from "../../L0Event.js"
 import { contentFiltered, isRecord, stringOf, unexpectedChunk, usageOf } from "../decode.js"
@@ -19,12 +19,11 @@ export type Part = { readonly type: string } & Record<string, unknown>
 const NAME = "ai-sdk-model"
 
 /** The `Data` value of a part: marked so that the middleware tells its own parts from any other data. */
-export interface Carried {
+interface Carried {
   readonly [PartKey]: Part
 }
 
-/** @internal */
-export const PartKey = Symbol.for("effect-l0/AiSdk/Part")
+const PartKey = Symbol.for("effect-l0/AiSdk/Part")
 
 const carry = (part: Part): L0Event.Data => L0Event.data({ [PartKey]: part } satisfies Carried)
 
@@ -35,11 +34,11 @@ export const partOf = (value: unknown): Part | undefined =>
 const totalOf = (u: unknown): unknown => isRecord(u) ? u.total : u
 
 /** `{ inputTokens: { total }, outputTokens: { total } }` in V3 and V4. */
-export const usageFrom = (usage: unknown): Usage | undefined =>
+const usageFrom = (usage: unknown): Usage | undefined =>
   isRecord(usage) ? usageOf(usage, totalOf(usage.inputTokens), totalOf(usage.outputTokens), undefined) : undefined
 
 /** The unified reason and the provider's raw reason of a `finish` part. */
-export const finishReasonOf = (
+const finishReasonOf = (
   part: Part
 ): { readonly unified: string | undefined; readonly raw: string | undefined } => {
   const reason = part.finishReason
@@ -139,11 +138,3 @@ export const modelParts: Adapter = {
   detect: () => false,
   make: () => new ModelPartDecoder()
 }
-
-/** @internal */
-export const notAModel = (what: string, detail: string): FatalError =>
-  new FatalError({
-    reason: "options",
-    message: `AiSdk.middleware: ${what} is not an AI SDK language model of a supported version (LanguageModelV3 ` +
-      `of ai 6, LanguageModelV4 of ai 7): ${detail}`
-  })
