@@ -580,3 +580,53 @@ export const connect = <Complete = CompletePayload>(
     headers.set("last-event-id", lastEventId)
     return fetch(input, { ...init, headers })
   }, options)
+
+/**
+ * The type of the data part that `AiSdk.toUIMessageStreamResponse` sends
+ * with `reset: "data-part"` where a retry takes text back: `{ kept }`.
+ *
+ * @category ai sdk
+ * @since 0.1.0
+ */
+export const RESET_PART = "data-effect-l0-reset"
+
+/**
+ * The part of an AI SDK `UIMessage` that {@link uiMessageText} reads.
+ *
+ * @category ai sdk
+ * @since 0.1.0
+ */
+export interface UIMessageLike {
+  readonly parts: ReadonlyArray<{ readonly type: string; readonly text?: unknown; readonly data?: unknown }>
+}
+
+/**
+ * The text to show of an assistant message that an L0 run streamed with
+ * `reset: "data-part"` (for `useChat` of ai 6): its text parts in order,
+ * each `data-effect-l0-reset` part keeping the first `kept` characters of
+ * the text before it. With the default `reset: "reset-step"` the message's
+ * text parts are the text already.
+ *
+ * **Example** (Showing a message of useChat)
+ * ```ts
+ * import { uiMessageText } from "effect-l0/client"
+ *
+ * const message = { parts: [{ type: "text", text: "The quick" }, { type: "data-effect-l0-reset", data: { kept: 4 } }] }
+ * answer.textContent = uiMessageText(message) // "The "
+ * ```
+ * @category ai sdk
+ * @since 0.1.0
+ */
+export const uiMessageText = (message: UIMessageLike): string => {
+  let text = ""
+  for (const part of message.parts) {
+    if (part.type === "text" && typeof part.text === "string") {
+      text += part.text
+    } else if (part.type === RESET_PART) {
+      const kept = typeof part.data === "object" && part.data !== null ? (part.data as { kept?: unknown }).kept
+        : undefined
+      if (typeof kept === "number" && kept >= 0) text = text.slice(0, kept)
+    }
+  }
+  return text
+}

@@ -10,6 +10,8 @@ export * as Adapter from "./Adapter.js"
 export * as Adapters from "./adapters/index.js"
 export * as AnswerBuffer from "./AnswerBuffer.js"
 /** @since 0.1.0 */
+export * as AiSdk from "./AiSdk.js"
+/** @since 0.1.0 */
 export * as Checkpoint from "./Checkpoint.js"
 /** @since 0.1.0 */
 export * as Consensus from "./Consensus.js"

@@ -16,6 +16,9 @@ export type StreamText = (options: {
   readonly onError: () => void
 }) => { readonly fullStream: AsyncIterable<unknown> }
 
+/** How the source hands the call to L0: the `streamText` result object itself, or its `fullStream`. */
+export type Form = "result" | "fullStream"
+
 /** `streamText(...).fullStream` of ai 7 (`@ai-sdk/openai` 4) and ai 6 (`@ai-sdk/openai` 3), Chat and Responses. */
 const variants = [
   { major: "ai 7", streamText: streamText as unknown as StreamText, provider: createOpenAI },
@@ -24,8 +27,11 @@ const variants = [
 
 /** The model of one variant, for a source that passes its own `abortSignal`. */
 export interface AiSdkClient extends Client {
+  readonly major: "ai 7" | "ai 6"
   readonly streamText: StreamText
   readonly model: (server: ProviderServer.Addresses) => never
+  /** `source` returns the result object; this one returns its `fullStream`. */
+  readonly fullStreamSource: (server: ProviderServer.Addresses) => L0.SourceFactory
 }
 
 export const aiSdkClients: ReadonlyArray<AiSdkClient> = variants.flatMap(({ major, provider, streamText }) =>
@@ -34,15 +40,24 @@ export const aiSdkClients: ReadonlyArray<AiSdkClient> = variants.flatMap(({ majo
       const openai = provider({ baseURL: server.openaiBaseUrl, apiKey: API_KEY })
       return (api === "chat" ? openai.chat("gpt-test") : openai.responses("gpt-test")) as never
     }
+    const call = (server: ProviderServer.Addresses) => {
+      const m = model(server)
+      return (signal: AbortSignal) =>
+        streamText({ model: m, prompt: "Hello", maxRetries: 0, abortSignal: signal, onError: () => {} })
+    }
     return {
       name: `${major} streamText ${api === "chat" ? "openai.chat" : "openai.responses"}`,
       protocol: api === "chat" ? "openai-chat" : "openai-responses",
+      major,
       streamText,
       model,
       source: (server): L0.SourceFactory => {
-        const m = model(server)
-        return ({ signal }) =>
-          streamText({ model: m, prompt: "Hello", maxRetries: 0, abortSignal: signal, onError: () => {} }).fullStream
+        const start = call(server)
+        return ({ signal }) => start(signal)
+      },
+      fullStreamSource: (server): L0.SourceFactory => {
+        const start = call(server)
+        return ({ signal }) => start(signal).fullStream
       }
     }
   })

@@ -111,10 +111,11 @@ declare global {
 }
 `
 
-/** The Vercel AI SDK is not a dependency: its one function the examples call. */
+/** The Vercel AI SDK is not a dependency: the functions the examples call, loosely typed. */
 const aiModule = `
 declare module "ai" {
   export function streamText(options: Record<string, unknown>): { readonly fullStream: AsyncIterable<unknown> }
+  export function wrapLanguageModel(options: { readonly model: unknown; readonly middleware: unknown }): unknown
 }
 `
 

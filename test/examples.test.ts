@@ -19,7 +19,10 @@ const NAMES = [
   "eventlog",
   "continuation",
   "observability",
-  "effect-ai"
+  "effect-ai",
+  "ai-sdk-middleware",
+  "ai-sdk-stream",
+  "ai-sdk-use-chat"
 ] as const
 
 /**
@@ -42,6 +45,13 @@ beforeAll(async () => {
     tsconfig: "tsconfig.json",
     outdir: dir,
     outExtension: { ".js": ".mjs" },
+    // ai-sdk-use-chat loads esbuild only to serve its page (--serve), which the test does not ask for
+    external: ["esbuild"],
+    // CommonJS modules in the AI SDK's dependencies require Node built-ins
+    banner: {
+      js:
+        "import { createRequire as __createRequire } from \"node:module\"\nconst require = __createRequire(import.meta.url)"
+    },
     logLevel: "warning"
   })
 }, BUDGET)
@@ -156,6 +166,33 @@ describe("examples run", () => {
   it("effect-ai", async () => {
     // the dropped connection is retried and the text goes on: each word once
     expect(await example("effect-ai")).toEqual(["The quick brown fox jumps over the lazy dog.", "2 requests"])
+  }, BUDGET)
+
+  it("ai-sdk-middleware", async () => {
+    expect(await example("ai-sdk-middleware")).toEqual([
+      "  attempt 2 after a network error",
+      "streamText: The quick brown fox jumps over the lazy dog. (2 requests)",
+      "  attempt 2 after a transient error",
+      "generateText: The quick brown fox jumps over the lazy dog. (2 requests)",
+      "  fallback 1 after a fatal error",
+      "fallback: The quick brown fox jumps over the lazy dog. (openai-chat, anthropic)"
+    ])
+  }, BUDGET)
+
+  it("ai-sdk-stream", async () => {
+    expect(await example("ai-sdk-stream")).toEqual([
+      "  attempt 2 after a network error",
+      "text: The quick brown fox jumps over the lazy dog.",
+      "object: {\"name\":\"Fox\",\"colour\":\"red\"} (4 requests)"
+    ])
+  }, BUDGET)
+
+  it("ai-sdk-use-chat", async () => {
+    // what useChat would show, read with the AI SDK's readUIMessageStream: the answer once, both ways
+    expect(await example("ai-sdk-use-chat")).toEqual([
+      "run:   The quick brown fox jumps over the lazy dog, then naps in the sun.",
+      "model: The quick brown fox jumps over the lazy dog, then naps in the sun."
+    ])
   }, BUDGET)
 
   it("continuation", async () => {

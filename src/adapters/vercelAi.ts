@@ -20,7 +20,7 @@ import type { Usage } from "../L0Event.js"
 
 const NAME = "vercel-ai"
 
-/** Part types of AI SDK v4 (first line) and v5/v6. */
+/** Part types of AI SDK v4 (first line), v5 to v7, and `object` of `streamObject`. */
 const TYPES: ReadonlySet<unknown> = new Set([
   "reasoning",
   "reasoning-signature",
@@ -50,7 +50,8 @@ const TYPES: ReadonlySet<unknown> = new Set([
   "finish",
   "abort",
   "raw",
-  "error"
+  "error",
+  "object"
 ])
 
 type Completes = boolean | "with a raw reason"
@@ -74,7 +75,8 @@ const COMPLETES: ReadonlyMap<string, Completes> = new Map<string, Completes>([
   ["unknown", "with a raw reason"]
 ])
 
-const completes = (reason: string, raw: string | undefined): boolean => {
+/** @internal */
+export const completes = (reason: string, raw: string | undefined): boolean => {
   const rule = COMPLETES.get(reason) ?? "with a raw reason"
   return rule === "with a raw reason" ? raw !== undefined && raw !== "" : rule
 }
@@ -171,7 +173,9 @@ class VercelDecoder extends MarkedDecoder {
  * `reasoning` / `reasoning-delta` become
  * `Data { value: { type: "reasoning", text } }`, `tool-call` becomes a
  * `ToolCall` whose arguments are the JSON of its `input` (v5+) or `args`
- * (v4), `source` and `file` parts pass as `Data`. `finish` gives
+ * (v4), `source` and `file` parts pass as `Data`. The `object` parts of
+ * `streamObject` (partial objects) are skipped: its `text-delta`s carry the
+ * JSON, which `L0.structured` decodes. `finish` gives
  * `Completion.finishReason` and its `totalUsage` (v5+) or `usage` (v4);
  * `"content-filter"` fails the attempt with a `ContentError`. A `finish`
  * without a finish reason from the provider (`"interrupted"`, `"error"`, or
@@ -182,11 +186,14 @@ class VercelDecoder extends MarkedDecoder {
  * and message (an `APICallError` keeps its `Retry-After`); `abort` is a
  * `FatalError`.
  *
+ * A source may return the `streamText()` / `streamObject()` result itself:
+ * L0 reads its `fullStream`.
+ *
  * **Example** (Making an AI SDK stream reliable)
  * ```ts
  * import { streamText } from "ai"
  * const text = yield* L0.text({
- *   stream: ({ signal }) => streamText({ model, prompt, abortSignal: signal, maxRetries: 0 }).fullStream
+ *   stream: ({ signal }) => streamText({ model, prompt, abortSignal: signal, maxRetries: 0, onError: () => {} })
  * })
  * ```
  * @category adapters

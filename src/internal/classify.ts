@@ -213,6 +213,16 @@ const findCode = (r: Reader, u: object): string | undefined => {
   return undefined
 }
 
+/** Whether an `AbortError` is among the `cause`s of `u` (bounded, like `findCode`). */
+const abortedWithin = (r: Reader, u: object): boolean => {
+  let current: unknown = r.get(u, "cause")
+  for (let depth = 0; depth < 5 && Predicate.isObjectOrArray(current); depth++) {
+    if (r.get(current, "name") === "AbortError") return true
+    current = r.get(current, "cause")
+  }
+  return false
+}
+
 const providerType = (r: Reader, u: object): string | undefined => {
   const nested = r.record(u, "error")
   const type = r.get(u, "type")
@@ -363,6 +373,10 @@ export const classify = (u: unknown, now?: number): Classified => {
     if (code !== undefined) return result("network", { networkReason: NETWORK_CODES.get(code)! })
     const byName = networkFromName(name)
     if (byName !== undefined) return result("network", { networkReason: byName })
+    // the AI SDK wraps a body read that its signal aborted ("Failed to process successful response", status 200)
+    if (abortedWithin(r, record)) return result("fatal", { fatalReason: "aborted" })
+    // the AI SDK's `APICallError` and `StreamProviderError` say whether the call may be tried again
+    if (r.get(record, "isRetryable") === true) return result("transient")
   }
   const lower = message.toLowerCase()
   if (CREDENTIALS_PATTERN.test(lower)) return result("fatal", { fatalReason: "credentials" })

@@ -39,8 +39,9 @@ export interface AttemptContext {
 
 /**
  * What a source factory may return for one attempt: an `AsyncIterable` (an
- * SDK stream), a `Promise` of one, an Effect `Stream`, or an `Effect`
- * producing either. `R` is what the `Stream` or `Effect` requires (such as
+ * SDK stream), a `Promise` of one, an Effect `Stream`, an `Effect`
+ * producing either, or an object with a `fullStream` (the result of the AI
+ * SDK's `streamText` or `streamObject`, whose `fullStream` is read). `R` is what the `Stream` or `Effect` requires (such as
  * `effect/ai`'s `LanguageModel`); it becomes the requirement of the run.
  *
  * A type error that names `StreamSource` usually means the request was not
@@ -55,6 +56,7 @@ export type StreamSource<R = never> =
   | Promise<AsyncIterable<unknown>>
   | Stream.Stream<unknown, unknown, R>
   | Effect.Effect<AsyncIterable<unknown> | Stream.Stream<unknown, unknown, R>, unknown, R>
+  | { readonly fullStream: AsyncIterable<unknown> }
 
 /**
  * A provider stream for one attempt: called with the attempt's context, it

@@ -190,6 +190,14 @@ const l0Options = <const Extra extends ReadonlyArray<string>>(extra: Extra) =>
 
 const L0OptionsSchema = l0Options([])
 
+/**
+ * The names of the options of a run, for wrappers that take them beside
+ * their own and must refuse a misspelt one.
+ *
+ * @internal
+ */
+export const optionNames: ReadonlyArray<string> = Object.keys(l0Fields)
+
 const continuationSettings = (
   decoded: typeof L0OptionsSchema.Type["continuation"]
 ): Continuation.Settings | undefined => {

@@ -419,7 +419,23 @@ const openApiPromise = (pump: Pump, promise: ApiPromise): void => {
   )
 }
 
-/** Drives an `AsyncIterable` or a `Promise` of one with plain promises: no fiber. */
+/**
+ * The `fullStream` of an object that has one: the result of the AI SDK's
+ * `streamText` or `streamObject`, which is not itself iterable. Read in a
+ * `try`: a getter that throws or a revoked Proxy makes it no source.
+ */
+const fullStreamOf = (u: unknown): AsyncIterable<unknown> | undefined => {
+  if (typeof u !== "object" || u === null) return undefined
+  try {
+    if (!("fullStream" in u)) return undefined
+    const stream: unknown = (u as { readonly fullStream: unknown }).fullStream
+    return isAsyncIterable(stream) ? stream : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Drives an `AsyncIterable`, a `Promise` of one or an AI SDK result with plain promises: no fiber. */
 const start = (pump: Pump, produced: unknown): void => {
   if (isAsyncIterable(produced)) {
     drive(pump, produced)
@@ -427,7 +443,9 @@ const start = (pump: Pump, produced: unknown): void => {
     if (isApiPromise(produced)) openApiPromise(pump, produced)
     else driveResolved(pump, produced)
   } else {
-    pump.fail(invalid(produced))
+    const full = fullStreamOf(produced)
+    if (full === undefined) pump.fail(invalid(produced))
+    else drive(pump, full)
   }
 }
 
@@ -459,9 +477,8 @@ const nothingReceived = (adapter: Adapter.Adapter | undefined): NetworkError =>
 const invalid = (u: unknown): FatalError =>
   new FatalError({
     reason: "options",
-    message: `options.stream must return an AsyncIterable, a Promise of one, a Stream or an Effect; it returned ${
-      Adapter.describe(u)
-    }`
+    message: "options.stream must return an AsyncIterable, a Promise of one, a Stream, an Effect or an AI SDK " +
+      `result (an object with a fullStream); it returned ${Adapter.describe(u)}`
   })
 
 /**
