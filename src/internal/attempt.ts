@@ -126,8 +126,8 @@ export class Attempt<A> {
   /** Parts the consumer was given. */
   private shownParts = 0
   private finishReason: string | undefined = undefined
-  firstTokenAt: number | undefined = undefined
-  lastTokenAt: number | undefined = undefined
+  private firstTokenAt: number | undefined = undefined
+  private lastTokenAt: number | undefined = undefined
   private emitted = false
   private finished = false
   /** The attempt delivered its `Complete`. */
@@ -227,7 +227,7 @@ export class Attempt<A> {
       _tag: "Failed",
       error,
       emitted: this.emitted,
-      resetOwed: transcript.owed,
+      resetOwed: transcript.resetOwed,
       text: transcript.text(),
       shown: this.emittedText() ?? "",
       good: transcript.safe ? transcript.goodText() : undefined,
@@ -347,8 +347,7 @@ export class Attempt<A> {
     this.shownParts = transcript.partCount
     const run = this.run
     let delivered = out
-    if (transcript.owed) {
-      transcript.owed = false
+    if (transcript.takeReset()) {
       const kept = transcript.kept
       run.emit("reset", this.streamId, { kept })
       delivered = [L0Event.reset(kept), ...out]

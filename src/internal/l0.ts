@@ -149,14 +149,14 @@ const checkpointerOf = (
   settings: Durable.Settings,
   clock: Clock.Clock
 ): Effect.Effect<Durable.Checkpointer, FatalError> =>
-  Effect.flatMap(CheckpointStore, (store) =>
-    store === undefined
+  Effect.flatMap(Effect.serviceOption(CheckpointStore), (store) =>
+    store._tag === "None"
       ? Effect.fail(invalidOption(
         "sessionId",
         "a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory)",
         settings.sessionId
       ))
-      : Effect.succeed(new Durable.Checkpointer(store, settings, clock)))
+      : Effect.succeed(new Durable.Checkpointer(store.value, settings, clock)))
 
 /**
  * The events of a run whose successful attempt must also pass `check`

@@ -85,10 +85,8 @@ export class Session<A> implements Run<A> {
   /** Removes `redact`'s secrets from each failed attempt's error before anything reports it. */
   private readonly scrub: Redact.Scrub | undefined
   private readonly failures: Array<AttemptFailure> = []
-  /** Attempts started or skipped so far, over every source: `L0State.totalAttempts`. */
-  attemptCount = 0
-  modelRetries = 0
-  networkRetries = 0
+  private attempts = 0
+  private readonly retries = { model: 0, network: 0 }
   /** The attempt running, or the last one: the live state reads it. */
   private current: Attempt<A> | undefined = undefined
 
@@ -107,6 +105,19 @@ export class Session<A> implements Run<A> {
     return this.clock.currentTimeMillisUnsafe()
   }
 
+  /** Attempts started or skipped so far, over every source: `L0State.totalAttempts`. */
+  get attemptCount(): number {
+    return this.attempts
+  }
+
+  get modelRetries(): number {
+    return this.retries.model
+  }
+
+  get networkRetries(): number {
+    return this.retries.network
+  }
+
   emit<T extends EventBus.EventType>(type: T, streamId: string, data: EventBus.EventData[T]): void {
     // the signature ties `data` to `type`; TypeScript cannot follow that tie into the union
     const event = { type, sessionId: this.id, streamId, timestamp: this.now(), data } as EventBus.BusEvent
@@ -115,7 +126,7 @@ export class Session<A> implements Run<A> {
   }
 
   private nextStreamId(): string {
-    return `${this.id}/${++this.attemptCount}`
+    return `${this.id}/${++this.attempts}`
   }
 
   stream(): Stream.Stream<L0Event.L0Event, L0Error> {
@@ -131,7 +142,7 @@ export class Session<A> implements Run<A> {
           this.emit("session_end", this.id, {
             outcome: exit._tag === "Success" ? "success"
               : Cause.hasInterruptsOnly(exit.cause) ? "interrupted" : "failure",
-            attempts: this.attemptCount
+            attempts: this.attempts
           })
         })
       ),
@@ -321,8 +332,7 @@ export class Session<A> implements Run<A> {
       if (next._tag === "EndRun") return Stream.fail(error)
       const carry = carryOn(turn.carry, failed, Decision.continues(error, this.config.continuation !== undefined))
       if (next._tag === "Retry") {
-        if (next.counts === "model") this.modelRetries++
-        else this.networkRetries++
+        this.retries[next.counts]++
         return this.attempt({
           index,
           number: number + 1,

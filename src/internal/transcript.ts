@@ -38,11 +38,9 @@ export class Transcript {
   /** The head of the source's text that the decided joint did not pass on. */
   private taken = ""
   /** Characters of the checkpoint the consumer keeps under the stream's text. */
-  kept: number
-  /** Tokens taken into the text. */
-  tokenCount = 0
-  /** A safe point was reached: without guardrails, any received array; with them, a passed check. */
-  safe = false
+  private keptLength: number
+  private tokens = 0
+  private safePoint = false
 
   /**
    * `checkpoint` is the text the consumer holds when the stream starts,
@@ -54,10 +52,37 @@ export class Transcript {
     private readonly checkpoint: string,
     private readonly continuation: Continuation.Settings | undefined,
     readonly guard: Guard | undefined,
-    public owed: boolean
+    private owed: boolean
   ) {
     this.joint = continuation === undefined ? undefined : Joint.make(checkpoint, continuation)
-    this.kept = checkpoint.length
+    this.keptLength = checkpoint.length
+  }
+
+  /** Characters of the checkpoint the consumer keeps under the stream's text. */
+  get kept(): number {
+    return this.keptLength
+  }
+
+  /** Tokens taken into the text. */
+  get tokenCount(): number {
+    return this.tokens
+  }
+
+  /** A safe point was reached: without guardrails, any received array; with them, a passed check. */
+  get safe(): boolean {
+    return this.safePoint
+  }
+
+  /** Whether the consumer holds text to reset before the stream's next event. */
+  get resetOwed(): boolean {
+    return this.owed
+  }
+
+  /** Whether a reset to `kept` must go before the events being delivered; it is then no longer owed. */
+  takeReset(): boolean {
+    const owed = this.owed
+    this.owed = false
+    return owed
   }
 
   /** Takes a token's value into the text; returns what the consumer gets of it, `undefined` while the joint holds it. */
@@ -69,7 +94,7 @@ export class Transcript {
       if (value.length === 0) return undefined
     }
     this.pending.push(value)
-    this.tokenCount++
+    this.tokens++
     return value
   }
 
@@ -88,8 +113,8 @@ export class Transcript {
   private decided(joint: Joint): void {
     this.joint = undefined
     this.taken = joint.taken
-    if (joint.kept === this.kept) return
-    this.kept = joint.kept
+    if (joint.kept === this.keptLength) return
+    this.keptLength = joint.kept
     this.joined = undefined
     this.guard?.rebase(this.checkpoint.slice(0, joint.kept))
     this.owed = true
@@ -103,7 +128,7 @@ export class Transcript {
     this.decided(joint)
     if (value.length === 0) return undefined
     this.pending.push(value)
-    this.tokenCount++
+    this.tokens++
     return value
   }
 
@@ -132,27 +157,27 @@ export class Transcript {
       if (rest.length > 0) this.parts.push(rest)
       this.length = rest.length
       this.goodLength = Math.min(this.goodLength, rest.length)
-      return this.kept + rest.length
+      return this.keptLength + rest.length
     }
     // it took back part of what the joint removed: decide again from what it keeps
     this.goodLength = 0
     const retained = this.taken.slice(0, kept)
     this.taken = ""
     // a joint took text, so continuation is on and the checkpoint has overlaps or held whitespace to decide on
-    this.joint = Joint.make(this.checkpoint, this.continuation!, this.kept)!
+    this.joint = Joint.make(this.checkpoint, this.continuation!, this.keptLength)!
     this.joint.hold(retained)
-    return this.kept
+    return this.keptLength
   }
 
   /** Runs the guardrails on the text so far. */
   check(toolCallCount: number, completed: boolean): GuardCheck {
     this.flush()
-    return this.guard!.run(this.parts, this.tokenCount, toolCallCount, completed)
+    return this.guard!.run(this.parts, this.tokens, toolCallCount, completed)
   }
 
   /** The text as it stands is safe to resume from. */
   markSafe(): void {
-    this.safe = true
+    this.safePoint = true
     this.goodLength = this.length
   }
 
@@ -163,21 +188,22 @@ export class Transcript {
 
   /** The kept checkpoint and the text: completion, failure and the last safe text share one join. */
   text(): string {
-    return this.joined ??= concat(this.checkpoint.slice(0, this.kept), this.parts, this.parts.length)
+    return this.joined ??= concat(this.checkpoint.slice(0, this.keptLength), this.parts, this.parts.length)
   }
 
   /** The kept checkpoint and the first `count` parts. */
   textUpTo(count: number): string {
-    return count === this.parts.length ? this.text() : concat(this.checkpoint.slice(0, this.kept), this.parts, count)
+    return count === this.parts.length ? this.text()
+      : concat(this.checkpoint.slice(0, this.keptLength), this.parts, count)
   }
 
   /** The text at the last safe point. */
   goodText(): string {
-    return this.text().slice(0, this.kept + this.goodLength)
+    return this.text().slice(0, this.keptLength + this.goodLength)
   }
 
   /** The part of the checkpoint the consumer keeps. */
   keptCheckpoint(): string {
-    return this.checkpoint.slice(0, this.kept)
+    return this.checkpoint.slice(0, this.keptLength)
   }
 }
