@@ -47,15 +47,17 @@ type Step = (now: number, error: CategoryError) => Pull.Pull<[unknown, Duration.
  * lengthen the wait before the first retry of a model error.
  */
 export class Backoff {
-  private readonly steps = new Map<CategoryError["category"], Step>()
+  /** Made at the first retry: most runs never need one. */
+  private steps: Map<CategoryError["category"], Step> | undefined = undefined
 
   constructor(private readonly schedule: Schedule.Schedule<unknown, CategoryError>) {}
 
   /** The next delay for `error`'s category at `now`, or `None` once its schedule is done. */
   next(now: number, error: CategoryError): Effect.Effect<Option.Option<Duration.Duration>> {
-    const step = this.steps.get(error.category)
+    const steps = this.steps ??= new Map()
+    const step = steps.get(error.category)
     const stepped = step !== undefined ? step(now, error) : Effect.flatMap(Schedule.toStep(this.schedule), (made) => {
-      this.steps.set(error.category, made)
+      steps.set(error.category, made)
       return made(now, error)
     })
     return stepped.pipe(
