@@ -68,7 +68,7 @@ const kinds = Object.keys(errors) as ReadonlyArray<Kind>
 const budgetStates = Object.keys(budgets) as ReadonlyArray<BudgetState>
 const rows = kinds.flatMap((kind) => budgetStates.map((budget) => [kind, budget] as const))
 
-describe("Decision.afterAttempt: error category × retry budget × provider health × sources left", () => {
+describe("Decision.afterAttempt: error category × retry budget × backoff × sources left", () => {
   it.each(rows)("%s, %s budget", (kind, budgetState) => {
     const error = errors[kind]
     const budget = budgets[budgetState]
@@ -76,10 +76,7 @@ describe("Decision.afterAttempt: error category × retry budget × provider heal
     const retries = want.startsWith("Retry")
     for (const lastSource of [false, true]) {
       const moveOn = lastSource ? "Exhausted" : "NextSource"
-      const failed = decide(
-        { outcome: { _tag: "Failed", error }, budget, limits, lastSource },
-        Option.some(Duration.millis(250))
-      )
+      const failed = decide({ error, budget, limits, lastSource }, Option.some(Duration.millis(250)))
       expect(label(failed.next)).toBe(want === "NextSource" ? moveOn : want)
       // the backoff is stepped only when the budget allows a retry
       expect(failed.stepped).toBe(retries ? 1 : 0)
@@ -92,15 +89,8 @@ describe("Decision.afterAttempt: error category × retry budget × provider heal
         })
       }
       // a spent backoff moves on where a retry was allowed
-      const spent = decide({ outcome: { _tag: "Failed", error }, budget, limits, lastSource }, Option.none())
+      const spent = decide({ error, budget, limits, lastSource }, Option.none())
       expect(label(spent.next)).toBe(want === "EndRun" ? "EndRun" : moveOn)
-      // an attempt that provider health skipped (open circuit, rate limit) is never retried
-      const skipped = decide(
-        { outcome: { _tag: "Skipped", error }, budget, limits, lastSource },
-        Option.some(Duration.zero)
-      )
-      expect(label(skipped.next)).toBe(want === "EndRun" ? "EndRun" : moveOn)
-      expect(skipped.stepped).toBe(0)
     }
   })
 
@@ -111,7 +101,7 @@ describe("Decision.afterAttempt: error category × retry budget × provider heal
   ])("a Retry-After %s replaces the backoff's delay", (_, retryAfter, waitMs) => {
     const error = new TransientError({ message: "rate limited", status: 429, retryAfter })
     const { next } = decide(
-      { outcome: { _tag: "Failed", error }, budget: budgets.fresh, limits, lastSource: false },
+      { error, budget: budgets.fresh, limits, lastSource: false },
       Option.some(Duration.millis(250))
     )
     expect(next._tag === "Retry" && Duration.toMillis(next.delay)).toBe(waitMs)
@@ -121,7 +111,7 @@ describe("Decision.afterAttempt: error category × retry budget × provider heal
     const error = errors.network
     const none = decide(
       {
-        outcome: { _tag: "Failed", error },
+        error,
         budget: budgets.fresh,
         limits: { ...limits, maxRetries: 0 },
         lastSource: true
@@ -131,7 +121,7 @@ describe("Decision.afterAttempt: error category × retry budget × provider heal
     expect(none.next._tag).toBe("Exhausted")
     const once = decide(
       {
-        outcome: { _tag: "Failed", error: errors.model },
+        error: errors.model,
         budget: budgets.fresh,
         limits: { ...limits, maxAttempts: 1 },
         lastSource: true
@@ -141,7 +131,7 @@ describe("Decision.afterAttempt: error category × retry budget × provider heal
     expect(once.next._tag).toBe("Exhausted")
     const endless = decide(
       {
-        outcome: { _tag: "Failed", error },
+        error,
         budget: { attempts: 1, retries: 1_000_000 },
         limits: { ...limits, maxRetries: Infinity },
         lastSource: true
@@ -149,6 +139,13 @@ describe("Decision.afterAttempt: error category × retry budget × provider heal
       Option.some(Duration.zero)
     )
     expect(endless.next._tag).toBe("Retry")
+  })
+})
+
+describe("Decision.afterSkip: provider health did not let the attempt out", () => {
+  it("it is never retried, whatever the budget: the run moves on to its next source, or is exhausted", () => {
+    expect(Decision.afterSkip(false)).toEqual({ _tag: "NextSource" })
+    expect(Decision.afterSkip(true)).toEqual({ _tag: "Exhausted" })
   })
 })
 

@@ -30,31 +30,23 @@ export interface Limits {
   readonly maxDelay: Duration.Duration
 }
 
-/**
- * How an attempt ended without an answer: it ran and `Failed`, or provider
- * health `Skipped` it (its circuit is open, or its rate limit sent the run on).
- */
-export type Outcome =
-  | { readonly _tag: "Failed"; readonly error: CategoryError }
-  | { readonly _tag: "Skipped"; readonly error: CategoryError }
-
-/** The facts a decision after an attempt is made from. */
+/** The facts a decision after a failed attempt is made from. */
 export interface Facts {
-  readonly outcome: Outcome
+  readonly error: CategoryError
   readonly budget: Budget
   readonly limits: Limits
   /** No source follows this one. */
   readonly lastSource: boolean
 }
 
+/** The source is done with: the next one starts on a fresh budget, or, after the last one, the run fails with an `ExhaustedError`. */
+export type MoveOn = { readonly _tag: "NextSource" } | { readonly _tag: "Exhausted" }
+
 /**
- * What follows an attempt that ended without an answer:
- *
- * - `Retry` the source after `delay`, with the budget the retry leaves;
- *   `counts` says which retry count of the run it adds to.
- * - `NextSource`: the source is done with; the next one starts on a fresh budget.
- * - `Exhausted`: so is the last source; the run fails with an `ExhaustedError`.
- * - `EndRun`: no source can fix the error; the run fails with it.
+ * What follows an attempt that ended without an answer: `Retry` the source
+ * after `delay`, with the budget the retry leaves (`counts` says which retry
+ * count of the run it adds to); move on (`MoveOn`); or `EndRun`, when no
+ * source can fix the error, which the run then fails with.
  */
 export type Next =
   | {
@@ -63,12 +55,11 @@ export type Next =
     readonly budget: Budget
     readonly counts: "model" | "network"
   }
-  | { readonly _tag: "NextSource" }
-  | { readonly _tag: "Exhausted" }
+  | MoveOn
   | { readonly _tag: "EndRun" }
 
-const nextSource: Next = { _tag: "NextSource" }
-const exhausted: Next = { _tag: "Exhausted" }
+const nextSource: MoveOn = { _tag: "NextSource" }
+const exhausted: MoveOn = { _tag: "Exhausted" }
 const endRun: Next = { _tag: "EndRun" }
 
 /**
@@ -89,26 +80,32 @@ export const fallsBack = <E>(error: E): error is Extract<E, L0Error> =>
 /** Model and content errors use up `maxAttempts`; network and transient errors only `maxRetries`. */
 const consumesAttempt = (error: CategoryError): boolean => error.category === "model" || error.category === "content"
 
-const moveOn = (facts: Facts): Next => facts.lastSource ? exhausted : nextSource
+const moveOn = (lastSource: boolean): MoveOn => lastSource ? exhausted : nextSource
 
 /**
- * The decision after an attempt: `backoff` is stepped only when the budget
- * allows a retry. A `Retry-After` the error carries replaces the backoff's
- * delay, capped by `maxDelay`.
+ * After an attempt that provider health did not let out (its circuit is
+ * open, or its shared rate limit asks for more than the run may wait): it
+ * is never retried, the run moves on to its next source.
+ */
+export const afterSkip = (lastSource: boolean): MoveOn => moveOn(lastSource)
+
+/**
+ * The decision after a failed attempt: `backoff` is stepped only when the
+ * budget allows a retry. A `Retry-After` the error carries replaces the
+ * backoff's delay, capped by `maxDelay`.
  */
 export const afterAttempt = (facts: Facts, backoff: Backoff): Effect.Effect<Next> => {
-  const { budget, limits, outcome } = facts
-  const error = outcome.error
+  const { budget, error, lastSource, limits } = facts
   if (endsRun(error)) return Effect.succeed(endRun)
   const consumes = consumesAttempt(error)
   if (
-    outcome._tag === "Skipped" || error.category === "fatal" || budget.retries >= limits.maxRetries ||
+    error.category === "fatal" || budget.retries >= limits.maxRetries ||
     (consumes && budget.attempts >= limits.maxAttempts)
   ) {
-    return Effect.succeed(moveOn(facts))
+    return Effect.succeed(moveOn(lastSource))
   }
   return Effect.map(backoff(error), (delay): Next =>
-    delay._tag === "None" ? moveOn(facts) : {
+    delay._tag === "None" ? moveOn(lastSource) : {
       _tag: "Retry",
       delay: error.retryAfter === undefined ? delay.value : Duration.min(error.retryAfter, limits.maxDelay),
       budget: { attempts: consumes ? budget.attempts + 1 : budget.attempts, retries: budget.retries + 1 },

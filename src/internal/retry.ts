@@ -75,7 +75,7 @@ export const policy = (settings: Settings): Schedule.Schedule<Duration.Duration,
     return (now: number, error: CategoryError) =>
       Effect.flatMap(
         Decision.afterAttempt(
-          { outcome: { _tag: "Failed", error }, budget, limits: settings, lastSource: true },
+          { error, budget, limits: settings, lastSource: true },
           (failed) => backoff.next(now, failed)
         ),
         (next) => {

@@ -196,7 +196,7 @@ export class Session<A> implements Run<A> {
       })
       if (send._tag === "Skip") {
         if (retrying !== undefined) this.retried(retrying, undefined)
-        return yield* this.skip(turn, key, Health.rejection("rate_limited", key, delay))
+        return this.skip(turn, key, Health.rejection("rate_limited", key, delay))
       }
       if (send.limited) {
         this.emit("rate_limited", this.id, {
@@ -211,7 +211,7 @@ export class Session<A> implements Run<A> {
       const admission = yield* Health.admit(health, key, feedback)
       return admission._tag === "Admitted"
         ? this.send(turn, admission.report)
-        : yield* this.skip(turn, key, admission.rejection)
+        : this.skip(turn, key, admission.rejection)
     }))
   }
 
@@ -233,7 +233,7 @@ export class Session<A> implements Run<A> {
     turn: Turn,
     key: string,
     rejection: Health.Rejection
-  ): Effect.Effect<Stream.Stream<L0Event.L0Event, L0Error>> {
+  ): Stream.Stream<L0Event.L0Event, L0Error> {
     const streamId = this.nextStreamId()
     const { error, event, retryAfter } = rejection
     const { index, number } = turn
@@ -241,13 +241,7 @@ export class Session<A> implements Run<A> {
     if (event === "rate_limited") this.emit(event, streamId, { source: index, key, retryAfterMs, action: "fallback" })
     else this.emit(event, streamId, { source: index, key, retryAfterMs })
     this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
-    return Effect.map(
-      Decision.afterAttempt(
-        this.facts(turn, { _tag: "Skipped", error }),
-        (failed) => turn.backoff.next(this.now(), failed)
-      ),
-      (next) => this.carryOut(next, turn, streamId, error, turn.carry)
-    )
+    return this.moveOn(Decision.afterSkip(this.lastSource(turn)), turn, streamId, error, turn.carry)
   }
 
   private send(turn: Turn, health: Health.Report | undefined): Stream.Stream<L0Event.L0Event, L0Error> {
@@ -302,13 +296,8 @@ export class Session<A> implements Run<A> {
     }
   }
 
-  private facts(turn: Turn, outcome: Decision.Outcome): Decision.Facts {
-    return {
-      outcome,
-      budget: turn.budget,
-      limits: this.config.retry,
-      lastSource: turn.index === this.config.sources.length - 1
-    }
+  private lastSource(turn: Turn): boolean {
+    return turn.index === this.config.sources.length - 1
   }
 
   /** Reports a failed attempt and carries out the decision on it. */
@@ -326,7 +315,7 @@ export class Session<A> implements Run<A> {
         status: error.status
       })
       const next = yield* Decision.afterAttempt(
-        this.facts(turn, { _tag: "Failed", error }),
+        { error, budget: turn.budget, limits: this.config.retry, lastSource: this.lastSource(turn) },
         (failure) => turn.backoff.next(this.now(), failure)
       )
       if (next._tag === "EndRun") return Stream.fail(error)
@@ -345,35 +334,30 @@ export class Session<A> implements Run<A> {
       }
       this.failures.push({ source: index, attempt: number, error, delay: Duration.zero })
       this.emit("retry_exhausted", streamId, { source: index, attempts: number, category: error.category })
-      return this.carryOut(next, turn, streamId, error, carry)
+      return this.moveOn(next, turn, streamId, error, carry)
     }))
   }
 
   /** The source is done with: the next one starts, or the run fails once every source is. */
-  private carryOut(
-    next: Decision.Next,
+  private moveOn(
+    next: Decision.MoveOn,
     turn: Turn,
     streamId: string,
     error: CategoryError,
     carry: Carry
   ): Stream.Stream<L0Event.L0Event, L0Error> {
-    switch (next._tag) {
-      case "NextSource": {
-        const index = turn.index + 1
-        this.emit("fallback_start", streamId, { fallbackIndex: index, category: error.category })
-        return this.source(index, error, carry)
-      }
-      case "Exhausted":
-        return Stream.fail(
-          new ExhaustedError({
-            attempts: this.failures.slice(),
-            state: this.finalState(),
-            message:
-              `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${error._tag}: ${error.message}`
-          })
-        )
-      default:
-        return Stream.fail(error)
+    if (next._tag === "Exhausted") {
+      return Stream.fail(
+        new ExhaustedError({
+          attempts: this.failures.slice(),
+          state: this.finalState(),
+          message:
+            `All ${this.config.sources.length} source(s) failed after ${this.failures.length} attempt(s); last: ${error._tag}: ${error.message}`
+        })
+      )
     }
+    const index = turn.index + 1
+    this.emit("fallback_start", streamId, { fallbackIndex: index, category: error.category })
+    return this.source(index, error, carry)
   }
 }
