@@ -50,7 +50,10 @@ describe("a run with a sessionId requires a CheckpointStore", () => {
         ...header,
         `// options the compiler cannot read: the missing store is a FatalError at run time`,
         `const options: L0.L0Options = { stream: source, ...JSON.parse("{\\"sessionId\\":\\"order-42\\"}") }`,
-        `export const text: Runnable<string> = L0.text(options)`
+        `export const text: Runnable<string> = L0.text(options)`,
+        `// a sessionId that may be absent does not make the store a requirement either`,
+        `declare const maybe: string | undefined`,
+        `export const maybeText: Runnable<string> = L0.text({ stream: source, sessionId: maybe })`
       ])
     ])
     expect(problems.length).toBeGreaterThan(0)
