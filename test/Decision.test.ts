@@ -107,38 +107,21 @@ describe("Decision.afterAttempt: error category × retry budget × backoff × so
     expect(next._tag === "Retry" && Duration.toMillis(next.delay)).toBe(waitMs)
   })
 
-  it("maxRetries 0 and maxAttempts 1 never retry; maxRetries Infinity always may", () => {
-    const error = errors.network
-    const none = decide(
-      {
-        error,
-        budget: budgets.fresh,
-        limits: { ...limits, maxRetries: 0 },
-        lastSource: true
-      },
+  it.each(
+    [
+      ["maxRetries 0: a network error never retries", errors.network, { maxRetries: 0 }, budgets.fresh, "Exhausted"],
+      ["maxAttempts 1: a model error never retries", errors.model, { maxAttempts: 1 }, budgets.fresh, "Exhausted"],
+      ["maxRetries Infinity: a network error always may", errors.network, { maxRetries: Infinity }, {
+        attempts: 1,
+        retries: 1_000_000
+      }, "Retry"]
+    ] as const
+  )("%s", (_, error, limited, budget, want) => {
+    const { next } = decide(
+      { error, budget, limits: { ...limits, ...limited }, lastSource: true },
       Option.some(Duration.zero)
     )
-    expect(none.next._tag).toBe("Exhausted")
-    const once = decide(
-      {
-        error: errors.model,
-        budget: budgets.fresh,
-        limits: { ...limits, maxAttempts: 1 },
-        lastSource: true
-      },
-      Option.some(Duration.zero)
-    )
-    expect(once.next._tag).toBe("Exhausted")
-    const endless = decide(
-      {
-        error,
-        budget: { attempts: 1, retries: 1_000_000 },
-        limits: { ...limits, maxRetries: Infinity },
-        lastSource: true
-      },
-      Option.some(Duration.zero)
-    )
-    expect(endless.next._tag).toBe("Retry")
+    expect(next._tag).toBe(want)
   })
 })
 
