@@ -35,7 +35,7 @@ const savesPerSecond = (store: Checkpoint.Store): Promise<number> =>
   }))
 
 /** Builds `layer` in `scope` and reads the checkpoint store it provides. */
-const storeOf = (layer: Layer.Layer<never, unknown>, scope: Scope.Scope) =>
+const storeOf = (layer: Layer.Layer<Checkpoint.CheckpointStore, unknown>, scope: Scope.Scope) =>
   Effect.runPromise(Effect.gen(function*() {
     const context = yield* Effect.orDie(Layer.buildWithScope(layer, scope))
     const store = yield* Effect.provideContext(
@@ -44,7 +44,7 @@ const storeOf = (layer: Layer.Layer<never, unknown>, scope: Scope.Scope) =>
       }),
       context
     )
-    return { context, store: store! }
+    return { context, store }
   }))
 
 export const run = async (): Promise<Outcome> => {
@@ -52,7 +52,7 @@ export const run = async (): Promise<Outcome> => {
   const redis = hasRedis ? await startRedis() : undefined
   const scope = Effect.runSync(Scope.make())
   try {
-    const layers: Array<readonly [string, Layer.Layer<never, unknown>]> = [
+    const layers: Array<readonly [string, Layer.Layer<Checkpoint.CheckpointStore, unknown>]> = [
       ["file", Checkpoint.layerFileSystem(dir).pipe(Layer.provide(NodeServices.layer))]
     ]
     if (redis !== undefined) {

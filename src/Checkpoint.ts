@@ -191,7 +191,7 @@ const fileKey = (key: string): Effect.Effect<string> => {
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<never, never, KeyValueStore.KeyValueStore> = Layer.effect(
+export const layer: Layer.Layer<CheckpointStore, never, KeyValueStore.KeyValueStore> = Layer.effect(
   CheckpointStore,
   Effect.gen(function*() {
     return make(yield* KeyValueStore.KeyValueStore)
@@ -205,7 +205,7 @@ export const layer: Layer.Layer<never, never, KeyValueStore.KeyValueStore> = Lay
  * @category layers
  * @since 0.1.0
  */
-export const layerMemory: Layer.Layer<never> = layer.pipe(Layer.provide(KeyValueStore.layerMemory))
+export const layerMemory: Layer.Layer<CheckpointStore> = layer.pipe(Layer.provide(KeyValueStore.layerMemory))
 
 /**
  * Checkpoints as files in `directory` (one or two small files per session),
@@ -230,7 +230,7 @@ export const layerMemory: Layer.Layer<never> = layer.pipe(Layer.provide(KeyValue
  */
 export const layerFileSystem = (
   directory: string
-): Layer.Layer<never, PlatformError, FileSystem.FileSystem | Path.Path> =>
+): Layer.Layer<CheckpointStore, PlatformError, FileSystem.FileSystem | Path.Path> =>
   Layer.effect(
     CheckpointStore,
     Effect.gen(function*() {
@@ -249,7 +249,7 @@ export const layerFileSystem = (
  */
 export const layerRedis = (
   options?: { readonly prefix?: string | undefined }
-): Layer.Layer<never, FatalError, Redis.Redis> =>
+): Layer.Layer<CheckpointStore, FatalError, Redis.Redis> =>
   Layer.effect(
     CheckpointStore,
     Effect.gen(function*() {

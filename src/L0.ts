@@ -45,8 +45,8 @@ export type { Handle } from "./internal/handle.js"
  * @category running
  * @since 0.1.0
  */
-export function stream<R = never>(options: L0Options<R>): Stream.Stream<L0Event, L0Error, R>
 export function stream<O extends L0Options<unknown>>(options: Strict<O>): Stream.Stream<L0Event, L0Error, Services<O>>
+export function stream<R = never>(options: L0Options<R>): Stream.Stream<L0Event, L0Error, R>
 export function stream<R>(options: L0Options<R>): Stream.Stream<L0Event, L0Error, R> {
   return internal.stream(options)
 }
@@ -57,8 +57,8 @@ export function stream<R>(options: L0Options<R>): Stream.Stream<L0Event, L0Error
  * @category running
  * @since 0.1.0
  */
-export function run<R = never>(options: L0Options<R>): Effect.Effect<L0Result, L0Error, R>
 export function run<O extends L0Options<unknown>>(options: Strict<O>): Effect.Effect<L0Result, L0Error, Services<O>>
+export function run<R = never>(options: L0Options<R>): Effect.Effect<L0Result, L0Error, R>
 export function run<R>(options: L0Options<R>): Effect.Effect<L0Result, L0Error, R> {
   return internal.run(options)
 }
@@ -73,8 +73,8 @@ export function run<R>(options: L0Options<R>): Effect.Effect<L0Result, L0Error, 
  * @category running
  * @since 0.1.0
  */
-export function text<R = never>(options: L0Options<R>): Effect.Effect<string, L0Error, R>
 export function text<O extends L0Options<unknown>>(options: Strict<O>): Effect.Effect<string, L0Error, Services<O>>
+export function text<R = never>(options: L0Options<R>): Effect.Effect<string, L0Error, R>
 export function text<R>(options: L0Options<R>): Effect.Effect<string, L0Error, R> {
   return internal.text(options)
 }
@@ -150,10 +150,10 @@ export const fallback: typeof orElse = orElse
  * @category running
  * @since 0.1.0
  */
-export function start<R = never>(options: L0Options<R>): Effect.Effect<Handle, never, Scope.Scope | R>
 export function start<O extends L0Options<unknown>>(
   options: Strict<O>
 ): Effect.Effect<Handle, never, Scope.Scope | Services<O>>
+export function start<R = never>(options: L0Options<R>): Effect.Effect<Handle, never, Scope.Scope | R>
 export function start<R>(options: L0Options<R>): Effect.Effect<Handle, never, Scope.Scope | R> {
   return handle.start(options)
 }

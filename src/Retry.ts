@@ -8,10 +8,8 @@
  *
  * @since 0.1.0
  */
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
+import type * as Duration from "effect/Duration"
+import type * as Schedule from "effect/Schedule"
 import * as backoff from "./internal/backoff.js"
 import * as internal from "./internal/retry.js"
 import type { CategoryError } from "./L0Error.js"
@@ -148,13 +146,4 @@ export const isBackoffName: (u: unknown) => u is BackoffName = backoff.isBackoff
  * @since 0.1.0
  */
 export const policy = (input: RetryInput = {}): Schedule.Schedule<Duration.Duration, CategoryError> =>
-  Schedule.fromStep(
-    Effect.map(
-      internal.budget(internal.settings(input)),
-      (decide) => (now, error) =>
-        Effect.flatMap(decide(now, error), (decision) =>
-          decision._tag === "Retry"
-            ? Effect.succeed<[Duration.Duration, Duration.Duration]>([decision.delay, decision.delay])
-            : Cause.done(Duration.zero))
-    )
-  )
+  internal.policy(internal.settings(input))

@@ -380,14 +380,14 @@ const prepare = <S extends StructuredSchema, R>(
  * @category structured output
  * @since 0.1.0
  */
-export function structured<S extends StructuredSchema, R = never>(
-  schema: S,
-  options: StructuredOptions<R>
-): Effect.Effect<TypeOf<S>, L0Error, R>
 export function structured<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Effect.Effect<TypeOf<S>, L0Error, Services<O>>
+export function structured<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Effect.Effect<TypeOf<S>, L0Error, R>
 export function structured<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
@@ -455,14 +455,14 @@ const withMetadata = <A>(complete: Completed<Decoded<A>>): StructuredResult<A> =
  * @category structured output
  * @since 0.1.0
  */
-export function structuredWithMetadata<S extends StructuredSchema, R = never>(
-  schema: S,
-  options: StructuredOptions<R>
-): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, R>
 export function structuredWithMetadata<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, Services<O>>
+export function structuredWithMetadata<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Effect.Effect<StructuredResult<TypeOf<S>>, L0Error, R>
 export function structuredWithMetadata<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
@@ -549,14 +549,14 @@ class Preview<A, F> {
  * @category structured output
  * @since 0.1.0
  */
-export function structuredStream<S extends StructuredSchema, R = never>(
-  schema: S,
-  options: StructuredOptions<R>
-): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R>
 export function structuredStream<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, Services<O>>
+export function structuredStream<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Stream.Stream<StructuredEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R>
 export function structuredStream<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>
@@ -581,14 +581,14 @@ export function structuredStream<S extends StructuredSchema, R>(
  * @category structured output
  * @since 0.1.0
  */
-export function structuredStreamWithMetadata<S extends StructuredSchema, R = never>(
-  schema: S,
-  options: StructuredOptions<R>
-): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R>
 export function structuredStreamWithMetadata<S extends StructuredSchema, O extends StructuredOptions<unknown>>(
   schema: S,
   options: Strict<O, StructuredOptions<unknown>>
 ): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, Services<O>>
+export function structuredStreamWithMetadata<S extends StructuredSchema, R = never>(
+  schema: S,
+  options: StructuredOptions<R>
+): Stream.Stream<StructuredMetadataEvent<TypeOf<S>, DeepPartial<EncodedOf<S>>>, L0Error, R>
 export function structuredStreamWithMetadata<S extends StructuredSchema, R>(
   schema: S,
   options: StructuredOptions<R>

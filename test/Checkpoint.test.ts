@@ -38,7 +38,7 @@ const immediate = (calls: Array<string>): L0.SourceFactory => ({ checkpoint }) =
 }
 
 /** Runs `effect` while the TestClock moves on 100 ms at a time, long enough for any answer here. */
-const paced100 = <A, E>(effect: Effect.Effect<A, E>) =>
+const paced100 = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
     const fiber = yield* Effect.forkChild(effect)
     for (let i = 0; i < 12; i++) yield* advance("100 millis")
@@ -78,7 +78,7 @@ describe("Checkpoint: durable sessions", () => {
 
   it.effect("a resumed run that fails mid-answer retries from all the text shown, the restored part included", () =>
     Effect.gen(function*() {
-      const store = (yield* Checkpoint.CheckpointStore)!
+      const store = yield* Checkpoint.CheckpointStore
       yield* store.save("s6", { text: "The quick ", seq: 0, savedAt: 0 })
       const calls: Array<string> = []
       const flaky: L0.SourceFactory = (context) =>
@@ -130,7 +130,7 @@ describe("Checkpoint: durable sessions", () => {
       )
       for (let i = 0; i < 3; i++) yield* advance("100 millis")
       const store = yield* Checkpoint.CheckpointStore
-      expect((yield* store!.load("stall"))?.text).toBe("The quick ")
+      expect((yield* store.load("stall"))?.text).toBe("The quick ")
       yield* Fiber.interrupt(fiber)
     }).pipe(Effect.provide(Checkpoint.layerMemory)))
 
@@ -144,7 +144,7 @@ describe("Checkpoint: durable sessions", () => {
             1
           )))
           const store = yield* Checkpoint.CheckpointStore
-          return (yield* store!.load(boundary))?.text
+          return (yield* store.load(boundary))?.text
         })
       expect(yield* saved("line")).toBe("one\n")
       expect(yield* saved("token")).toBe("one\ntw")
@@ -328,7 +328,7 @@ describe("Checkpoint: a store outage is not a service outage", () => {
       const calls: Array<string> = []
       expect(yield* paced100(L0.text({ stream: continuing(calls), sessionId: "old", resume: true }))).toBe(ANSWER)
       expect(calls).toEqual(["The quick "])
-      const store = (yield* Checkpoint.CheckpointStore)!
+      const store = yield* Checkpoint.CheckpointStore
       yield* store.save("mixed", { text: "old ", seq: 7, savedAt: 0 })
       yield* store.save("mixed", { text: "new ", seq: 0, savedAt: 0, epoch: 0 })
       expect((yield* store.load("mixed"))?.text).toBe("new ")
@@ -443,7 +443,7 @@ describe("Checkpoint: a store outage is not a service outage", () => {
 describe("Checkpoint stores", () => {
   /** Saves two checkpoints, reads the newest, then removes the session. */
   const roundTrip = Effect.gen(function*() {
-    const store = (yield* Checkpoint.CheckpointStore)!
+    const store = yield* Checkpoint.CheckpointStore
     expect(yield* store.load("order/42 é")).toBeUndefined()
     yield* store.save("order/42 é", { text: "The ", seq: 0, savedAt: 1 })
     yield* store.save("order/42 é", { text: "The quick ", seq: 1, savedAt: 2 })
@@ -496,7 +496,7 @@ describe("Checkpoint stores", () => {
           yield* Stream.runDrain(Stream.take(L0.stream({ stream: immediate(calls), sessionId: id }), 1)).pipe(
             Effect.provide(Store)
           )
-          const stored = yield* Effect.flatMap(Checkpoint.CheckpointStore, (store) => store!.load(id)).pipe(
+          const stored = yield* Effect.flatMap(Checkpoint.CheckpointStore, (store) => store.load(id)).pipe(
             Effect.provide(Store)
           )
           expect(stored?.text.length).toBeGreaterThan(0)
@@ -524,7 +524,7 @@ describe("Checkpoint stores", () => {
           ...ids
         ])]
         yield* Effect.gen(function*() {
-          const store = (yield* Checkpoint.CheckpointStore)!
+          const store = yield* Checkpoint.CheckpointStore
           for (const [seq, id] of similar.entries()) {
             yield* store.save(id, { text: `text ${seq}`, seq: 0, savedAt: 0 })
             yield* store.save(id, { text: `text ${seq}`, seq: 1, savedAt: 0 })
@@ -569,7 +569,7 @@ describe("Checkpoint stores", () => {
         yield* roundTrip.pipe(Effect.provide(Store))
         yield* Effect.provide(
           Effect.gen(function*() {
-            const store = (yield* Checkpoint.CheckpointStore)!
+            const store = yield* Checkpoint.CheckpointStore
             yield* store.save("s", { text: "kept", seq: 0, savedAt: 0 })
           }),
           Store

@@ -69,13 +69,13 @@ export interface Store {
 }
 
 /**
- * The store of the current context; none by default, so that a `sessionId`
- * without a store layer is an options error rather than a silent loss.
+ * The store of the checkpoints: a run with a `sessionId` requires it, and
+ * its options written out in the call put it among the run's requirements.
+ * Options the compiler cannot read (typed `L0Options`, parsed from JSON)
+ * find a missing store at run time: the run fails with a `FatalError` that
+ * names `sessionId`, before any source is called.
  *
  * @category services
  * @since 0.1.0
  */
-export const CheckpointStore: Context.Reference<Store | undefined> = Context.Reference<Store | undefined>(
-  "effect-l0/CheckpointStore",
-  { defaultValue: () => undefined }
-)
+export class CheckpointStore extends Context.Service<CheckpointStore, Store>()("effect-l0/CheckpointStore") {}

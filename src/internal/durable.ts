@@ -159,8 +159,7 @@ export class Checkpointer {
   constructor(
     readonly store: Checkpoint.Store,
     readonly settings: Settings,
-    readonly clock: Clock.Clock,
-    readonly onSaved: (checkpoint: Checkpoint.Checkpoint) => void
+    readonly clock: Clock.Clock
   ) {}
 
   /**
@@ -199,11 +198,12 @@ export class Checkpointer {
   }
 
   /**
-   * Called once per received array: the save that is due, if any. `text` is
-   * only read when the interval has passed, so a long answer is not joined
-   * once per array.
+   * Called once per received array: the save that is due, if any, which
+   * gives the checkpoint it saved (`undefined` when the store failed).
+   * `text` is only read when the interval has passed, so a long answer is
+   * not joined once per array.
    */
-  due(text: () => string): Effect.Effect<void> | undefined {
+  due(text: () => string): Effect.Effect<Checkpoint.Checkpoint | undefined> | undefined {
     if (this.hung) return undefined
     const now = this.clock.currentTimeMillisUnsafe()
     if (now - this.lastAt < this.settings.intervalMs) return undefined
@@ -218,12 +218,12 @@ export class Checkpointer {
       timed(this.settings, "save", this.store.save(this.settings.sessionId, checkpoint), this.hang),
       Effect.sync(() => {
         this.seq++
-        this.onSaved(checkpoint)
+        return checkpoint
       })
     )
-    const saved = Effect.catch(save, (error) => this.failed(error))
+    const saved = Effect.catch(save, (error) => Effect.as(this.failed(error), undefined))
     return this.stale
-      ? Effect.andThen(this.removeStale(), Effect.suspend(() => this.hung ? Effect.void : saved))
+      ? Effect.andThen(this.removeStale(), Effect.suspend(() => this.hung ? Effect.succeed(undefined) : saved))
       : saved
   }
 

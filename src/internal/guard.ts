@@ -11,6 +11,7 @@ import { ContentError, FatalError } from "../L0Error.js"
 import { describeThrown } from "./classify.js"
 import type { L0Event } from "../L0Event.js"
 import { refusalOf } from "./guardrails/refusal.js"
+import { Transcript } from "./transcript.js"
 import { ClosedStruct, decoder, guarded, IntAtLeast, invalidOption, withDefault } from "./optionSchema.js"
 
 /** What one check found, and the error that ends the attempt, if any. */
@@ -178,32 +179,27 @@ const stageSettings = (
 }
 
 /**
- * The guardrails of a whole stream: the attempt's engine, fed the events as
- * they pass. A `Reset` restarts the rules on the text the consumer keeps.
+ * The guardrails of a whole stream: the attempt's engine and its
+ * transcript, fed the events as they pass. A `Reset` restarts the rules on
+ * the text the consumer keeps.
  */
 class Staged {
-  private readonly guard: Guard
-  /** Text since the last reset, one string per received array. */
-  private readonly parts: Array<string> = []
-  /** Text kept by the last reset: the rules saw it again as the start of the text. */
-  private base = ""
-  private tokenCount = 0
+  private readonly transcript: Transcript
   private toolCallCount = 0
   /** The text as it stands passed a completion check: the end of the stream needs none. */
   private complete = false
 
   constructor(rules: ReadonlyArray<GuardrailRule>, interval: number) {
-    this.guard = new Guard(rules, interval, "")
+    this.transcript = new Transcript("", undefined, new Guard(rules, interval, ""), false)
   }
 
   /** Checks one array of events before it passes; returns the error that ends the stream, if any. */
   receive(events: Arr.NonEmptyReadonlyArray<L0Event>): ContentError | FatalError | undefined {
-    const tokens: Array<string> = []
+    const transcript = this.transcript
     for (const event of events) {
       switch (event._tag) {
         case "Token": {
-          tokens.push(event.value)
-          this.tokenCount++
+          transcript.token(event.value)
           this.complete = false
           break
         }
@@ -212,22 +208,18 @@ class Staged {
           break
         }
         case "Reset": {
-          this.flush(tokens)
-          this.base = (this.base + this.parts.join("")).slice(0, event.kept)
-          this.parts.length = 0
-          this.guard.restart(this.base)
+          transcript.reset(event.kept)
           this.complete = false
           break
         }
         case "Complete": {
-          this.flush(tokens)
           const error = this.end()
           if (error !== undefined) return error
         }
       }
     }
-    this.flush(tokens)
-    return this.guard.due(this.tokenCount) ? this.run(false) : undefined
+    transcript.flush()
+    return transcript.guard!.due(transcript.tokenCount) ? this.run(false) : undefined
   }
 
   /** The completion check, unless the text already passed one. */
@@ -237,14 +229,8 @@ class Staged {
     return this.run(true)
   }
 
-  private flush(tokens: Array<string>): void {
-    if (tokens.length === 0) return
-    this.parts.push(tokens.length === 1 ? tokens[0]! : tokens.join(""))
-    tokens.length = 0
-  }
-
   private run(completed: boolean): ContentError | FatalError | undefined {
-    return this.guard.run(this.parts, this.tokenCount, this.toolCallCount, completed).error
+    return this.transcript.check(this.toolCallCount, completed).error
   }
 }
 

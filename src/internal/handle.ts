@@ -65,6 +65,8 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
     const made = yield* Effect.exit(prepare<never, R>(options, undefined))
     let session: Session<never> | undefined
     let byHandle = false
+    /** The run was stopped before its answer: the state the handle shows says so. */
+    let aborted = false
     const end = (exit: Exit.Exit<L0Result, L0Error>): Effect.Effect<void> =>
       Effect.sync(() => {
         if (Exit.isSuccess(exit)) Queue.endUnsafe(queue)
@@ -73,8 +75,7 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
     const fiber: Fiber.Fiber<unknown> = yield* Exit.match(made, {
       onFailure: (cause) => Effect.forkScoped(end(Exit.failCause(cause))),
       onSuccess: (prepared) => {
-        const made = prepared.session
-        session = made
+        session = prepared.session
         let complete: Complete | undefined
         const run = Stream.runForEachArray(prepared.events, (events: Arr.NonEmptyReadonlyArray<L0Event>) => {
           const last = events[events.length - 1]!
@@ -88,7 +89,7 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
             if (Exit.isSuccess(exit) || !Cause.hasInterruptsOnly(exit.cause)) return end(exit)
             // stopped after its Complete went out: only the run's end (closing its source) was cut short
             if (complete !== undefined) return end(Exit.succeed(resultOf(complete)))
-            made.aborted = true
+            aborted = true
             return end(Exit.fail(stopped(byHandle)))
           }),
           Effect.exit
@@ -102,7 +103,10 @@ export const start = <R = never>(options: L0Options<R>): Effect.Effect<Handle, n
         subscribed = true
         return Stream.fromQueue(queue)
       }),
-      state: Effect.sync(() => session?.snapshot() ?? initial),
+      state: Effect.sync(() => {
+        const state = session?.snapshot() ?? initial
+        return aborted ? { ...state, aborted: true } : state
+      }),
       abort: Effect.suspend(() => {
         if (fiber.pollUnsafe() !== undefined) return Effect.void
         byHandle = true

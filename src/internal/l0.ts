@@ -26,6 +26,7 @@ import type { Resolve } from "./options.js"
 import { resolve } from "./options.js"
 import type { Check, Completed } from "./run.js"
 import { Session } from "./run.js"
+import { RunTelemetry } from "./telemetry.js"
 import { isEffect, isStream } from "./source.js"
 
 /** Names people use for the built-in adapters: the specification's, and the SDKs' own. */
@@ -101,24 +102,39 @@ export const prepare = <A, R>(
   Effect.gen(function*() {
     const resolved = yield* Effect.fromResult(decode<SourceFactory<R>>(options))
     const context = yield* Effect.context<R>()
-    const config = { ...resolved, sources: resolved.sources.map((factory) => withContext(factory, context)) }
+    const sources = resolved.sources.map((factory) => withContext(factory, context))
     const registry = yield* Adapter.Registry
-    const adapter = yield* Effect.fromResult(lookupAdapter(config.adapter, registry))
-    const bus = yield* EventBus.EventBus
+    const adapter = yield* Effect.fromResult(lookupAdapter(resolved.adapter, registry))
     const clock = yield* Clock.Clock
-    const durable = config.durable
-    const session = new Session(
+    const durable = resolved.durable
+    const checkpointer = durable === undefined ? undefined : yield* checkpointerOf(durable, clock)
+    const stored = checkpointer === undefined ? undefined : yield* checkpointer.open()
+    const session = new Session({
       // a resumed session continues the stored text, so continuation is on
-      durable?.resume === true ? { ...config, continuation: config.continuation ?? exact } : config,
-      bus,
+      config: durable?.resume === true
+        ? { ...resolved, sources, continuation: resolved.continuation ?? exact }
+        : { ...resolved, sources },
+      bus: yield* EventBus.EventBus,
       clock,
+      telemetry: new RunTelemetry(clock),
       adapter,
       registry,
-      check
-    )
-    session.health = yield* Health.ProviderHealth
-    const events = durable === undefined ? session.stream() : yield* durableStream(session, durable)
-    return { session, events }
+      check,
+      health: yield* Health.ProviderHealth,
+      checkpointer,
+      restored: stored?.text ?? ""
+    })
+    const events = session.stream()
+    return {
+      session,
+      events: stored === undefined || stored.text === "" ? events : Stream.concat(
+        Stream.sync(() => {
+          session.emit("checkpoint_restored", session.id, { length: stored.text.length, seq: stored.seq })
+          return L0Event.token(stored.text)
+        }),
+        events
+      )
+    }
   })
 
 const open = <A, R>(
@@ -128,36 +144,19 @@ const open = <A, R>(
 ): Stream.Stream<L0Event.L0Event, L0Error, R> =>
   Stream.unwrap(Effect.map(prepare(options, check, decode), ({ events }) => events))
 
-/** A run with a `sessionId`: resumes its stored checkpoint, saves new ones, and removes them once complete. */
-const durableStream = Effect.fnUntraced(function*<A>(session: Session<A>, settings: Durable.Settings) {
-  const store = yield* CheckpointStore
-  if (store === undefined) {
-    return yield* invalidOption(
-      "sessionId",
-      "a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory)",
-      settings.sessionId
-    )
-  }
-  const checkpointer = new Durable.Checkpointer(
-    store,
-    settings,
-    session.clock,
-    (checkpoint) =>
-      session.emit("checkpoint_saved", session.id, { length: checkpoint.text.length, seq: checkpoint.seq })
-  )
-  const stored = yield* checkpointer.open()
-  session.checkpointer = checkpointer
-  const restored = stored?.text ?? ""
-  session.restore(restored)
-  const events = session.stream()
-  return restored === "" ? events : Stream.concat(
-    Stream.sync(() => {
-      session.emit("checkpoint_restored", session.id, { length: restored.length, seq: stored!.seq })
-      return L0Event.token(restored)
-    }),
-    events
-  )
-})
+/** The checkpointer of a run with a `sessionId`, on the `CheckpointStore` of the context. */
+const checkpointerOf = (
+  settings: Durable.Settings,
+  clock: Clock.Clock
+): Effect.Effect<Durable.Checkpointer, FatalError> =>
+  Effect.flatMap(Effect.serviceOption(CheckpointStore), (store) =>
+    store._tag === "None"
+      ? Effect.fail(invalidOption(
+        "sessionId",
+        "a CheckpointStore in the context (Checkpoint.layerFileSystem, layerRedis or layerMemory)",
+        settings.sessionId
+      ))
+      : Effect.succeed(new Durable.Checkpointer(store.value, settings, clock)))
 
 /**
  * The events of a run whose successful attempt must also pass `check`

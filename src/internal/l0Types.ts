@@ -16,6 +16,7 @@ import type { Usage } from "../L0Event.js"
 import type { L0State } from "../L0State.js"
 import type { RetryInput } from "../Retry.js"
 import type { TimeoutOptions } from "../Timeout.js"
+import type { CheckpointStore } from "./checkpointStore.js"
 import type { CheckpointOptions } from "./durable.js"
 
 /**
@@ -115,7 +116,8 @@ export interface L0Options<R = never> {
   /**
    * Saves the text the consumer holds under this id in the `CheckpointStore`
    * of the context (see `Checkpoint`), at safe boundaries, and removes it once
-   * the answer is complete.
+   * the answer is complete. Written out in the call, it makes the store a
+   * requirement of the run; otherwise a missing store fails the run.
    */
   readonly sessionId?: string | undefined
   /**
@@ -143,16 +145,19 @@ export interface L0Result {
 }
 
 /**
- * The services that the sources of `O` require: the `R` of `L0Options<R>`,
- * inferred from the options themselves so that a list mixing sources with
- * different requirements requires their union. A source that requires
+ * The services that a run with options `O` requires: the `R` of
+ * `L0Options<R>`, inferred from the options themselves so that a list
+ * mixing sources with different requirements requires their union, and the
+ * `CheckpointStore` when `O` has a `sessionId`. A source that requires
  * nothing (an `AsyncIterable`, a `Promise`) leaves nothing to infer, which
  * reads as `unknown` and counts as `never`.
  *
  * @category models
  * @since 0.1.0
  */
-export type Services<O> = O extends L0Options<infer R> ? unknown extends R ? never : R : never
+export type Services<O> =
+  | (O extends L0Options<infer R> ? unknown extends R ? never : R : never)
+  | (O extends { readonly sessionId: string } ? CheckpointStore : never)
 
 /**
  * `O` with every key that `Allowed` (by default `L0Options`) lacks typed

@@ -1,19 +1,13 @@
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import type { CategoryError } from "../L0Error.js"
 import type { RetryInput, RetryOptions } from "../Retry.js"
 import { strategies } from "./backoff.js"
-
-/** What follows a failed attempt; the attempt loop carries it out and decides nothing itself. */
-export type Decision =
-  | { readonly _tag: "Retry"; readonly delay: Duration.Duration }
-  | { readonly _tag: "NextSource" }
-  | { readonly _tag: "EndRun" }
-
-const nextSource: Decision = { _tag: "NextSource" }
-const endRun: Decision = { _tag: "EndRun" }
+import * as Decision from "./decision.js"
 
 /** The retry options with defaults applied and the backoff built. */
 export interface Settings {
@@ -22,9 +16,6 @@ export interface Settings {
   readonly maxDelay: Duration.Duration
   readonly backoff: Schedule.Schedule<unknown, CategoryError>
 }
-
-/** Decides what follows each failed attempt of one source. */
-export type Decide = (now: number, error: CategoryError) => Effect.Effect<Decision>
 
 export const defaults = {
   maxAttempts: 3,
@@ -48,64 +39,49 @@ export const settings = (input: RetryInput): Settings => {
   }
 }
 
-/** Invalid options and fatal guardrail violations: no other source can fix them. */
-export const endsRun = (error: CategoryError): boolean =>
-  error._tag === "FatalError" && (error.reason === "options" || error.reason === "guardrail")
-
-/** Model and content errors use up `maxAttempts`; network and transient errors only `maxRetries`. */
-const consumesAttempt = (error: CategoryError): boolean => error.category === "model" || error.category === "content"
-
-/** Retries of the whole run by kind, for `L0State`: counted where they are decided. */
-export class Tally {
-  model = 0
-  network = 0
-}
-
 type Step = (now: number, error: CategoryError) => Pull.Pull<[unknown, Duration.Duration], never, unknown>
 
 /**
- * A fresh budget for one source: the only place where a failed attempt's
- * error becomes a retry (after the backoff's delay, or `Retry-After` capped
- * by `maxDelay`), the next source, or the end of the run. Each error
- * category steps its own copy of the backoff, so three network retries do
- * not lengthen the wait before the first retry of a model error.
+ * The backoff of one source: each error category steps its own copy of the
+ * schedule, built at its first retry, so three network retries do not
+ * lengthen the wait before the first retry of a model error.
  */
-export const budget = (settings: Settings, tally: Tally = new Tally()): Effect.Effect<Decide> =>
-  Effect.sync(() => {
-    let attempts = 1
-    let retries = 0
-    const steps = new Map<CategoryError["category"], Step>()
-    const stepOf = (category: CategoryError["category"]): Effect.Effect<Step> => {
-      const step = steps.get(category)
-      return step !== undefined ? Effect.succeed(step) : Effect.map(Schedule.toStep(settings.backoff), (made) => {
-        steps.set(category, made)
-        return made
-      })
-    }
-    return (now, error) => {
-      if (endsRun(error)) return Effect.succeed(endRun)
-      const consumes = consumesAttempt(error)
-      if (
-        error.category === "fatal" || retries >= settings.maxRetries || (consumes && attempts >= settings.maxAttempts)
-      ) {
-        return Effect.succeed(nextSource)
-      }
-      return stepOf(error.category).pipe(
-        Effect.flatMap((step) => step(now, error)),
-        Effect.map(([, delay]): Decision => {
-          retries++
-          if (consumes) {
-            attempts++
-            tally.model++
-          } else {
-            tally.network++
-          }
-          return {
-            _tag: "Retry",
-            delay: error.retryAfter === undefined ? delay : Duration.min(error.retryAfter, settings.maxDelay)
-          }
-        }),
-        Pull.catchDone(() => Effect.succeed(nextSource))
+export class Backoff {
+  /** Made at the first retry: most runs never need one. */
+  private steps: Map<CategoryError["category"], Step> | undefined = undefined
+
+  constructor(private readonly schedule: Schedule.Schedule<unknown, CategoryError>) {}
+
+  /** The next delay for `error`'s category at `now`, or `None` once its schedule is done. */
+  next(now: number, error: CategoryError): Effect.Effect<Option.Option<Duration.Duration>> {
+    const steps = this.steps ??= new Map()
+    const step = steps.get(error.category)
+    const stepped = step !== undefined ? step(now, error) : Effect.flatMap(Schedule.toStep(this.schedule), (made) => {
+      steps.set(error.category, made)
+      return made(now, error)
+    })
+    return stepped.pipe(
+      Effect.map(([, delay]) => Option.some(delay)),
+      Pull.catchDone(() => Effect.succeed(Option.none()))
+    )
+  }
+}
+
+/** The body of `Retry.policy`: the run's decision after each failed attempt of one source, as a schedule step. */
+export const policy = (settings: Settings): Schedule.Schedule<Duration.Duration, CategoryError> =>
+  Schedule.fromStep(Effect.sync(() => {
+    const backoff = new Backoff(settings.backoff)
+    let budget = Decision.fresh
+    return (now: number, error: CategoryError) =>
+      Effect.flatMap(
+        Decision.afterAttempt(
+          { error, budget, limits: settings, lastSource: true },
+          (failed) => backoff.next(now, failed)
+        ),
+        (next) => {
+          if (next._tag !== "Retry") return Cause.done(Duration.zero)
+          budget = next.budget
+          return Effect.succeed<[Duration.Duration, Duration.Duration]>([next.delay, next.delay])
+        }
       )
-    }
-  })
+  }))

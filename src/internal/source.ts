@@ -11,6 +11,7 @@ import type { Completion, Decoder } from "../Adapter.js"
 import type { L0Event } from "../L0Event.js"
 import type { CategoryError } from "../L0Error.js"
 import { ExhaustedError, FatalError, fromUnknown, ModelError, NetworkError } from "../L0Error.js"
+import * as Decision from "./decision.js"
 import type { StreamSource } from "./l0Types.js"
 import type { Limits } from "./timeout.js"
 import { isJsonContentType, isRecord } from "./decode.js"
@@ -280,8 +281,7 @@ class Pump implements Opened {
 
   timeout(phase: "initial" | "inter", limit: number): void {
     if (this.closed || this.ended) return
-    // the finish reason arrived: only a trailer (usage, end marker) is late, the answer is whole
-    if (this.decoder?.finished?.() === true) return this.finish()
+    if (Decision.onSilence(this.decoder?.finished?.() === true) === "Complete") return this.finish()
     this.end(
       new TimedOut(
         phase,

@@ -1,7 +1,8 @@
 /**
- * Spans and metrics of one run, fed by the events the run already reports
- * to its bus: the runtime calls `observe` from `Session.emit` and wraps each
- * attempt's stream in `trace`, so nothing here runs once per token.
+ * Spans and metrics of one run, fed by values the run produces: the events
+ * it reports to its bus (`observe`, called from `Session.emit`) and the
+ * figures of each attempt once it ended (`ended`). The runtime wraps each
+ * attempt's stream in `trace`; nothing here runs once per token.
  *
  * @internal
  */
@@ -17,17 +18,24 @@ import * as Tracer from "effect/Tracer"
 import type { BusEvent, ErrorData } from "../EventBus.js"
 import * as Metrics from "../Metrics.js"
 
-/** What telemetry reads of an attempt when it ends. */
-export interface AttemptView {
+/** An attempt as it starts. */
+export interface AttemptStart {
   readonly streamId: string
   readonly index: number
   readonly number: number
   readonly startedAt: number
+}
+
+/** The figures of an attempt that ended: completed, failed or interrupted. */
+export interface AttemptStats {
   readonly adapter: string | undefined
   readonly tokenCount: number
   readonly firstTokenAt: number | undefined
   readonly lastTokenAt: number | undefined
 }
+
+/** An attempt that ended before anything was decoded. */
+const none: AttemptStats = { adapter: undefined, tokenCount: 0, firstTokenAt: undefined, lastTokenAt: undefined }
 
 /** The failure of an attempt as the bus reported it: its message is already scrubbed of secrets. */
 class AttemptFailure extends Error {
@@ -40,8 +48,9 @@ class AttemptFailure extends Error {
 }
 
 interface Traced {
-  readonly attempt: AttemptView
+  readonly attempt: AttemptStart
   readonly span: Tracer.Span
+  stats: AttemptStats
   failure: AttemptFailure | undefined
 }
 
@@ -51,7 +60,7 @@ const ended = Exit.void
 const failedExit = (traced: Traced): Exit.Exit<never, AttemptFailure> =>
   Exit.fail(traced.failure ?? new AttemptFailure("Failure", "The attempt ended without a reported error"))
 
-const provider = (attempt: AttemptView): string => attempt.adapter ?? "unknown"
+const provider = (stats: AttemptStats): string => stats.adapter ?? "unknown"
 
 /** The metrics, spans and attributes of one `L0.stream` run. */
 export class RunTelemetry {
@@ -64,7 +73,7 @@ export class RunTelemetry {
   }
 
   /** Runs `stream` in an `l0.attempt` span, child of the run's span, that `observe` ends once the attempt is decided. */
-  trace<A, E, R>(attempt: AttemptView, stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> {
+  trace<A, E, R>(attempt: AttemptStart, stream: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> {
     return Stream.unwrap(Effect.map(
       Effect.makeSpan("l0.attempt", {
         attributes: { "l0.source": attempt.index, "l0.attempt": attempt.number, "l0.stream_id": attempt.streamId }
@@ -73,10 +82,16 @@ export class RunTelemetry {
         if (this.runSpan === undefined && Option.isSome(span.parent) && span.parent.value._tag === "Span") {
           this.runSpan = span.parent.value
         }
-        this.open.set(attempt.streamId, { attempt, span, failure: undefined })
+        this.open.set(attempt.streamId, { attempt, span, stats: none, failure: undefined })
         return Stream.provideService(stream, Tracer.ParentSpan, span)
       }
     ))
+  }
+
+  /** The figures of an attempt that ended, before its end is reported on the bus; its span ends once it is decided. */
+  ended(streamId: string, stats: AttemptStats): void {
+    const traced = this.open.get(streamId)
+    if (traced !== undefined) traced.stats = stats
   }
 
   /** Updates metrics and spans for one bus event. */
@@ -96,7 +111,7 @@ export class RunTelemetry {
         this.update(
           Metric.withAttributes(Metrics.retries, {
             category: event.data.category,
-            provider: provider(traced.attempt)
+            provider: provider(traced.stats)
           }),
           1
         )
@@ -153,14 +168,14 @@ export class RunTelemetry {
     traced.failure = new AttemptFailure(data.tag, data.message)
     traced.span.attribute("l0.failure.category", category)
     traced.span.attribute("l0.failure.error", data.tag)
-    this.update(Metric.withAttributes(Metrics.attempts, { outcome: category, provider: provider(traced.attempt) }), 1)
+    this.update(Metric.withAttributes(Metrics.attempts, { outcome: category, provider: provider(traced.stats) }), 1)
   }
 
   private succeeded(streamId: string): void {
     const traced = this.open.get(streamId)
     if (traced === undefined) return
-    const { firstTokenAt, lastTokenAt, tokenCount } = traced.attempt
-    const attributes = { provider: provider(traced.attempt) }
+    const { firstTokenAt, lastTokenAt, tokenCount } = traced.stats
+    const attributes = { provider: provider(traced.stats) }
     this.update(Metric.withAttributes(Metrics.attempts, { outcome: "success", ...attributes }), 1)
     this.update(Metric.withAttributes(Metrics.tokens, attributes), tokenCount)
     if (firstTokenAt !== undefined && lastTokenAt !== undefined && lastTokenAt > firstTokenAt) {
@@ -187,14 +202,14 @@ export class RunTelemetry {
   }
 
   private end(traced: Traced, exit: Exit.Exit<unknown, unknown>): void {
-    const { attempt, span } = traced
+    const { attempt, span, stats } = traced
     this.open.delete(attempt.streamId)
-    if (attempt.adapter !== undefined) span.attribute("l0.adapter", attempt.adapter)
-    span.attribute("l0.tokens", attempt.tokenCount)
-    if (attempt.firstTokenAt !== undefined) {
-      const ms = attempt.firstTokenAt - attempt.startedAt
+    if (stats.adapter !== undefined) span.attribute("l0.adapter", stats.adapter)
+    span.attribute("l0.tokens", stats.tokenCount)
+    if (stats.firstTokenAt !== undefined) {
+      const ms = stats.firstTokenAt - attempt.startedAt
       span.attribute("l0.time_to_first_token_ms", ms)
-      this.update(Metric.withAttributes(Metrics.timeToFirstToken, { provider: provider(attempt) }), ms)
+      this.update(Metric.withAttributes(Metrics.timeToFirstToken, { provider: provider(stats) }), ms)
     }
     span.end(this.nanos(), exit)
   }

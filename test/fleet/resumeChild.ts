@@ -15,7 +15,7 @@ const { BASE_URL, DIR, REDIS_URL, RESUME } = process.env
 const client = new OpenAI({ baseURL: BASE_URL!, apiKey: "sk-test-resume", maxRetries: 0, logLevel: "off" })
 const request = { model: "gpt-test", messages: [{ role: "user" as const, content: "Go" }], stream: true as const }
 
-const Store: Layer.Layer<never, unknown> = REDIS_URL === undefined
+const Store: Layer.Layer<Checkpoint.CheckpointStore, unknown> = REDIS_URL === undefined
   ? Checkpoint.layerFileSystem(DIR!).pipe(Layer.provide(NodeServices.layer))
   : Checkpoint.layerRedis().pipe(Layer.provide(NodeRedis.layer({ url: REDIS_URL })))
 
